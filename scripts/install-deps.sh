@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Idempotent dependency installer for qbound (Debian 12, run as root).
+# Installs only the Debian packages that are missing; does nothing (no apt
+# calls at all) when everything is already present.
+set -euo pipefail
+
+packages=(
+  build-essential cmake
+  libboost-dev        # Boost.Multiprecision, Boost.Interval (header-only)
+  libgmp-dev          # exact rationals
+  libmpfr-dev         # correctly rounded floats
+  libmpfi-dev         # MPFR-endpoint intervals
+  catch2              # Catch2 v2, all tests
+  libcli11-dev        # CLI parsing
+  libfmt-dev          # formatting
+  nlohmann-json3-dev  # JSON output
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The main job on its built-in default: install what is missing, build
+# (Release, -O2), verify this binary's arithmetic (`qbound selfcheck`), then
+# show the number types at work (`qbound demo`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)"
+./build/qbound selfcheck
+./build/qbound demo

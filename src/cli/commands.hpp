@@ -1,0 +1,22 @@
+#pragma once
+// The CLI's subcommands; main.cpp parses arguments and calls these.
+#include <cstddef>
+#include <cstdint>
+
+namespace qbound::cli {
+
+struct selfcheck_options {
+    std::size_t cases = 20000;  // per operation and type
+    std::uint64_t seed = 20261127;
+    bool json = false;
+};
+
+struct demo_options {
+    long precision = 256;
+    bool json = false;
+};
+
+int run_selfcheck(const selfcheck_options& opt);
+int run_demo(const demo_options& opt);
+
+}  // namespace qbound::cli

@@ -1,0 +1,47 @@
+#pragma once
+// Shared plumbing for property tests: case counts, seeds, and a REQUIRE that
+// prints the seed and the shrunk counterexample on failure.
+//
+//   QBOUND_CASES_MULTIPLIER=10 ctest ...   long mode (10x cases)
+//   QBOUND_SEED=12345 ctest ...            another seed (default fixed)
+#include "qbound/arith/enclosure_check.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+
+namespace qbound::test {
+
+// Cases per operation and type in the default run (issue: >= 100,000).
+inline std::size_t property_cases(std::size_t base = 100000) {
+    return base * arith::check::cases_multiplier();
+}
+
+inline std::uint64_t property_seed(std::uint64_t fallback = 0x5eed2026) {
+    return arith::check::seed_from_env(fallback);
+}
+
+}  // namespace qbound::test
+
+#define QBOUND_REQUIRE_PROPERTY(result_expr)                                                          \
+    do {                                                                                              \
+        const auto qbound_result_ = (result_expr);                                                    \
+        INFO("property: " << qbound_result_.property << " [" << qbound_result_.type << "], seed "     \
+                          << qbound_result_.seed << " (replay: QBOUND_SEED=" << qbound_result_.seed  \
+                          << "), " << qbound_result_.cases << " cases, " << qbound_result_.failures   \
+                          << " failures");                                                            \
+        INFO("counterexample: " << qbound_result_.counterexample);                                    \
+        REQUIRE(qbound_result_.cases > 0);                                                            \
+        REQUIRE(qbound_result_.failures == 0);                                                        \
+    } while (false)
+
+// A negative control: the checker must refute the weakened claim.
+#define QBOUND_REQUIRE_REFUTED(result_expr)                                                           \
+    do {                                                                                              \
+        const auto qbound_result_ = (result_expr);                                                    \
+        INFO("negative control: " << qbound_result_.property << " [" << qbound_result_.type           \
+                                  << "], seed " << qbound_result_.seed << ", " << qbound_result_.cases \
+                                  << " cases");                                                       \
+        REQUIRE(qbound_result_.failures > 0);                                                         \
+        REQUIRE_FALSE(qbound_result_.counterexample.empty());                                         \
+    } while (false)
