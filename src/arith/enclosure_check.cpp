@@ -1,6 +1,7 @@
 #include "qbound/arith/enclosure_check.hpp"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -103,9 +104,15 @@ double truncate_mantissa(double x, int bits) {
 
 std::vector<rational> sample_points(double lo, double hi) {
     std::vector<rational> pts;
-    if (std::isfinite(lo)) pts.push_back(to_rational(lo));
-    if (std::isfinite(hi) && hi != lo) pts.push_back(to_rational(hi));
-    if (std::isfinite(lo) && std::isfinite(hi) && hi != lo) pts.push_back((to_rational(lo) + to_rational(hi)) / 2);
+    const bool lo_finite = std::isfinite(lo), hi_finite = std::isfinite(hi);
+    if (lo_finite) pts.push_back(to_rational(lo));
+    if (hi_finite && hi != lo) pts.push_back(to_rational(hi));
+    if (lo_finite && hi_finite && hi != lo) pts.push_back((to_rational(lo) + to_rational(hi)) / 2);
+    // Unbounded sides: points far out, beyond the double range.
+    const rational far = to_rational(DBL_MAX) * 4;
+    if (!lo_finite) pts.push_back(hi_finite ? to_rational(hi) - far : -far);
+    if (!hi_finite) pts.push_back(lo_finite ? to_rational(lo) + far : far);
+    if (!lo_finite && !hi_finite) pts.push_back(rational(0));
     return pts;
 }
 

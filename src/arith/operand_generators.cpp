@@ -154,11 +154,19 @@ std::pair<double, double> operand_generator::interval_bounds() {
         family_ = "wide";
         return {std::min(x, y), std::max(x, y)};
     }
-    if (k < 95) {  // straddling zero
+    if (k < 92) {  // straddling zero
         const double x = std::fabs(any());
         const double y = std::fabs(any());
         family_ = "straddling zero";
         return {-x, y};
+    }
+    if (k < 96) {  // unbounded: what overflow produces
+        const double x = any();
+        family_ = "unbounded";
+        const auto which = uniform_int(0, 2);
+        if (which == 0) return {x, INFINITY};
+        if (which == 1) return {-INFINITY, x};
+        return {-INFINITY, INFINITY};
     }
     family_ = "signed zeros";
     const auto which = uniform_int(0, 2);

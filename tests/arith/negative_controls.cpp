@@ -3,7 +3,9 @@
 // fail either, and its green result would mean nothing.
 #include "property_support.hpp"
 
+#include <algorithm>
 #include <cfloat>
+#include <cmath>
 
 using namespace qbound::arith;
 using namespace qbound::arith::check;
@@ -22,7 +24,37 @@ using upper_only_interval = boost::numeric::interval<
     double, boost::numeric::interval_lib::policies<
                 boost::numeric::interval_lib::save_state_nothing<upper_only_rounding>, detail::checking_qbound>>;
 
+// An interval type (sound arithmetic) whose activations are wrong: found by
+// argument-dependent lookup through its rounding policy's namespace, so the
+// generic checker calls these instead of qbound's.
+struct wrong_activation_rounding : detail::rounded_arith_eft {};
+using wrong_activation_interval = boost::numeric::interval<
+    double, boost::numeric::interval_lib::policies<
+                boost::numeric::interval_lib::save_state_nothing<wrong_activation_rounding>, detail::checking_qbound>>;
+
+// relu forgets to clamp the upper end when the whole interval is negative.
+wrong_activation_interval relu(const wrong_activation_interval& x) {
+    return wrong_activation_interval(x.lower() > 0 ? x.lower() : 0.0, x.upper(), true);
+}
+// relu6 forgets the upper clamp at 6.
+wrong_activation_interval relu6(const wrong_activation_interval& x) {
+    return wrong_activation_interval(x.lower() > 0 ? x.lower() : 0.0, x.upper() > 0 ? x.upper() : 0.0, true);
+}
+// abs takes |.| of the endpoints only, wrong when the interval straddles 0.
+wrong_activation_interval abs(const wrong_activation_interval& x) {
+    const double a = std::fabs(x.lower()), b = std::fabs(x.upper());
+    return wrong_activation_interval(std::min(a, b), std::max(a, b), true);
+}
+
 }  // namespace
+
+TEST_CASE("the enclosure checker rejects wrong activations and abs", "[arith][negative]") {
+    for (auto op : {unary_op::relu, unary_op::relu6, unary_op::abs}) {
+        DYNAMIC_SECTION(to_string(op)) {
+            QBOUND_REQUIRE_REFUTED(check_unary<wrong_activation_interval>(op, 10000, property_seed()));
+        }
+    }
+}
 
 TEST_CASE("the enclosure checker rejects round-to-nearest intervals", "[arith][negative]") {
     // 10,000 cases are plenty: most hostile cases are inexact.

@@ -109,7 +109,8 @@ std::string describe_enclosure(const I& x) {
     }
 }
 
-// Exact points of [lo, hi] to test: both endpoints and a midpoint.
+// Exact points of [lo, hi] to test: both endpoints and a midpoint; for an
+// unbounded side, a point beyond the double range.
 std::vector<rational> sample_points(double lo, double hi);
 
 struct interval_operand {

@@ -41,7 +41,8 @@ public:
     // Two operands with a random relation (family named by last_family()).
     std::pair<double, double> pair();
     // Bounds [lo, hi], lo <= hi: a point (half the time), a few ulps wide,
-    // wide, straddling zero, or with signed-zero endpoints.
+    // wide, straddling zero, unbounded on one or both sides, or with
+    // signed-zero endpoints.
     std::pair<double, double> interval_bounds();
     // Two vectors of equal length in [1, max_length] for a dot product:
     // random, cancelling halves, huge dynamic range, subnormal entries,
