@@ -30,27 +30,11 @@ std::string_view to_string(unary_op op) {
 }
 
 rational apply_exact(binary_op op, const rational& x, const rational& y) {
-    switch (op) {
-        case binary_op::add: return x + y;
-        case binary_op::sub: return x - y;
-        case binary_op::mul: return x * y;
-        case binary_op::div:
-            if (y == 0) throw domain_error("exact division by zero");
-            return x / y;
-        case binary_op::max: return max(x, y);
-    }
-    throw invalid_argument("unknown binary_op");
+    if (op == binary_op::div && y == 0) throw domain_error("exact division by zero");
+    return apply(op, x, y);
 }
 
-rational apply_exact(unary_op op, const rational& x) {
-    switch (op) {
-        case unary_op::neg: return -x;
-        case unary_op::abs: return abs(x);
-        case unary_op::relu: return relu(x);
-        case unary_op::relu6: return relu6(x);
-    }
-    throw invalid_argument("unknown unary_op");
-}
+rational apply_exact(unary_op op, const rational& x) { return apply(op, x); }
 
 bool is_correctly_rounded(const mpfr_real& r, const rational& exact) {
     if (!r.is_finite()) return false;
@@ -238,26 +222,8 @@ dot_case draw_dot_case(operand_generator& gen, std::size_t max_length, long bits
 
 // ---- MPFR ----------------------------------------------------------------------
 
-mpfr_real mpfr_apply(binary_op op, const mpfr_real& x, const mpfr_real& y) {
-    switch (op) {
-        case binary_op::add: return x + y;
-        case binary_op::sub: return x - y;
-        case binary_op::mul: return x * y;
-        case binary_op::div: return x / y;
-        case binary_op::max: return max(x, y);
-    }
-    throw invalid_argument("unknown binary_op");
-}
-
-mpfr_real mpfr_apply(unary_op op, const mpfr_real& x) {
-    switch (op) {
-        case unary_op::neg: return -x;
-        case unary_op::abs: return abs(x);
-        case unary_op::relu: return relu(x);
-        case unary_op::relu6: return relu6(x);
-    }
-    throw invalid_argument("unknown unary_op");
-}
+mpfr_real mpfr_apply(binary_op op, const mpfr_real& x, const mpfr_real& y) { return apply(op, x, y); }
+mpfr_real mpfr_apply(unary_op op, const mpfr_real& x) { return apply(op, x); }
 
 namespace {
 

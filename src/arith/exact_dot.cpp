@@ -28,9 +28,7 @@ constexpr int fixed_point_shift = 2 * 1074;  // products have exponent >= -2148
 }  // namespace
 
 rational exact_dot(std::span<const double> a, std::span<const double> b) {
-    if (a.size() != b.size())
-        throw invalid_argument("exact_dot: operand sizes differ (" + std::to_string(a.size()) + " vs " +
-                               std::to_string(b.size()) + ")");
+    check_same_size(a.size(), b.size(), "exact_dot");
     integer acc = 0;
     mpz_t term;
     mpz_init(term);

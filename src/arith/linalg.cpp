@@ -4,10 +4,6 @@
 
 namespace qbound::arith {
 
-void check_dot_sizes(std::size_t a, std::size_t b) {
-    if (a != b) throw invalid_argument("dot: operand sizes differ (" + std::to_string(a) + " vs " + std::to_string(b) + ")");
-}
-
 void check_matvec_sizes(std::size_t matrix, std::size_t rows, std::size_t cols, std::size_t x, std::size_t bias) {
     if (cols != 0 && rows > matrix / cols)
         throw invalid_argument("matvec: " + std::to_string(rows) + " x " + std::to_string(cols) + " does not fit a matrix of " + std::to_string(matrix) + " entries");

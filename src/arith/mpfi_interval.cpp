@@ -160,15 +160,8 @@ mpfi_interval operator-(const mpfi_interval& a) {
 }
 
 mpfi_interval enclosing_dot(std::span<const mpfi_interval> a, std::span<const mpfi_interval> b, long bits) {
-    if (a.size() != b.size())
-        throw invalid_argument("dot: operand sizes differ (" + std::to_string(a.size()) + " vs " +
-                               std::to_string(b.size()) + ")");
-    long p = bits;
-    if (p == 0) {
-        p = min_precision_bits;
-        for (const auto& v : a) p = std::max(p, v.precision());
-        for (const auto& v : b) p = std::max(p, v.precision());
-    }
+    check_same_size(a.size(), b.size(), "dot");
+    const long p = bits != 0 ? bits : largest_precision(a, b);
     const mpfr_prec_t prec = checked_precision(p, "dot precision");
     mpfi_interval acc = make_mpfi_result(prec);
     mpfi_interval term = make_mpfi_result(prec);

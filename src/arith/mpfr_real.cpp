@@ -120,15 +120,8 @@ mpfr_real operator-(const mpfr_real& a) {
 }
 
 mpfr_real correctly_rounded_dot(std::span<const mpfr_real> a, std::span<const mpfr_real> b, long bits) {
-    if (a.size() != b.size())
-        throw invalid_argument("dot: operand sizes differ (" + std::to_string(a.size()) + " vs " +
-                               std::to_string(b.size()) + ")");
-    long p = bits;
-    if (p == 0) {
-        p = min_precision_bits;
-        for (const auto& v : a) p = std::max(p, v.precision());
-        for (const auto& v : b) p = std::max(p, v.precision());
-    }
+    check_same_size(a.size(), b.size(), "dot");
+    const long p = bits != 0 ? bits : largest_precision(a, b);
     mpfr_real r = make_mpfr_result(checked_precision(p, "dot precision"));
     if (a.empty()) return r;
     std::vector<mpfr_ptr> pa(a.size()), pb(b.size());

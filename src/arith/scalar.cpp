@@ -14,16 +14,16 @@ std::string_view to_string(guarantee g) {
     return "unknown";
 }
 
-double nearest_double(const rational& q) {
+double round_to_double(const rational& q, mpfr_rnd_t rnd) {
     // Emulate binary64 exactly: 53 bits, double's exponent range, subnormals.
     const mpfr_exp_t saved_emin = mpfr_get_emin(), saved_emax = mpfr_get_emax();
     mpfr_set_emin(-1073);
     mpfr_set_emax(1024);
     mpfr_t v;
     mpfr_init2(v, 53);
-    const int t = mpfr_set_q(v, q.backend().data(), MPFR_RNDN);
-    mpfr_subnormalize(v, t, MPFR_RNDN);
-    const double d = mpfr_get_d(v, MPFR_RNDN);
+    const int t = mpfr_set_q(v, q.backend().data(), rnd);
+    mpfr_subnormalize(v, t, rnd);
+    const double d = mpfr_get_d(v, rnd);
     mpfr_clear(v);
     mpfr_set_emin(saved_emin);
     mpfr_set_emax(saved_emax);

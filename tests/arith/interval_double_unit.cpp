@@ -12,26 +12,7 @@ using qbound::test::property_cases;
 using qbound::test::property_seed;
 
 namespace {
-
 constexpr double inf = std::numeric_limits<double>::infinity();
-
-// The binary64 result of `exact` rounded in direction rnd (MPFR emulating
-// IEEE double exactly: 53 bits, double's exponent range, subnormals).
-double directed_double(const rational& exact, mpfr_rnd_t rnd) {
-    const mpfr_exp_t emin = mpfr_get_emin(), emax = mpfr_get_emax();
-    mpfr_set_emin(-1073);
-    mpfr_set_emax(1024);
-    mpfr_t v;
-    mpfr_init2(v, 53);
-    const int t = mpfr_set_q(v, exact.backend().data(), rnd);
-    mpfr_subnormalize(v, t, rnd);
-    const double d = mpfr_get_d(v, rnd);
-    mpfr_clear(v);
-    mpfr_set_emin(emin);
-    mpfr_set_emax(emax);
-    return d;
-}
-
 }  // namespace
 
 TEST_CASE("0.1 + 0.2 is a true enclosure, not a point", "[arith][interval_double]") {
@@ -56,7 +37,7 @@ TEST_CASE("interval_double endpoints equal IEEE directed rounding away from unde
         for (auto op : {binary_op::add, binary_op::sub, binary_op::mul, binary_op::div}) {
             if (op == binary_op::div && y == 0) continue;
             const rational exact = apply_exact(op, to_rational(x), to_rational(y));
-            const double rd = directed_double(exact, MPFR_RNDD), ru = directed_double(exact, MPFR_RNDU);
+            const double rd = round_to_double(exact, MPFR_RNDD), ru = round_to_double(exact, MPFR_RNDU);
             if (std::fabs(rd) < 0x1p-959 || std::fabs(ru) < 0x1p-959 || std::isinf(rd) || std::isinf(ru)) continue;
             const interval_double r = apply(op, interval_double(x), interval_double(y));
             INFO("seed " << property_seed() << ", case " << i << ": " << to_string(op) << " x = " << describe(x)

@@ -64,6 +64,30 @@ std::uint64_t seed_from_env(std::uint64_t fallback);
 // x rounded to `bits` significant bits (towards zero), for shrinking.
 double truncate_mantissa(double x, int bits);
 
+// op applied in any scalar type (rational, mpfr_real, enclosures).
+template <class T>
+T apply(binary_op op, const T& x, const T& y) {
+    switch (op) {
+        case binary_op::add: return x + y;
+        case binary_op::sub: return x - y;
+        case binary_op::mul: return x * y;
+        case binary_op::div: return x / y;
+        case binary_op::max: return max(x, y);
+    }
+    throw invalid_argument("unknown binary_op");
+}
+
+template <class T>
+T apply(unary_op op, const T& x) {
+    switch (op) {
+        case unary_op::neg: return -x;
+        case unary_op::abs: return abs(x);
+        case unary_op::relu: return relu(x);
+        case unary_op::relu6: return relu6(x);
+    }
+    throw invalid_argument("unknown unary_op");
+}
+
 // ---------------------------------------------------------------------------
 // Enclosure types (interval_double, mpfi_interval, negative controls)
 
@@ -75,29 +99,6 @@ I make_enclosure(double lo, double hi, long bits) {
         (void)bits;
         return I(lo, hi);  // validated by the interval's checking policy
     }
-}
-
-template <class I>
-I apply(binary_op op, const I& x, const I& y) {
-    switch (op) {
-        case binary_op::add: return x + y;
-        case binary_op::sub: return x - y;
-        case binary_op::mul: return x * y;
-        case binary_op::div: return x / y;
-        case binary_op::max: return max(x, y);
-    }
-    throw invalid_argument("unknown binary_op");
-}
-
-template <class I>
-I apply(unary_op op, const I& x) {
-    switch (op) {
-        case unary_op::neg: return -x;
-        case unary_op::abs: return abs(x);
-        case unary_op::relu: return relu(x);
-        case unary_op::relu6: return relu6(x);
-    }
-    throw invalid_argument("unknown unary_op");
 }
 
 template <class I>

@@ -19,7 +19,6 @@
 
 namespace qbound::arith {
 
-void check_dot_sizes(std::size_t a, std::size_t b);
 void check_matvec_sizes(std::size_t matrix, std::size_t rows, std::size_t cols, std::size_t x,
                         std::size_t bias);
 
@@ -29,7 +28,7 @@ T zero_like(const T&) { return T(0.0); }
 
 template <class T>
 T dot(std::span<const T> a, std::span<const T> b) {
-    check_dot_sizes(a.size(), b.size());
+    check_same_size(a.size(), b.size(), "dot");
     if constexpr (std::is_same_v<T, mpfr_real>) {
         return correctly_rounded_dot(a, b);
     } else if constexpr (std::is_same_v<T, mpfi_interval>) {

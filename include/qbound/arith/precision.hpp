@@ -21,6 +21,16 @@ mpfr_prec_t checked_precision(long bits, const char* what = "precision");
 long working_precision();
 void set_working_precision(long bits);
 
+// The largest precision among the elements of two ranges of MPFR/MPFI
+// values (at least min_precision_bits); for dots that default to it.
+template <class RangeA, class RangeB>
+long largest_precision(const RangeA& a, const RangeB& b) {
+    long p = min_precision_bits;
+    for (const auto& v : a) p = v.precision() > p ? v.precision() : p;
+    for (const auto& v : b) p = v.precision() > p ? v.precision() : p;
+    return p;
+}
+
 class precision_scope {
 public:
     explicit precision_scope(long bits);

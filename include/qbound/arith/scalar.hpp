@@ -25,8 +25,11 @@ enum class guarantee { exact, enclosure, correctly_rounded, approximate };
 
 std::string_view to_string(guarantee g);
 
-// Nearest double to q (ties to even, subnormals handled exactly as IEEE).
-double nearest_double(const rational& q);
+// q rounded to binary64 in direction rnd (MPFR_RNDN: nearest, ties to
+// even; MPFR_RNDD / MPFR_RNDU: directed), with IEEE subnormals and overflow
+// to +-inf, exactly as an IEEE operation would round it.
+double round_to_double(const rational& q, mpfr_rnd_t rnd);
+inline double nearest_double(const rational& q) { return round_to_double(q, MPFR_RNDN); }
 
 template <class T>
 struct scalar_traits;  // specialised below, one per type
