@@ -2,6 +2,7 @@
 // The CLI's subcommands; main.cpp parses arguments and calls these.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace qbound::cli {
 
@@ -16,6 +17,13 @@ struct demo_options {
     bool json = false;
 };
 
+struct info_options {
+    std::string model;
+    std::size_t resolution = 224;
+    bool json = false;
+};
+
+int run_info(const info_options& opt);
 int run_selfcheck(const selfcheck_options& opt);
 int run_demo(const demo_options& opt);
 

@@ -27,10 +27,18 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(qbound::arith::min_precision_bits, qbound::arith::max_precision_bits));
     demo->add_flag("--json", demo_opt.json, "Print the report as JSON");
 
+    qbound::cli::info_options info_opt;
+    auto* info = app.add_subcommand("info", "Depth L, per-layer sizes and counts the bounds need, for a zoo model");
+    info->add_option("model", info_opt.model, "Zoo name: resnet18, resnet50, mobilenetv2, cnn, mlp:N0,N1,...")->required();
+    info->add_option("--resolution", info_opt.resolution, "Input resolution of ImageNet zoo models")
+        ->check(CLI::Range(std::size_t{32}, std::size_t{4096}));
+    info->add_flag("--json", info_opt.json, "Print the report as JSON");
+
     CLI11_PARSE(app, argc, argv);
     try {
         if (*selfcheck) return qbound::cli::run_selfcheck(check_opt);
         if (*demo) return qbound::cli::run_demo(demo_opt);
+        if (*info) return qbound::cli::run_info(info_opt);
     } catch (const std::exception& e) {
         std::cerr << "qbound: error: " << e.what() << "\n";
         return 2;

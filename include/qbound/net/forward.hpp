@@ -1,0 +1,183 @@
+#pragma once
+// One forward evaluation, written once over the arithmetic layer's scalar
+// types (double, rational, mpfr_real, mpfi_interval, interval_double).
+//
+//   forward<T>(net, x)   the output R_theta(x), in T
+//
+// Guarantees follow T: rational is exact; interval_double and mpfi_interval
+// enclose R_theta(x) for every real x in the input enclosures (so an input
+// box gives an enclosure of the image of the box); mpfr_real and double are
+// approximations. Batch norm must be folded first (fold_batch_norm).
+#include "qbound/arith/linalg.hpp"
+#include "qbound/net/errors.hpp"
+#include "qbound/net/network.hpp"
+
+#include <string>
+#include <vector>
+
+namespace qbound::net {
+
+namespace detail {
+
+template <class T>
+std::vector<T> to_scalars(const std::vector<double>& v) {
+    std::vector<T> out;
+    out.reserve(v.size());
+    for (double x : v) out.push_back(arith::scalar_traits<T>::from_double(x));
+    return out;
+}
+
+template <class T>
+std::vector<T> eval_dense(const node& n, const std::vector<T>& x) {
+    const auto W = to_scalars<T>(n.weight);
+    const auto b = to_scalars<T>(n.bias);
+    return arith::matvec<T>(W, n.out_features, n.in_features, x, b);
+}
+
+template <class T>
+std::vector<T> eval_conv2d(const node& n, const shape3& in, const std::vector<T>& x) {
+    const auto W = to_scalars<T>(n.weight);
+    const auto& g = n.conv;
+    const std::size_t out_c = n.out_features, in_per_group = in.channels / g.groups, out_per_group = out_c / g.groups;
+    const std::size_t oh_n = n.output.height, ow_n = n.output.width;
+    std::vector<T> y;
+    y.reserve(n.output.size());
+    for (std::size_t o = 0; o < out_c; ++o) {
+        const std::size_t group = o / out_per_group;
+        for (std::size_t oh = 0; oh < oh_n; ++oh) {
+            for (std::size_t ow = 0; ow < ow_n; ++ow) {
+                T acc = arith::scalar_traits<T>::from_double(n.bias[o]);
+                for (std::size_t ic = 0; ic < in_per_group; ++ic) {
+                    const std::size_t c = group * in_per_group + ic;
+                    for (std::size_t kh = 0; kh < g.kernel_h; ++kh) {
+                        const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh * g.dilation) -
+                                                  static_cast<std::ptrdiff_t>(g.padding);
+                        if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(in.height)) continue;
+                        for (std::size_t kw = 0; kw < g.kernel_w; ++kw) {
+                            const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw * g.dilation) -
+                                                      static_cast<std::ptrdiff_t>(g.padding);
+                            if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(in.width)) continue;
+                            const T& w = W[((o * in_per_group + ic) * g.kernel_h + kh) * g.kernel_w + kw];
+                            acc += w * x[(c * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw)];
+                        }
+                    }
+                }
+                y.push_back(std::move(acc));
+            }
+        }
+    }
+    return y;
+}
+
+template <class T>
+std::vector<T> eval_pool(const node& n, const shape3& in, const std::vector<T>& x) {
+    const auto& g = n.pool;
+    const bool is_max = n.kind == op::max_pool;
+    std::vector<T> y;
+    y.reserve(n.output.size());
+    for (std::size_t c = 0; c < in.channels; ++c) {
+        for (std::size_t oh = 0; oh < n.output.height; ++oh) {
+            for (std::size_t ow = 0; ow < n.output.width; ++ow) {
+                bool first = true;
+                std::size_t count = 0;
+                T acc = arith::scalar_traits<T>::from_double(0.0);
+                for (std::size_t kh = 0; kh < g.kernel; ++kh) {
+                    for (std::size_t kw = 0; kw < g.kernel; ++kw) {
+                        const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh) - static_cast<std::ptrdiff_t>(g.padding);
+                        const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw) - static_cast<std::ptrdiff_t>(g.padding);
+                        const bool inside = ih >= 0 && iw >= 0 && ih < static_cast<std::ptrdiff_t>(in.height) &&
+                                            iw < static_cast<std::ptrdiff_t>(in.width);
+                        if (!inside) continue;  // max: padding never wins; avg: adds zero
+                        const T& v = x[(c * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw)];
+                        ++count;
+                        if (is_max) {
+                            acc = first ? v : arith::max(acc, v);
+                        } else {
+                            acc += v;
+                        }
+                        first = false;
+                    }
+                }
+                if (!is_max) {
+                    const std::size_t divisor = g.count_include_pad ? g.kernel * g.kernel : count;
+                    acc = acc / arith::scalar_traits<T>::from_double(static_cast<double>(divisor));
+                }
+                y.push_back(std::move(acc));
+            }
+        }
+    }
+    return y;
+}
+
+template <class T>
+std::vector<T> eval_global_avg_pool(const shape3& in, const std::vector<T>& x) {
+    const std::size_t hw = in.height * in.width;
+    const T divisor = arith::scalar_traits<T>::from_double(static_cast<double>(hw));
+    std::vector<T> y;
+    y.reserve(in.channels);
+    for (std::size_t c = 0; c < in.channels; ++c) {
+        T acc = arith::scalar_traits<T>::from_double(0.0);
+        for (std::size_t k = 0; k < hw; ++k) acc += x[c * hw + k];
+        y.push_back(acc / divisor);
+    }
+    return y;
+}
+
+}  // namespace detail
+
+// All node values (index = node index); keeps the intermediate activations.
+template <class T>
+std::vector<std::vector<T>> forward_all(const network& net, std::vector<T> input) {
+    if (input.size() != net.input_shape().size())
+        throw model_error(net.name() + ": input has " + std::to_string(input.size()) + " values, expected " +
+                          std::to_string(net.input_shape().size()) + " (" + to_string(net.input_shape()) + ")");
+    if (!net.has_weights()) throw model_error(net.name() + ": a shape-only network cannot be evaluated");
+    const auto& nodes = net.nodes();
+    std::vector<std::vector<T>> values(nodes.size());
+    values[0] = std::move(input);
+    for (std::size_t i = 1; i < nodes.size(); ++i) {
+        const node& n = nodes[i];
+        const auto& x = values[n.inputs.at(0)];
+        const shape3& in = nodes[n.inputs.at(0)].output;
+        switch (n.kind) {
+            case op::dense: values[i] = detail::eval_dense<T>(n, x); break;
+            case op::conv2d: values[i] = detail::eval_conv2d<T>(n, in, x); break;
+            case op::relu:
+                values[i].reserve(x.size());
+                for (const auto& v : x) values[i].push_back(arith::relu(v));
+                break;
+            case op::relu6:
+                values[i].reserve(x.size());
+                for (const auto& v : x) values[i].push_back(arith::relu6(v));
+                break;
+            case op::identity:
+            case op::flatten: values[i] = x; break;
+            case op::max_pool:
+            case op::avg_pool: values[i] = detail::eval_pool<T>(n, in, x); break;
+            case op::global_avg_pool: values[i] = detail::eval_global_avg_pool<T>(in, x); break;
+            case op::add: {
+                const auto& z = values[n.inputs.at(1)];
+                values[i].reserve(x.size());
+                for (std::size_t k = 0; k < x.size(); ++k) values[i].push_back(x[k] + z[k]);
+                break;
+            }
+            case op::batch_norm:
+                throw model_error(net.name() + ": batch_norm '" + n.name + "' must be folded before evaluation (fold_batch_norm)");
+            case op::input: throw model_error(net.name() + ": second input node '" + n.name + "'");
+        }
+    }
+    return values;
+}
+
+template <class T>
+std::vector<T> forward(const network& net, std::vector<T> input) {
+    auto values = forward_all<T>(net, std::move(input));
+    return std::move(values.back());
+}
+
+// The input in type T from doubles (exact for rational and the enclosures
+// at >= 53 bits).
+template <class T>
+std::vector<T> input_from_doubles(const std::vector<double>& x) { return detail::to_scalars<T>(x); }
+
+}  // namespace qbound::net

@@ -1,0 +1,140 @@
+#pragma once
+// One layer-wise representation for MLPs and CNNs (THEOREMS.md sections 1, 5).
+//
+// A network is a list of nodes in topological order; node 0 is the input and
+// every node names the earlier nodes it reads. Tensors are CHW (batch 1) and
+// flattened row-major (c, h, w); a vector of n features is shape {n, 1, 1}.
+//
+// Affine nodes (dense, conv2d) hold double weights and biases:
+//   dense   weight [out][in]                         y = W x + b
+//   conv2d  weight [out][in / groups][kh][kw]        zero padding, any stride,
+//           dilation and groups (groups == in == out: depthwise)
+// Batch norm (inference form) is a node until fold_batch_norm() merges it
+// into the affine node it follows. Input normalization, where a file has it,
+// becomes an explicit affine input layer (a dense or 1x1 depthwise node
+// marked `normalization`), so that it is visible and not counted in L.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qbound::net {
+
+struct shape3 {
+    std::size_t channels = 0, height = 1, width = 1;
+    std::size_t size() const { return channels * height * width; }
+    friend bool operator==(const shape3&, const shape3&) = default;
+};
+
+std::string to_string(const shape3& s);
+
+enum class op {
+    input,
+    dense,
+    conv2d,
+    batch_norm,
+    relu,
+    relu6,
+    identity,
+    max_pool,
+    avg_pool,
+    global_avg_pool,
+    flatten,
+    add,
+};
+
+std::string_view to_string(op kind);
+
+struct conv_geometry {
+    std::size_t kernel_h = 1, kernel_w = 1, stride = 1, padding = 0, dilation = 1, groups = 1;
+};
+
+struct pool_geometry {
+    std::size_t kernel = 1, stride = 1, padding = 0;
+    bool count_include_pad = true;  // average pooling divides by kernel^2 (PyTorch default)
+};
+
+struct batch_norm_params {
+    std::vector<double> gamma, beta, mean, var;
+    double eps = 1e-5;
+};
+
+struct node {
+    op kind = op::identity;
+    std::string name;
+    std::vector<std::size_t> inputs;  // indices of earlier nodes
+    shape3 output;                    // shape of this node's output
+    // dense / conv2d
+    conv_geometry conv;
+    std::vector<double> weight;  // empty in a shape-only network
+    std::vector<double> bias;    // empty in a shape-only network; zeros when the layer has none
+    bool main_path = true;       // counted in L; false for shortcut projections
+    bool normalization = false;  // an input-normalization layer (not counted in L)
+    // batch_norm
+    batch_norm_params bn;
+    // max_pool / avg_pool
+    pool_geometry pool;
+
+    bool is_affine() const { return kind == op::dense || kind == op::conv2d; }
+    // Affine nodes: input features (dense) or channels (conv); output likewise.
+    std::size_t in_features = 0, out_features = 0;
+};
+
+class network {
+public:
+    // `with_weights == false` builds shapes only (for `qbound info` on
+    // ResNet-scale models without allocating their weights).
+    network(std::string name, shape3 input, bool with_weights = true);
+
+    const std::string& name() const { return name_; }
+    const std::vector<node>& nodes() const { return nodes_; }
+    std::vector<node>& nodes() { return nodes_; }
+    const node& at(std::size_t i) const { return nodes_.at(i); }
+    node& at(std::size_t i) { return nodes_.at(i); }
+    std::size_t input_index() const { return 0; }
+    std::size_t output_index() const { return nodes_.size() - 1; }
+    const shape3& input_shape() const { return nodes_.front().output; }
+    const shape3& output_shape() const { return nodes_.back().output; }
+    bool has_weights() const { return with_weights_; }
+
+    // Builders: each appends a node reading `from` and returns its index.
+    // Weights are zero-initialized (see init.hpp for initializers).
+    std::size_t dense(std::size_t from, std::size_t out_features, std::string name = {}, bool main_path = true);
+    std::size_t conv2d(std::size_t from, std::size_t out_channels, conv_geometry g, std::string name = {},
+                       bool main_path = true);
+    std::size_t batch_norm(std::size_t from, batch_norm_params bn, std::string name = {});
+    std::size_t activation(std::size_t from, op kind, std::string name = {});  // relu, relu6, identity
+    std::size_t max_pool(std::size_t from, pool_geometry g, std::string name = {});
+    std::size_t avg_pool(std::size_t from, pool_geometry g, std::string name = {});
+    std::size_t global_avg_pool(std::size_t from, std::string name = {});
+    std::size_t flatten(std::size_t from, std::string name = {});
+    std::size_t add(std::size_t a, std::size_t b, std::string name = {});
+
+    // Number of weights and biases of all affine nodes.
+    std::size_t parameter_count() const;
+
+private:
+    std::string name_;
+    bool with_weights_;
+    std::vector<node> nodes_;
+    std::size_t append(node n);
+    void check_from(std::size_t from, const char* what) const;
+};
+
+// Output size of a convolution or pooling along one axis; throws
+// invalid_argument (naming `what`) when the window does not fit.
+std::size_t window_output_size(std::size_t in, std::size_t kernel, std::size_t stride, std::size_t padding,
+                               std::size_t dilation, const std::string& what);
+
+// Merge every batch_norm node into the affine node it follows:
+//   W <- (gamma / sigma) W,  b <- beta + gamma (b - mu) / sigma,  sigma = sqrt(var + eps),
+// computed in double (each folded weight rounded once or twice). Throws when
+// a batch norm does not directly follow an affine node used only by it.
+void fold_batch_norm(network& net);
+
+// Throws qbound::net::model_error naming the node if any weight or bias is
+// NaN or infinite.
+void check_finite_weights(const network& net);
+
+}  // namespace qbound::net

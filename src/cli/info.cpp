@@ -1,0 +1,85 @@
+// `qbound info MODEL`: what the bounds need to know about a network's shape.
+#include "commands.hpp"
+
+#include "qbound/net/architecture.hpp"
+#include "qbound/net/errors.hpp"
+#include "qbound/net/zoo.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <iostream>
+
+namespace qbound::cli {
+
+namespace {
+
+// 1234567 -> "1,234,567"
+std::string grouped(std::size_t v) {
+    const std::string digits = std::to_string(v);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+}  // namespace
+
+int run_info(const info_options& opt) {
+    using namespace qbound::net;
+    if (!is_zoo_name(opt.model) && std::filesystem::exists(opt.model))
+        throw model_error("'" + opt.model + "': reading network files (ONNX, NNet) is not implemented yet; "
+                          "zoo names: resnet18, resnet50, mobilenetv2, cnn, mlp:N0,N1,...");
+    const network net = make_zoo_model(opt.model, opt.resolution, /*with_weights=*/false);
+    const architecture a = describe_architecture(net);
+    if (opt.json) {
+        nlohmann::json j;
+        j["model"] = a.name;
+        j["input"] = to_string(a.input);
+        j["output"] = to_string(a.output);
+        j["L"] = a.depth;
+        j["parameters"] = a.parameters;
+        j["largest_feature_map"] = a.largest_feature_map;
+        j["max_width"] = a.max_width;
+        j["max_p2c_plus_1"] = a.max_dense_count;
+        j["max_p2c_over_g_plus_1"] = a.max_group_count;
+        j["structure"] = a.is_plain_chain() ? "chain" : (a.has_residual ? "residual" : "pooling");
+        for (const auto& l : a.layers)
+            j["layers"].push_back({{"l", l.depth},
+                                   {"name", l.name},
+                                   {"kind", std::string(to_string(l.kind))},
+                                   {"main_path", l.main_path},
+                                   {"N_in", l.n_in},
+                                   {"N_out", l.n_out},
+                                   {"kernel", fmt::format("{}x{}", l.kernel_h, l.kernel_w)},
+                                   {"c_in", l.channels_in},
+                                   {"groups", l.groups},
+                                   {"max_row_nonzeros", l.max_row_nonzeros},
+                                   {"p2c_plus_1", l.dense_count},
+                                   {"p2c_over_g_plus_1", l.group_count}});
+        std::cout << j.dump(2) << "\n";
+        return 0;
+    }
+    fmt::print("{}: input {}, output {}, {} parameters, {}\n", a.name, to_string(a.input), to_string(a.output),
+               grouped(a.parameters),
+               a.is_plain_chain() ? "plain chain" : (a.has_residual ? "residual connections" : "pooling layers"));
+    fmt::print("\n{:>3}  {:<28} {:<6} {:>10} {:>10} {:>5} {:>6} {:>6} {:>9} {:>9} {:>9}\n", "l", "layer", "kind", "N_{l-1}",
+               "N_l", "p", "c_in", "groups", "row nnz", "p^2c+1", "p^2c/g+1");
+    for (const auto& l : a.layers) {
+        fmt::print("{:>3}  {:<28} {:<6} {:>10} {:>10} {:>5} {:>6} {:>6} {:>9} {:>9} {:>9}\n",
+                   l.depth ? std::to_string(l.depth) : std::string("-"), l.name.substr(0, 28),
+                   l.kind == op::dense ? "dense" : "conv", l.n_in, l.n_out, fmt::format("{}x{}", l.kernel_h, l.kernel_w),
+                   l.channels_in, l.groups, l.max_row_nonzeros, l.dense_count, l.group_count);
+    }
+    fmt::print("\n('-': a shortcut projection, not counted in L)\n");
+    fmt::print("L = {}\n", a.depth);
+    fmt::print("largest feature map = {}\n", grouped(a.largest_feature_map));
+    fmt::print("max p^2 c_(l-1) + 1 = {} (paper's dense count); group-aware max p^2 c_(l-1)/g + 1 = {}\n",
+               grouped(a.max_dense_count), grouped(a.max_group_count));
+    return 0;
+}
+
+}  // namespace qbound::cli

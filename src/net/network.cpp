@@ -1,0 +1,267 @@
+#include "qbound/net/network.hpp"
+
+#include "qbound/net/errors.hpp"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace qbound::net {
+
+std::string to_string(const shape3& s) {
+    return std::to_string(s.channels) + "x" + std::to_string(s.height) + "x" + std::to_string(s.width);
+}
+
+std::string_view to_string(op kind) {
+    switch (kind) {
+        case op::input: return "input";
+        case op::dense: return "dense";
+        case op::conv2d: return "conv2d";
+        case op::batch_norm: return "batch_norm";
+        case op::relu: return "relu";
+        case op::relu6: return "relu6";
+        case op::identity: return "identity";
+        case op::max_pool: return "max_pool";
+        case op::avg_pool: return "avg_pool";
+        case op::global_avg_pool: return "global_avg_pool";
+        case op::flatten: return "flatten";
+        case op::add: return "add";
+    }
+    return "?";
+}
+
+namespace {
+
+// Refuse sizes whose weights could not be allocated (or would overflow).
+constexpr std::size_t max_tensor_elements = std::size_t{1} << 34;
+
+std::size_t checked_product(std::initializer_list<std::size_t> factors, const std::string& what) {
+    std::size_t p = 1;
+    for (std::size_t f : factors) {
+        if (f != 0 && p > max_tensor_elements / f)
+            throw model_error(what + ": tensor of more than 2^34 elements refused");
+        p *= f;
+    }
+    return p;
+}
+
+}  // namespace
+
+std::size_t window_output_size(std::size_t in, std::size_t kernel, std::size_t stride, std::size_t padding,
+                               std::size_t dilation, const std::string& what) {
+    if (kernel == 0 || stride == 0 || dilation == 0) throw model_error(what + ": kernel, stride and dilation must be positive");
+    const std::size_t span = dilation * (kernel - 1) + 1;
+    if (in + 2 * padding < span)
+        throw model_error(what + ": window of " + std::to_string(span) + " does not fit input " + std::to_string(in) +
+                          " with padding " + std::to_string(padding));
+    return (in + 2 * padding - span) / stride + 1;
+}
+
+network::network(std::string name, shape3 input, bool with_weights) : name_(std::move(name)), with_weights_(with_weights) {
+    checked_product({input.channels, input.height, input.width}, name_ + ": input");
+    if (input.size() == 0) throw model_error(name_ + ": empty input shape");
+    node n;
+    n.kind = op::input;
+    n.name = "input";
+    n.output = input;
+    nodes_.push_back(std::move(n));
+}
+
+void network::check_from(std::size_t from, const char* what) const {
+    if (from >= nodes_.size())
+        throw model_error(name_ + ": " + what + " reads node " + std::to_string(from) + ", which does not exist yet");
+}
+
+std::size_t network::append(node n) {
+    if (n.name.empty()) n.name = std::string(to_string(n.kind)) + "_" + std::to_string(nodes_.size());
+    nodes_.push_back(std::move(n));
+    return nodes_.size() - 1;
+}
+
+std::size_t network::dense(std::size_t from, std::size_t out_features, std::string name, bool main_path) {
+    check_from(from, "dense");
+    node n;
+    n.kind = op::dense;
+    n.name = std::move(name);
+    n.inputs = {from};
+    n.in_features = nodes_[from].output.size();
+    n.out_features = out_features;
+    n.output = {out_features, 1, 1};
+    n.main_path = main_path;
+    const std::size_t count = checked_product({out_features, n.in_features}, name_ + ": dense '" + n.name + "'");
+    if (out_features == 0) throw model_error(name_ + ": dense '" + n.name + "' has no outputs");
+    if (with_weights_) {
+        n.weight.assign(count, 0.0);
+        n.bias.assign(out_features, 0.0);
+    }
+    return append(std::move(n));
+}
+
+std::size_t network::conv2d(std::size_t from, std::size_t out_channels, conv_geometry g, std::string name, bool main_path) {
+    check_from(from, "conv2d");
+    const shape3 in = nodes_[from].output;
+    node n;
+    n.kind = op::conv2d;
+    n.name = std::move(name);
+    const std::string what = name_ + ": conv2d '" + n.name + "'";
+    if (g.groups == 0 || in.channels % g.groups != 0 || out_channels % g.groups != 0 || out_channels == 0)
+        throw model_error(what + ": groups " + std::to_string(g.groups) + " must divide input channels " +
+                          std::to_string(in.channels) + " and output channels " + std::to_string(out_channels));
+    n.inputs = {from};
+    n.conv = g;
+    n.in_features = in.channels;
+    n.out_features = out_channels;
+    n.output = {out_channels, window_output_size(in.height, g.kernel_h, g.stride, g.padding, g.dilation, what),
+                window_output_size(in.width, g.kernel_w, g.stride, g.padding, g.dilation, what)};
+    checked_product({n.output.channels, n.output.height, n.output.width}, what);
+    n.main_path = main_path;
+    const std::size_t count = checked_product({out_channels, in.channels / g.groups, g.kernel_h, g.kernel_w}, what);
+    if (with_weights_) {
+        n.weight.assign(count, 0.0);
+        n.bias.assign(out_channels, 0.0);
+    }
+    return append(std::move(n));
+}
+
+std::size_t network::batch_norm(std::size_t from, batch_norm_params bn, std::string name) {
+    check_from(from, "batch_norm");
+    node n;
+    n.kind = op::batch_norm;
+    n.name = std::move(name);
+    n.inputs = {from};
+    n.output = nodes_[from].output;
+    const std::size_t c = n.output.channels;
+    if (with_weights_ && (bn.gamma.size() != c || bn.beta.size() != c || bn.mean.size() != c || bn.var.size() != c))
+        throw model_error(name_ + ": batch_norm '" + n.name + "' needs " + std::to_string(c) + " values per parameter");
+    if (!(bn.eps >= 0)) throw model_error(name_ + ": batch_norm '" + n.name + "' has a negative or NaN epsilon");
+    n.bn = std::move(bn);
+    return append(std::move(n));
+}
+
+std::size_t network::activation(std::size_t from, op kind, std::string name) {
+    check_from(from, "activation");
+    if (kind != op::relu && kind != op::relu6 && kind != op::identity)
+        throw model_error(name_ + ": " + std::string(to_string(kind)) + " is not an activation");
+    node n;
+    n.kind = kind;
+    n.name = std::move(name);
+    n.inputs = {from};
+    n.output = nodes_[from].output;
+    return append(std::move(n));
+}
+
+namespace {
+node pool_node(const node& in, op kind, pool_geometry g, std::string name, const std::string& net_name) {
+    node n;
+    n.kind = kind;
+    n.name = std::move(name);
+    n.pool = g;
+    const std::string what = net_name + ": " + std::string(to_string(kind)) + " '" + n.name + "'";
+    if (g.padding * 2 > g.kernel) throw model_error(what + ": padding larger than half the kernel");
+    n.output = {in.output.channels, window_output_size(in.output.height, g.kernel, g.stride, g.padding, 1, what),
+                window_output_size(in.output.width, g.kernel, g.stride, g.padding, 1, what)};
+    return n;
+}
+}  // namespace
+
+std::size_t network::max_pool(std::size_t from, pool_geometry g, std::string name) {
+    check_from(from, "max_pool");
+    node n = pool_node(nodes_[from], op::max_pool, g, std::move(name), name_);
+    n.inputs = {from};
+    return append(std::move(n));
+}
+
+std::size_t network::avg_pool(std::size_t from, pool_geometry g, std::string name) {
+    check_from(from, "avg_pool");
+    node n = pool_node(nodes_[from], op::avg_pool, g, std::move(name), name_);
+    n.inputs = {from};
+    return append(std::move(n));
+}
+
+std::size_t network::global_avg_pool(std::size_t from, std::string name) {
+    check_from(from, "global_avg_pool");
+    node n;
+    n.kind = op::global_avg_pool;
+    n.name = std::move(name);
+    n.inputs = {from};
+    n.output = {nodes_[from].output.channels, 1, 1};
+    return append(std::move(n));
+}
+
+std::size_t network::flatten(std::size_t from, std::string name) {
+    check_from(from, "flatten");
+    node n;
+    n.kind = op::flatten;
+    n.name = std::move(name);
+    n.inputs = {from};
+    n.output = {nodes_[from].output.size(), 1, 1};
+    return append(std::move(n));
+}
+
+std::size_t network::add(std::size_t a, std::size_t b, std::string name) {
+    check_from(a, "add");
+    check_from(b, "add");
+    if (!(nodes_[a].output == nodes_[b].output))
+        throw model_error(name_ + ": add '" + name + "' of shapes " + to_string(nodes_[a].output) + " and " +
+                          to_string(nodes_[b].output));
+    node n;
+    n.kind = op::add;
+    n.name = std::move(name);
+    n.inputs = {a, b};
+    n.output = nodes_[a].output;
+    return append(std::move(n));
+}
+
+std::size_t network::parameter_count() const {
+    std::size_t total = 0;
+    for (const auto& n : nodes_) {
+        if (n.kind == op::dense) total += n.in_features * n.out_features + n.out_features;
+        if (n.kind == op::conv2d)
+            total += n.out_features * (n.in_features / n.conv.groups) * n.conv.kernel_h * n.conv.kernel_w + n.out_features;
+    }
+    return total;
+}
+
+void fold_batch_norm(network& net) {
+    auto& nodes = net.nodes();
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        if (nodes[i].kind != op::batch_norm) continue;
+        node& bn = nodes[i];
+        const std::size_t src = bn.inputs.at(0);
+        node& affine = nodes[src];
+        std::size_t readers = 0;
+        for (const auto& other : nodes)
+            for (std::size_t in : other.inputs) readers += in == src;
+        if (!affine.is_affine() || readers != 1)
+            throw model_error(net.name() + ": batch_norm '" + bn.name + "' does not follow an affine node used only by it");
+        if (net.has_weights()) {
+            const std::size_t out = affine.out_features;
+            const std::size_t per_out = affine.weight.size() / out;
+            for (std::size_t o = 0; o < out; ++o) {
+                const double sigma = std::sqrt(bn.bn.var[o] + bn.bn.eps);
+                if (!(sigma > 0)) throw model_error(net.name() + ": batch_norm '" + bn.name + "' has variance + eps <= 0 at channel " + std::to_string(o));
+                const double scale = bn.bn.gamma[o] / sigma;
+                for (std::size_t k = 0; k < per_out; ++k) affine.weight[o * per_out + k] *= scale;
+                affine.bias[o] = bn.bn.beta[o] + scale * (affine.bias[o] - bn.bn.mean[o]);
+            }
+        }
+        // The batch norm node becomes an identity on the folded output.
+        bn.kind = op::identity;
+        bn.bn = {};
+    }
+}
+
+void check_finite_weights(const network& net) {
+    for (const auto& n : net.nodes()) {
+        for (std::size_t k = 0; k < n.weight.size(); ++k)
+            if (!std::isfinite(n.weight[k]))
+                throw model_error(net.name() + ": node '" + n.name + "' weight " + std::to_string(k) + " is " +
+                                  (std::isnan(n.weight[k]) ? "NaN" : "infinite"));
+        for (std::size_t k = 0; k < n.bias.size(); ++k)
+            if (!std::isfinite(n.bias[k]))
+                throw model_error(net.name() + ": node '" + n.name + "' bias " + std::to_string(k) + " is " +
+                                  (std::isnan(n.bias[k]) ? "NaN" : "infinite"));
+    }
+}
+
+}  // namespace qbound::net

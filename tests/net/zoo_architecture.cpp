@@ -1,0 +1,76 @@
+// The zoo reproduces the paper's architecture numbers (THEOREMS.md section 5)
+// and the architecture view counts row non-zeros exactly.
+#include "qbound/net/architecture.hpp"
+#include "qbound/net/errors.hpp"
+#include "qbound/net/zoo.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace qbound::net;
+
+TEST_CASE("ImageNet zoo models at 224 match the paper's L, widths and counts", "[net][zoo]") {
+    struct expected {
+        const char* name;
+        std::size_t L, largest_map, dense_count, group_count;
+    };
+    for (const auto& e : {expected{"resnet18", 18, 802816, 4609, 4609}, expected{"resnet50", 50, 802816, 4609, 4609},
+                          expected{"mobilenetv2", 53, 1204224, 8641, 1281}}) {
+        DYNAMIC_SECTION(e.name) {
+            const architecture a = describe_architecture(make_zoo_model(e.name, 224, false));
+            CHECK(a.depth == e.L);
+            CHECK(a.largest_feature_map == e.largest_map);
+            CHECK(a.max_dense_count == e.dense_count);
+            CHECK(a.max_group_count == e.group_count);
+            CHECK(a.has_residual);
+            CHECK_FALSE(a.is_plain_chain());
+            CHECK(a.output.size() == 1000);
+        }
+    }
+}
+
+TEST_CASE("torchvision parameter counts, batch norm folded into biases", "[net][zoo]") {
+    // torchvision counts (with BN gamma/beta, conv without bias): resnet18
+    // 11,689,512; folding turns each BN's 2c parameters into c conv biases.
+    const auto r18 = make_resnet18(224, 1000, false);
+    std::size_t bn_channels = 0;
+    for (const auto& n : r18.nodes())
+        if (n.kind == op::conv2d) bn_channels += n.out_features;
+    CHECK(r18.parameter_count() + bn_channels == 11689512);
+    const auto r50 = make_resnet50(224, 1000, false);
+    bn_channels = 0;
+    for (const auto& n : r50.nodes())
+        if (n.kind == op::conv2d) bn_channels += n.out_features;
+    CHECK(r50.parameter_count() + bn_channels == 25557032);
+}
+
+TEST_CASE("other resolutions keep L and scale the feature maps", "[net][zoo]") {
+    const architecture a = describe_architecture(make_resnet18(160, 1000, false));
+    CHECK(a.depth == 18);
+    CHECK(a.largest_feature_map == 64 * 80 * 80);
+}
+
+TEST_CASE("row non-zeros: padding, stride and dilation limit the receptive field", "[net][architecture]") {
+    network net("t", {4, 5, 5}, false);
+    // 5x5 kernel, dilation 2, no padding on a 5x5 input: only the centre tap
+    // grid of 3x3 positions fits -> output 1x1... (5 - 9) < 0 would not fit,
+    // so use padding 2: every output sees at most 3 x 3 taps.
+    net.conv2d(0, 6, {5, 5, 1, 2, 2, 2});
+    const architecture a = describe_architecture(net);
+    REQUIRE(a.layers.size() == 1);
+    CHECK(a.layers[0].max_row_nonzeros == 3 * 3 * (4 / 2));
+    CHECK(a.layers[0].dense_count == 25 * 4 + 1);
+    CHECK(a.layers[0].group_count == 25 * 2 + 1);
+}
+
+TEST_CASE("bad shapes and names give clear errors", "[net][bad-input]") {
+    using Catch::Matchers::Contains;
+    CHECK_THROWS_WITH(make_zoo_model("resnet34"), Contains("unknown model 'resnet34'"));
+    CHECK_THROWS_WITH(make_zoo_model("mlp:2,,3"), Contains("bad width"));
+    CHECK_THROWS_WITH(make_zoo_model("resnet18", 8), Contains("resolution"));
+    network net("t", {3, 4, 4});
+    CHECK_THROWS_WITH(net.conv2d(0, 4, {3, 3, 1, 0, 1, 2}), Contains("groups 2 must divide"));
+    CHECK_THROWS_WITH(net.conv2d(0, 4, {7, 7, 1, 0, 1, 1}), Contains("does not fit"));
+    CHECK_THROWS_WITH(net.dense(0, std::size_t{1} << 40), Contains("refused"));
+    CHECK_THROWS_WITH(net.add(0, net.dense(0, 3)), Contains("add"));
+    CHECK_THROWS_AS(network("empty", {0, 1, 1}), model_error);
+}
