@@ -3,12 +3,11 @@
 
 #include "qbound/net/architecture.hpp"
 #include "qbound/net/errors.hpp"
-#include "qbound/net/zoo.hpp"
+#include "qbound/io/load.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
 #include <iostream>
 
 namespace qbound::cli {
@@ -30,10 +29,7 @@ std::string grouped(std::size_t v) {
 
 int run_info(const info_options& opt) {
     using namespace qbound::net;
-    if (!is_zoo_name(opt.model) && std::filesystem::exists(opt.model))
-        throw model_error("'" + opt.model + "': reading network files (ONNX, NNet) is not implemented yet; "
-                          "zoo names: resnet18, resnet50, mobilenetv2, cnn, mlp:N0,N1,...");
-    const network net = make_zoo_model(opt.model, opt.resolution, /*with_weights=*/false);
+    const network net = io::load_network(opt.model, opt.resolution, /*with_weights=*/false);
     const architecture a = describe_architecture(net);
     if (opt.json) {
         nlohmann::json j;
@@ -46,6 +42,7 @@ int run_info(const info_options& opt) {
         j["max_width"] = a.max_width;
         j["max_p2c_plus_1"] = a.max_dense_count;
         j["max_p2c_over_g_plus_1"] = a.max_group_count;
+        j["input_normalization"] = a.has_input_normalization;
         j["structure"] = a.is_plain_chain() ? "chain" : (a.has_residual ? "residual" : "pooling");
         for (const auto& l : a.layers)
             j["layers"].push_back({{"l", l.depth},
@@ -75,6 +72,7 @@ int run_info(const info_options& opt) {
                    l.channels_in, l.groups, l.max_row_nonzeros, l.dense_count, l.group_count);
     }
     fmt::print("\n('-': a shortcut projection, not counted in L)\n");
+    if (a.has_input_normalization) fmt::print("input normalization: an explicit normalize node before layer 1 (not counted in L)\n");
     fmt::print("L = {}\n", a.depth);
     fmt::print("largest feature map = {}\n", grouped(a.largest_feature_map));
     fmt::print("max p^2 c_(l-1) + 1 = {} (paper's dense count); group-aware max p^2 c_(l-1)/g + 1 = {}\n",

@@ -38,6 +38,7 @@ architecture describe_architecture(const network& net) {
         a.largest_feature_map = std::max(a.largest_feature_map, n.output.size());
         if (n.kind == op::add) a.has_residual = true;
         if (n.kind == op::max_pool || n.kind == op::avg_pool || n.kind == op::global_avg_pool) a.has_pooling = true;
+        if (n.kind == op::normalize) a.has_input_normalization = true;
         if (!n.is_affine()) continue;
         const shape3& in = nodes[n.inputs.at(0)].output;
         affine_layer_info l;
@@ -45,7 +46,6 @@ architecture describe_architecture(const network& net) {
         l.name = n.name;
         l.kind = n.kind;
         l.main_path = n.main_path;
-        l.normalization = n.normalization;
         l.n_in = in.size();
         l.n_out = n.output.size();
         if (n.kind == op::dense) {
@@ -64,7 +64,7 @@ architecture describe_architecture(const network& net) {
         const std::size_t taps = l.kernel_h * l.kernel_w;
         l.dense_count = taps * l.channels_in + 1;
         l.group_count = taps * (l.channels_in / l.groups) + 1;
-        if (l.main_path && !l.normalization) {
+        if (l.main_path) {
             l.depth = ++a.depth;
             a.max_dense_count = std::max(a.max_dense_count, l.dense_count);
             a.max_group_count = std::max(a.max_group_count, l.group_count);

@@ -26,6 +26,7 @@ std::string_view to_string(op kind) {
         case op::global_avg_pool: return "global_avg_pool";
         case op::flatten: return "flatten";
         case op::add: return "add";
+        case op::normalize: return "normalize";
     }
     return "?";
 }
@@ -209,6 +210,25 @@ std::size_t network::add(std::size_t a, std::size_t b, std::string name) {
     n.name = std::move(name);
     n.inputs = {a, b};
     n.output = nodes_[a].output;
+    return append(std::move(n));
+}
+
+std::size_t network::normalize(std::size_t from, std::vector<double> mean, std::vector<double> divisor, std::string name) {
+    check_from(from, "normalize");
+    node n;
+    n.kind = op::normalize;
+    n.name = std::move(name);
+    n.inputs = {from};
+    n.output = nodes_[from].output;
+    const std::size_t c = n.output.channels;
+    if (mean.size() != c || divisor.size() != c)
+        throw model_error(name_ + ": normalize '" + n.name + "' needs " + std::to_string(c) + " means and divisors");
+    for (std::size_t k = 0; k < c; ++k)
+        if (!std::isfinite(mean[k]) || !std::isfinite(divisor[k]) || divisor[k] == 0)
+            throw model_error(name_ + ": normalize '" + n.name + "' channel " + std::to_string(k) +
+                              ": mean and divisor must be finite, divisor non-zero");
+    n.norm_mean = std::move(mean);
+    n.norm_divisor = std::move(divisor);
     return append(std::move(n));
 }
 

@@ -2,8 +2,8 @@
 // What the bounds need to know about a network's shape (THEOREMS.md 1, 3, 5).
 //
 // Per affine layer: depth index l (affine layers on the main path, counted as
-// in the spec: shortcut projections and input-normalization layers are listed
-// but not counted), N_{l-1} and N_l (flattened sizes), kernel p_l, input
+// in the spec: shortcut projections are listed but not counted; an input
+// normalization node is reported separately), N_{l-1} and N_l (flattened sizes), kernel p_l, input
 // channels c_{l-1}, groups g_l, the exact structural maximum of non-zeros in
 // a row of the layer's matrix (kernel taps that can fall inside the input for
 // some output pixel, times c_{l-1} / g_l), and the paper's dense count
@@ -22,7 +22,6 @@ struct affine_layer_info {
     op kind = op::dense;
     std::size_t depth = 0;  // l in 1..L on the main path; 0 when not counted
     bool main_path = true;
-    bool normalization = false;
     std::size_t n_in = 0, n_out = 0;      // N_{l-1}, N_l
     std::size_t kernel_h = 1, kernel_w = 1;  // p_l (dense: 1)
     std::size_t channels_in = 0;          // c_{l-1} (dense: N_{l-1})
@@ -42,6 +41,7 @@ struct architecture {
     std::size_t max_dense_count = 0, max_group_count = 0;  // over counted layers
     std::size_t parameters = 0;
     bool has_residual = false, has_pooling = false;
+    bool has_input_normalization = false;  // a `normalize` node (not counted in L)
     bool is_plain_chain() const { return !has_residual && !has_pooling; }
 };
 

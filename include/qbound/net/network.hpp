@@ -11,8 +11,9 @@
 //           dilation and groups (groups == in == out: depthwise)
 // Batch norm (inference form) is a node until fold_batch_norm() merges it
 // into the affine node it follows. Input normalization, where a file has it,
-// becomes an explicit affine input layer (a dense or 1x1 depthwise node
-// marked `normalization`), so that it is visible and not counted in L.
+// becomes an explicit `normalize` node, y_c = (x_c - mean_c) / divisor_c per
+// channel, evaluated exactly in each number type (1/divisor is not rounded
+// into a weight), visible in the architecture and not counted in L.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -42,6 +43,7 @@ enum class op {
     global_avg_pool,
     flatten,
     add,
+    normalize,
 };
 
 std::string_view to_string(op kind);
@@ -70,11 +72,12 @@ struct node {
     std::vector<double> weight;  // empty in a shape-only network
     std::vector<double> bias;    // empty in a shape-only network; zeros when the layer has none
     bool main_path = true;       // counted in L; false for shortcut projections
-    bool normalization = false;  // an input-normalization layer (not counted in L)
     // batch_norm
     batch_norm_params bn;
     // max_pool / avg_pool
     pool_geometry pool;
+    // normalize: per channel
+    std::vector<double> norm_mean, norm_divisor;
 
     bool is_affine() const { return kind == op::dense || kind == op::conv2d; }
     // Affine nodes: input features (dense) or channels (conv); output likewise.
@@ -110,6 +113,8 @@ public:
     std::size_t global_avg_pool(std::size_t from, std::string name = {});
     std::size_t flatten(std::size_t from, std::string name = {});
     std::size_t add(std::size_t a, std::size_t b, std::string name = {});
+    // (x_c - mean_c) / divisor_c per channel; divisors must be non-zero.
+    std::size_t normalize(std::size_t from, std::vector<double> mean, std::vector<double> divisor, std::string name = {});
 
     // Number of weights and biases of all affine nodes.
     std::size_t parameter_count() const;
