@@ -14,6 +14,9 @@ packages=(
   libcli11-dev        # CLI parsing
   libfmt-dev          # formatting
   nlohmann-json3-dev  # JSON output
+  libonnx-dev         # ONNX protobuf definitions (import)
+  libprotobuf-dev     # protobuf runtime for ONNX
+  protobuf-compiler   # protoc (ONNX/protobuf CMake config needs it)
 )
 
 missing=()

@@ -213,22 +213,37 @@ std::size_t network::add(std::size_t a, std::size_t b, std::string name) {
     return append(std::move(n));
 }
 
-std::size_t network::normalize(std::size_t from, std::vector<double> mean, std::vector<double> divisor, std::string name) {
+std::size_t network::normalize(std::size_t from, std::vector<double> mean, std::vector<double> divisor, std::string name,
+                               std::vector<double> scale, std::vector<double> offset) {
     check_from(from, "normalize");
     node n;
     n.kind = op::normalize;
     n.name = std::move(name);
     n.inputs = {from};
     n.output = nodes_[from].output;
-    const std::size_t c = n.output.channels;
-    if (mean.size() != c || divisor.size() != c)
-        throw model_error(name_ + ": normalize '" + n.name + "' needs " + std::to_string(c) + " means and divisors");
-    for (std::size_t k = 0; k < c; ++k)
-        if (!std::isfinite(mean[k]) || !std::isfinite(divisor[k]) || divisor[k] == 0)
-            throw model_error(name_ + ": normalize '" + n.name + "' channel " + std::to_string(k) +
-                              ": mean and divisor must be finite, divisor non-zero");
-    n.norm_mean = std::move(mean);
-    n.norm_divisor = std::move(divisor);
+    const shape3 s = n.output;
+    // Broadcast a scalar or per-channel vector to one value per element.
+    auto expand = [&](std::vector<double> v, const char* what, double fill) {
+        if (v.empty()) v = {fill};
+        if (v.size() == s.size()) return v;
+        if (v.size() != 1 && v.size() != s.channels)
+            throw model_error(name_ + ": normalize '" + n.name + "' " + what + " has " + std::to_string(v.size()) +
+                              " values; expected 1, " + std::to_string(s.channels) + " (channels) or " +
+                              std::to_string(s.size()) + " (elements)");
+        std::vector<double> out(s.size());
+        const std::size_t plane = s.height * s.width;
+        for (std::size_t k = 0; k < out.size(); ++k) out[k] = v.size() == 1 ? v[0] : v[k / plane];
+        return out;
+    };
+    n.norm_mean = expand(std::move(mean), "mean", 0.0);
+    n.norm_scale = expand(std::move(scale), "scale", 1.0);
+    n.norm_divisor = expand(std::move(divisor), "divisor", 1.0);
+    n.norm_offset = expand(std::move(offset), "offset", 0.0);
+    for (std::size_t k = 0; k < n.norm_mean.size(); ++k)
+        if (!std::isfinite(n.norm_mean[k]) || !std::isfinite(n.norm_scale[k]) || !std::isfinite(n.norm_divisor[k]) ||
+            !std::isfinite(n.norm_offset[k]) || n.norm_divisor[k] == 0)
+            throw model_error(name_ + ": normalize '" + n.name + "' element " + std::to_string(k) +
+                              ": parameters must be finite, divisor non-zero");
     return append(std::move(n));
 }
 

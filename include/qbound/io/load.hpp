@@ -8,7 +8,7 @@
 namespace qbound::io {
 
 // Zoo names (see net/zoo.hpp) are built; files are read by extension:
-// .nnet (NNet text). Other files throw model_error naming the file and the
+// .onnx (ONNX) and .nnet (NNet text). Other files throw model_error naming the file and the
 // supported formats. `with_weights == false` is honoured for zoo models
 // (files always bring their weights).
 net::network load_network(const std::string& model, std::size_t resolution = 224, bool with_weights = true);

@@ -161,16 +161,15 @@ std::vector<std::vector<T>> forward_all(const network& net, std::vector<T> input
                 for (std::size_t k = 0; k < x.size(); ++k) values[i].push_back(x[k] + z[k]);
                 break;
             }
-            case op::normalize: {
-                const std::size_t plane = in.height * in.width;
+            case op::normalize:
                 values[i].reserve(x.size());
                 for (std::size_t k = 0; k < x.size(); ++k) {
-                    const std::size_t c = k / plane;
-                    values[i].push_back((x[k] - arith::scalar_traits<T>::from_double(n.norm_mean[c])) /
-                                        arith::scalar_traits<T>::from_double(n.norm_divisor[c]));
+                    using traits = arith::scalar_traits<T>;
+                    values[i].push_back((x[k] - traits::from_double(n.norm_mean[k])) * traits::from_double(n.norm_scale[k]) /
+                                            traits::from_double(n.norm_divisor[k]) +
+                                        traits::from_double(n.norm_offset[k]));
                 }
                 break;
-            }
             case op::batch_norm:
                 throw model_error(net.name() + ": batch_norm '" + n.name + "' must be folded before evaluation (fold_batch_norm)");
             case op::input: throw model_error(net.name() + ": second input node '" + n.name + "'");

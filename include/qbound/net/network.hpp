@@ -11,8 +11,9 @@
 //           dilation and groups (groups == in == out: depthwise)
 // Batch norm (inference form) is a node until fold_batch_norm() merges it
 // into the affine node it follows. Input normalization, where a file has it,
-// becomes an explicit `normalize` node, y_c = (x_c - mean_c) / divisor_c per
-// channel, evaluated exactly in each number type (1/divisor is not rounded
+// becomes an explicit `normalize` node,
+//   y_k = (x_k - mean_k) * scale_k / divisor_k + offset_k   per element,
+// evaluated exactly in each number type (1/divisor is not rounded
 // into a weight), visible in the architecture and not counted in L.
 #include <cstddef>
 #include <cstdint>
@@ -76,8 +77,8 @@ struct node {
     batch_norm_params bn;
     // max_pool / avg_pool
     pool_geometry pool;
-    // normalize: per channel
-    std::vector<double> norm_mean, norm_divisor;
+    // normalize: one value per element
+    std::vector<double> norm_mean, norm_scale, norm_divisor, norm_offset;
 
     bool is_affine() const { return kind == op::dense || kind == op::conv2d; }
     // Affine nodes: input features (dense) or channels (conv); output likewise.
@@ -113,8 +114,11 @@ public:
     std::size_t global_avg_pool(std::size_t from, std::string name = {});
     std::size_t flatten(std::size_t from, std::string name = {});
     std::size_t add(std::size_t a, std::size_t b, std::string name = {});
-    // (x_c - mean_c) / divisor_c per channel; divisors must be non-zero.
-    std::size_t normalize(std::size_t from, std::vector<double> mean, std::vector<double> divisor, std::string name = {});
+    // (x_k - mean_k) * scale_k / divisor_k + offset_k per element; each may
+    // be given as one value, one per channel, or one per element (empty:
+    // 0 for mean and offset, 1 for scale and divisor). Divisors non-zero.
+    std::size_t normalize(std::size_t from, std::vector<double> mean, std::vector<double> divisor, std::string name = {},
+                          std::vector<double> scale = {}, std::vector<double> offset = {});
 
     // Number of weights and biases of all affine nodes.
     std::size_t parameter_count() const;

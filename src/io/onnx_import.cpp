@@ -1,0 +1,586 @@
+#include "qbound/io/onnx.hpp"
+
+#include "qbound/arith/rational.hpp"
+#include "qbound/net/errors.hpp"
+
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+
+namespace qbound::io {
+
+namespace {
+
+using net::model_error;
+
+constexpr std::int64_t max_elements = std::int64_t{1} << 31;
+
+struct constant_tensor {
+    std::vector<std::int64_t> dims;
+    std::vector<double> data;
+    std::size_t size() const { return data.size(); }
+};
+
+// A tensor computed by the network: the node holding it, its ONNX rank, and
+// for a Keras-style NHWC view, the permutation that maps the view's
+// flattened index to the node's CHW index.
+struct runtime_value {
+    std::size_t node = 0;
+    std::size_t rank = 4;
+    bool nhwc_view = false;
+    std::vector<std::size_t> column_order;  // after Flatten of an NHWC view
+};
+
+struct value {
+    std::optional<constant_tensor> constant;
+    std::optional<runtime_value> runtime;
+};
+
+class onnx_importer {
+public:
+    explicit onnx_importer(std::string path) : path_(std::move(path)) {}
+
+    onnx_model run() {
+        std::ifstream in(path_, std::ios::binary);
+        if (!in) throw model_error(path_ + ": cannot open file");
+        onnx::ModelProto model;
+        if (!model.ParseFromIstream(&in))
+            throw model_error(path_ + ": not a valid ONNX protobuf (truncated or malformed)");
+        const auto& graph = model.graph();
+        for (const auto& t : graph.initializer()) values_[t.name()].constant = read_tensor(t, "initializer '" + t.name() + "'");
+        const onnx::ValueInfoProto* input = nullptr;
+        for (const auto& i : graph.input()) {
+            if (values_.count(i.name()) && values_[i.name()].constant) continue;
+            if (input) throw model_error(path_ + ": more than one graph input ('" + input->name() + "', '" + i.name() + "')");
+            input = &i;
+        }
+        if (!input) throw model_error(path_ + ": the graph has no input");
+        if (graph.output_size() != 1) throw model_error(path_ + ": expected one graph output, found " + std::to_string(graph.output_size()));
+        const auto [shape, rank, nhwc] = input_shape(*input, graph);
+        onnx_model result{net::network(path_, shape), nhwc, model.producer_name()};
+        net_ = &result.network;
+        values_[input->name()].runtime = runtime_value{0, rank, false, {}};
+        input_name_ = input->name();
+        for (const auto& n : graph.node()) {
+            try {
+                import_node(n);
+            } catch (const model_error& e) {
+                const std::string what = e.what();
+                if (what.rfind(path_, 0) == 0) throw;
+                throw model_error(path_ + ": node '" + n.name() + "' (" + n.op_type() + "): " + what);
+            }
+        }
+        const std::string& out = graph.output(0).name();
+        const auto& v = lookup(out);
+        if (!v.runtime) throw model_error(path_ + ": the graph output '" + out + "' is a constant");
+        if (v.runtime->nhwc_view || !v.runtime->column_order.empty())
+            throw model_error(path_ + ": the graph output '" + out + "' is an NHWC view, which is not supported");
+        if (v.runtime->node != net_->output_index())
+            throw model_error(path_ + ": the graph output '" + out + "' is not the last computed tensor");
+        net::fold_batch_norm(*net_);
+        net::check_finite_weights(*net_);
+        return result;
+    }
+
+private:
+    std::string path_;
+    std::map<std::string, value> values_;
+    std::set<std::size_t> bias_pending_;  // affine nodes whose bias may still come from an Add
+    net::network* net_ = nullptr;
+    std::string input_name_;
+
+    // ---- tensors and attributes ------------------------------------------------
+
+    constant_tensor read_tensor(const onnx::TensorProto& t, const std::string& what) {
+        constant_tensor c;
+        std::int64_t count = 1;
+        for (auto d : t.dims()) {
+            if (d < 0 || (d > 0 && count > max_elements / d)) throw model_error(path_ + ": " + what + ": absurd dimensions");
+            count *= d;
+            c.dims.push_back(d);
+        }
+        if (t.data_location() == onnx::TensorProto::EXTERNAL)
+            throw model_error(path_ + ": " + what + ": external tensor data is not supported");
+        const auto n = static_cast<std::size_t>(count);
+        const std::string& raw = t.raw_data();
+        auto from_raw = [&](std::size_t width, auto convert) {
+            if (raw.size() != n * width)
+                throw model_error(path_ + ": " + what + ": raw_data has " + std::to_string(raw.size()) + " bytes, expected " +
+                                  std::to_string(n * width));
+            c.data.resize(n);
+            for (std::size_t k = 0; k < n; ++k) c.data[k] = convert(raw.data() + k * width);
+        };
+        auto check_count = [&](std::size_t have) {
+            if (have != n)
+                throw model_error(path_ + ": " + what + ": has " + std::to_string(have) + " values, dims say " + std::to_string(n));
+        };
+        switch (t.data_type()) {
+            case onnx::TensorProto::FLOAT:
+                if (!raw.empty()) {
+                    from_raw(4, [](const char* p) { float f; std::memcpy(&f, p, 4); return static_cast<double>(f); });
+                } else {
+                    check_count(static_cast<std::size_t>(t.float_data_size()));
+                    c.data.assign(t.float_data().begin(), t.float_data().end());
+                }
+                break;
+            case onnx::TensorProto::DOUBLE:
+                if (!raw.empty()) {
+                    from_raw(8, [](const char* p) { double d; std::memcpy(&d, p, 8); return d; });
+                } else {
+                    check_count(static_cast<std::size_t>(t.double_data_size()));
+                    c.data.assign(t.double_data().begin(), t.double_data().end());
+                }
+                break;
+            case onnx::TensorProto::INT64:
+                if (!raw.empty()) {
+                    from_raw(8, [](const char* p) { std::int64_t v; std::memcpy(&v, p, 8); return static_cast<double>(v); });
+                } else {
+                    check_count(static_cast<std::size_t>(t.int64_data_size()));
+                    for (auto v : t.int64_data()) c.data.push_back(static_cast<double>(v));
+                }
+                break;
+            case onnx::TensorProto::INT32:
+                if (!raw.empty()) {
+                    from_raw(4, [](const char* p) { std::int32_t v; std::memcpy(&v, p, 4); return static_cast<double>(v); });
+                } else {
+                    check_count(static_cast<std::size_t>(t.int32_data_size()));
+                    for (auto v : t.int32_data()) c.data.push_back(static_cast<double>(v));
+                }
+                break;
+            default:
+                throw model_error(path_ + ": " + what + ": tensor data type " + std::to_string(t.data_type()) + " is not supported");
+        }
+        for (std::size_t k = 0; k < c.data.size(); ++k)
+            if (!std::isfinite(c.data[k]))
+                throw model_error(path_ + ": " + what + ": value " + std::to_string(k) + " is " + (std::isnan(c.data[k]) ? "NaN" : "infinite"));
+        return c;
+    }
+
+    static const onnx::AttributeProto* attribute(const onnx::NodeProto& n, const std::string& name) {
+        for (const auto& a : n.attribute())
+            if (a.name() == name) return &a;
+        return nullptr;
+    }
+    static std::int64_t int_attr(const onnx::NodeProto& n, const std::string& name, std::int64_t fallback) {
+        const auto* a = attribute(n, name);
+        return a ? a->i() : fallback;
+    }
+    static float float_attr(const onnx::NodeProto& n, const std::string& name, float fallback) {
+        const auto* a = attribute(n, name);
+        return a ? a->f() : fallback;
+    }
+    static std::vector<std::int64_t> ints_attr(const onnx::NodeProto& n, const std::string& name) {
+        const auto* a = attribute(n, name);
+        return a ? std::vector<std::int64_t>(a->ints().begin(), a->ints().end()) : std::vector<std::int64_t>{};
+    }
+    static std::string string_attr(const onnx::NodeProto& n, const std::string& name) {
+        const auto* a = attribute(n, name);
+        return a ? a->s() : std::string{};
+    }
+
+    // ---- values ----------------------------------------------------------------
+
+    value& lookup(const std::string& name) {
+        auto it = values_.find(name);
+        if (it == values_.end()) throw model_error("input '" + name + "' is not produced by any earlier node");
+        return it->second;
+    }
+    const constant_tensor& constant(const onnx::NodeProto& n, int i) {
+        if (i >= n.input_size()) throw model_error("missing input " + std::to_string(i));
+        auto& v = lookup(n.input(i));
+        if (!v.constant) throw model_error("input '" + n.input(i) + "' must be a constant (weights are not computed at run time)");
+        return *v.constant;
+    }
+    // A runtime input consumed as a whole: its node keeps whatever bias it has.
+    runtime_value runtime(const onnx::NodeProto& n, int i, bool allow_view = false) {
+        if (i >= n.input_size()) throw model_error("missing input " + std::to_string(i));
+        auto& v = lookup(n.input(i));
+        if (!v.runtime) throw model_error("input '" + n.input(i) + "' is a constant where a computed tensor is expected");
+        if (!allow_view && (v.runtime->nhwc_view || !v.runtime->column_order.empty()))
+            throw model_error("input '" + n.input(i) + "' is an NHWC view; only Flatten followed by MatMul/Gemm is supported on it");
+        bias_pending_.erase(v.runtime->node);
+        return *v.runtime;
+    }
+    void set_runtime(const onnx::NodeProto& n, runtime_value r) {
+        if (n.output_size() < 1) throw model_error("node has no output");
+        values_[n.output(0)].runtime = std::move(r);
+    }
+    void set_constant(const onnx::NodeProto& n, constant_tensor c) {
+        if (n.output_size() < 1) throw model_error("node has no output");
+        values_[n.output(0)].constant = std::move(c);
+    }
+    bool is_constant(const onnx::NodeProto& n, int i) {
+        return i < n.input_size() && !n.input(i).empty() && lookup(n.input(i)).constant.has_value();
+    }
+
+    struct input_info {
+        net::shape3 shape;
+        std::size_t rank;
+        bool nhwc;
+    };
+
+    input_info input_shape(const onnx::ValueInfoProto& input, const onnx::GraphProto& graph) {
+        if (!input.type().has_tensor_type() || !input.type().tensor_type().has_shape())
+            throw model_error(path_ + ": input '" + input.name() + "' has no tensor shape");
+        std::vector<std::int64_t> dims;
+        const auto& s = input.type().tensor_type().shape();
+        for (int k = 0; k < s.dim_size(); ++k) {
+            const auto& d = s.dim(k);
+            if (d.has_dim_value() && d.dim_value() > 0) dims.push_back(d.dim_value());
+            else if (k == 0) dims.push_back(1);  // a dynamic batch dimension
+            else throw model_error(path_ + ": input '" + input.name() + "' dimension " + std::to_string(k) + " is dynamic ('" + d.dim_param() + "') and cannot be resolved");
+        }
+        if (dims.size() < 2 || dims.size() > 4 || dims[0] != 1)
+            throw model_error(path_ + ": input '" + input.name() + "' must have a batch dimension of 1 and rank 2 to 4");
+        for (auto d : dims)
+            if (d > (1 << 24)) throw model_error(path_ + ": input '" + input.name() + "' has an absurd dimension");
+        // NHWC input: its first consumer transposes it with perm (0, 3, 1, 2).
+        bool nhwc = false;
+        for (const auto& n : graph.node()) {
+            bool reads = false;
+            for (const auto& i : n.input()) reads = reads || i == input.name();
+            if (!reads) continue;
+            nhwc = n.op_type() == "Transpose" && dims.size() == 4 && ints_attr(n, "perm") == std::vector<std::int64_t>{0, 3, 1, 2};
+            break;
+        }
+        const auto u = [](std::int64_t v) { return static_cast<std::size_t>(v); };
+        if (dims.size() == 2) return {{u(dims[1]), 1, 1}, 2, false};
+        if (dims.size() == 3) return {{u(dims[1]), u(dims[2]), 1}, 3, false};
+        if (nhwc) return {{u(dims[3]), u(dims[1]), u(dims[2])}, 4, true};
+        return {{u(dims[1]), u(dims[2]), u(dims[3])}, 4, false};
+    }
+
+    // ---- operators -----------------------------------------------------------------
+
+    void import_node(const onnx::NodeProto& n) {
+        const std::string& t = n.op_type();
+        if (!n.domain().empty() && n.domain() != "ai.onnx") throw model_error("operator domain '" + n.domain() + "' is not supported");
+        if (t == "Constant") return set_constant(n, constant_attr(n));
+        if (t == "Identity" || t == "Dropout") return pass_through(n);
+        if (t == "Shape") return shape_of(n);
+        if (t == "Gather") return gather(n);
+        if (t == "Unsqueeze") return unsqueeze(n);
+        if (t == "Concat") return concat(n);
+        if (t == "Cast") return cast(n);
+        if (t == "Transpose") return transpose(n);
+        if (t == "Flatten") return flatten(n, int_attr(n, "axis", 1));
+        if (t == "Reshape") return reshape(n);
+        if (t == "Gemm") return gemm(n);
+        if (t == "MatMul") return matmul(n);
+        if (t == "Conv") return conv(n);
+        if (t == "Relu") return set_runtime(n, {net_->activation(runtime(n, 0).node, net::op::relu, n.name()), runtime(n, 0).rank, false, {}});
+        if (t == "Clip") return clip(n);
+        if (t == "MaxPool" || t == "AveragePool") return pool(n, t == "MaxPool");
+        if (t == "GlobalAveragePool") return set_runtime(n, {net_->global_avg_pool(runtime(n, 0).node, n.name()), 4, false, {}});
+        if (t == "BatchNormalization") return batch_norm(n);
+        if (t == "Add" || t == "Sub" || t == "Mul" || t == "Div") return elementwise(n, t);
+        throw model_error("operator '" + t + "' is not supported");
+    }
+
+    constant_tensor constant_attr(const onnx::NodeProto& n) {
+        const auto* a = attribute(n, "value");
+        if (!a || !a->has_t()) throw model_error("Constant without a tensor 'value'");
+        return read_tensor(a->t(), "Constant '" + n.name() + "'");
+    }
+
+    void pass_through(const onnx::NodeProto& n) {
+        auto& v = lookup(n.input(0));
+        values_[n.output(0)] = v;
+    }
+
+    void shape_of(const onnx::NodeProto& n) {
+        const runtime_value r = *lookup(n.input(0)).runtime;
+        const auto s = net_->at(r.node).output;
+        constant_tensor c;
+        if (r.rank == 2) c.data = {1, static_cast<double>(s.size())};
+        else if (r.rank == 3) c.data = {1, static_cast<double>(s.channels), static_cast<double>(s.height)};
+        else if (r.nhwc_view) c.data = {1, static_cast<double>(s.height), static_cast<double>(s.width), static_cast<double>(s.channels)};
+        else c.data = {1, static_cast<double>(s.channels), static_cast<double>(s.height), static_cast<double>(s.width)};
+        c.dims = {static_cast<std::int64_t>(c.data.size())};
+        set_constant(n, c);
+    }
+
+    void gather(const onnx::NodeProto& n) {
+        const auto& data = constant(n, 0);
+        const auto& idx = constant(n, 1);
+        if (int_attr(n, "axis", 0) != 0 || data.dims.size() != 1) throw model_error("only Gather on axis 0 of a 1-D constant is supported");
+        constant_tensor c;
+        c.dims = idx.dims;
+        for (double i : idx.data) {
+            auto k = static_cast<std::int64_t>(i);
+            if (k < 0) k += static_cast<std::int64_t>(data.size());
+            if (k < 0 || k >= static_cast<std::int64_t>(data.size())) throw model_error("Gather index out of range");
+            c.data.push_back(data.data[static_cast<std::size_t>(k)]);
+        }
+        set_constant(n, c);
+    }
+
+    void unsqueeze(const onnx::NodeProto& n) {
+        constant_tensor c = constant(n, 0);
+        std::vector<std::int64_t> axes = ints_attr(n, "axes");
+        if (axes.empty() && n.input_size() > 1)
+            for (double a : constant(n, 1).data) axes.push_back(static_cast<std::int64_t>(a));
+        std::sort(axes.begin(), axes.end());
+        for (auto a : axes) {
+            if (a < 0) a += static_cast<std::int64_t>(c.dims.size() + 1);
+            if (a < 0 || a > static_cast<std::int64_t>(c.dims.size())) throw model_error("Unsqueeze axis out of range");
+            c.dims.insert(c.dims.begin() + a, 1);
+        }
+        set_constant(n, c);
+    }
+
+    void concat(const onnx::NodeProto& n) {
+        constant_tensor c;
+        for (int i = 0; i < n.input_size(); ++i) {
+            const auto& part = constant(n, i);
+            if (part.dims.size() > 1) throw model_error("only Concat of 1-D constants is supported");
+            c.data.insert(c.data.end(), part.data.begin(), part.data.end());
+        }
+        c.dims = {static_cast<std::int64_t>(c.data.size())};
+        set_constant(n, c);
+    }
+
+    void cast(const onnx::NodeProto& n) {
+        if (!is_constant(n, 0)) throw model_error("Cast of a computed tensor is not supported");
+        set_constant(n, constant(n, 0));
+    }
+
+    void transpose(const onnx::NodeProto& n) {
+        const auto perm = ints_attr(n, "perm");
+        runtime_value r = *lookup(n.input(0)).runtime;
+        if (r.node == 0 && n.input(0) == input_name_ && perm == std::vector<std::int64_t>{0, 3, 1, 2} && r.rank == 4) {
+            return set_runtime(n, r);  // the NHWC input, already stored as CHW
+        }
+        if (perm == std::vector<std::int64_t>{0, 2, 3, 1} && r.rank == 4 && !r.nhwc_view) {
+            r.nhwc_view = true;
+            bias_pending_.erase(r.node);
+            return set_runtime(n, r);
+        }
+        throw model_error("Transpose with this permutation is not supported (only NHWC <-> NCHW around inputs and Flatten)");
+    }
+
+    void flatten(const onnx::NodeProto& n, std::int64_t axis) {
+        if (axis != 1) throw model_error("Flatten with axis " + std::to_string(axis) + " is not supported (only 1)");
+        const runtime_value r = runtime(n, 0, /*allow_view=*/true);
+        if (!r.column_order.empty()) throw model_error("Flatten of a flattened NHWC view");
+        runtime_value out{net_->flatten(r.node, n.name()), 2, false, {}};
+        if (r.nhwc_view) {
+            // Element j of the HWC-flattened view is element column_order[j] in CHW order.
+            const auto s = net_->at(r.node).output;
+            for (std::size_t h = 0; h < s.height; ++h)
+                for (std::size_t w = 0; w < s.width; ++w)
+                    for (std::size_t c = 0; c < s.channels; ++c) out.column_order.push_back((c * s.height + h) * s.width + w);
+        }
+        set_runtime(n, out);
+    }
+
+    void reshape(const onnx::NodeProto& n) {
+        const auto& target = constant(n, 1);
+        const runtime_value r = *lookup(n.input(0)).runtime;
+        const std::size_t size = net_->at(r.node).output.size();
+        std::vector<std::int64_t> dims;
+        for (double d : target.data) dims.push_back(static_cast<std::int64_t>(d));
+        const bool to_matrix = dims.size() == 2 && (dims[0] == 1 || dims[0] == -1 || dims[0] == 0) &&
+                               (dims[1] == -1 || dims[1] == static_cast<std::int64_t>(size));
+        if (to_matrix) return flatten(n, 1);
+        throw model_error("Reshape to this shape is not supported (only [N, -1] / [N, features])");
+    }
+
+    // W (out x in, row-major) from a constant, transposed when `transposed`.
+    std::vector<double> dense_weights(const constant_tensor& b, bool transposed, std::size_t in, std::size_t out) {
+        if (b.dims.size() != 2) throw model_error("weight matrix must be 2-D");
+        const auto rows = static_cast<std::size_t>(b.dims[0]), cols = static_cast<std::size_t>(b.dims[1]);
+        if ((transposed ? cols : rows) != in || (transposed ? rows : cols) != out)
+            throw model_error("weight matrix of " + std::to_string(rows) + " x " + std::to_string(cols) + " does not fit " +
+                              std::to_string(in) + " inputs");
+        std::vector<double> w(out * in);
+        for (std::size_t o = 0; o < out; ++o)
+            for (std::size_t i = 0; i < in; ++i) w[o * in + i] = transposed ? b.data[o * in + i] : b.data[i * out + o];
+        return w;
+    }
+
+    std::size_t make_dense(const onnx::NodeProto& n, const runtime_value& x, const constant_tensor& b, bool transposed) {
+        if (x.rank != 2) throw model_error("matrix product of a rank-" + std::to_string(x.rank) + " tensor (Flatten first)");
+        const std::size_t in = net_->at(x.node).output.size();
+        const std::size_t out = static_cast<std::size_t>(transposed ? b.dims.at(0) : b.dims.at(1));
+        auto w = dense_weights(b, transposed, in, out);
+        if (!x.column_order.empty()) {  // read the CHW vector directly
+            std::vector<double> permuted(w.size());
+            for (std::size_t o = 0; o < out; ++o)
+                for (std::size_t j = 0; j < in; ++j) permuted[o * in + x.column_order[j]] = w[o * in + j];
+            w = std::move(permuted);
+        }
+        const std::size_t d = net_->dense(x.node, out, n.name());
+        net_->at(d).weight = std::move(w);
+        return d;
+    }
+
+    void gemm(const onnx::NodeProto& n) {
+        if (int_attr(n, "transA", 0) != 0) throw model_error("Gemm with transA = 1 is not supported");
+        if (float_attr(n, "alpha", 1.0f) != 1.0f || float_attr(n, "beta", 1.0f) != 1.0f)
+            throw model_error("Gemm with alpha or beta other than 1 is not supported");
+        const runtime_value x = runtime(n, 0, true);
+        const std::size_t d = make_dense(n, x, constant(n, 1), int_attr(n, "transB", 0) != 0);
+        if (n.input_size() > 2 && !n.input(2).empty()) set_bias(d, constant(n, 2));
+        set_runtime(n, {d, 2, false, {}});
+    }
+
+    void matmul(const onnx::NodeProto& n) {
+        const runtime_value x = runtime(n, 0, true);
+        const std::size_t d = make_dense(n, x, constant(n, 1), false);
+        bias_pending_.insert(d);
+        set_runtime(n, {d, 2, false, {}});
+    }
+
+    void set_bias(std::size_t node_index, const constant_tensor& c) {
+        auto& node = net_->at(node_index);
+        const std::size_t out = node.out_features;
+        if (c.size() != out && c.size() != 1)
+            throw model_error("bias has " + std::to_string(c.size()) + " values for " + std::to_string(out) + " outputs");
+        for (std::size_t o = 0; o < out; ++o) node.bias[o] = c.size() == 1 ? c.data[0] : c.data[o];
+    }
+
+    static std::size_t uniform(const std::vector<std::int64_t>& v, std::size_t fallback, const char* what) {
+        if (v.empty()) return fallback;
+        for (auto x : v)
+            if (x != v[0] || x < 0) throw model_error(std::string("non-uniform or negative ") + what + " are not supported");
+        return static_cast<std::size_t>(v[0]);
+    }
+
+    std::size_t padding(const onnx::NodeProto& n) {
+        const std::string auto_pad = string_attr(n, "auto_pad");
+        if (!auto_pad.empty() && auto_pad != "NOTSET" && auto_pad != "VALID")
+            throw model_error("auto_pad '" + auto_pad + "' is not supported (give explicit pads)");
+        return auto_pad == "VALID" ? 0 : uniform(ints_attr(n, "pads"), 0, "pads");
+    }
+
+    void conv(const onnx::NodeProto& n) {
+        const runtime_value x = runtime(n, 0);
+        if (x.rank != 4) throw model_error("Conv on a rank-" + std::to_string(x.rank) + " tensor");
+        const auto& w = constant(n, 1);
+        if (w.dims.size() != 4) throw model_error("Conv weights must be 4-D");
+        net::conv_geometry g;
+        g.kernel_h = static_cast<std::size_t>(w.dims[2]);
+        g.kernel_w = static_cast<std::size_t>(w.dims[3]);
+        g.stride = uniform(ints_attr(n, "strides"), 1, "strides");
+        g.dilation = uniform(ints_attr(n, "dilations"), 1, "dilations");
+        g.padding = padding(n);
+        g.groups = static_cast<std::size_t>(int_attr(n, "group", 1));
+        const auto in = net_->at(x.node).output;
+        if (g.groups == 0 || static_cast<std::size_t>(w.dims[1]) * g.groups != in.channels)
+            throw model_error("Conv weights of " + std::to_string(w.dims[1]) + " input channels per group do not fit " +
+                              std::to_string(in.channels) + " channels in " + std::to_string(g.groups) + " groups");
+        const std::size_t c = net_->conv2d(x.node, static_cast<std::size_t>(w.dims[0]), g, n.name());
+        net_->at(c).weight = w.data;
+        if (n.input_size() > 2 && !n.input(2).empty()) set_bias(c, constant(n, 2));
+        else bias_pending_.insert(c);
+        set_runtime(n, {c, 4, false, {}});
+    }
+
+    void clip(const onnx::NodeProto& n) {
+        std::optional<double> lo, hi;
+        if (attribute(n, "min")) lo = float_attr(n, "min", 0);
+        if (attribute(n, "max")) hi = float_attr(n, "max", 0);
+        if (is_constant(n, 1)) lo = constant(n, 1).data.at(0);
+        if (is_constant(n, 2)) hi = constant(n, 2).data.at(0);
+        const runtime_value x = runtime(n, 0);
+        if (lo == 0.0 && hi == 6.0) return set_runtime(n, {net_->activation(x.node, net::op::relu6, n.name()), x.rank, false, {}});
+        if (lo == 0.0 && !hi) return set_runtime(n, {net_->activation(x.node, net::op::relu, n.name()), x.rank, false, {}});
+        throw model_error("Clip is supported as ReLU6 (min 0, max 6) or ReLU (min 0) only");
+    }
+
+    void pool(const onnx::NodeProto& n, bool is_max) {
+        const runtime_value x = runtime(n, 0);
+        if (int_attr(n, "ceil_mode", 0) != 0) throw model_error("ceil_mode = 1 is not supported");
+        if (uniform(ints_attr(n, "dilations"), 1, "dilations") != 1) throw model_error("dilated pooling is not supported");
+        net::pool_geometry g;
+        g.kernel = uniform(ints_attr(n, "kernel_shape"), 0, "kernel_shape");
+        g.stride = uniform(ints_attr(n, "strides"), 1, "strides");
+        g.padding = padding(n);
+        g.count_include_pad = int_attr(n, "count_include_pad", 0) != 0;
+        const std::size_t p = is_max ? net_->max_pool(x.node, g, n.name()) : net_->avg_pool(x.node, g, n.name());
+        set_runtime(n, {p, 4, false, {}});
+    }
+
+    void batch_norm(const onnx::NodeProto& n) {
+        const runtime_value x = runtime(n, 0);
+        net::batch_norm_params bn{constant(n, 1).data, constant(n, 2).data, constant(n, 3).data, constant(n, 4).data,
+                                  static_cast<double>(float_attr(n, "epsilon", 1e-5f))};
+        set_runtime(n, {net_->batch_norm(x.node, std::move(bn), n.name()), x.rank, false, {}});
+    }
+
+    // Add/Sub/Mul/Div. Two computed tensors: a residual Add. A computed
+    // tensor and a constant: a bias (Add after MatMul/Conv without bias) or an
+    // exact input normalization step.
+    void elementwise(const onnx::NodeProto& n, const std::string& t) {
+        const bool c0 = is_constant(n, 0), c1 = is_constant(n, 1);
+        if (!c0 && !c1) {
+            if (t != "Add") throw model_error(t + " of two computed tensors is not supported");
+            const runtime_value a = runtime(n, 0), b = runtime(n, 1);
+            return set_runtime(n, {net_->add(a.node, b.node, n.name()), a.rank, false, {}});
+        }
+        if (c0 && c1) throw model_error(t + " of two constants should have been folded by the exporter");
+        if (c0 && t != "Add" && t != "Mul") throw model_error(t + " with a constant first operand is not supported");
+        const int ri = c0 ? 1 : 0;
+        const auto& c = constant(n, c0 ? 0 : 1);
+        auto& v = lookup(n.input(ri));
+        if (!v.runtime) throw model_error("operand is not computed");
+        const std::size_t src = v.runtime->node;
+        if (t == "Add" && bias_pending_.count(src) && !v.runtime->nhwc_view) {
+            bias_pending_.erase(src);
+            set_bias(src, c);
+            return set_runtime(n, *v.runtime);
+        }
+        const runtime_value r = runtime(n, ri);
+        const bool on_input = src == 0 || (net_->at(src).kind == net::op::normalize && src == net_->output_index());
+        if (!on_input) throw model_error(t + " by a constant inside the network is not supported (only on the input, or as a bias)");
+        normalize_step(n, r, t, c);
+    }
+
+    // Compose an input normalization y = (x - mean) * scale / divisor + offset
+    // with one more step, refusing anything that double cannot hold exactly.
+    void normalize_step(const onnx::NodeProto& n, const runtime_value& r, const std::string& t, const constant_tensor& c) {
+        std::size_t target = r.node;
+        if (net_->at(target).kind != net::op::normalize) target = net_->normalize(r.node, {}, {}, n.name());
+        auto& node = net_->at(target);
+        const std::size_t size = node.output.size();
+        const std::size_t plane = node.output.height * node.output.width;
+        auto value_at = [&](std::size_t k) {
+            if (c.size() == 1) return c.data[0];
+            if (c.size() == size) return c.data[k];
+            if (c.size() == node.output.channels) return c.data[k / plane];
+            throw model_error("constant of " + std::to_string(c.size()) + " values does not broadcast to " + net::to_string(node.output));
+        };
+        // slot <- slot + v or slot * v, only if double holds the result exactly.
+        auto exact_update = [&](double& slot, double v, bool multiply) {
+            const double updated = multiply ? slot * v : slot + v;
+            const arith::rational want = multiply ? arith::to_rational(slot) * arith::to_rational(v)
+                                                  : arith::to_rational(slot) + arith::to_rational(v);
+            if (!std::isfinite(updated) || arith::to_rational(updated) != want)
+                throw model_error("this input normalization step (" + t + ") cannot be represented exactly");
+            slot = updated;
+        };
+        for (std::size_t k = 0; k < size; ++k) {
+            const double v = value_at(k);
+            const bool only_mean = node.norm_scale[k] == 1 && node.norm_divisor[k] == 1 && node.norm_offset[k] == 0;
+            if (t == "Sub" && only_mean) exact_update(node.norm_mean[k], v, false);
+            else if (t == "Add" && only_mean) exact_update(node.norm_mean[k], -v, false);
+            else if (t == "Add") exact_update(node.norm_offset[k], v, false);
+            else if (t == "Mul" && node.norm_divisor[k] == 1 && node.norm_offset[k] == 0) exact_update(node.norm_scale[k], v, true);
+            else if (t == "Div" && node.norm_offset[k] == 0 && v != 0) exact_update(node.norm_divisor[k], v, true);
+            else throw model_error("this input normalization chain (" + t + " after the previous steps) is not supported");
+        }
+        set_runtime(n, {target, r.rank, false, {}});
+    }
+};
+
+}  // namespace
+
+onnx_model read_onnx(const std::string& path) { return onnx_importer(path).run(); }
+
+}  // namespace qbound::io
