@@ -25,14 +25,26 @@ for p in "${packages[@]}"; do
   [ "$status" = "installed" ] || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
-fi
+# Node.js runs ONNX Runtime for the cross-check tests (tools/ort).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
-echo "install-deps: installing ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} Debian packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# ONNX Runtime (CPU build) from the npm registry, pinned by tools/ort's
+# package-lock.json; --ignore-scripts keeps its install from fetching GPU
+# binaries. Skipped when already installed.
+ort_dir="$(cd "$(dirname "$0")/.." && pwd)/tools/ort"
+if [ ! -f "$ort_dir/node_modules/onnxruntime-node/package.json" ]; then
+  echo "install-deps: installing onnxruntime-node into tools/ort"
+  (cd "$ort_dir" && npm ci --ignore-scripts --no-audit --no-fund)
+fi

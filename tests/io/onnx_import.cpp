@@ -8,6 +8,7 @@
 #include "qbound/net/errors.hpp"
 #include "qbound/net/forward.hpp"
 
+#include "onnx_graph_builder.hpp"
 #include "property_support.hpp"
 
 #include <onnx/onnx_pb.h>
@@ -18,6 +19,7 @@
 #include <sstream>
 
 using namespace qbound;
+using qbound::test::graph_builder;
 using Catch::Matchers::Contains;
 
 namespace {
@@ -31,61 +33,11 @@ std::string read_all(const std::string& path) {
     return ss.str();
 }
 
-std::string temp_path(const std::string& tag) {
-    return (std::filesystem::temp_directory_path() / ("qbound-test-" + tag + ".onnx")).string();
-}
-
 std::string write_bytes(const std::string& bytes, const std::string& tag) {
-    const std::string path = temp_path(tag);
+    const std::string path = qbound::test::temp_onnx_path(tag);
     std::ofstream(path, std::ios::binary) << bytes;
     return path;
 }
-
-// A tiny ONNX graph builder for the tests.
-struct graph_builder {
-    onnx::ModelProto model;
-    onnx::GraphProto* g;
-    graph_builder() : g(model.mutable_graph()) {
-        model.set_ir_version(7);
-        model.add_opset_import()->set_version(13);
-        g->set_name("test");
-    }
-    void input(const std::string& name, std::vector<std::int64_t> dims) {
-        auto* t = g->add_input();
-        t->set_name(name);
-        auto* tt = t->mutable_type()->mutable_tensor_type();
-        tt->set_elem_type(onnx::TensorProto::FLOAT);
-        for (auto d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
-    }
-    void output(const std::string& name) { g->add_output()->set_name(name); }
-    void constant(const std::string& name, std::vector<std::int64_t> dims, const std::vector<float>& data) {
-        auto* t = g->add_initializer();
-        t->set_name(name);
-        t->set_data_type(onnx::TensorProto::FLOAT);
-        for (auto d : dims) t->add_dims(d);
-        for (float v : data) t->add_float_data(v);
-    }
-    onnx::NodeProto* node(const std::string& op, std::vector<std::string> in, const std::string& out) {
-        auto* n = g->add_node();
-        n->set_op_type(op);
-        n->set_name(op + "_" + out);
-        for (auto& i : in) n->add_input(i);
-        n->add_output(out);
-        return n;
-    }
-    static void ints(onnx::NodeProto* n, const std::string& name, std::vector<std::int64_t> v) {
-        auto* a = n->add_attribute();
-        a->set_name(name);
-        a->set_type(onnx::AttributeProto::INTS);
-        for (auto x : v) a->add_ints(x);
-    }
-    std::string save(const std::string& tag) {
-        const std::string path = temp_path(tag);
-        std::ofstream out(path, std::ios::binary);
-        model.SerializeToOstream(&out);
-        return path;
-    }
-};
 
 std::vector<float> ramp(std::size_t n, float scale, float shift = 0) {
     std::vector<float> v(n);

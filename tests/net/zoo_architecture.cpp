@@ -2,9 +2,12 @@
 // and the architecture view counts row non-zeros exactly.
 #include "qbound/net/architecture.hpp"
 #include "qbound/net/errors.hpp"
+#include "qbound/net/init.hpp"
 #include "qbound/net/zoo.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <cmath>
 
 using namespace qbound::net;
 
@@ -73,4 +76,28 @@ TEST_CASE("bad shapes and names give clear errors", "[net][bad-input]") {
     CHECK_THROWS_WITH(net.dense(0, std::size_t{1} << 40), Contains("refused"));
     CHECK_THROWS_WITH(net.add(0, net.dense(0, 3)), Contains("add"));
     CHECK_THROWS_AS(network("empty", {0, 1, 1}), model_error);
+}
+
+TEST_CASE("initializers: seeded, and scaling reaches the requested operator norms", "[net][init]") {
+    network a = make_cnn({}), b = make_cnn({});
+    init_he_normal(a, 5, 0.1);
+    init_he_normal(b, 5, 0.1);
+    CHECK(a.at(1).weight == b.at(1).weight);  // same seed, same weights
+    init_he_normal(b, 6, 0.1);
+    CHECK(a.at(1).weight != b.at(1).weight);
+    init_uniform(a, 0.5, 9);
+    for (const auto& n : a.nodes())
+        for (double w : n.weight) REQUIRE(std::fabs(w) <= 0.5);
+    const std::vector<double> r{0.5, 3.0, 0.25};  // r_l < 1 allowed
+    scale_to_operator_norms(a, r);
+    std::size_t l = 0;
+    for (const auto& n : a.nodes()) {
+        if (!n.is_affine()) continue;
+        CHECK(std::fabs(approximate_operator_norm(n) - r[l]) <= 1e-12 * r[l]);
+        ++l;
+    }
+    CHECK_THROWS_AS(scale_to_operator_norms(a, {1.0, 2.0}), model_error);
+    CHECK_THROWS_AS(scale_to_operator_norms(a, {-1.0}), model_error);
+    network shapes = make_cnn({}, false);
+    CHECK_THROWS_AS(init_he_normal(shapes, 1), model_error);
 }

@@ -1,0 +1,228 @@
+#include "qbound/io/onnx_export.hpp"
+
+#include "qbound/net/errors.hpp"
+
+#include <onnx/onnx_pb.h>
+
+#include <fstream>
+#include <map>
+#include <string>
+
+namespace qbound::io {
+
+namespace {
+
+using net::model_error;
+using net::node;
+using net::op;
+
+class onnx_writer {
+public:
+    onnx_writer(const net::network& net, onnx_element_type type) : net_(net), type_(type) {
+        model_.set_ir_version(7);
+        model_.set_producer_name("qbound");
+        model_.add_opset_import()->set_version(13);
+        graph_ = model_.mutable_graph();
+        graph_->set_name(net.name());
+    }
+
+    onnx::ModelProto build() {
+        const auto& nodes = net_.nodes();
+        names_.resize(nodes.size());
+        for (const auto& n : nodes)
+            if (n.kind == op::batch_norm) throw model_error(net_.name() + ": fold batch norm before exporting ('" + n.name + "')");
+        declare_input();
+        for (std::size_t i = 1; i < nodes.size(); ++i) emit(i, nodes[i]);
+        auto* out = graph_->add_output();
+        out->set_name(names_.back());
+        auto* tt = out->mutable_type()->mutable_tensor_type();
+        tt->set_elem_type(elem_type());
+        shape_of(tt, nodes.back().output, rank_.count(nodes.size() - 1) ? rank_.at(nodes.size() - 1) : 4);
+        return model_;
+    }
+
+private:
+    const net::network& net_;
+    onnx_element_type type_;
+    onnx::ModelProto model_;
+    onnx::GraphProto* graph_ = nullptr;
+    std::vector<std::string> names_;
+    std::map<std::size_t, std::size_t> rank_;  // ONNX rank of each node's output
+    std::size_t counter_ = 0;
+
+    int elem_type() const { return type_ == onnx_element_type::float32 ? onnx::TensorProto::FLOAT : onnx::TensorProto::DOUBLE; }
+
+    static void shape_of(onnx::TypeProto_Tensor* tt, const net::shape3& s, std::size_t rank) {
+        auto* shape = tt->mutable_shape();
+        shape->add_dim()->set_dim_value(1);
+        if (rank == 2) {
+            shape->add_dim()->set_dim_value(static_cast<std::int64_t>(s.size()));
+        } else {
+            shape->add_dim()->set_dim_value(static_cast<std::int64_t>(s.channels));
+            shape->add_dim()->set_dim_value(static_cast<std::int64_t>(s.height));
+            shape->add_dim()->set_dim_value(static_cast<std::int64_t>(s.width));
+        }
+    }
+
+    void declare_input() {
+        const auto& s = net_.input_shape();
+        const std::size_t rank = (s.height == 1 && s.width == 1) ? 2 : 4;
+        rank_[0] = rank;
+        names_[0] = "input";
+        auto* in = graph_->add_input();
+        in->set_name("input");
+        auto* tt = in->mutable_type()->mutable_tensor_type();
+        tt->set_elem_type(elem_type());
+        shape_of(tt, s, rank);
+    }
+
+    std::string tensor(const std::string& hint, std::vector<std::int64_t> dims, const std::vector<double>& data,
+                       const std::string& owner) {
+        const std::string name = hint + "_" + std::to_string(counter_++);
+        auto* t = graph_->add_initializer();
+        t->set_name(name);
+        for (auto d : dims) t->add_dims(d);
+        t->set_data_type(elem_type());
+        for (std::size_t k = 0; k < data.size(); ++k) {
+            if (type_ == onnx_element_type::float32) {
+                const float f = static_cast<float>(data[k]);
+                if (static_cast<double>(f) != data[k])
+                    throw model_error(net_.name() + ": node '" + owner + "' " + hint + " value " + std::to_string(k) +
+                                      " is not exactly representable in float32");
+                t->add_float_data(f);
+            } else {
+                t->add_double_data(data[k]);
+            }
+        }
+        return name;
+    }
+
+    onnx::NodeProto* add_node(const std::string& op_type, std::vector<std::string> inputs, const std::string& output,
+                              const std::string& name) {
+        auto* n = graph_->add_node();
+        n->set_op_type(op_type);
+        n->set_name(name);
+        for (auto& i : inputs) n->add_input(i);
+        n->add_output(output);
+        return n;
+    }
+
+    static void ints(onnx::NodeProto* n, const std::string& name, std::vector<std::int64_t> v) {
+        auto* a = n->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::INTS);
+        for (auto x : v) a->add_ints(x);
+    }
+    static void int1(onnx::NodeProto* n, const std::string& name, std::int64_t v) {
+        auto* a = n->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::INT);
+        a->set_i(v);
+    }
+
+    void emit(std::size_t i, const node& n) {
+        const std::string in = names_[n.inputs.at(0)];
+        const std::size_t in_rank = rank_.at(n.inputs.at(0));
+        const std::string out = "t" + std::to_string(i);
+        names_[i] = out;
+        rank_[i] = in_rank;
+        const auto s = [](std::size_t v) { return static_cast<std::int64_t>(v); };
+        switch (n.kind) {
+            case op::dense: {
+                std::string x = in;
+                if (in_rank != 2) {
+                    x = out + "_flat";
+                    int1(add_node("Flatten", {in}, x, n.name + "/flatten"), "axis", 1);
+                }
+                auto* g = add_node("Gemm", {x, tensor("weight", {s(n.out_features), s(n.in_features)}, n.weight, n.name),
+                                            tensor("bias", {s(n.out_features)}, n.bias, n.name)},
+                                   out, n.name);
+                int1(g, "transB", 1);
+                rank_[i] = 2;
+                break;
+            }
+            case op::conv2d: {
+                const auto& g = n.conv;
+                auto* c = add_node("Conv", {in, tensor("weight", {s(n.out_features), s(n.in_features / g.groups), s(g.kernel_h), s(g.kernel_w)}, n.weight, n.name),
+                                            tensor("bias", {s(n.out_features)}, n.bias, n.name)},
+                                   out, n.name);
+                ints(c, "kernel_shape", {s(g.kernel_h), s(g.kernel_w)});
+                ints(c, "strides", {s(g.stride), s(g.stride)});
+                ints(c, "pads", {s(g.padding), s(g.padding), s(g.padding), s(g.padding)});
+                ints(c, "dilations", {s(g.dilation), s(g.dilation)});
+                int1(c, "group", s(g.groups));
+                rank_[i] = 4;
+                break;
+            }
+            case op::relu: add_node("Relu", {in}, out, n.name); break;
+            case op::relu6:
+                add_node("Clip", {in, tensor("min", {}, {0.0}, n.name), tensor("max", {}, {6.0}, n.name)}, out, n.name);
+                break;
+            case op::identity: add_node("Identity", {in}, out, n.name); break;
+            case op::max_pool:
+            case op::avg_pool: {
+                auto* p = add_node(n.kind == op::max_pool ? "MaxPool" : "AveragePool", {in}, out, n.name);
+                ints(p, "kernel_shape", {s(n.pool.kernel), s(n.pool.kernel)});
+                ints(p, "strides", {s(n.pool.stride), s(n.pool.stride)});
+                ints(p, "pads", {s(n.pool.padding), s(n.pool.padding), s(n.pool.padding), s(n.pool.padding)});
+                if (n.kind == op::avg_pool) int1(p, "count_include_pad", n.pool.count_include_pad ? 1 : 0);
+                break;
+            }
+            case op::global_avg_pool: add_node("GlobalAveragePool", {in}, out, n.name); break;
+            case op::flatten:
+                int1(add_node("Flatten", {in}, out, n.name), "axis", 1);
+                rank_[i] = 2;
+                break;
+            case op::add: add_node("Add", {in, names_[n.inputs.at(1)]}, out, n.name); break;
+            case op::normalize: emit_normalize(n, in, in_rank, out); break;
+            case op::batch_norm:
+            case op::input: throw model_error(net_.name() + ": cannot export node '" + n.name + "'");
+        }
+    }
+
+    void emit_normalize(const node& n, const std::string& in, std::size_t rank, const std::string& out) {
+        std::vector<std::int64_t> dims{1};
+        if (rank == 2) dims.push_back(static_cast<std::int64_t>(n.output.size()));
+        else
+            for (auto d : {n.output.channels, n.output.height, n.output.width}) dims.push_back(static_cast<std::int64_t>(d));
+        std::string x = in;
+        auto step = [&](const char* op_type, const std::vector<double>& v, double neutral) {
+            bool needed = false;
+            for (double e : v) needed = needed || e != neutral;
+            if (!needed) return;
+            const std::string y = out + "_" + op_type;
+            add_node(op_type, {x, tensor(op_type, dims, v, n.name)}, y, n.name + "/" + op_type);
+            x = y;
+        };
+        step("Sub", n.norm_mean, 0.0);
+        step("Mul", n.norm_scale, 1.0);
+        step("Div", n.norm_divisor, 1.0);
+        step("Add", n.norm_offset, 0.0);
+        add_node("Identity", {x}, out, n.name);
+    }
+};
+
+}  // namespace
+
+void write_onnx(const net::network& net, const std::string& path, onnx_element_type type) {
+    if (!net.has_weights()) throw model_error(net.name() + ": a shape-only network cannot be exported");
+    const onnx::ModelProto model = onnx_writer(net, type).build();
+    std::ofstream out(path, std::ios::binary);
+    if (!out || !model.SerializeToOstream(&out)) throw model_error(path + ": cannot write file");
+}
+
+void round_weights_to_float(net::network& net) {
+    auto round_all = [](std::vector<double>& v) {
+        for (auto& x : v) x = static_cast<double>(static_cast<float>(x));
+    };
+    for (auto& n : net.nodes()) {
+        round_all(n.weight);
+        round_all(n.bias);
+        round_all(n.norm_mean);
+        round_all(n.norm_scale);
+        round_all(n.norm_divisor);
+        round_all(n.norm_offset);
+    }
+}
+
+}  // namespace qbound::io

@@ -1,0 +1,260 @@
+// ONNX export: round trips are bit-identical, and ONNX Runtime (an
+// independent implementation, run through node) agrees with qbound's
+// evaluation on zoo models, hand-built exporter-style graphs and the real
+// exported networks. If node or onnxruntime-node is missing these tests fail
+// (scripts/install-deps.sh installs them); they never skip.
+#include "qbound/io/load.hpp"
+#include "qbound/io/onnx.hpp"
+#include "qbound/io/onnx_export.hpp"
+#include "qbound/net/forward.hpp"
+#include "qbound/net/init.hpp"
+#include "qbound/net/zoo.hpp"
+
+#include "onnx_graph_builder.hpp"
+#include "property_support.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+using namespace qbound;
+
+namespace {
+
+const std::string networks = QBOUND_SHARED_NETWORKS;
+
+// Every layer kind: normalized input, grouped / depthwise / dilated convs,
+// residual add, ReLU6, max and both average poolings, global pooling, dense.
+net::network make_everything_net(std::uint64_t seed) {
+    net::network n("everything", {2, 10, 10});
+    std::size_t x = n.normalize(0, {0.5, -0.25}, {2.0, 4.0}, "norm");
+    x = n.conv2d(x, 4, {3, 3, 1, 1, 1, 2}, "grouped");
+    x = n.activation(x, net::op::relu);
+    std::size_t y = n.conv2d(x, 4, {3, 3, 1, 2, 2, 4}, "depthwise_dilated");
+    y = n.activation(y, net::op::relu6);
+    x = n.add(y, x, "residual");
+    x = n.max_pool(x, {3, 2, 1, true});
+    x = n.avg_pool(x, {3, 1, 1, false});
+    x = n.conv2d(x, 6, {2, 2, 2, 0, 1, 1}, "strided");
+    x = n.activation(x, net::op::relu);
+    x = n.avg_pool(x, {2, 1, 1, true});
+    std::size_t g = n.global_avg_pool(x);
+    g = n.dense(g, 5, "fc1");
+    g = n.activation(g, net::op::relu);
+    n.dense(g, 3, "fc2");
+    net::init_he_normal(n, seed, 0.1);
+    return n;
+}
+
+std::vector<double> float_input(std::size_t n, std::uint64_t seed, double scale = 1.0) {
+    std::mt19937_64 rng(seed);
+    std::vector<double> x(n);
+    for (auto& v : x) v = static_cast<double>(static_cast<float>(scale * (static_cast<double>(rng() >> 11) * 0x1p-52 - 1.0)));
+    return x;
+}
+
+// ONNX Runtime's output for `model` on input x (given in the file's layout).
+std::vector<double> run_onnx_runtime(const std::string& model, const std::vector<double>& x, const std::vector<std::int64_t>& dims) {
+    const std::string input_path = test::temp_onnx_path("ort-input") + ".bin";
+    {
+        std::ofstream out(input_path, std::ios::binary);
+        for (double v : x) {
+            const float f = static_cast<float>(v);
+            out.write(reinterpret_cast<const char*>(&f), 4);
+        }
+    }
+    std::string cmd = "node '" + std::string(QBOUND_ORT_RUNNER) + "' '" + model + "' '" + input_path + "'";
+    for (auto d : dims) cmd += " " + std::to_string(d);
+    cmd += " 2>&1";
+    FILE* pipe = popen(cmd.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string text;
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, pipe)) text += buf;
+    const int status = pclose(pipe);
+    INFO("command: " << cmd << "\noutput: " << text.substr(0, 2000));
+    REQUIRE(status == 0);  // node missing or ONNX Runtime failing is a test failure, never a skip
+    const auto j = nlohmann::json::parse(text);
+    return j.at("data").get<std::vector<double>>();
+}
+
+// qbound (double) vs ONNX Runtime (float32): agreement to float32 accuracy,
+// relative to the largest output magnitude (at least 1).
+std::size_t first_disagreement(const std::vector<double>& ours, const std::vector<double>& ort) {
+    if (ours.size() != ort.size()) return 0;
+    double scale = 1;
+    for (double v : ours) scale = std::max(scale, std::fabs(v));
+    for (std::size_t i = 0; i < ours.size(); ++i)
+        if (!(std::fabs(ours[i] - ort[i]) <= 1e-4 * scale)) return i;
+    return ours.size();
+}
+
+void require_agreement(const std::vector<double>& ours, const std::vector<double>& ort) {
+    REQUIRE(ours.size() == ort.size());
+    const std::size_t i = first_disagreement(ours, ort);
+    INFO("first disagreeing output " << i << (i < ours.size() ? ": qbound " + std::to_string(ours[i]) + ", onnxruntime " + std::to_string(ort[i]) : std::string()));
+    REQUIRE(i == ours.size());
+}
+
+std::vector<std::int64_t> nchw_dims(const net::shape3& s) {
+    if (s.height == 1 && s.width == 1) return {1, static_cast<std::int64_t>(s.channels)};
+    return {1, static_cast<std::int64_t>(s.channels), static_cast<std::int64_t>(s.height), static_cast<std::int64_t>(s.width)};
+}
+
+}  // namespace
+
+TEST_CASE("export then import gives bit-identical weights and identical outputs", "[io][onnx][export]") {
+    net::network mlp = net::make_mlp({4, 16, 16, 3});
+    net::init_he_normal(mlp, 11, 0.2);
+    net::network cnn = net::make_cnn({});
+    net::init_he_normal(cnn, 12, 0.2);
+    const net::network everything = make_everything_net(13);
+    for (const net::network* original : {static_cast<const net::network*>(&mlp), static_cast<const net::network*>(&cnn), &everything}) {
+        INFO(original->name());
+        const std::string path = test::temp_onnx_path("roundtrip");
+        io::write_onnx(*original, path, io::onnx_element_type::float64);
+        const net::network back = io::read_onnx(path).network;
+        std::vector<const net::node*> a, b;
+        for (const auto& n : original->nodes())
+            if (n.is_affine()) a.push_back(&n);
+        for (const auto& n : back.nodes())
+            if (n.is_affine()) b.push_back(&n);
+        REQUIRE(a.size() == b.size());
+        for (std::size_t k = 0; k < a.size(); ++k) {
+            REQUIRE(a[k]->weight == b[k]->weight);  // bit-identical doubles
+            REQUIRE(a[k]->bias == b[k]->bias);
+        }
+        const auto x = float_input(original->input_shape().size(), 5);
+        CHECK(net::forward<arith::rational>(*original, net::input_from_doubles<arith::rational>(x)) ==
+              net::forward<arith::rational>(back, net::input_from_doubles<arith::rational>(x)));
+    }
+}
+
+TEST_CASE("float32 export refuses weights that float cannot hold", "[io][onnx][export]") {
+    net::network mlp = net::make_mlp({2, 3});
+    mlp.at(1).weight[0] = 0.1;  // not a float
+    CHECK_THROWS_WITH(io::write_onnx(mlp, test::temp_onnx_path("f32"), io::onnx_element_type::float32),
+                      Catch::Matchers::Contains("not exactly representable in float32"));
+    io::round_weights_to_float(mlp);
+    CHECK_NOTHROW(io::write_onnx(mlp, test::temp_onnx_path("f32"), io::onnx_element_type::float32));
+}
+
+TEST_CASE("ONNX Runtime agrees with qbound on exported zoo models", "[io][onnx][ort]") {
+    std::vector<net::network> models;
+    models.push_back(net::make_mlp({5, 32, 32, 4}));
+    models.push_back(net::make_cnn({}));
+    models.push_back(make_everything_net(21));
+    models.push_back(net::make_resnet18(32, 10));
+    models.push_back(net::make_mobilenet_v2(32, 10));
+    for (std::size_t k = 0; k < models.size(); ++k) {
+        auto& m = models[k];
+        if (m.name() != "everything") net::init_he_normal(m, 100 + k, 0.05);
+        io::round_weights_to_float(m);
+        INFO(m.name());
+        const std::string path = test::temp_onnx_path("ort-zoo");
+        io::write_onnx(m, path, io::onnx_element_type::float32);
+        const auto x = float_input(m.input_shape().size(), 7 + k);
+        require_agreement(net::forward<double>(m, x), run_onnx_runtime(path, x, nchw_dims(m.input_shape())));
+        if (m.parameter_count() < 100000) {  // and the enclosure contains our exact result
+            const auto exact = net::forward<arith::rational>(m, net::input_from_doubles<arith::rational>(x));
+            const auto enc = net::forward<arith::interval_double>(m, net::input_from_doubles<arith::interval_double>(x));
+            for (std::size_t i = 0; i < exact.size(); ++i) REQUIRE(arith::contains(enc[i], exact[i]));
+        }
+    }
+}
+
+TEST_CASE("ONNX Runtime agrees with qbound on the real exported networks", "[io][onnx][ort]") {
+    // tf2onnx MLP
+    const std::string fc1 = networks + "/fc1.onnx";
+    auto x = float_input(2, 1);
+    require_agreement(net::forward<double>(io::read_onnx(fc1).network, x), run_onnx_runtime(fc1, x, {1, 2}));
+    // MATLAB ACAS Xu (inputs already normalized)
+    const std::string acas = networks + "/ACASXU_experimental_v2a_2_1.onnx";
+    x = float_input(5, 2, 0.5);
+    require_agreement(net::forward<double>(io::read_onnx(acas).network, x), run_onnx_runtime(acas, x, {1, 1, 1, 5}));
+    // keras2onnx CNN: ONNX Runtime takes NHWC, qbound CHW.
+    const std::string cnn = networks + "/cnn_max_mninst2.onnx";
+    const auto m = io::read_onnx(cnn);
+    REQUIRE(m.input_nhwc);
+    const auto nhwc = float_input(784, 3, 0.5);
+    std::vector<double> chw(784);
+    for (std::size_t h = 0; h < 28; ++h)
+        for (std::size_t w = 0; w < 28; ++w) chw[h * 28 + w] = nhwc[h * 28 + w];  // one channel: same order
+    require_agreement(net::forward<double>(m.network, chw), run_onnx_runtime(cnn, nhwc, {1, 28, 28, 1}));
+}
+
+TEST_CASE("ONNX Runtime agrees on hand-built Keras (NHWC) and NNet-style graphs", "[io][onnx][ort]") {
+    // Keras: NHWC input, Transpose, Conv with a separate bias Add, Transpose back, Flatten, MatMul + Add.
+    test::graph_builder k;
+    k.input("x", {1, 3, 3, 2});
+    test::graph_builder::ints(k.node("Transpose", {"x"}, "xt"), "perm", {0, 3, 1, 2});
+    std::vector<float> kw(3 * 2 * 2 * 2);
+    for (std::size_t i = 0; i < kw.size(); ++i) kw[i] = 0.125f * static_cast<float>(static_cast<int>(i % 7) - 3);
+    k.constant("k", {3, 2, 2, 2}, kw);
+    k.node("Conv", {"xt", "k"}, "conv");
+    k.constant("cb", {1, 3, 1, 1}, {0.25f, -0.5f, 0.125f});
+    k.node("Add", {"conv", "cb"}, "biased");
+    k.node("Relu", {"biased"}, "r");
+    test::graph_builder::ints(k.node("Transpose", {"r"}, "back"), "perm", {0, 2, 3, 1});
+    k.node("Flatten", {"back"}, "flat");
+    std::vector<float> w(12 * 4);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.0625f * static_cast<float>(static_cast<int>((i * 5) % 13) - 6);
+    k.constant("W", {12, 4}, w);
+    k.node("MatMul", {"flat", "W"}, "mm");
+    k.constant("B", {4}, {0.5f, 0.0f, -0.25f, 1.0f});
+    k.node("Add", {"mm", "B"}, "y");
+    k.output("y");
+    const std::string keras = k.save("ort-keras");
+    const auto km = io::read_onnx(keras);
+    const auto nhwc = float_input(18, 9);
+    std::vector<double> chw(18);
+    for (std::size_t h = 0; h < 3; ++h)
+        for (std::size_t ww = 0; ww < 3; ++ww)
+            for (std::size_t c = 0; c < 2; ++c) chw[(c * 3 + h) * 3 + ww] = nhwc[(h * 3 + ww) * 2 + c];
+    require_agreement(net::forward<double>(km.network, chw), run_onnx_runtime(keras, nhwc, {1, 3, 3, 2}));
+
+    // NNet converter style: Sub mean, Div range, Flatten, MatMul + Add, Relu, MatMul + Add.
+    test::graph_builder s;
+    s.input("x", {1, 3});
+    s.constant("mean", {3}, {1.5f, -2.0f, 0.25f});
+    s.node("Sub", {"x", "mean"}, "centered");
+    s.constant("range", {3}, {3.0f, 0.5f, 10.0f});
+    s.node("Div", {"centered", "range"}, "scaled");
+    s.node("Flatten", {"scaled"}, "f");
+    s.constant("W1", {3, 4}, {0.5f, -1.0f, 0.25f, 2.0f, 1.5f, 0.75f, -0.5f, 0.0f, -2.0f, 1.0f, 0.125f, -0.25f});
+    s.node("MatMul", {"f", "W1"}, "m1");
+    s.constant("b1", {4}, {0.1f, -0.2f, 0.3f, 0.0f});
+    s.node("Add", {"m1", "b1"}, "a1");
+    s.node("Relu", {"a1"}, "r1");
+    s.constant("W2", {4, 2}, {1.0f, -1.0f, 0.5f, 0.25f, -0.75f, 2.0f, 0.0f, 1.0f});
+    s.node("MatMul", {"r1", "W2"}, "m2");
+    s.constant("b2", {2}, {0.0f, 0.5f});
+    s.node("Add", {"m2", "b2"}, "y");
+    s.output("y");
+    const std::string nnet_style = s.save("ort-nnet");
+    const auto sm = io::read_onnx(nnet_style);
+    const auto xs = float_input(3, 10, 4.0);
+    require_agreement(net::forward<double>(sm.network, xs), run_onnx_runtime(nnet_style, xs, {1, 3}));
+    const auto exact = net::forward<arith::rational>(sm.network, net::input_from_doubles<arith::rational>(xs));
+    const auto enc = net::forward<arith::mpfi_interval>(sm.network, net::input_from_doubles<arith::mpfi_interval>(xs));
+    for (std::size_t i = 0; i < exact.size(); ++i) REQUIRE(arith::contains(enc[i], exact[i]));
+}
+
+TEST_CASE("the ONNX Runtime comparison catches a network that differs", "[io][onnx][ort][negative]") {
+    // Negative control: ONNX Runtime runs the exported network, qbound a copy
+    // with one weight changed by 1/64; the comparison must notice.
+    net::network m = net::make_mlp({3, 8, 2});
+    net::init_he_normal(m, 31, 0.1);
+    io::round_weights_to_float(m);
+    const std::string path = test::temp_onnx_path("ort-negative");
+    io::write_onnx(m, path, io::onnx_element_type::float32);
+    const std::vector<double> x{1.0, 1.0, 1.0};
+    const auto ort = run_onnx_runtime(path, x, {1, 3});
+    CHECK(first_disagreement(net::forward<double>(m, x), ort) == 2);  // agrees
+    net::network changed = m;
+    for (auto& w : changed.at(3).weight) w += 1.0 / 64;
+    CHECK(first_disagreement(net::forward<double>(changed, x), ort) < 2);
+}
