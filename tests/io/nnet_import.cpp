@@ -22,8 +22,11 @@ const std::string acas_path = std::string(QBOUND_SHARED_NETWORKS) + "/ACASXU_exp
 
 std::string read_all(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
+    INFO("reading " << path << " (the shared data folder must sit beside the checkout)");
+    REQUIRE(in.good());
     std::stringstream ss;
     ss << in.rdbuf();
+    REQUIRE_FALSE(ss.str().empty());
     return ss.str();
 }
 

@@ -28,8 +28,11 @@ const std::string networks = QBOUND_SHARED_NETWORKS;
 
 std::string read_all(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
+    INFO("reading " << path << " (the shared data folder must sit beside the checkout)");
+    REQUIRE(in.good());
     std::stringstream ss;
     ss << in.rdbuf();
+    REQUIRE_FALSE(ss.str().empty());
     return ss.str();
 }
 
