@@ -7,6 +7,7 @@
 #include "qbound/net/forward.hpp"
 
 #include "property_support.hpp"
+#include "test_files.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -20,20 +21,9 @@ namespace {
 
 const std::string acas_path = std::string(QBOUND_SHARED_NETWORKS) + "/ACASXU_experimental_v2a_2_1.nnet";
 
-std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    INFO("reading " << path << " (the shared data folder must sit beside the checkout)");
-    REQUIRE(in.good());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    REQUIRE_FALSE(ss.str().empty());
-    return ss.str();
-}
 
 std::string write_temp(const std::string& content, const std::string& tag) {
-    const auto path = std::filesystem::temp_directory_path() / ("qbound-test-" + tag + ".nnet");
-    std::ofstream(path, std::ios::binary) << content;
-    return path.string();
+    return qbound::test::write_temp_file(content, tag, ".nnet");
 }
 
 }  // namespace
@@ -63,7 +53,7 @@ TEST_CASE("the ACAS Xu NNet file loads with its normalization", "[io][nnet]") {
 }
 
 TEST_CASE("a file truncated at any line gives an error naming the file and line", "[io][nnet][bad-input]") {
-    const std::string content = read_all(acas_path);
+    const std::string content = qbound::test::read_file_bytes(acas_path);
     std::vector<std::size_t> line_ends;
     for (std::size_t i = 0; i < content.size(); ++i)
         if (content[i] == '\n') line_ends.push_back(i);
@@ -84,7 +74,7 @@ TEST_CASE("a file truncated at any line gives an error naming the file and line"
 }
 
 TEST_CASE("corrupted bytes never crash the reader", "[io][nnet][bad-input]") {
-    const std::string content = read_all(acas_path);
+    const std::string content = qbound::test::read_file_bytes(acas_path);
     std::mt19937_64 rng(qbound::test::property_seed());
     const char junk[] = {'x', ',', '-', 'e', '\n', '9', '.', '\0', ' ', 'n'};
     for (int trial = 0; trial < 150; ++trial) {

@@ -10,6 +10,7 @@
 
 #include "onnx_graph_builder.hpp"
 #include "property_support.hpp"
+#include "test_files.hpp"
 
 #include <onnx/onnx_pb.h>
 
@@ -26,20 +27,9 @@ namespace {
 
 const std::string networks = QBOUND_SHARED_NETWORKS;
 
-std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    INFO("reading " << path << " (the shared data folder must sit beside the checkout)");
-    REQUIRE(in.good());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    REQUIRE_FALSE(ss.str().empty());
-    return ss.str();
-}
 
 std::string write_bytes(const std::string& bytes, const std::string& tag) {
-    const std::string path = qbound::test::temp_onnx_path(tag);
-    std::ofstream(path, std::ios::binary) << bytes;
-    return path;
+    return qbound::test::write_temp_file(bytes, tag, ".onnx");
 }
 
 std::vector<float> ramp(std::size_t n, float scale, float shift = 0) {
@@ -258,7 +248,7 @@ TEST_CASE("unsupported operators and bad files are named", "[io][onnx][bad-input
 }
 
 TEST_CASE("truncated and corrupted ONNX files never crash the importer", "[io][onnx][bad-input]") {
-    const std::string content = read_all(networks + "/cnn_max_mninst2.onnx");
+    const std::string content = qbound::test::read_file_bytes(networks + "/cnn_max_mninst2.onnx");
     std::size_t refused = 0, tried = 0;
     for (std::size_t cut = 1; cut < content.size(); cut += content.size() / 97 + 1) {
         ++tried;
