@@ -42,12 +42,6 @@ inline std::vector<const net::node*> affine_layers(const net::network& m) {
     return out;
 }
 
-inline rational inf_norm(const std::vector<rational>& v) {
-    rational best = 0;
-    for (const auto& e : v) best = arith::max(best, arith::abs(e));
-    return best;
-}
-
 // W x + b for an affine node, exactly.
 inline std::vector<rational> affine(const net::node& n, const std::vector<rational>& x) {
     std::vector<rational> y(n.out_features);

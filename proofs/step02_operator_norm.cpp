@@ -21,6 +21,7 @@
 using namespace qbound;
 using arith::rational;
 using arith::to_rational;
+using qbound::test::inf_norm;
 using qbound::test::property_cases;
 using qbound::test::property_seed;
 
@@ -65,12 +66,6 @@ matrix_case draw_matrix(arith::operand_generator& gen) {
             break;
     }
     return m;
-}
-
-rational inf_norm(const std::vector<rational>& v) {
-    rational best = 0;
-    for (const auto& e : v) best = arith::max(best, arith::abs(e));
-    return best;
 }
 
 std::vector<rational> multiply(const matrix_case& m, const std::vector<rational>& x) {

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <vector>
 
 namespace qbound::test {
 
@@ -19,6 +20,13 @@ inline std::size_t property_cases(std::size_t base = 100000) {
 
 inline std::uint64_t property_seed(std::uint64_t fallback = 0x5eed2026) {
     return arith::check::seed_from_env(fallback);
+}
+
+// ||v||_inf of an exact vector.
+inline arith::rational inf_norm(const std::vector<arith::rational>& v) {
+    arith::rational best = 0;
+    for (const auto& e : v) best = arith::max(best, arith::abs(e));
+    return best;
 }
 
 }  // namespace qbound::test

@@ -273,7 +273,10 @@ private:
         if (t == "Gemm") return gemm(n);
         if (t == "MatMul") return matmul(n);
         if (t == "Conv") return conv(n);
-        if (t == "Relu") return set_runtime(n, {net_->activation(runtime(n, 0).node, net::op::relu, n.name()), runtime(n, 0).rank, false, {}});
+        if (t == "Relu") {
+            const runtime_value x = runtime(n, 0);
+            return set_runtime(n, {net_->activation(x.node, net::op::relu, n.name()), x.rank, false, {}});
+        }
         if (t == "Clip") return clip(n);
         if (t == "MaxPool" || t == "AveragePool") return pool(n, t == "MaxPool");
         if (t == "GlobalAveragePool") return set_runtime(n, {net_->global_avg_pool(runtime(n, 0).node, n.name()), 4, false, {}});

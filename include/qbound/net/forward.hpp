@@ -44,9 +44,10 @@ std::vector<T> eval_conv2d(const node& n, const shape3& in, const std::vector<T>
     y.reserve(n.output.size());
     for (std::size_t o = 0; o < out_c; ++o) {
         const std::size_t group = o / out_per_group;
+        const T bias = arith::scalar_traits<T>::from_double(n.bias[o]);  // once per channel, not per pixel
         for (std::size_t oh = 0; oh < oh_n; ++oh) {
             for (std::size_t ow = 0; ow < ow_n; ++ow) {
-                T acc = arith::scalar_traits<T>::from_double(n.bias[o]);
+                T acc = bias;
                 for (std::size_t ic = 0; ic < in_per_group; ++ic) {
                     const std::size_t c = group * in_per_group + ic;
                     for (std::size_t kh = 0; kh < g.kernel_h; ++kh) {
