@@ -17,6 +17,8 @@ packages=(
   libonnx-dev         # ONNX protobuf definitions (import)
   libprotobuf-dev     # protobuf runtime for ONNX
   protobuf-compiler   # protoc (ONNX/protobuf CMake config needs it)
+  gnuplot-nox         # plots (PNG via cairo, SVG)
+  fonts-liberation    # a font for the PNG plots
 )
 
 missing=()

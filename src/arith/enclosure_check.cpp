@@ -61,7 +61,14 @@ bool is_correctly_rounded(const mpfr_real& r, const rational& exact) {
 
 std::size_t cases_multiplier() {
     const char* v = std::getenv("QBOUND_CASES_MULTIPLIER");
-    if (v == nullptr || *v == '\0') return 1;
+    if (v == nullptr || *v == '\0') {
+        // QBOUND_PROOFS_LONG=1: the long mode of the proof steps (10x cases).
+        const char* long_mode = std::getenv("QBOUND_PROOFS_LONG");
+        if (long_mode == nullptr || *long_mode == '\0' || std::string(long_mode) == "0") return 1;
+        if (std::string(long_mode) != "1")
+            throw invalid_argument(std::string("QBOUND_PROOFS_LONG must be 0 or 1, got '") + long_mode + "'");
+        return 10;
+    }
     char* end = nullptr;
     const unsigned long m = std::strtoul(v, &end, 10);
     if (*end != '\0' || m == 0 || m > 100000)

@@ -1,10 +1,12 @@
 #include "qbound/bounds/norms.hpp"
 
 #include "qbound/arith/errors.hpp"
+#include "qbound/arith/exact_sum.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/net/errors.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace qbound::bounds {
 
@@ -18,8 +20,8 @@ rational operator_norm_inf(std::span<const double> A, std::size_t rows, std::siz
     if (!bias.empty() && bias.size() != rows) throw arith::invalid_argument("operator_norm_inf: bias size does not match rows");
     rational best = 0;
     for (std::size_t i = 0; i < rows; ++i) {
-        rational sum = bias.empty() ? rational(0) : abs(to_rational(bias[i], "bias"));
-        for (std::size_t j = 0; j < cols; ++j) sum += abs(to_rational(A[i * cols + j], "matrix entry"));
+        const rational sum = (bias.empty() ? rational(0) : abs(to_rational(bias[i], "bias"))) +
+                             arith::exact_abs_sum(A.subspan(i * cols, cols), "matrix entry");
         best = max(best, sum);
     }
     return best;
@@ -54,9 +56,13 @@ std::size_t max_row_nonzeros(const sparse_matrix& A) {
 }
 
 rational max_abs_entry(std::span<const double> A) {
-    rational best = 0;
-    for (double v : A) best = max(best, abs(to_rational(v, "matrix entry")));
-    return best;
+    // |v| and comparisons of doubles are exact: find the largest, convert once.
+    double best = 0;
+    for (double v : A) {
+        if (!std::isfinite(v)) return abs(to_rational(v, "matrix entry"));  // throws, naming the entry kind
+        best = std::max(best, std::fabs(v));
+    }
+    return to_rational(best);
 }
 
 sparse_matrix conv_as_matrix(const net::node& n, const net::shape3& in) {
@@ -91,8 +97,8 @@ rational conv_kernel_norm(const net::node& n, bool with_bias) {
     const std::size_t per_out = n.weight.size() / n.out_features;
     rational best = 0;
     for (std::size_t o = 0; o < n.out_features; ++o) {
-        rational sum = with_bias ? abs(to_rational(n.bias[o], "bias")) : rational(0);
-        for (std::size_t k = 0; k < per_out; ++k) sum += abs(to_rational(n.weight[o * per_out + k], "kernel entry"));
+        const rational sum = (with_bias ? abs(to_rational(n.bias[o], "bias")) : rational(0)) +
+                             arith::exact_abs_sum(std::span<const double>(n.weight).subspan(o * per_out, per_out), "kernel entry");
         best = max(best, sum);
     }
     return best;

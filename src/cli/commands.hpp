@@ -1,8 +1,12 @@
 #pragma once
 // The CLI's subcommands; main.cpp parses arguments and calls these.
+#include "qbound/quant/quantize.hpp"
+
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 namespace qbound::cli {
 
@@ -23,6 +27,47 @@ struct info_options {
     bool json = false;
 };
 
+struct bounds_options {
+    std::string model, against;
+    std::size_t resolution = 224;
+    std::uint64_t seed = 1, against_seed = 2;  // He-normal seeds of zoo models
+    double bias_std = 0;
+    std::string D = "1";                       // exact decimal or fraction
+    quant::options quant;                      // theta' = quantize(theta) unless --against
+    std::string method_name;
+    bool layers = false;
+    bool json = false;
+};
+
+struct table_options {
+    std::vector<std::string> files;  // ONNX/NNet files for part (b); default: the zoo models
+    std::uint64_t seed = 1;
+    double bias_std = 0;
+    bool json = false;
+};
+
+struct depth_sweep_options {
+    std::size_t width = 16, min_depth = 2, max_depth = 40;
+    std::uint64_t seed = 1;
+    double bias_std = 0.01;
+    std::filesystem::path out = "depth-sweep";
+    bool json = false;
+};
+
+int run_depth_sweep(const depth_sweep_options& opt);
+int run_table(const table_options& opt);
+int run_bounds(const bounds_options& opt);
+struct quantize_command_options {
+    std::string model, output;
+    std::size_t resolution = 224;
+    std::uint64_t init_seed = 1;  // He-normal seed of a zoo model (no trained weights)
+    double bias_std = 0;
+    bool json = false;
+    quant::options quant;
+    std::string method_name = "nearest";
+};
+
+int run_quantize(const quantize_command_options& opt);
 int run_info(const info_options& opt);
 int run_selfcheck(const selfcheck_options& opt);
 int run_demo(const demo_options& opt);

@@ -1,4 +1,5 @@
 // `qbound info MODEL`: what the bounds need to know about a network's shape.
+#include "cli_support.hpp"
 #include "commands.hpp"
 
 #include "qbound/net/architecture.hpp"
@@ -11,21 +12,6 @@
 #include <iostream>
 
 namespace qbound::cli {
-
-namespace {
-
-// 1234567 -> "1,234,567"
-std::string grouped(std::size_t v) {
-    const std::string digits = std::to_string(v);
-    std::string out;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return out;
-}
-
-}  // namespace
 
 int run_info(const info_options& opt) {
     using namespace qbound::net;

@@ -1,5 +1,6 @@
 // qbound command-line interface: a thin layer over the library.
 #include "commands.hpp"
+#include "quant_options.hpp"
 
 #include "qbound/arith/errors.hpp"
 #include "qbound/arith/precision.hpp"
@@ -34,11 +35,63 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::size_t{32}, std::size_t{4096}));
     info->add_flag("--json", info_opt.json, "Print the report as JSON");
 
+    qbound::cli::bounds_options bounds_opt;
+    auto* bounds = app.add_subcommand("bounds", "Every published bound for a pair (theta, theta'), certified, with hypotheses");
+    bounds->add_option("model", bounds_opt.model, "theta: zoo name or .onnx/.nnet file")->required();
+    bounds->add_option("--against", bounds_opt.against, "theta': a second network with the same architecture");
+    bounds->add_option("--D", bounds_opt.D, "Omega = [-D, D]^d; exact decimal or fraction (default 1)");
+    bounds->add_option("--resolution", bounds_opt.resolution, "Input resolution of ImageNet zoo models")
+        ->check(CLI::Range(std::size_t{32}, std::size_t{4096}));
+    bounds->add_option("--seed", bounds_opt.seed, "He-normal seed of a zoo theta");
+    bounds->add_option("--against-seed", bounds_opt.against_seed, "He-normal seed of a zoo theta'");
+    bounds->add_option("--bias-std", bounds_opt.bias_std, "Bias standard deviation of zoo models (default 0)")
+        ->check(CLI::Range(0.0, 1e6));
+    bounds->add_flag("--layers", bounds_opt.layers, "Also print the per-layer ingredients");
+    bounds->add_flag("--json", bounds_opt.json, "Print the report as JSON");
+    qbound::cli::add_quant_options(*bounds, bounds_opt.quant, bounds_opt.method_name);
+    bounds->footer("theta' is --against MODEL2, or else theta quantized with --method/--bits/--eta (default: nearest, 8 bits, per tensor).\n"
+                   "Examples:\n  qbound bounds mlp:2,16,16,1 --method floor --bits 4\n"
+                   "  qbound bounds cnn --method adaround --bits 4 --per-channel\n  qbound bounds a.onnx --against b.onnx --D 0.5");
+
+    qbound::cli::table_options table_opt;
+    auto* table = app.add_subcommand("table", "The paper's G vs B comparison for MobileNetV2, ResNet18, ResNet50 at 224");
+    table->add_option("files", table_opt.files, "Networks for part (b) (default: the zoo models with He-normal weights)");
+    table->add_option("--seed", table_opt.seed, "He-normal seed of the zoo models in part (b)");
+    table->add_option("--bias-std", table_opt.bias_std, "Bias standard deviation of the zoo models in part (b)")
+        ->check(CLI::Range(0.0, 1e6));
+    table->add_flag("--json", table_opt.json, "Print the report as JSON");
+
+    qbound::cli::quantize_command_options quant_opt;
+    auto* quantize = app.add_subcommand("quantize", "Quantize every affine layer (floor, nearest, stochastic, AdaRound) and write ONNX");
+    quantize->add_option("model", quant_opt.model, "Zoo name or .onnx/.nnet file")->required();
+    quantize->add_option("-o,--output", quant_opt.output, "Output file (float64 ONNX: weights bit-exact)")->required();
+    quantize->add_option("--resolution", quant_opt.resolution, "Input resolution of ImageNet zoo models")
+        ->check(CLI::Range(std::size_t{32}, std::size_t{4096}));
+    quantize->add_option("--init-seed", quant_opt.init_seed, "He-normal seed of a zoo model's weights");
+    quantize->add_option("--bias-std", quant_opt.bias_std, "Bias standard deviation of a zoo model (default 0)")
+        ->check(CLI::Range(0.0, 1e6));
+    quantize->add_flag("--json", quant_opt.json, "Print the report as JSON");
+    qbound::cli::add_quant_options(*quantize, quant_opt.quant, quant_opt.method_name);
+
+    qbound::cli::depth_sweep_options sweep_opt;
+    auto* sweep = app.add_subcommand("depth-sweep", "G / A for constant-width MLPs of growing depth: table, JSON and plots");
+    sweep->add_option("--width", sweep_opt.width, "Width of every layer (default 16)");
+    sweep->add_option("--min-depth", sweep_opt.min_depth, "Smallest L (default 2)");
+    sweep->add_option("--max-depth", sweep_opt.max_depth, "Largest L (default 40)");
+    sweep->add_option("--seed", sweep_opt.seed, "He-normal seed of the deepest network (shallower ones reuse its layers)");
+    sweep->add_option("--bias-std", sweep_opt.bias_std, "Bias standard deviation (default 0.01)")->check(CLI::Range(0.0, 1e6));
+    sweep->add_option("--out", sweep_opt.out, "Output folder for JSON and plots (default ./depth-sweep)");
+    sweep->add_flag("--json", sweep_opt.json, "Print the report as JSON");
+
     CLI11_PARSE(app, argc, argv);
     try {
         if (*selfcheck) return qbound::cli::run_selfcheck(check_opt);
         if (*demo) return qbound::cli::run_demo(demo_opt);
         if (*info) return qbound::cli::run_info(info_opt);
+        if (*quantize) return qbound::cli::run_quantize(quant_opt);
+        if (*bounds) return qbound::cli::run_bounds(bounds_opt);
+        if (*table) return qbound::cli::run_table(table_opt);
+        if (*sweep) return qbound::cli::run_depth_sweep(sweep_opt);
     } catch (const std::exception& e) {
         std::cerr << "qbound: error: " << e.what() << "\n";
         return 2;

@@ -57,7 +57,8 @@ rational apply_exact(unary_op op, const rational& x);
 bool is_correctly_rounded(const mpfr_real& r, const rational& exact);
 
 // Multiplier for case counts: QBOUND_CASES_MULTIPLIER (default 1; the long
-// mode uses 10 or more). Seed: QBOUND_SEED (default `fallback`).
+// mode uses 10 or more), or 10 when only QBOUND_PROOFS_LONG=1 is set.
+// Seed: QBOUND_SEED (default `fallback`).
 std::size_t cases_multiplier();
 std::uint64_t seed_from_env(std::uint64_t fallback);
 

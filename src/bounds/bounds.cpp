@@ -1,0 +1,338 @@
+#include "qbound/bounds/bounds.hpp"
+
+#include "qbound/arith/errors.hpp"
+#include "qbound/arith/scalar.hpp"
+#include "qbound/net/errors.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+
+namespace qbound::bounds {
+
+using arith::rational;
+
+std::string to_string(r_source s) { return s == r_source::theta ? "theta" : "max"; }
+
+bool bound_result::hypotheses_hold() const {
+    return std::all_of(hypotheses.begin(), hypotheses.end(), [](const hypothesis& h) { return h.holds; });
+}
+
+namespace {
+
+// The chain view: r_l and the widths of the main-path layers l = 1..L.
+struct chain_context {
+    const pair_ingredients& p;
+    long bits;
+    upper zero, one, D, maxD1, change;
+    std::size_t L;
+
+    chain_context(const pair_ingredients& pair, long precision)
+        : p(pair), bits(precision), zero(round_up(0.0, precision)), one(round_up(1.0, precision)),
+          D(round_up(pair.D_effective, precision)), maxD1(round_up(arith::max(pair.D_effective, rational(1)), precision)),
+          change(round_up(pair.max_change, precision)), L(pair.main_path.size()) {}
+
+    const layer_ingredients& layer(std::size_t l) const { return p.layers[p.main_path[l - 1]]; }  // l = 1..L
+
+    // r_1..r_L (index 0 unused) from one norm of each layer.
+    std::vector<upper> r_values(const std::array<rational, 2> layer_ingredients::*norm, r_source s) const {
+        std::vector<upper> r{zero};
+        for (std::size_t l = 1; l <= L; ++l) {
+            const auto& v = layer(l).*norm;
+            r.push_back(round_up(s == r_source::theta ? v[original] : arith::max(v[original], v[quantized]), bits));
+        }
+        return r;
+    }
+
+    // prod_{k=a..b} r_k (1 when a > b), rounded up.
+    upper product(const std::vector<upper>& r, std::size_t a, std::size_t b) const {
+        upper acc = one;
+        for (std::size_t k = a; k <= b && k <= L; ++k) acc = mul_up(acc, r[k]);
+        return acc;
+    }
+
+    // max_{1 <= i <= last} prod_{k=i..l-1} r_k (the forward-growth factor, step 4).
+    upper head(const std::vector<upper>& r, std::size_t l, std::size_t last) const {
+        upper best = zero;
+        for (std::size_t i = 1; i <= last; ++i) best = arith::max(best, product(r, i, l - 1));
+        return best;
+    }
+
+    upper M(const std::vector<upper>& r, std::size_t l) const {  // A: weights only
+        return mul_up(product(r, l + 1, L), l == 1 ? one : head(r, l, l - 1));
+    }
+    upper M_prime(const std::vector<upper>& r, std::size_t l) const {  // A': biases quantized too
+        return mul_up(product(r, l + 1, L), head(r, l, l));
+    }
+    upper all_but(const std::vector<upper>& r, std::size_t l) const {  // B: prod_{k != l} r_k
+        return mul_up(product(r, 1, l - 1), product(r, l + 1, L));
+    }
+};
+
+hypothesis chain_hypothesis(const pair_ingredients& p) {
+    hypothesis h{"plain chain", !p.has_residual, ""};
+    if (!h.holds) h.reason = "not a plain chain: residual connections (the value is the paper's main-path reading)";
+    return h;
+}
+
+hypothesis weights_only_hypothesis(const pair_ingredients& p) {
+    hypothesis h{"biases shared by both networks", !p.biases_changed, ""};
+    if (!h.holds) h.reason = "the biases differ between theta and theta' (use the A' or bias variants)";
+    return h;
+}
+
+hypothesis no_bias_hypothesis(const pair_ingredients& p) {
+    hypothesis h{"networks without biases", !p.has_biases, ""};
+    if (!h.holds) h.reason = "the networks have non-zero biases (use the B-bias variants)";
+    return h;
+}
+
+// For r = theta: the proofs need r_l >= the same norm of theta'.
+hypothesis theta_bounds_quantized(const chain_context& c, const std::array<rational, 2> layer_ingredients::*norm,
+                                  const std::string& what) {
+    hypothesis h{"r_l from theta bounds " + what + " of theta'", true, ""};
+    for (std::size_t l = 1; l <= c.L; ++l) {
+        const auto& v = c.layer(l).*norm;
+        if (v[quantized] > v[original]) {
+            h.holds = false;
+            h.reason = "layer " + std::to_string(l) + " ('" + c.layer(l).name + "'): " + what + " of theta' is " +
+                       arith::to_decimal(v[quantized], 10) + " > " + arith::to_decimal(v[original], 10) + " of theta";
+            break;
+        }
+    }
+    return h;
+}
+
+upper total_width(const chain_context& c, const std::function<std::size_t(const layer_ingredients&)>& width) {
+    upper sum = c.zero;
+    for (std::size_t l = 1; l <= c.L; ++l) sum = add_up(sum, exact_count(width(c.layer(l)), c.bits));
+    return sum;
+}
+
+std::string r_name(const std::string& family, r_source s) { return family + "[r=" + to_string(s) + "]"; }
+
+// ---- G and G-entrywise --------------------------------------------------------
+
+bound_result bound_G(const chain_context& c, r_source s, bool entrywise) {
+    bound_result b;
+    b.family = entrywise ? "G-entrywise" : "G";
+    b.name = r_name(b.family, s);
+    b.source = s;
+    b.formula = entrywise ? "max(D,1) * W * L^2 * r^(L-1) * ||theta-theta'||_inf, r = largest |entry| (r >= 1)"
+                          : "max(D,1) * W * L^2 * r^(L-1) * ||theta-theta'||_inf, r = max_l rho_l (r >= 1)";
+    const auto norms = c.r_values(&layer_ingredients::rho, s);
+    const auto entries = c.r_values(&layer_ingredients::max_entry, s);
+    upper r = c.zero, largest_norm = c.zero;
+    for (std::size_t l = 1; l <= c.L; ++l) {
+        r = arith::max(r, entrywise ? entries[l] : norms[l]);
+        largest_norm = arith::max(largest_norm, norms[l]);
+    }
+    b.r_summary = r;
+    b.r_summary_name = entrywise ? "r (largest entry)" : "r (largest layer norm)";
+    b.hypotheses.push_back(chain_hypothesis(c.p));
+    b.hypotheses.push_back({"r >= 1", r >= c.one, r >= c.one ? "" : "r must be >= 1 (r = " + scientific_up(r, 6) + ")"});
+    if (entrywise) {
+        const bool bounds_norms = largest_norm <= r;
+        b.hypotheses.push_back({"r bounds every layer's operator norm", bounds_norms,
+                                bounds_norms ? "" : "the largest layer norm " + scientific_up(largest_norm, 6) +
+                                                        " exceeds r: this reading of G is not what its proof needs"});
+    }
+    if (s == r_source::theta) b.hypotheses.push_back(theta_bounds_quantized(c, &layer_ingredients::rho, "the layer norm rho_l"));
+    const upper L = exact_count(c.L, c.bits);
+    b.constant = mul_up(mul_up(mul_up(c.maxD1, exact_count(c.p.width, c.bits)), mul_up(L, L)),
+                        pow_up(r, static_cast<unsigned long>(c.L - 1)));
+    b.value = mul_up(b.constant, c.change);
+    return b;
+}
+
+// ---- A, A' (per layer and collapsed) -----------------------------------------------
+
+bound_result bound_A(const chain_context& c, r_source s, bool biases, bool per_layer) {
+    bound_result b;
+    b.family = std::string(biases ? "A'" : "A") + (per_layer ? "-per-layer" : "-collapsed");
+    b.name = r_name(b.family, s);
+    b.source = s;
+    if (biases)
+        b.formula = per_layer ? "max(D,1) * sum_l (N_{l-1}+1) * M'_l * max(Delta_l, Delta b_l)"
+                              : "max(D,1) * sum_l (N_{l-1}+1) * max_l M'_l * ||theta-theta'||_inf";
+    else
+        b.formula = per_layer ? "max(D,1) * sum_l N_{l-1} * M_l * Delta_l"
+                              : "max(D,1) * sum_l N_{l-1} * r_mean^(L-1) * ||theta-theta'||_inf, r_mean^(L-1) = max_l M_l";
+    b.hypotheses.push_back(chain_hypothesis(c.p));
+    if (!biases) b.hypotheses.push_back(weights_only_hypothesis(c.p));
+    if (s == r_source::theta) b.hypotheses.push_back(theta_bounds_quantized(c, &layer_ingredients::rho, "the layer norm rho_l"));
+    const auto r = c.r_values(&layer_ingredients::rho, s);
+    upper largest_M = c.zero, sum = c.zero;
+    for (std::size_t l = 1; l <= c.L; ++l) {
+        const auto& layer = c.layer(l);
+        layer_term t;
+        t.layer = c.p.main_path[l - 1];
+        t.width = layer.n_in + (biases ? 1 : 0);
+        t.r = r[l];
+        t.multiplier = biases ? c.M_prime(r, l) : c.M(r, l);
+        t.delta = per_layer ? round_up(biases ? arith::max(layer.delta_weight, layer.delta_bias) : layer.delta_weight, c.bits)
+                            : c.change;
+        t.term = mul_up(mul_up(c.maxD1, exact_count(t.width, c.bits)), mul_up(t.multiplier, t.delta));
+        largest_M = arith::max(largest_M, t.multiplier);
+        sum = add_up(sum, t.term);
+        b.terms.push_back(t);
+    }
+    b.r_summary_name = biases ? "r_mean' = (max_l M'_l)^(1/(L-1))" : "r_mean = (max_l M_l)^(1/(L-1))";
+    b.r_summary = c.L >= 2 ? root_up(largest_M, static_cast<unsigned long>(c.L - 1)) : c.zero;
+    if (per_layer) {
+        b.value = sum;
+        b.constant = c.change.sign() > 0 ? div_up(sum, c.change) : c.zero;
+    } else {
+        const upper widths = total_width(c, [biases](const layer_ingredients& l) { return l.n_in + (biases ? 1 : 0); });
+        b.constant = mul_up(mul_up(c.maxD1, widths), largest_M);
+        b.value = mul_up(b.constant, c.change);
+    }
+    return b;
+}
+
+// ---- B family (conv norms, receptive-field widths) ---------------------------------------
+
+bound_result bound_B(const chain_context& c, r_source s, bool group_aware, bool biases) {
+    bound_result b;
+    b.family = std::string("B") + (group_aware ? "-group" : "") + (biases ? "-bias" : "");
+    b.name = r_name(b.family, s);
+    b.source = s;
+    const std::string width = group_aware ? "p_l^2 c_{l-1} / g_l" : "p_l^2 c_{l-1}";
+    b.formula = biases ? "max(D,1) * sum_l (" + width + " + 1) * max_l M'_l(r^conv) * ||theta-theta'||_inf"
+                       : "D * sum_l " + width + " * r_conv^(L-1) * ||theta-theta'||_inf, r_conv^(L-1) = max_l prod_{k!=l} r^conv_k";
+    b.hypotheses.push_back(chain_hypothesis(c.p));
+    if (!biases) b.hypotheses.push_back(no_bias_hypothesis(c.p));
+    if (s == r_source::theta)
+        b.hypotheses.push_back(theta_bounds_quantized(c, &layer_ingredients::conv_norm, "the conv norm r^conv_l"));
+    const auto r = c.r_values(&layer_ingredients::conv_norm, s);
+    const auto count = [group_aware, biases](const layer_ingredients& l) {
+        return (group_aware ? l.group_count : l.dense_count) + (biases ? 1 : 0);
+    };
+    upper largest = c.zero;
+    for (std::size_t l = 1; l <= c.L; ++l) {
+        layer_term t;
+        t.layer = c.p.main_path[l - 1];
+        t.width = count(c.layer(l));
+        t.r = r[l];
+        t.multiplier = biases ? c.M_prime(r, l) : c.all_but(r, l);
+        t.delta = c.change;
+        t.term = mul_up(mul_up(biases ? c.maxD1 : c.D, exact_count(t.width, c.bits)), mul_up(t.multiplier, t.delta));
+        largest = arith::max(largest, t.multiplier);
+        b.terms.push_back(t);
+    }
+    b.r_summary_name = biases ? "r_conv' = (max_l M'_l)^(1/(L-1))" : "r_conv = (max_l prod_{k!=l} r^conv_k)^(1/(L-1))";
+    b.r_summary = c.L >= 2 ? root_up(largest, static_cast<unsigned long>(c.L - 1)) : c.zero;
+    b.constant = mul_up(mul_up(biases ? c.maxD1 : c.D, total_width(c, count)), largest);
+    b.value = mul_up(b.constant, c.change);
+    return b;
+}
+
+// ---- residual-aware (ours) ---------------------------------------------------------------
+
+bound_result bound_residual_aware(const chain_context& c, const net::network& theta, r_source s) {
+    bound_result b;
+    b.family = "residual-aware";
+    b.name = r_name(b.family, s);
+    b.source = s;
+    b.formula = "sum_j Lip_j * (rows_j * Delta_j * m_j + Delta b_j): m_j bounds ||input of j||_inf (forward, step 4), "
+                "Lip_j bounds the map from j's output to the output (backward: residual block 1 + Lip(F))";
+    const auto& nodes = theta.nodes();
+    std::vector<std::size_t> layer_of(nodes.size(), SIZE_MAX);
+    for (std::size_t i = 0; i < c.p.layers.size(); ++i) layer_of[c.p.layers[i].node] = i;
+    const auto pick = [s](const std::array<rational, 2>& v) {
+        return s == r_source::theta ? v[original] : arith::max(v[original], v[quantized]);
+    };
+    if (s == r_source::theta) {
+        hypothesis h{"row sums and biases of theta bound those of theta'", true, ""};
+        for (const auto& l : c.p.layers)
+            for (std::size_t o = 0; o < l.channel_abs_sum[original].size() && h.holds; ++o)
+                if (l.channel_abs_sum[quantized][o] > l.channel_abs_sum[original][o] ||
+                    l.channel_abs_bias[quantized][o] > l.channel_abs_bias[original][o]) {
+                    h.holds = false;
+                    h.reason = "layer '" + l.name + "', output channel " + std::to_string(o) + ": theta' is larger";
+                }
+        b.hypotheses.push_back(h);
+    }
+    // Forward: m[n] >= ||value of node n||_inf in any network mixing theta and theta' layers.
+    std::vector<upper> m(nodes.size(), c.zero);
+    const upper six = round_up(6.0, c.bits);
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        const auto& n = nodes[i];
+        switch (n.kind) {
+        case net::op::input: m[i] = round_up(c.p.D, c.bits); break;
+        case net::op::normalize: m[i] = c.D; break;
+        case net::op::dense:
+        case net::op::conv2d: {
+            const auto& l = c.p.layers[layer_of[i]];
+            const upper in = m[n.inputs.at(0)];
+            upper best = c.zero;
+            for (std::size_t o = 0; o < l.channel_abs_sum[original].size(); ++o) {
+                const rational row = pick({l.channel_abs_sum[original][o], l.channel_abs_sum[quantized][o]});
+                const rational bias = pick({l.channel_abs_bias[original][o], l.channel_abs_bias[quantized][o]});
+                best = arith::max(best, add_up(mul_up(round_up(row, c.bits), in), round_up(bias, c.bits)));
+            }
+            m[i] = best;
+            break;
+        }
+        case net::op::relu6: m[i] = arith::min(m[n.inputs.at(0)], six); break;
+        case net::op::add: m[i] = add_up(m[n.inputs.at(0)], m[n.inputs.at(1)]); break;
+        case net::op::batch_norm: throw net::model_error("node '" + n.name + "': fold batch norm before computing bounds");
+        default: m[i] = m[n.inputs.at(0)]; break;  // relu, identity, pooling, flatten: never increase ||.||_inf
+        }
+    }
+    // Backward: Lip[n] bounds the Lipschitz constant of the map from node n's
+    // value to the output (other branches held fixed): the sum over consumers.
+    std::vector<upper> lip(nodes.size(), c.zero);
+    lip.back() = c.one;
+    for (std::size_t i = nodes.size(); i-- > 1;) {
+        const auto& n = nodes[i];
+        upper local = c.one;  // relu, relu6, identity, pooling, flatten, add: 1-Lipschitz in each input
+        if (n.is_affine()) local = round_up(pick(c.p.layers[layer_of[i]].weight_norm), c.bits);
+        for (std::size_t from : n.inputs) lip[from] = add_up(lip[from], mul_up(lip[i], local));
+    }
+    upper sum = c.zero;
+    for (std::size_t i = 0; i < c.p.layers.size(); ++i) {
+        const auto& l = c.p.layers[i];
+        layer_term t;
+        t.layer = i;
+        t.width = l.row_nonzeros;
+        t.r = lip[l.node];
+        t.multiplier = mul_up(lip[l.node], m[nodes[l.node].inputs.at(0)]);
+        t.delta = round_up(l.delta_weight, c.bits);
+        t.term = add_up(mul_up(mul_up(exact_count(t.width, c.bits), t.multiplier), t.delta),
+                        mul_up(lip[l.node], round_up(l.delta_bias, c.bits)));
+        sum = add_up(sum, t.term);
+        b.terms.push_back(t);
+    }
+    b.value = sum;
+    b.constant = c.change.sign() > 0 ? div_up(sum, c.change) : c.zero;
+    b.r_summary = c.zero;
+    return b;
+}
+
+}  // namespace
+
+std::vector<bound_result> compute_bounds(const pair_ingredients& p, const net::network& theta, const net::network&,
+                                         const bound_options& opt) {
+    if (opt.precision < 64 || opt.precision > arith::max_precision_bits)
+        throw arith::invalid_argument("bound precision must be in [64, " + std::to_string(arith::max_precision_bits) + "] bits");
+    if (p.main_path.empty()) throw net::model_error("network '" + p.original_name + "' has no affine layer: nothing to bound");
+    const chain_context c(p, opt.precision);
+    std::vector<bound_result> out;
+    for (r_source s : {r_source::theta, r_source::max}) out.push_back(bound_G(c, s, false));
+    for (r_source s : {r_source::theta, r_source::max}) out.push_back(bound_G(c, s, true));
+    for (bool biases : {false, true})
+        for (bool per_layer : {true, false})
+            for (r_source s : {r_source::theta, r_source::max}) out.push_back(bound_A(c, s, biases, per_layer));
+    for (bool biases : {false, true})
+        for (bool group : {false, true})
+            for (r_source s : {r_source::theta, r_source::max}) out.push_back(bound_B(c, s, group, biases));
+    for (r_source s : {r_source::theta, r_source::max}) out.push_back(bound_residual_aware(c, theta, s));
+    return out;
+}
+
+std::vector<bound_result> compute_bounds(const net::network& theta, const net::network& quant, const bound_options& opt) {
+    return compute_bounds(collect_ingredients(theta, quant, opt.D), theta, quant, opt);
+}
+
+}  // namespace qbound::bounds

@@ -1,0 +1,213 @@
+#include "qbound/bounds/ingredients.hpp"
+
+#include "qbound/arith/errors.hpp"
+#include "qbound/arith/exact_sum.hpp"
+#include "qbound/arith/scalar.hpp"
+#include "qbound/bounds/norms.hpp"
+#include "qbound/net/architecture.hpp"
+#include "qbound/net/errors.hpp"
+
+#include <algorithm>
+#include <span>
+
+namespace qbound::bounds {
+
+using arith::rational;
+
+namespace {
+
+std::string node_label(const net::network& m, std::size_t i) {
+    const auto& n = m.at(i);
+    return "node " + std::to_string(i) + " '" + n.name + "' (" + std::string(net::to_string(n.kind)) + ")";
+}
+
+void check_same_architecture(const net::network& a, const net::network& b) {
+    const std::string pair = "networks '" + a.name() + "' and '" + b.name() + "'";
+    if (!a.has_weights() || !b.has_weights()) throw net::model_error("bounds need weights: " + pair + " include a shape-only network");
+    if (a.nodes().size() != b.nodes().size())
+        throw net::model_error(pair + " do not have the same architecture: " + std::to_string(a.nodes().size()) + " vs " +
+                               std::to_string(b.nodes().size()) + " nodes");
+    for (std::size_t i = 0; i < a.nodes().size(); ++i) {
+        const auto &x = a.at(i), &y = b.at(i);
+        const bool same = x.kind == y.kind && x.inputs == y.inputs && x.output == y.output && x.main_path == y.main_path &&
+                          x.in_features == y.in_features && x.out_features == y.out_features &&
+                          x.weight.size() == y.weight.size() && x.bias.size() == y.bias.size() &&
+                          x.conv.kernel_h == y.conv.kernel_h && x.conv.kernel_w == y.conv.kernel_w &&
+                          x.conv.stride == y.conv.stride && x.conv.padding == y.conv.padding &&
+                          x.conv.dilation == y.conv.dilation && x.conv.groups == y.conv.groups &&
+                          x.pool.kernel == y.pool.kernel && x.pool.stride == y.pool.stride &&
+                          x.pool.padding == y.pool.padding && x.pool.count_include_pad == y.pool.count_include_pad;
+        if (!same) throw net::model_error(pair + " do not have the same architecture at " + node_label(a, i) + " vs " + node_label(b, i));
+        if (x.kind == net::op::batch_norm)
+            throw net::model_error(node_label(a, i) + ": fold batch norm into the preceding layer before computing bounds");
+        if (x.kind == net::op::normalize &&
+            (x.norm_mean != y.norm_mean || x.norm_scale != y.norm_scale || x.norm_divisor != y.norm_divisor ||
+             x.norm_offset != y.norm_offset))
+            throw net::model_error(node_label(a, i) + ": the input normalization differs between the two networks (it is not quantized)");
+    }
+}
+
+// Along one axis, the range of kernel taps [first, last] inside the input
+// for output position o (first > last: none).
+std::pair<std::size_t, std::size_t> taps_inside(std::size_t o, std::size_t in, std::size_t kernel, std::size_t stride,
+                                                std::size_t padding, std::size_t dilation) {
+    std::size_t first = kernel, last = 0;
+    for (std::size_t k = 0; k < kernel; ++k) {
+        const auto pos = static_cast<std::ptrdiff_t>(o * stride + k * dilation) - static_cast<std::ptrdiff_t>(padding);
+        if (pos < 0 || pos >= static_cast<std::ptrdiff_t>(in)) continue;
+        first = std::min(first, k);
+        last = k;
+    }
+    return {first, last};
+}
+
+// Exact ||K||_{inf->inf} (+ bias) of a conv layer's matrix: the largest row
+// sum over output pixels, each row holding the taps inside the input.
+rational conv_matrix_norm(const net::node& n, const net::shape3& in, const std::vector<rational>& channel_sum,
+                          const std::vector<rational>& channel_bias, bool with_bias) {
+    const auto& g = n.conv;
+    std::vector<std::pair<std::size_t, std::size_t>> rows_h, rows_w;
+    for (std::size_t o = 0; o < n.output.height; ++o) rows_h.push_back(taps_inside(o, in.height, g.kernel_h, g.stride, g.padding, g.dilation));
+    for (std::size_t o = 0; o < n.output.width; ++o) rows_w.push_back(taps_inside(o, in.width, g.kernel_w, g.stride, g.padding, g.dilation));
+    const auto full = [](std::size_t kernel) { return [kernel](const auto& r) { return r.first == 0 && r.second + 1 == kernel; }; };
+    rational best = 0;
+    if (std::any_of(rows_h.begin(), rows_h.end(), full(g.kernel_h)) && std::any_of(rows_w.begin(), rows_w.end(), full(g.kernel_w))) {
+        // Some output pixel sees its whole receptive field: the norm is the kernel norm.
+        for (std::size_t o = 0; o < n.out_features; ++o)
+            best = arith::max(best, channel_sum[o] + (with_bias ? channel_bias[o] : rational(0)));
+        return best;
+    }
+    std::sort(rows_h.begin(), rows_h.end());
+    rows_h.erase(std::unique(rows_h.begin(), rows_h.end()), rows_h.end());
+    std::sort(rows_w.begin(), rows_w.end());
+    rows_w.erase(std::unique(rows_w.begin(), rows_w.end()), rows_w.end());
+    const std::size_t in_per_group = in.channels / g.groups, taps = g.kernel_h * g.kernel_w;
+    std::vector<double> gathered;
+    for (std::size_t o = 0; o < n.out_features; ++o) {
+        const double* k = n.weight.data() + o * in_per_group * taps;
+        for (const auto& rh : rows_h)
+            for (const auto& rw : rows_w) {
+                gathered.clear();
+                for (std::size_t ic = 0; ic < in_per_group; ++ic)
+                    for (std::size_t kh = rh.first; kh <= rh.second && rh.first <= rh.second; ++kh)
+                        for (std::size_t kw = rw.first; kw <= rw.second && rw.first <= rw.second; ++kw)
+                            gathered.push_back(k[(ic * g.kernel_h + kh) * g.kernel_w + kw]);
+                best = arith::max(best, arith::exact_abs_sum(gathered, "kernel entry") + (with_bias ? channel_bias[o] : rational(0)));
+            }
+    }
+    return best;
+}
+
+void fill_side(layer_ingredients& l, const net::node& n, const net::shape3& in, network_side side) {
+    const std::size_t per_row = n.weight.size() / n.out_features;
+    auto& sums = l.channel_abs_sum[side];
+    auto& biases = l.channel_abs_bias[side];
+    sums.resize(n.out_features);
+    biases.resize(n.out_features);
+    rational conv = 0, entry = 0, weight_only = 0;
+    for (std::size_t o = 0; o < n.out_features; ++o) {
+        const std::span<const double> row(n.weight.data() + o * per_row, per_row);
+        sums[o] = arith::exact_abs_sum(row, "weight");
+        biases[o] = arith::abs(arith::to_rational(n.bias[o], "bias"));
+        conv = arith::max(conv, sums[o] + biases[o]);
+        weight_only = arith::max(weight_only, sums[o]);
+        entry = arith::max(entry, biases[o]);
+    }
+    entry = arith::max(entry, max_abs_entry(n.weight));
+    l.conv_norm[side] = conv;
+    l.max_entry[side] = entry;
+    if (n.kind == net::op::dense) {
+        l.rho[side] = conv;
+        l.weight_norm[side] = weight_only;
+    } else {
+        l.rho[side] = conv_matrix_norm(n, in, sums, biases, true);
+        l.weight_norm[side] = conv_matrix_norm(n, in, sums, biases, false);
+    }
+}
+
+// Bound on ||x||_inf after the normalization nodes that read the input
+// directly: max over elements of |(+-D - mean) scale / divisor + offset|.
+rational normalized_input_bound(const net::network& m, const rational& D, bool& found) {
+    rational bound = D;
+    found = false;
+    for (const auto& n : m.nodes()) {
+        if (n.kind != net::op::normalize) continue;
+        if (n.inputs.at(0) != m.input_index() || found)
+            throw net::model_error("node '" + n.name + "': bounds support one input normalization, directly on the input");
+        found = true;
+        const auto value = [](const std::vector<double>& v, std::size_t k, double fallback) {
+            return arith::to_rational(v.empty() ? fallback : v.size() == 1 ? v[0] : v.at(k), "normalization constant");
+        };
+        rational best = 0;
+        const std::size_t count = n.output.size();
+        const std::size_t per_channel = n.output.height * n.output.width;
+        for (std::size_t k = 0; k < count; ++k) {
+            // Constants may be per element, per channel or one value.
+            const auto pick = [&](const std::vector<double>& v, double fallback) {
+                if (v.size() == count || v.size() <= 1) return value(v, k, fallback);
+                return value(v, k / per_channel, fallback);
+            };
+            const rational mean = pick(n.norm_mean, 0), scale = pick(n.norm_scale, 1), divisor = pick(n.norm_divisor, 1),
+                           offset = pick(n.norm_offset, 0);
+            for (const rational& x : {rational(-D), D})
+                best = arith::max(best, arith::abs((x - mean) * scale / divisor + offset));
+        }
+        bound = best;
+    }
+    return bound;
+}
+
+}  // namespace
+
+pair_ingredients collect_ingredients(const net::network& theta, const net::network& quant, const rational& D) {
+    if (D < 0) throw arith::invalid_argument("the input bound D must be >= 0");
+    check_same_architecture(theta, quant);
+    net::check_finite_weights(theta);
+    net::check_finite_weights(quant);
+    const net::architecture arch = net::describe_architecture(theta);
+
+    pair_ingredients p;
+    p.original_name = theta.name();
+    p.quantized_name = quant.name();
+    p.D = D;
+    p.D_effective = normalized_input_bound(theta, D, p.has_input_normalization);
+    p.depth = arch.depth;
+    p.width = std::max(arch.input.size(), arch.largest_feature_map);
+    p.has_residual = arch.has_residual;
+    p.has_pooling = arch.has_pooling;
+
+    for (const auto& info : arch.layers) {
+        const net::node& a = theta.at(info.node_index);
+        const net::node& b = quant.at(info.node_index);
+        const net::shape3& in = theta.at(a.inputs.at(0)).output;
+        layer_ingredients l;
+        l.node = info.node_index;
+        l.name = info.name;
+        l.kind = info.kind;
+        l.depth = info.depth;
+        l.main_path = info.main_path;
+        l.n_in = info.n_in;
+        l.n_out = info.n_out;
+        l.kernel_h = info.kernel_h;
+        l.kernel_w = info.kernel_w;
+        l.channels_in = info.channels_in;
+        l.groups = info.groups;
+        l.dense_count = info.dense_count - 1;
+        l.group_count = info.group_count - 1;
+        l.row_nonzeros = info.max_row_nonzeros;
+        fill_side(l, a, in, original);
+        fill_side(l, b, in, quantized);
+        l.delta_weight = arith::exact_max_abs_difference(a.weight, b.weight, "weight");
+        l.delta_bias = arith::exact_max_abs_difference(a.bias, b.bias, "bias");
+        p.has_biases = p.has_biases || std::any_of(a.bias.begin(), a.bias.end(), [](double v) { return v != 0; }) ||
+                       std::any_of(b.bias.begin(), b.bias.end(), [](double v) { return v != 0; });
+        p.biases_changed = p.biases_changed || l.delta_bias != 0;
+        p.max_weight_change = arith::max(p.max_weight_change, l.delta_weight);
+        p.max_change = arith::max(p.max_change, arith::max(l.delta_weight, l.delta_bias));
+        if (l.main_path) p.main_path.push_back(p.layers.size());
+        p.layers.push_back(std::move(l));
+    }
+    return p;
+}
+
+}  // namespace qbound::bounds

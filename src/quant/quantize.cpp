@@ -1,0 +1,240 @@
+#include "qbound/quant/quantize.hpp"
+
+#include "qbound/arith/errors.hpp"
+#include "qbound/arith/scalar.hpp"
+#include "qbound/net/errors.hpp"
+#include "qbound/net/forward.hpp"
+#include "qbound/quant/calibration.hpp"
+#include "qbound/quant/grid.hpp"
+
+#include "text.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+namespace qbound::quant {
+
+namespace {
+
+using detail::text;
+
+constexpr std::string_view method_names[] = {"floor", "nearest", "stochastic", "adaround"};
+
+// The steps of one tensor (weights or biases), split into groups of
+// `per_group` consecutive entries: one group, or one per output channel.
+struct tensor_steps {
+    std::vector<double> eta;  // one per group
+    std::size_t per_group = 0;
+    bool snapped = false;
+    std::size_t zero_groups = 0;
+    double step(std::size_t i) const { return eta[i / per_group]; }
+};
+
+tensor_steps choose_steps(const std::vector<double>& values, std::size_t groups, const options& opt) {
+    tensor_steps s;
+    s.per_group = values.size() / groups;
+    for (std::size_t g = 0; g < groups; ++g) {
+        double max_abs = 0;
+        for (std::size_t i = g * s.per_group; i < (g + 1) * s.per_group; ++i) max_abs = std::max(max_abs, std::fabs(values[i]));
+        if (max_abs == 0) ++s.zero_groups;
+        if (opt.bits) {
+            s.eta.push_back(step_for_bits(max_abs, *opt.bits));
+        } else {
+            const explicit_step e = step_for_explicit(max_abs, *opt.eta);
+            s.eta.push_back(e.eta);
+            s.snapped = s.snapped || e.snapped;
+        }
+    }
+    return s;
+}
+
+// Per entry: the exact split w / eta = floor + frac and what each method needs.
+struct entry_split {
+    std::int64_t floor = 0, ceil = 0, nearest = 0;
+    double fraction = 0;  // approximate, AdaRound's start
+    bool stochastic_up = false;
+};
+
+std::vector<entry_split> split_entries(const std::vector<double>& values, const tensor_steps& steps, method kind,
+                                       std::mt19937_64& engine) {
+    std::vector<entry_split> out(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const exact_quotient q = divide(values[i], steps.step(i));
+        entry_split& e = out[i];
+        e.floor = to_code(q.floor);
+        e.ceil = to_code(q.ceil());
+        e.nearest = to_code(q.nearest());
+        if (kind == method::stochastic) e.stochastic_up = q.fraction_exceeds(engine() >> 11);  // one draw per entry
+        if (kind == method::adaround) e.fraction = q.fraction();
+    }
+    return out;
+}
+
+std::int64_t pick(const entry_split& e, method kind, bool adaround_up) {
+    switch (kind) {
+        case method::floor: return e.floor;
+        case method::nearest: return e.nearest;
+        case method::stochastic: return e.stochastic_up ? e.ceil : e.floor;
+        case method::adaround: return adaround_up ? e.ceil : e.floor;
+    }
+    throw std::logic_error("unknown quantization method");
+}
+
+// Writes the grid points into `values` (checked exact) and returns max |w - w'| exactly.
+arith::rational apply_codes(std::vector<double>& values, const std::vector<std::int64_t>& codes, const tensor_steps& steps) {
+    arith::rational largest = 0;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const double q = grid_point(codes[i], steps.step(i));
+        const arith::rational change = arith::abs(arith::to_rational(values[i]) - arith::to_rational(q));
+        if (change > largest) largest = change;
+        values[i] = q;
+    }
+    return largest;
+}
+
+double round_up(const arith::rational& q) { return arith::round_to_double(q, MPFR_RNDU); }
+
+}  // namespace
+
+method parse_method(std::string_view name) {
+    for (std::size_t k = 0; k < std::size(method_names); ++k)
+        if (name == method_names[k]) return static_cast<method>(k);
+    throw arith::invalid_argument("unknown quantization method '" + std::string(name) +
+                                  "' (valid: floor, nearest, stochastic, adaround)");
+}
+
+std::string_view to_string(method m) { return method_names[static_cast<std::size_t>(m)]; }
+
+void validate(const options& opt) {
+    if (opt.eta && opt.bits) throw arith::invalid_argument("give either --eta or --bits, not both");
+    if (!opt.eta && !opt.bits) throw arith::invalid_argument("give a step: --eta E or --bits B");
+    if (opt.eta && (!std::isfinite(*opt.eta) || !(*opt.eta > 0)))
+        throw arith::invalid_argument(text("--eta must be positive and finite (got ", *opt.eta, ")"));
+    if (opt.bits) max_code_for_bits(*opt.bits);  // throws outside 1..32
+    if (opt.calib_samples == 0) throw arith::invalid_argument("--calib-samples must be at least 1");
+    if (!std::isfinite(opt.D) || !(opt.D > 0)) throw arith::invalid_argument(text("--D must be positive and finite (got ", opt.D, ")"));
+    if (opt.kind == method::adaround) validate(opt.adaround);
+}
+
+double quantized_layer::weight_step(std::size_t i) const {
+    return eta.size() == 1 ? eta[0] : eta.at(i / (codes.size() / eta.size()));
+}
+
+double quantized_layer::bias_step(std::size_t o) const { return bias_eta.size() == 1 ? bias_eta.at(0) : bias_eta.at(o); }
+
+result quantize(const net::network& original, const options& opt) {
+    validate(opt);
+    if (!original.has_weights()) throw net::model_error(original.name() + ": a shape-only network cannot be quantized");
+    net::check_finite_weights(original);
+    result res{original, {}, {}, 0, 0, 0, {}};
+
+    std::vector<std::vector<double>> calibration;
+    if (opt.kind == method::adaround) {
+        const std::size_t d = original.input_shape().size();
+        if (!opt.calib_file.empty()) {
+            calibration = read_calibration(opt.calib_file, d);
+            res.calibration_source = opt.calib_file;
+        } else {
+            // A stream of its own, so that changing the method does not move stochastic draws.
+            calibration = sample_calibration(d, opt.calib_samples, opt.D, opt.seed ^ 0x9e3779b97f4a7c15ULL);
+            res.calibration_source = text("uniform on [-", opt.D, ", ", opt.D, "]^", d, ", seed ", opt.seed);
+        }
+        res.calibration_samples = calibration.size();
+    }
+
+    std::mt19937_64 engine(opt.seed);
+    auto& nodes = res.network.nodes();
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        if (!nodes[i].is_affine()) continue;
+        net::node& n = nodes[i];
+        const std::size_t channels = n.out_features;
+        const tensor_steps w_steps = choose_steps(n.weight, opt.per_channel ? channels : 1, opt);
+        const auto w_split = split_entries(n.weight, w_steps, opt.kind, engine);
+        tensor_steps b_steps;
+        std::vector<entry_split> b_split;
+        if (opt.quantize_biases) {
+            b_steps = choose_steps(n.bias, opt.per_channel ? channels : 1, opt);
+            b_split = split_entries(n.bias, b_steps, opt.kind, engine);
+        }
+
+        layer_report rep;
+        rep.node = i;
+        rep.name = n.name;
+        rep.kind = n.kind;
+        rep.eta = w_steps.eta;
+        rep.bias_eta = b_steps.eta;
+        rep.eta_snapped = w_steps.snapped || b_steps.snapped;
+        rep.zero_groups = w_steps.zero_groups;
+
+        std::vector<bool> weight_up, bias_up;
+        if (opt.kind == method::adaround) {
+            rounding_problem p;
+            p.layer = &n;
+            p.input_shape = nodes[n.inputs.at(0)].output;
+            const std::size_t per_row = n.weight.size() / channels;
+            for (std::size_t k = 0; k < n.weight.size(); ++k) {
+                p.weight_fraction.push_back(w_split[k].fraction);
+                p.weight_nearest_up.push_back(w_split[k].nearest != w_split[k].floor);
+            }
+            for (std::size_t o = 0; o < channels; ++o) p.weight_eta.push_back(w_steps.step(o * per_row));
+            for (std::size_t o = 0; o < b_split.size(); ++o) {
+                p.bias_fraction.push_back(b_split[o].fraction);
+                p.bias_nearest_up.push_back(b_split[o].nearest != b_split[o].floor);
+                p.bias_eta.push_back(b_steps.step(o));
+            }
+            // The layer's input in the network whose earlier layers are already quantized.
+            bool inputs_finite = true;
+            for (const auto& x : calibration) {
+                try {
+                    auto values = net::forward_all<double>(res.network, x);
+                    p.inputs.push_back(std::move(values[n.inputs.at(0)]));
+                } catch (const arith::domain_error&) {  // NaN from overflowed activations
+                    inputs_finite = false;
+                    break;
+                }
+            }
+            if (inputs_finite) {
+                const rounding_choice choice = adaround_layer(p, opt.adaround);
+                weight_up = choice.weight_up;
+                bias_up = choice.bias_up;
+                rep.reconstruction_error = choice.reconstruction_error;
+                rep.nearest_reconstruction_error = choice.nearest_reconstruction_error;
+                rep.adaround_soft_choices = choice.soft_choices;
+                rep.adaround_fallback_rows = choice.fallback_rows;
+            } else {
+                weight_up = p.weight_nearest_up;
+                bias_up = p.bias_nearest_up;
+                rep.adaround_fallback_rows = channels;
+            }
+        }
+
+        quantized_layer q;
+        q.node = i;
+        q.name = n.name;
+        q.eta = w_steps.eta;
+        q.codes.reserve(n.weight.size());
+        for (std::size_t k = 0; k < n.weight.size(); ++k) q.codes.push_back(pick(w_split[k], opt.kind, !weight_up.empty() && weight_up[k]));
+        rep.max_weight_change_exact = apply_codes(n.weight, q.codes, w_steps);
+        if (opt.quantize_biases) {
+            q.bias_eta = b_steps.eta;
+            for (std::size_t o = 0; o < n.bias.size(); ++o) q.bias_codes.push_back(pick(b_split[o], opt.kind, !bias_up.empty() && bias_up[o]));
+            rep.max_bias_change_exact = apply_codes(n.bias, q.bias_codes, b_steps);
+        }
+        if (!q.codes.empty()) {
+            const auto [lo, hi] = std::minmax_element(q.codes.begin(), q.codes.end());
+            rep.min_code = *lo;
+            rep.max_code = *hi;
+        }
+        rep.max_weight_change = round_up(rep.max_weight_change_exact);
+        rep.max_bias_change = round_up(rep.max_bias_change_exact);
+        res.max_change = arith::max(res.max_change, arith::max(rep.max_weight_change_exact, rep.max_bias_change_exact));
+        res.layers.push_back(std::move(rep));
+        res.codes.push_back(std::move(q));
+    }
+    res.max_change_upper = round_up(res.max_change);
+    return res;
+}
+
+}  // namespace qbound::quant
