@@ -20,6 +20,6 @@ run_variant() {
 }
 
 run_variant build Release "" ""
-run_variant build-O0 None "-O0" "arith|proofs|net|io|quant|bounds|cli"
-run_variant build-O3-native None "-O3 -march=native" "arith|proofs|net|io|quant|bounds|cli"
+run_variant build-O0 None "-O0" "arith|proofs|net|io|quant|bounds|verify|cli"
+run_variant build-O3-native None "-O3 -march=native" "arith|proofs|net|io|quant|bounds|verify|cli"
 echo "=== qbound tests: all variants passed ==="

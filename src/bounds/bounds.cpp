@@ -312,8 +312,9 @@ bound_result bound_residual_aware(const chain_context& c, const net::network& th
 
 }  // namespace
 
-std::vector<bound_result> compute_bounds(const pair_ingredients& p, const net::network& theta, const net::network&,
-                                         const bound_options& opt) {
+namespace {
+
+std::vector<bound_result> all_variants(const pair_ingredients& p, const net::network& theta, const bound_options& opt) {
     if (opt.precision < 64 || opt.precision > arith::max_precision_bits)
         throw arith::invalid_argument("bound precision must be in [64, " + std::to_string(arith::max_precision_bits) + "] bits");
     if (p.main_path.empty()) throw net::model_error("network '" + p.original_name + "' has no affine layer: nothing to bound");
@@ -328,6 +329,20 @@ std::vector<bound_result> compute_bounds(const pair_ingredients& p, const net::n
         for (bool group : {false, true})
             for (r_source s : {r_source::theta, r_source::max}) out.push_back(bound_B(c, s, group, biases));
     for (r_source s : {r_source::theta, r_source::max}) out.push_back(bound_residual_aware(c, theta, s));
+    return out;
+}
+
+}  // namespace
+
+std::vector<bound_result> compute_bounds(const pair_ingredients& p, const net::network& theta, const net::network&,
+                                         const bound_options& opt) {
+    auto out = all_variants(p, theta, opt);
+    std::vector<bound_result> lower;
+    {
+        const rounding_down_scope down;  // the same formulas, every operation rounded down
+        lower = all_variants(p, theta, opt);
+    }
+    for (std::size_t i = 0; i < out.size(); ++i) out[i].value_lower = std::move(lower[i].value);
     return out;
 }
 

@@ -8,22 +8,31 @@
 
 namespace qbound::bounds {
 
+namespace {
+thread_local bool round_down_active = false;
+mpfr_rnd_t direction() { return round_down_active ? MPFR_RNDD : MPFR_RNDU; }
+}  // namespace
+
+rounding_down_scope::rounding_down_scope() : previous_(round_down_active) { round_down_active = true; }
+rounding_down_scope::~rounding_down_scope() { round_down_active = previous_; }
+bool rounding_down() { return round_down_active; }
+
 upper round_up(const arith::rational& q, long bits) {
     upper r = arith::make_mpfr_result(bits);
-    mpfr_set_q(r.get(), q.backend().data(), MPFR_RNDU);
+    mpfr_set_q(r.get(), q.backend().data(), direction());
     return r;
 }
 
 upper round_up(double x, long bits) {
     if (std::isnan(x)) throw arith::domain_error("round_up: NaN");
     upper r = arith::make_mpfr_result(bits);
-    mpfr_set_d(r.get(), x, MPFR_RNDU);
+    mpfr_set_d(r.get(), x, direction());
     return r;
 }
 
 upper exact_count(std::size_t n, long bits) {
     upper r = arith::make_mpfr_result(bits);
-    mpfr_set_uj(r.get(), n, MPFR_RNDU);
+    mpfr_set_uj(r.get(), n, direction());
     return r;
 }
 
@@ -33,26 +42,26 @@ long result_bits(const upper& a, const upper& b) { return std::max(a.precision()
 
 upper add_up(const upper& a, const upper& b) {
     upper r = arith::make_mpfr_result(result_bits(a, b));
-    mpfr_add(r.get(), a.get(), b.get(), MPFR_RNDU);
+    mpfr_add(r.get(), a.get(), b.get(), direction());
     return r;
 }
 
 upper mul_up(const upper& a, const upper& b) {
     upper r = arith::make_mpfr_result(result_bits(a, b));
-    mpfr_mul(r.get(), a.get(), b.get(), MPFR_RNDU);
+    mpfr_mul(r.get(), a.get(), b.get(), direction());
     return r;
 }
 
 upper div_up(const upper& a, const upper& b) {
     if (mpfr_zero_p(b.get())) throw arith::domain_error("div_up: division by zero");
     upper r = arith::make_mpfr_result(result_bits(a, b));
-    mpfr_div(r.get(), a.get(), b.get(), MPFR_RNDU);
+    mpfr_div(r.get(), a.get(), b.get(), direction());
     return r;
 }
 
 upper pow_up(const upper& a, unsigned long n) {
     upper r = arith::make_mpfr_result(a.precision());
-    mpfr_pow_ui(r.get(), a.get(), n, MPFR_RNDU);
+    mpfr_pow_ui(r.get(), a.get(), n, direction());
     return r;
 }
 
@@ -60,7 +69,7 @@ upper root_up(const upper& a, unsigned long k) {
     if (k == 0) throw arith::invalid_argument("root_up: k must be >= 1");
     if (a.sign() < 0) throw arith::domain_error("root_up: negative argument");
     upper r = arith::make_mpfr_result(a.precision());
-    mpfr_rootn_ui(r.get(), a.get(), k, MPFR_RNDU);
+    mpfr_rootn_ui(r.get(), a.get(), k, direction());
     return r;
 }
 

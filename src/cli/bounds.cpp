@@ -90,27 +90,11 @@ nlohmann::json ingredients_json(const bounds::pair_ingredients& p) {
 }  // namespace
 
 int run_bounds(const bounds_options& opt) {
+    const loaded_pair pair = load_pair(opt.pair);
+    const loaded_model& theta = pair.theta;
+    const loaded_model& quant = pair.quantized;
     bounds::bound_options bopt;
-    bopt.D = arith::parse_rational(opt.D, "--D");
-    const bool quantize = opt.against.empty();
-    quant::options qopt = opt.quant;
-    if (quantize) {
-        if (!qopt.eta && !qopt.bits) qopt.bits = 8;  // the default quantization
-        qopt.D = std::max(static_cast<double>(bopt.D), 1e-300);
-        quant::validate(qopt);
-    }
-    const loaded_model theta = load_model_with_weights(opt.model, opt.resolution, opt.seed, opt.bias_std);
-    loaded_model quant{theta.network, "", false};
-    if (quantize) {
-        quant::result q = quant::quantize(theta.network, qopt);
-        quant.network = std::move(q.network);
-        quant.described = fmt::format("theta quantized: {}, {}{}{}", quant::to_string(qopt.kind),
-                                      qopt.bits ? fmt::format("{} bits", *qopt.bits) : fmt::format("eta {}", *qopt.eta),
-                                      qopt.per_channel ? ", per channel" : ", per tensor",
-                                      qopt.quantize_biases ? ", biases quantized" : ", biases kept");
-    } else {
-        quant = load_model_with_weights(opt.against, opt.resolution, opt.against_seed, opt.bias_std);
-    }
+    bopt.D = arith::parse_rational(opt.pair.D, "--D");
     const std::string quant_described = quant.described;
     const bounds::pair_ingredients p = bounds::collect_ingredients(theta.network, quant.network, bopt.D);
     const auto all = bounds::compute_bounds(p, theta.network, quant.network, bopt);

@@ -27,7 +27,8 @@ struct info_options {
     bool json = false;
 };
 
-struct bounds_options {
+// A pair (theta, theta'): theta' is --against MODEL2, or theta quantized.
+struct pair_options {
     std::string model, against;
     std::size_t resolution = 224;
     std::uint64_t seed = 1, against_seed = 2;  // He-normal seeds of zoo models
@@ -35,10 +36,24 @@ struct bounds_options {
     std::string D = "1";                       // exact decimal or fraction
     quant::options quant;                      // theta' = quantize(theta) unless --against
     std::string method_name;
+};
+
+struct bounds_options {
+    pair_options pair;
     bool layers = false;
     bool json = false;
 };
 
+struct check_command_options {
+    pair_options pair;
+    std::uint64_t search_seed = 1;
+    double search_seconds = 5, seconds = 20, gap = 0;
+    std::size_t nodes = 2000;
+    std::string witness_out, replay;
+    bool json = false;
+};
+
+int run_check(const check_command_options& opt);
 struct table_options {
     std::vector<std::string> files;  // ONNX/NNet files for part (b); default: the zoo models
     std::uint64_t seed = 1;

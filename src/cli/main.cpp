@@ -1,4 +1,5 @@
 // qbound command-line interface: a thin layer over the library.
+#include "cli_support.hpp"
 #include "commands.hpp"
 #include "quant_options.hpp"
 
@@ -37,18 +38,9 @@ int main(int argc, char** argv) {
 
     qbound::cli::bounds_options bounds_opt;
     auto* bounds = app.add_subcommand("bounds", "Every published bound for a pair (theta, theta'), certified, with hypotheses");
-    bounds->add_option("model", bounds_opt.model, "theta: zoo name or .onnx/.nnet file")->required();
-    bounds->add_option("--against", bounds_opt.against, "theta': a second network with the same architecture");
-    bounds->add_option("--D", bounds_opt.D, "Omega = [-D, D]^d; exact decimal or fraction (default 1)");
-    bounds->add_option("--resolution", bounds_opt.resolution, "Input resolution of ImageNet zoo models")
-        ->check(CLI::Range(std::size_t{32}, std::size_t{4096}));
-    bounds->add_option("--seed", bounds_opt.seed, "He-normal seed of a zoo theta");
-    bounds->add_option("--against-seed", bounds_opt.against_seed, "He-normal seed of a zoo theta'");
-    bounds->add_option("--bias-std", bounds_opt.bias_std, "Bias standard deviation of zoo models (default 0)")
-        ->check(CLI::Range(0.0, 1e6));
+    qbound::cli::add_pair_options(*bounds, bounds_opt.pair);
     bounds->add_flag("--layers", bounds_opt.layers, "Also print the per-layer ingredients");
     bounds->add_flag("--json", bounds_opt.json, "Print the report as JSON");
-    qbound::cli::add_quant_options(*bounds, bounds_opt.quant, bounds_opt.method_name);
     bounds->footer("theta' is --against MODEL2, or else theta quantized with --method/--bits/--eta (default: nearest, 8 bits, per tensor).\n"
                    "Examples:\n  qbound bounds mlp:2,16,16,1 --method floor --bits 4\n"
                    "  qbound bounds cnn --method adaround --bits 4 --per-channel\n  qbound bounds a.onnx --against b.onnx --D 0.5");
@@ -83,6 +75,21 @@ int main(int argc, char** argv) {
     sweep->add_option("--out", sweep_opt.out, "Output folder for JSON and plots (default ./depth-sweep)");
     sweep->add_flag("--json", sweep_opt.json, "Print the report as JSON");
 
+    qbound::cli::check_command_options verify_opt;
+    auto* check = app.add_subcommand("check", "Certified bracket on the worst output change, witness, and a verdict per bound");
+    qbound::cli::add_pair_options(*check, verify_opt.pair);
+    check->add_option("--search-seed", verify_opt.search_seed, "Seed of the worst-case search");
+    check->add_option("--search-seconds", verify_opt.search_seconds, "Time budget of the search (default 5)")->check(CLI::Range(0.0, 1e6));
+    check->add_option("--seconds", verify_opt.seconds, "Time budget of branch and bound (default 20)")->check(CLI::Range(0.0, 1e6));
+    check->add_option("--nodes", verify_opt.nodes, "Box budget of branch and bound (default 2000)")->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+    check->add_option("--gap", verify_opt.gap, "Stop when (upper - lower) <= gap * upper (default 0)")->check(CLI::Range(0.0, 1.0));
+    check->add_option("--witness-out", verify_opt.witness_out, "Write the witness (hex floats, replayable) to this JSON file");
+    check->add_option("--replay", verify_opt.replay, "Re-certify the witness in FILE instead of searching");
+    check->add_flag("--json", verify_opt.json, "Print the report as JSON");
+    check->footer("Exit status: 0 no theorem violated, 1 a bound whose hypotheses hold is VIOLATED, 2 usage or input error.\n"
+                  "Examples:\n  qbound check mlp:2,16,16,1 --method floor --bits 4\n"
+                  "  qbound check mlp:1,32,32,32,1 --against other.onnx --D 1 --witness-out w.json");
+
     CLI11_PARSE(app, argc, argv);
     try {
         if (*selfcheck) return qbound::cli::run_selfcheck(check_opt);
@@ -90,6 +97,7 @@ int main(int argc, char** argv) {
         if (*info) return qbound::cli::run_info(info_opt);
         if (*quantize) return qbound::cli::run_quantize(quant_opt);
         if (*bounds) return qbound::cli::run_bounds(bounds_opt);
+        if (*check) return qbound::cli::run_check(verify_opt);
         if (*table) return qbound::cli::run_table(table_opt);
         if (*sweep) return qbound::cli::run_depth_sweep(sweep_opt);
     } catch (const std::exception& e) {

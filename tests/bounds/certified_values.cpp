@@ -88,7 +88,8 @@ std::map<std::string, T> reference(const bounds::pair_ingredients& p) {
     return out;
 }
 
-// certified >= reference and (certified - reference) <= 1e-12 reference.
+// certified >= reference and (certified - reference) <= 1e-12 reference;
+// for exact references also lower <= exact, within 1e-12.
 template <class T>
 void check_against(const std::vector<bounds::bound_result>& all, const std::map<std::string, T>& ref, std::string& failure) {
     for (const auto& b : all) {
@@ -100,6 +101,12 @@ void check_against(const std::vector<bounds::bound_result>& all, const std::map<
         const bool loose = certified - exact > exact * from<T>(rational(1, 1000000000000LL));
         if ((below || loose) && failure.empty())
             failure = b.name + (below ? ": certified value below the reference" : ": certified value not within 1e-12");
+        // The lower value: never above the exact value (checked against exact rationals only).
+        if constexpr (std::is_same_v<T, rational>) {
+            const rational lower = b.value_lower.to_rational();
+            if ((lower > exact || exact - lower > exact * rational(1, 1000000000000LL)) && failure.empty())
+                failure = b.name + ": certified lower value above the exact value or not within 1e-12";
+        }
     }
 }
 

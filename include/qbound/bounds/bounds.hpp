@@ -66,6 +66,8 @@ struct bound_result {
     std::string r_summary_name;
     upper constant;       // C
     upper value;          // certified upper bound on C * ||theta - theta'||_inf
+    upper value_lower;    // certified lower bound on the same exact value (all operations rounded down):
+                          // a sup above `value` violates the bound; a sup below `value_lower` satisfies it
     std::vector<layer_term> terms;
 };
 

@@ -19,6 +19,22 @@ using upper = arith::mpfr_real;
 // Precision of certified bound values (bits).
 inline constexpr long bound_precision = 128;
 
+// Direction of the functions below: upward (MPFR_RNDU) unless a
+// rounding_down_scope is alive on this thread, under which the same code
+// computes certified LOWER values (every quantity being non-negative, a
+// formula evaluated with every operation rounded down is <= its exact value).
+class rounding_down_scope {
+public:
+    rounding_down_scope();
+    ~rounding_down_scope();
+    rounding_down_scope(const rounding_down_scope&) = delete;
+    rounding_down_scope& operator=(const rounding_down_scope&) = delete;
+
+private:
+    bool previous_;
+};
+bool rounding_down();  // true inside a rounding_down_scope
+
 // The smallest value at `bits` that is >= q (exact when representable).
 upper round_up(const arith::rational& q, long bits = bound_precision);
 upper round_up(double x, long bits = bound_precision);                // exact (bits >= 53)

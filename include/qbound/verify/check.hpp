@@ -1,0 +1,49 @@
+#pragma once
+// One pair (theta, theta') on Omega = [-D, D]^d: a certified bracket
+//   lower <= sup_{x in Omega} ||R_theta(x) - R_theta'(x)||_inf <= upper
+// and a verdict for every bound variant (bounds/bounds.hpp):
+//   HOLDS      upper <= the bound's certified lower value: the inequality holds on this pair
+//   VIOLATED   lower  > the bound's certified upper value: the witness x is a
+//              counterexample (its difference certified in exact or 256-bit arithmetic)
+//   UNDECIDED  the bracket straddles the bound; the gap says by how much
+// lower is certified at the witness x (verify/point_difference.hpp); upper
+// comes from differential branch and bound (verify/differential.hpp).
+#include "qbound/bounds/bounds.hpp"
+#include "qbound/verify/point_difference.hpp"
+#include "qbound/verify/search.hpp"
+
+#include <string>
+#include <vector>
+
+namespace qbound::verify {
+
+enum class verdict { holds, violated, undecided };
+std::string to_string(verdict v);
+
+struct bound_verdict {
+    std::string bound;             // e.g. "A-collapsed[r=max]"
+    bool hypotheses_hold = true;
+    bounds::upper value, value_lower;
+    verdict result = verdict::undecided;
+    double ratio_to_lower = 0;     // bound / certified lower (how pessimistic; inf when lower = 0)
+};
+
+struct check_options {
+    arith::rational D = 1;
+    search_options search;
+    branch_and_bound_options branch;
+    long certify_bits = 256;
+};
+
+struct check_result {
+    point_difference witness;      // certified lower side
+    arith::rational upper;         // certified upper side (exact value of a double)
+    double relative_gap = 0;       // (upper - lower) / upper, 0 when upper = 0
+    std::size_t search_evaluations = 0, boxes = 0;
+    std::string stopped_by;
+    std::vector<bound_verdict> verdicts;
+};
+
+check_result check_pair(const net::network& theta, const net::network& theta_quantized, const check_options& opt);
+
+}  // namespace qbound::verify

@@ -1,0 +1,59 @@
+#pragma once
+// A certified upper bound on sup_{x in box} ||R_theta'(x) - R_theta(x)||_inf
+// by differential interval propagation (in the spirit of ReluDiff /
+// NeuroDiff): enclosures of both networks' values a, a' and of their
+// difference delta = a' - a are propagated together, node by node, so the
+// difference keeps the correlation two independent passes would lose:
+//   affine   delta' = W' delta + (W' - W) a + (b' - b)   (W' - W split exactly
+//            into two double matrices by TwoSum), intersected with a'_out - a_out
+//   ReLU, ReLU6, max pool: monotone and 1-Lipschitz, so the output difference
+//            lies between 0 (or the window's smallest delta) and delta;
+//            exact pass-through when both networks are in the same linear piece
+//   average/global pooling, add, normalize: linear in delta
+// All arithmetic is interval_double (Boost.Interval with qbound's
+// error-free-transformation rounding, sound in round-to-nearest).
+//
+// Branch and bound splits the input box (widest side first), always refining
+// the box that holds the current maximum, until a node budget, a time budget
+// or a target gap is reached.
+#include "qbound/net/network.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <vector>
+
+namespace qbound::verify {
+
+struct input_box {
+    std::vector<double> lower, upper;
+};
+
+input_box centered_box(std::size_t dim, double D);  // [-D, D]^dim
+
+// Upper bound on sup_{x in box} ||R_theta'(x) - R_theta(x)||_inf (a double
+// that is >= the exact sup).
+double differential_upper_bound(const net::network& theta, const net::network& theta_quantized, const input_box& box);
+
+struct branch_and_bound_options {
+    std::size_t max_nodes = 2000;     // boxes evaluated
+    double max_seconds = 10;
+    double target_relative_gap = 0;   // stop when (upper - lower) <= gap * upper
+    // Called after each evaluated box with (boxes so far, current upper, current lower).
+    std::function<void(std::size_t, double, double)> progress;
+};
+
+struct branch_and_bound_result {
+    double upper = 0;                  // certified: >= sup over the whole box
+    std::size_t nodes = 0;             // boxes evaluated
+    std::string stopped_by;            // "gap", "nodes", "time", "exhausted"
+    std::vector<std::vector<double>> candidates;  // centres of the best boxes, for the lower side
+};
+
+// `lower` is a certified lower bound already known (boxes whose bound is
+// below it are dropped; it never makes the returned upper smaller than the
+// true sup, since lower <= sup).
+branch_and_bound_result branch_and_bound(const net::network& theta, const net::network& theta_quantized, const input_box& box,
+                                         double lower, const branch_and_bound_options& opt);
+
+}  // namespace qbound::verify

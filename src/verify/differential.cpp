@@ -1,0 +1,226 @@
+#include "qbound/verify/differential.hpp"
+
+#include "qbound/arith/errors.hpp"
+#include "qbound/arith/interval_double.hpp"
+#include "qbound/net/errors.hpp"
+#include "qbound/net/forward.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <queue>
+
+namespace qbound::verify {
+
+using I = arith::interval_double;
+
+input_box centered_box(std::size_t dim, double D) {
+    if (!(D >= 0) || !std::isfinite(D)) throw arith::invalid_argument("input box: D must be finite and >= 0");
+    return {std::vector<double>(dim, -D), std::vector<double>(dim, D)};
+}
+
+namespace {
+
+// w' - w = s + e exactly (Knuth's TwoSum on doubles; no overflow for finite weights of sane size).
+void split_difference(const std::vector<double>& w, const std::vector<double>& wq, std::vector<double>& s, std::vector<double>& e) {
+    s.resize(w.size());
+    e.resize(w.size());
+    for (std::size_t i = 0; i < w.size(); ++i) {
+        const double a = wq[i], b = -w[i];
+        const double sum = a + b;
+        if (!std::isfinite(sum)) throw net::model_error("weight difference overflows the double range");
+        const double bv = sum - a, av = sum - bv;
+        s[i] = sum;
+        e[i] = (a - av) + (b - bv);
+    }
+}
+
+I intersect(const I& a, const I& b) {
+    const double lo = std::max(a.lower(), b.lower()), hi = std::min(a.upper(), b.upper());
+    if (lo > hi) return a;  // cannot happen for two enclosures of one value; keep the first (sound)
+    return arith::make_interval(lo, hi);
+}
+
+// Difference of a monotone 1-Lipschitz map applied to u (theta') and v (theta),
+// given delta = u - v: between min(0, delta) and max(0, delta); exact when
+// both are in the same linear piece [lo_piece, hi_piece] with slope 1, zero
+// when both are in the same flat piece.
+I monotone_difference(const I& v, const I& u, const I& delta, double flat_below, double flat_above) {
+    const bool both_linear = v.lower() >= flat_below && u.lower() >= flat_below && v.upper() <= flat_above && u.upper() <= flat_above;
+    if (both_linear) return delta;
+    const bool both_flat_low = v.upper() <= flat_below && u.upper() <= flat_below;
+    const bool both_flat_high = v.lower() >= flat_above && u.lower() >= flat_above;
+    if (both_flat_low || both_flat_high) return arith::make_interval(0.0);
+    return arith::make_interval(std::min(0.0, delta.lower()), std::max(0.0, delta.upper()));
+}
+
+struct triple {
+    std::vector<I> a, aq, delta;  // theta, theta', difference
+};
+
+}  // namespace
+
+double differential_upper_bound(const net::network& theta, const net::network& quant, const input_box& box) {
+    const auto& nodes = theta.nodes();
+    if (quant.nodes().size() != nodes.size()) throw net::model_error("differential bound: the networks differ in structure");
+    if (box.lower.size() != theta.input_shape().size() || box.upper.size() != box.lower.size())
+        throw arith::invalid_argument("differential bound: the box has the wrong dimension");
+    std::vector<triple> v(nodes.size());
+    for (std::size_t k = 0; k < box.lower.size(); ++k) {
+        v[0].a.push_back(arith::make_interval(box.lower[k], box.upper[k]));
+        v[0].delta.push_back(arith::make_interval(0.0));
+    }
+    v[0].aq = v[0].a;
+    std::vector<double> s, e;
+    for (std::size_t i = 1; i < nodes.size(); ++i) {
+        const net::node& n = nodes[i];
+        const net::node& nq = quant.at(i);
+        const triple& x = v[n.inputs.at(0)];
+        const net::shape3& in = nodes[n.inputs.at(0)].output;
+        triple& out = v[i];
+        switch (n.kind) {
+        case net::op::dense:
+        case net::op::conv2d: {
+            const auto eval = [&](const net::node& node, const std::vector<I>& input) {
+                return n.kind == net::op::dense ? net::detail::eval_dense<I>(node, input) : net::detail::eval_conv2d<I>(node, in, input);
+            };
+            out.a = eval(n, x.a);
+            out.aq = eval(nq, x.aq);
+            net::node quant_no_bias = nq;
+            std::fill(quant_no_bias.bias.begin(), quant_no_bias.bias.end(), 0.0);
+            net::node diff_hi = n, diff_lo = n;
+            split_difference(n.weight, nq.weight, diff_hi.weight, diff_lo.weight);
+            split_difference(n.bias, nq.bias, diff_hi.bias, diff_lo.bias);
+            const auto t1 = eval(quant_no_bias, x.delta), t2 = eval(diff_hi, x.a), t3 = eval(diff_lo, x.a);
+            out.delta.resize(t1.size());
+            for (std::size_t k = 0; k < t1.size(); ++k) out.delta[k] = intersect(t1[k] + t2[k] + t3[k], out.aq[k] - out.a[k]);
+            break;
+        }
+        case net::op::relu:
+        case net::op::relu6: {
+            const double top = n.kind == net::op::relu ? std::numeric_limits<double>::infinity() : 6.0;
+            for (std::size_t k = 0; k < x.a.size(); ++k) {
+                out.a.push_back(n.kind == net::op::relu ? arith::relu(x.a[k]) : arith::relu6(x.a[k]));
+                out.aq.push_back(n.kind == net::op::relu ? arith::relu(x.aq[k]) : arith::relu6(x.aq[k]));
+                out.delta.push_back(intersect(monotone_difference(x.a[k], x.aq[k], x.delta[k], 0.0, top), out.aq.back() - out.a.back()));
+            }
+            break;
+        }
+        case net::op::identity:
+        case net::op::flatten: out = x; break;
+        case net::op::avg_pool:
+        case net::op::global_avg_pool: {
+            const auto pool = [&](const std::vector<I>& input) {
+                return n.kind == net::op::avg_pool ? net::detail::eval_pool<I>(n, in, input) : net::detail::eval_global_avg_pool<I>(in, input);
+            };
+            out.a = pool(x.a);
+            out.aq = pool(x.aq);
+            const auto d = pool(x.delta);
+            for (std::size_t k = 0; k < d.size(); ++k) out.delta.push_back(intersect(d[k], out.aq[k] - out.a[k]));
+            break;
+        }
+        case net::op::max_pool: {
+            out.a = net::detail::eval_pool<I>(n, in, x.a);
+            out.aq = net::detail::eval_pool<I>(n, in, x.aq);
+            // max(u) - max(v) lies in [min_k (u_k - v_k), max_k (u_k - v_k)] over the window.
+            std::vector<double> hi, neg_lo;
+            for (const auto& d : x.delta) hi.push_back(d.upper()), neg_lo.push_back(-d.lower());
+            const auto max_hi = net::detail::eval_pool<double>(n, in, hi), max_neg_lo = net::detail::eval_pool<double>(n, in, neg_lo);
+            for (std::size_t k = 0; k < max_hi.size(); ++k)
+                out.delta.push_back(intersect(arith::make_interval(-max_neg_lo[k], max_hi[k]), out.aq[k] - out.a[k]));
+            break;
+        }
+        case net::op::add: {
+            const triple& z = v[n.inputs.at(1)];
+            for (std::size_t k = 0; k < x.a.size(); ++k) {
+                out.a.push_back(x.a[k] + z.a[k]);
+                out.aq.push_back(x.aq[k] + z.aq[k]);
+                out.delta.push_back(intersect(x.delta[k] + z.delta[k], out.aq.back() - out.a.back()));
+            }
+            break;
+        }
+        case net::op::normalize: {
+            for (std::size_t k = 0; k < x.a.size(); ++k) {
+                const I factor = arith::make_interval(n.norm_scale[k]) / arith::make_interval(n.norm_divisor[k]);
+                const I mean = arith::make_interval(n.norm_mean[k]), offset = arith::make_interval(n.norm_offset[k]);
+                out.a.push_back((x.a[k] - mean) * factor + offset);
+                out.aq.push_back((x.aq[k] - mean) * factor + offset);
+                out.delta.push_back(x.delta[k] * factor);
+            }
+            break;
+        }
+        case net::op::batch_norm: throw net::model_error("node '" + n.name + "': fold batch norm before verification");
+        case net::op::input: throw net::model_error("node '" + n.name + "': a second input node");
+        }
+    }
+    double bound = 0;
+    for (const auto& d : v.back().delta) bound = std::max({bound, std::fabs(d.lower()), std::fabs(d.upper())});
+    return bound;
+}
+
+branch_and_bound_result branch_and_bound(const net::network& theta, const net::network& quant, const input_box& box, double lower,
+                                         const branch_and_bound_options& opt) {
+    struct item {
+        double bound;
+        input_box box;
+        bool operator<(const item& other) const { return bound < other.bound; }
+    };
+    const auto start = std::chrono::steady_clock::now();
+    branch_and_bound_result r;
+    std::priority_queue<item> open;
+    open.push({differential_upper_bound(theta, quant, box), box});
+    r.nodes = 1;
+    const auto center = [](const input_box& b) {
+        std::vector<double> c(b.lower.size());
+        for (std::size_t k = 0; k < c.size(); ++k) c[k] = b.lower[k] / 2 + b.upper[k] / 2;
+        return c;
+    };
+    r.stopped_by = "exhausted";
+    double dropped = 0;  // the largest bound of a dropped box (kept in the result: sound for any `lower`)
+    while (!open.empty()) {
+        const double upper = open.top().bound;
+        if (opt.progress) opt.progress(r.nodes, upper, lower);
+        if (upper - lower <= opt.target_relative_gap * upper) {
+            r.stopped_by = "gap";
+            break;
+        }
+        if (r.nodes >= opt.max_nodes) {
+            r.stopped_by = "nodes";
+            break;
+        }
+        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > opt.max_seconds) {
+            r.stopped_by = "time";
+            break;
+        }
+        item top = open.top();
+        open.pop();
+        std::size_t dim = 0;
+        double widest = -1;
+        for (std::size_t k = 0; k < top.box.lower.size(); ++k)
+            if (top.box.upper[k] - top.box.lower[k] > widest) widest = top.box.upper[k] - top.box.lower[k], dim = k;
+        if (widest <= 0) {  // a point box cannot be split: keep it as final
+            open.push(top);
+            r.stopped_by = "exhausted";
+            break;
+        }
+        const double mid = top.box.lower[dim] / 2 + top.box.upper[dim] / 2;
+        input_box left = top.box, right = top.box;
+        left.upper[dim] = mid;
+        right.lower[dim] = mid;
+        r.candidates.push_back(center(top.box));
+        for (input_box* child : {&left, &right}) {
+            const double b = differential_upper_bound(theta, quant, *child);
+            ++r.nodes;
+            if (b >= lower)
+                open.push({b, std::move(*child)});
+            else
+                dropped = std::max(dropped, b);
+        }
+    }
+    // The sup is attained in some box; every box is open or dropped.
+    r.upper = std::max(dropped, open.empty() ? 0.0 : open.top().bound);
+    if (r.candidates.size() > 64) r.candidates.erase(r.candidates.begin(), r.candidates.end() - 64);
+    return r;
+}
+
+}  // namespace qbound::verify
