@@ -54,6 +54,16 @@ struct check_command_options {
 };
 
 int run_check(const check_command_options& opt);
+
+struct campaign_command_options {
+    std::size_t pairs = 40, nodes = 300;
+    std::uint64_t seed = 1;
+    std::vector<std::string> families;
+    std::filesystem::path out = "campaign";
+    bool json = false;
+};
+
+int run_campaign(const campaign_command_options& opt);
 struct table_options {
     std::vector<std::string> files;  // ONNX/NNet files for part (b); default: the zoo models
     std::uint64_t seed = 1;

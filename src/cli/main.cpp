@@ -90,6 +90,19 @@ int main(int argc, char** argv) {
                   "Examples:\n  qbound check mlp:2,16,16,1 --method floor --bits 4\n"
                   "  qbound check mlp:1,32,32,32,1 --against other.onnx --D 1 --witness-out w.json");
 
+    qbound::cli::campaign_command_options campaign_opt;
+    auto* campaign = app.add_subcommand("campaign", "Every bound variant against random and adversarial pairs, with certified counterexamples");
+    campaign->add_option("--pairs", campaign_opt.pairs, "Pairs per family (default 40)")->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+    campaign->add_option("--seed", campaign_opt.seed, "Campaign seed");
+    campaign->add_option("--family", campaign_opt.families,
+                         "Only these families: random-mlp, small-norms, entrywise-G, skip-dominant, random-residual");
+    campaign->add_option("--nodes", campaign_opt.nodes, "Branch-and-bound boxes per pair (default 300)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
+    campaign->add_option("--out", campaign_opt.out, "Folder for counterexamples (default ./campaign)");
+    campaign->add_flag("--json", campaign_opt.json, "Print the report as JSON");
+    campaign->footer("Exit status: 0 no theorem refuted (violations only of readings whose hypotheses fail), 1 a bound whose\n"
+                     "hypotheses hold was violated, 2 usage error.\nExample: qbound campaign --pairs 20 --family entrywise-G --out cex");
+
     CLI11_PARSE(app, argc, argv);
     try {
         if (*selfcheck) return qbound::cli::run_selfcheck(check_opt);
@@ -98,6 +111,7 @@ int main(int argc, char** argv) {
         if (*quantize) return qbound::cli::run_quantize(quant_opt);
         if (*bounds) return qbound::cli::run_bounds(bounds_opt);
         if (*check) return qbound::cli::run_check(verify_opt);
+        if (*campaign) return qbound::cli::run_campaign(campaign_opt);
         if (*table) return qbound::cli::run_table(table_opt);
         if (*sweep) return qbound::cli::run_depth_sweep(sweep_opt);
     } catch (const std::exception& e) {
