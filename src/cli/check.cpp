@@ -4,65 +4,23 @@
 #include "cli_support.hpp"
 #include "commands.hpp"
 
+#include "qbound/verify/case_file.hpp"
 #include "qbound/verify/check.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include <cstdio>
-#include <fstream>
 #include <iostream>
 
 namespace qbound::cli {
 
 namespace {
 
-std::string hex(double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%a", v);
-    return buf;
-}
-
-std::vector<double> read_witness(const std::string& path, std::size_t dim) {
-    std::ifstream in(path);
-    if (!in) throw arith::invalid_argument(path + ": cannot open the witness file");
-    nlohmann::json j;
-    try {
-        in >> j;
-    } catch (const std::exception& e) {
-        throw arith::invalid_argument(path + ": not a witness file (JSON): " + e.what());
-    }
-    if (!j.contains("x_hex") || !j["x_hex"].is_array())
-        throw arith::invalid_argument(path + ": field 'x_hex' (the witness input, hex floats) is missing");
-    std::vector<double> x;
-    for (const auto& v : j["x_hex"]) {
-        if (!v.is_string()) throw arith::invalid_argument(path + ": 'x_hex' entries must be strings like \"0x1.8p+0\"");
-        const std::string s = v.get<std::string>();
-        char* end = nullptr;
-        const double d = std::strtod(s.c_str(), &end);
-        if (end == s.c_str() || *end != '\0' || !std::isfinite(d)) throw arith::invalid_argument(path + ": bad 'x_hex' entry '" + s + "'");
-        x.push_back(d);
-    }
-    if (x.size() != dim)
-        throw arith::invalid_argument(path + ": the witness has " + std::to_string(x.size()) + " inputs, the network " + std::to_string(dim));
-    return x;
-}
-
 }  // namespace
 
 int run_check(const check_command_options& opt) {
     const auto pair = load_pair(opt.pair);
     const arith::rational D = arith::parse_rational(opt.pair.D, "--D");
-    if (!opt.replay.empty()) {
-        const auto x = read_witness(opt.replay, pair.theta.network.input_shape().size());
-        for (double v : x)
-            if (arith::to_rational(v) > D || arith::to_rational(v) < -D)
-                throw arith::invalid_argument(opt.replay + ": the witness lies outside [-D, D] for D = " + opt.pair.D);
-        const auto p = verify::certify_difference(pair.theta.network, pair.quantized.network, x);
-        fmt::print("replayed witness {}: ||R_theta(x) - R_theta'(x)||_inf in [{}, {}] ({}; output {})\n", opt.replay,
-                   arith::to_decimal(p.lower, 17), arith::to_decimal(p.upper, 17), p.arithmetic, p.output);
-        return 0;
-    }
     verify::check_options copt;
     copt.D = D;
     copt.search.seed = opt.search_seed;
@@ -80,15 +38,11 @@ int run_check(const check_command_options& opt) {
     bool theorem_violated = false;
     for (const auto& v : r.verdicts) theorem_violated = theorem_violated || (v.result == verify::verdict::violated && v.hypotheses_hold);
 
-    nlohmann::json witness{{"theta", pair.theta.described},
-                           {"theta_quantized", pair.quantized.described},
-                           {"D", opt.pair.D},
-                           {"lower", arith::to_decimal(r.witness.lower, 20)},
-                           {"arithmetic", r.witness.arithmetic},
-                           {"output", r.witness.output}};
-    for (double v : r.witness.x) witness["x_hex"].push_back(hex(v));
-    if (!opt.witness_out.empty()) std::ofstream(opt.witness_out) << witness.dump(2) << "\n";
-
+    if (!opt.save_case.empty())
+        verify::save_case(opt.save_case, pair.theta.network, pair.quantized.network, D, r.witness,
+                          "qbound check: " + pair.theta.described + " vs " + pair.quantized.described);
+    nlohmann::json witness{{"certified_lower", arith::to_decimal(r.witness.lower, 20)}, {"arithmetic", r.witness.arithmetic},
+                           {"output", r.witness.output}, {"x", r.witness.x}};
     if (opt.json) {
         nlohmann::json j{{"theta", pair.theta.described},
                          {"theta_quantized", pair.quantized.described},
@@ -124,7 +78,7 @@ int run_check(const check_command_options& opt) {
     fmt::print("\nHOLDS: the certified sup is below the bound. VIOLATED: the certified witness exceeds it (a counterexample).\n"
                "UNDECIDED: the bracket straddles the bound. A VIOLATED bound whose hypotheses are not met refutes that reading;\n"
                "one whose hypotheses are met would refute the theorem (exit status 1).\n");
-    if (!opt.witness_out.empty()) fmt::print("witness written to {} (replay: qbound check ... --replay {})\n", opt.witness_out, opt.witness_out);
+    if (!opt.save_case.empty()) fmt::print("case saved to {} (replay: qbound replay {})\n", opt.save_case, opt.save_case);
     return theorem_violated ? 1 : 0;
 }
 

@@ -49,11 +49,18 @@ struct check_command_options {
     std::uint64_t search_seed = 1;
     double search_seconds = 5, seconds = 20, gap = 0;
     std::size_t nodes = 2000;
-    std::string witness_out, replay;
+    std::string save_case;
     bool json = false;
 };
 
 int run_check(const check_command_options& opt);
+
+struct replay_options {
+    std::string path;  // a case folder or its witness.json
+    bool json = false;
+};
+
+int run_replay(const replay_options& opt);
 
 struct campaign_command_options {
     std::size_t pairs = 40, nodes = 300;

@@ -83,25 +83,30 @@ int main(int argc, char** argv) {
     check->add_option("--seconds", verify_opt.seconds, "Time budget of branch and bound (default 20)")->check(CLI::Range(0.0, 1e6));
     check->add_option("--nodes", verify_opt.nodes, "Box budget of branch and bound (default 2000)")->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
     check->add_option("--gap", verify_opt.gap, "Stop when (upper - lower) <= gap * upper (default 0)")->check(CLI::Range(0.0, 1.0));
-    check->add_option("--witness-out", verify_opt.witness_out, "Write the witness (hex floats, replayable) to this JSON file");
-    check->add_option("--replay", verify_opt.replay, "Re-certify the witness in FILE instead of searching");
+    check->add_option("--save-case", verify_opt.save_case, "Save both networks and the witness in this folder (qbound replay reads it)");
     check->add_flag("--json", verify_opt.json, "Print the report as JSON");
     check->footer("Exit status: 0 no theorem violated, 1 a bound whose hypotheses hold is VIOLATED, 2 usage or input error.\n"
                   "Examples:\n  qbound check mlp:2,16,16,1 --method floor --bits 4\n"
-                  "  qbound check mlp:1,32,32,32,1 --against other.onnx --D 1 --witness-out w.json");
+                  "  qbound check a.onnx --against b.onnx --D 1 --save-case case1 && qbound replay case1");
 
     qbound::cli::campaign_command_options campaign_opt;
     auto* campaign = app.add_subcommand("campaign", "Every bound variant against random and adversarial pairs, with certified counterexamples");
     campaign->add_option("--pairs", campaign_opt.pairs, "Pairs per family (default 40)")->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
     campaign->add_option("--seed", campaign_opt.seed, "Campaign seed");
     campaign->add_option("--family", campaign_opt.families,
-                         "Only these families: random-mlp, small-norms, entrywise-G, skip-dominant, random-residual");
+                         "Only these families (default all): random-mlp, deep-mlp, small-norms, sign-aligned, dominant-layer, tight, random-cnn, entrywise-G, skip-dominant, random-residual");
     campaign->add_option("--nodes", campaign_opt.nodes, "Branch-and-bound boxes per pair (default 300)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
     campaign->add_option("--out", campaign_opt.out, "Folder for counterexamples (default ./campaign)");
     campaign->add_flag("--json", campaign_opt.json, "Print the report as JSON");
     campaign->footer("Exit status: 0 no theorem refuted (violations only of readings whose hypotheses fail), 1 a bound whose\n"
                      "hypotheses hold was violated, 2 usage error.\nExample: qbound campaign --pairs 20 --family entrywise-G --out cex");
+
+    qbound::cli::replay_options replay_opt;
+    auto* replay = app.add_subcommand("replay", "Re-certify a saved case (from check --save-case or campaign) and its verdicts");
+    replay->add_option("case", replay_opt.path, "A case folder or its witness.json")->required();
+    replay->add_flag("--json", replay_opt.json, "Print the report as JSON");
+    replay->footer("Exit status: 0 no bound whose hypotheses hold is violated at the witness, 1 one is, 2 bad input.");
 
     CLI11_PARSE(app, argc, argv);
     try {
@@ -112,6 +117,7 @@ int main(int argc, char** argv) {
         if (*bounds) return qbound::cli::run_bounds(bounds_opt);
         if (*check) return qbound::cli::run_check(verify_opt);
         if (*campaign) return qbound::cli::run_campaign(campaign_opt);
+        if (*replay) return qbound::cli::run_replay(replay_opt);
         if (*table) return qbound::cli::run_table(table_opt);
         if (*sweep) return qbound::cli::run_depth_sweep(sweep_opt);
     } catch (const std::exception& e) {

@@ -1,5 +1,7 @@
 #include "qbound/verify/campaign.hpp"
 
+#include "qbound/verify/case_file.hpp"
+
 #include "qbound/arith/errors.hpp"
 #include "qbound/io/onnx_export.hpp"
 #include "qbound/net/init.hpp"
@@ -12,11 +14,13 @@
 #include <cstdio>
 #include <fstream>
 #include <random>
+#include <set>
 
 namespace qbound::verify {
 
 const std::vector<std::string>& campaign_families() {
-    static const std::vector<std::string> names{"random-mlp", "small-norms", "entrywise-G", "skip-dominant", "random-residual"};
+    static const std::vector<std::string> names{"random-mlp",     "deep-mlp",     "small-norms",   "sign-aligned", "dominant-layer",
+                                                "tight",          "random-cnn",   "entrywise-G",   "skip-dominant", "random-residual"};
     return names;
 }
 
@@ -60,6 +64,64 @@ drawn draw(const std::string& family, std::mt19937_64& g) {
         const auto kind = g() % 2 ? quant::method::nearest : quant::method::floor;
         return {m, quantize_with(m, kind, static_cast<unsigned>(pick(g, 2, 6))), arith::rational(pick(g, 1, 4), 2)};
     }
+    if (family == "deep-mlp") {
+        std::vector<std::size_t> widths{pick(g, 1, 4)};
+        const std::size_t L = pick(g, 5, 12);
+        for (std::size_t l = 1; l < L; ++l) widths.push_back(pick(g, 4, 16));
+        widths.push_back(pick(g, 1, 3));
+        net::network m = net::make_mlp(widths);
+        if (g() % 2) {
+            net::init_he_normal(m, g(), 0.05);
+        } else {
+            net::init_uniform(m, 0.5, g());
+        }
+        return {m, quantize_with(m, g() % 2 ? quant::method::nearest : quant::method::stochastic, static_cast<unsigned>(pick(g, 3, 8))), 1};
+    }
+    if (family == "sign-aligned") {
+        // All-positive weights and perturbations of one sign: the term bounds align.
+        std::vector<std::size_t> widths;
+        const std::size_t L = pick(g, 1, 4);
+        for (std::size_t l = 0; l <= L; ++l) widths.push_back(pick(g, 1, 6));
+        net::network m = net::make_mlp(widths);
+        for (auto& n : m.nodes())
+            for (auto& w : n.weight) w = static_cast<double>(pick(g, 1, 8)) / 8;
+        net::network q = m;
+        for (auto& n : q.nodes())
+            for (auto& w : n.weight) w += static_cast<double>(pick(g, 0, 4)) / 64;
+        return {m, q, arith::rational(pick(g, 1, 4))};
+    }
+    if (family == "dominant-layer") {
+        std::vector<std::size_t> widths;
+        const std::size_t L = pick(g, 2, 5);
+        for (std::size_t l = 0; l <= L; ++l) widths.push_back(pick(g, 1, 8));
+        net::network m = net::make_mlp(widths);
+        net::init_he_normal(m, g(), 0.1);
+        std::vector<double> norms(L, 0.25);
+        norms[pick(g, 0, L - 1)] = 64;  // norm concentrated in one layer
+        net::scale_to_operator_norms(m, norms);
+        return {m, quantize_with(m, quant::method::floor, static_cast<unsigned>(pick(g, 3, 6))), 1};
+    }
+    if (family == "tight") {
+        // Proof step 9: L = 1, N_0 = 1, D >= 1, where bound A is attained.
+        net::network m = net::make_mlp({1, pick(g, 1, 4)});
+        for (auto& w : m.nodes()[1].weight) w = static_cast<double>(static_cast<std::int64_t>(pick(g, 0, 16)) - 8) / 4;
+        net::network q = m;
+        for (auto& w : q.nodes()[1].weight) w += static_cast<double>(static_cast<std::int64_t>(pick(g, 0, 8)) - 4) / 16;
+        return {m, q, arith::rational(pick(g, 4, 16), 4)};
+    }
+    if (family == "random-cnn") {
+        net::cnn_config cfg;
+        cfg.input = {pick(g, 1, 2), 6, 6};
+        cfg.convs.clear();
+        const std::size_t convs = pick(g, 1, 2);
+        for (std::size_t k = 0; k < convs; ++k)
+            cfg.convs.push_back({pick(g, 2, 4), {3, 3, pick(g, 1, 2), 1, 1, 1}, k == 0 && g() % 2 == 0});
+        cfg.global_pool = g() % 2 == 0;
+        cfg.dense = {pick(g, 1, 3)};
+        net::network m = net::make_cnn(cfg);
+        net::init_he_normal(m, g(), 0.1);
+        return {m, quantize_with(m, g() % 2 ? quant::method::nearest : quant::method::floor, static_cast<unsigned>(pick(g, 3, 6))), 1};
+    }
     if (family == "entrywise-G") {
         const std::size_t width = pick(g, 8, 32), hidden = pick(g, 3, 4);
         std::vector<std::size_t> widths{1};
@@ -88,14 +150,9 @@ drawn draw(const std::string& family, std::mt19937_64& g) {
         net::init_he_normal(m, g(), 0.1);
         return {m, quantize_with(m, quant::method::nearest, static_cast<unsigned>(pick(g, 4, 6))), 1};
     }
-    throw arith::invalid_argument("unknown campaign family '" + family + "' (known: random-mlp, small-norms, entrywise-G, skip-dominant, random-residual)");
+    throw arith::invalid_argument("unknown campaign family '" + family + "'");
 }
 
-std::string hex(double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%a", v);
-    return buf;
-}
 
 }  // namespace
 
@@ -106,6 +163,7 @@ campaign_result run_campaign(const campaign_options& opt) {
         if (std::find(campaign_families().begin(), campaign_families().end(), f) == campaign_families().end())
             throw arith::invalid_argument("unknown campaign family '" + f + "'");
     std::size_t family_index = 0;
+    std::set<std::string> saved;  // case folders written by this run (older files are overwritten)
     for (const auto& family : r.families) {
         std::mt19937_64 g(opt.seed * 1000003 + family_index++);
         for (std::size_t i = 0; i < opt.pairs; ++i) {
@@ -134,15 +192,9 @@ campaign_result run_campaign(const campaign_options& opt) {
                 }
                 // Save the case once per (family, pair); variants share it.
                 const auto dir = opt.out / (family + "-" + std::to_string(i));
-                if (!std::filesystem::exists(dir / "witness.json")) {
-                    std::filesystem::create_directories(dir);
-                    io::write_onnx(p.theta, (dir / "theta.onnx").string());
-                    io::write_onnx(p.quant, (dir / "theta_q.onnx").string());
-                    nlohmann::json w{{"family", family}, {"pair", i}, {"D", arith::to_decimal(p.D, 20)},
-                                     {"lower", arith::to_decimal(res.witness.lower, 20)}, {"arithmetic", res.witness.arithmetic}};
-                    for (double x : res.witness.x) w["x_hex"].push_back(hex(x));
-                    std::ofstream(dir / "witness.json") << w.dump(2) << "\n";
-                }
+                if (saved.insert(dir.string()).second)
+                    save_case(dir, p.theta, p.quant, p.D, res.witness,
+                              "qbound campaign, family " + family + ", pair " + std::to_string(i) + ", seed " + std::to_string(opt.seed));
                 t.first_counterexample = dir.string();
             }
         }

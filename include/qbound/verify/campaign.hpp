@@ -8,7 +8,12 @@
 //
 // Families (seeded):
 //   random-mlp        He-normal MLPs (depth 1..4, widths 1..8), nearest or floor at 2..6 bits
+//   deep-mlp          depth 5..12, widths 4..16, He-normal or uniform, nearest or stochastic at 3..8 bits
 //   small-norms       the same scaled so every layer norm is 1/2 (all r_l < 1)
+//   sign-aligned      all-positive weights, non-negative perturbations
+//   dominant-layer    one layer of norm 64, the others 1/4; floor (raises row sums of negative weights)
+//   tight             proof step 9's construction (L = 1, N_0 = 1, D >= 1): bound A is attained
+//   random-cnn        small CNNs (1-2 convs, stride 1-2, max pool, flatten or global pooling), nearest or floor
 //   entrywise-G       constant weights 1, width 8..32, depth 3..4, layer 1 perturbed (THEOREMS.md 3, G)
 //   skip-dominant     residual blocks whose branch is tiny; only the stem perturbed
 //   random-residual   residual MLP blocks with He-normal weights, nearest at 4..6 bits

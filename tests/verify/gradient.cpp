@@ -1,0 +1,53 @@
+// The search's gradient is the derivative of the piecewise-linear
+// difference: along a random direction v, (g(x + t v) - g(x)) / t computed
+// exactly in rationals equals grad . v (up to the double rounding of the
+// gradient, relative 1e-9) when no kink lies between x and x + t v.
+#include "qbound/verify/gradient.hpp"
+#include "qbound/net/forward.hpp"
+#include "qbound/net/init.hpp"
+#include "qbound/net/zoo.hpp"
+
+#include "property_support.hpp"
+
+#include <cmath>
+
+using namespace qbound;
+using arith::rational;
+
+TEST_CASE("difference_gradient matches exact difference quotients", "[verify][gradient]") {
+    const std::uint64_t seed = test::property_seed();
+    arith::operand_generator gen(seed);
+    std::size_t checked = 0;
+    for (std::size_t c = 0; c < test::property_cases(60); ++c) {
+        net::network theta = gen.chance(0.5) ? net::make_mlp({3, 6, 5, 2}) : net::make_cnn({});
+        net::init_he_normal(theta, gen.bits(), 0.1);
+        net::network quant = theta;
+        for (auto& n : quant.nodes())
+            for (auto& w : n.weight) w = std::nearbyint(w * 8) / 8;
+        const std::size_t d = theta.input_shape().size();
+        std::vector<double> x(d), v(d);
+        for (auto& e : x) e = gen.uniform_int(-64, 64) / 64.0 + 0x1p-20 * static_cast<double>(gen.uniform_int(1, 1000));
+        for (auto& e : v) e = gen.uniform_int(-8, 8) / 8.0;
+        const auto y = net::forward<double>(theta, x);
+        const std::size_t out = static_cast<std::size_t>(gen.uniform_int(0, static_cast<std::int64_t>(y.size()) - 1));
+        const auto grad = verify::difference_gradient(theta, quant, x, out, 1.0);
+        // Exact g at x and x + t v (t tiny: no kink in between for almost every draw).
+        const rational t = rational(1, 1 << 30);
+        std::vector<rational> xr(d), xt(d);
+        for (std::size_t k = 0; k < d; ++k) xr[k] = arith::to_rational(x[k]), xt[k] = xr[k] + t * arith::to_rational(v[k]);
+        const auto g0 = net::forward<rational>(quant, xr)[out] - net::forward<rational>(theta, xr)[out];
+        const auto g1 = net::forward<rational>(quant, xt)[out] - net::forward<rational>(theta, xt)[out];
+        const double quotient = static_cast<double>((g1 - g0) / t);
+        double directional = 0, scale = 0;
+        for (std::size_t k = 0; k < d; ++k) directional += grad[k] * v[k], scale += std::fabs(grad[k] * v[k]);
+        // Check only where the quotient is the derivative: compare with a second step t/2.
+        std::vector<rational> xh(d);
+        for (std::size_t k = 0; k < d; ++k) xh[k] = xr[k] + t / 2 * arith::to_rational(v[k]);
+        const auto gh = net::forward<rational>(quant, xh)[out] - net::forward<rational>(theta, xh)[out];
+        if ((gh - g0) * 2 != g1 - g0) continue;  // a kink inside [x, x + t v]
+        ++checked;
+        INFO("seed " << seed << ", case " << c << ": quotient " << quotient << " vs gradient " << directional);
+        REQUIRE(std::fabs(quotient - directional) <= 1e-9 * std::max(1.0, scale));
+    }
+    CHECK(checked > test::property_cases(60) / 2);
+}
