@@ -67,10 +67,18 @@ struct campaign_command_options {
     std::uint64_t seed = 1;
     std::vector<std::string> families;
     std::filesystem::path out = "campaign";
+    std::string shard;  // "i/n"
     bool json = false;
 };
 
 int run_campaign(const campaign_command_options& opt);
+
+struct merge_options {
+    std::vector<std::string> files;  // `qbound campaign --json` reports
+    bool json = false;
+};
+
+int run_merge(const merge_options& opt);
 struct table_options {
     std::vector<std::string> files;  // ONNX/NNet files for part (b); default: the zoo models
     std::uint64_t seed = 1;

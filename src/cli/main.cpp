@@ -98,7 +98,12 @@ int main(int argc, char** argv) {
     campaign->add_option("--nodes", campaign_opt.nodes, "Branch-and-bound boxes per pair (default 300)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
     campaign->add_option("--out", campaign_opt.out, "Folder for counterexamples (default ./campaign)");
+    campaign->add_option("--shard", campaign_opt.shard, "Run shard i/n (pairs with index % n == i); merge the --json reports with qbound merge");
     campaign->add_flag("--json", campaign_opt.json, "Print the report as JSON");
+    qbound::cli::merge_options merge_opt;
+    auto* merge = app.add_subcommand("merge", "Sum campaign shards (their --json reports) into one table");
+    merge->add_option("reports", merge_opt.files, "campaign --json outputs")->required();
+    merge->add_flag("--json", merge_opt.json, "Print the merged report as JSON");
     campaign->footer("Exit status: 0 no theorem refuted (violations only of readings whose hypotheses fail), 1 a bound whose\n"
                      "hypotheses hold was violated, 2 usage error.\nExample: qbound campaign --pairs 20 --family entrywise-G --out cex");
 
@@ -118,6 +123,7 @@ int main(int argc, char** argv) {
         if (*check) return qbound::cli::run_check(verify_opt);
         if (*campaign) return qbound::cli::run_campaign(campaign_opt);
         if (*replay) return qbound::cli::run_replay(replay_opt);
+        if (*merge) return qbound::cli::run_merge(merge_opt);
         if (*table) return qbound::cli::run_table(table_opt);
         if (*sweep) return qbound::cli::run_depth_sweep(sweep_opt);
     } catch (const std::exception& e) {

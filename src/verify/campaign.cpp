@@ -157,6 +157,9 @@ drawn draw(const std::string& family, std::mt19937_64& g) {
 }  // namespace
 
 campaign_result run_campaign(const campaign_options& opt) {
+    if (opt.shard_count == 0 || opt.shard_index >= opt.shard_count)
+        throw arith::invalid_argument("campaign shard " + std::to_string(opt.shard_index) + "/" + std::to_string(opt.shard_count) +
+                                      ": need 0 <= i < n");
     campaign_result r;
     r.families = opt.families.empty() ? campaign_families() : opt.families;
     for (const auto& f : r.families)
@@ -168,13 +171,15 @@ campaign_result run_campaign(const campaign_options& opt) {
         std::mt19937_64 g(opt.seed * 1000003 + family_index++);
         for (std::size_t i = 0; i < opt.pairs; ++i) {
             if (opt.progress) opt.progress(family, i, opt.pairs);
-            const drawn p = draw(family, g);
+            const drawn p = draw(family, g);  // drawn for every i, so shards see the same pairs
+            const std::uint64_t search_seed = g();
+            if (i % opt.shard_count != opt.shard_index) continue;
             check_options c;
             c.D = p.D;
             c.branch.max_nodes = opt.nodes;
             c.branch.max_seconds = 5;
             c.search.max_seconds = opt.search_seconds;
-            c.search.seed = g();
+            c.search.seed = search_seed;
             const check_result res = check_pair(p.theta, p.quant, c);
             ++r.pairs;
             for (const auto& v : res.verdicts) {
@@ -201,6 +206,22 @@ campaign_result run_campaign(const campaign_options& opt) {
         if (opt.progress) opt.progress(family, opt.pairs, opt.pairs);
     }
     return r;
+}
+
+void merge_into(campaign_result& total, const campaign_result& shard) {
+    if (total.families.empty()) total.families = shard.families;
+    if (total.families != shard.families) throw arith::invalid_argument("merge: the shards ran different families");
+    total.pairs += shard.pairs;
+    for (const auto& [family, variants] : shard.tally)
+        for (const auto& [name, t] : variants) {
+            variant_tally& s = total.tally[family][name];
+            s.holds += t.holds;
+            s.violated += t.violated;
+            s.undecided += t.undecided;
+            s.violated_with_hypotheses += t.violated_with_hypotheses;
+            s.worst_ratio = std::max(s.worst_ratio, t.worst_ratio);
+            if (s.first_counterexample.empty()) s.first_counterexample = t.first_counterexample;
+        }
 }
 
 }  // namespace qbound::verify

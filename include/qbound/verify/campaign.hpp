@@ -29,6 +29,7 @@ namespace qbound::verify {
 
 struct campaign_options {
     std::size_t pairs = 40;  // per family
+    std::size_t shard_index = 0, shard_count = 1;  // run pairs i with i % shard_count == shard_index
     std::uint64_t seed = 1;
     std::vector<std::string> families;  // empty: all
     std::filesystem::path out;          // where counterexamples go (empty: not saved)
@@ -52,5 +53,9 @@ struct campaign_result {
 
 const std::vector<std::string>& campaign_families();
 campaign_result run_campaign(const campaign_options& opt);
+
+// Sums the tallies of shards (same families and variants): counts add, the
+// largest ratio wins, the first counterexample found is kept.
+void merge_into(campaign_result& total, const campaign_result& shard);
 
 }  // namespace qbound::verify
