@@ -58,13 +58,7 @@ int report(const verify::campaign_result& r, bool json, const std::string& title
     for (const auto& family : r.families)
         for (const auto& [name, t] : r.tally.at(family)) {
             if (!total.count(name)) order.push_back(name);
-            auto& s = total[name];
-            s.holds += t.holds;
-            s.violated += t.violated;
-            s.undecided += t.undecided;
-            s.violated_with_hypotheses += t.violated_with_hypotheses;
-            s.worst_ratio = std::max(s.worst_ratio, t.worst_ratio);
-            if (s.first_counterexample.empty()) s.first_counterexample = t.first_counterexample;
+            verify::add_tally(total[name], t);
         }
     bool theorem_violated = false;
     for (const auto& [name, t] : total) theorem_violated = theorem_violated || t.violated_with_hypotheses > 0;

@@ -213,15 +213,16 @@ void merge_into(campaign_result& total, const campaign_result& shard) {
     if (total.families != shard.families) throw arith::invalid_argument("merge: the shards ran different families");
     total.pairs += shard.pairs;
     for (const auto& [family, variants] : shard.tally)
-        for (const auto& [name, t] : variants) {
-            variant_tally& s = total.tally[family][name];
-            s.holds += t.holds;
-            s.violated += t.violated;
-            s.undecided += t.undecided;
-            s.violated_with_hypotheses += t.violated_with_hypotheses;
-            s.worst_ratio = std::max(s.worst_ratio, t.worst_ratio);
-            if (s.first_counterexample.empty()) s.first_counterexample = t.first_counterexample;
-        }
+        for (const auto& [name, t] : variants) add_tally(total.tally[family][name], t);
+}
+
+void add_tally(variant_tally& s, const variant_tally& t) {
+    s.holds += t.holds;
+    s.violated += t.violated;
+    s.undecided += t.undecided;
+    s.violated_with_hypotheses += t.violated_with_hypotheses;
+    s.worst_ratio = std::max(s.worst_ratio, t.worst_ratio);
+    if (s.first_counterexample.empty()) s.first_counterexample = t.first_counterexample;
 }
 
 }  // namespace qbound::verify

@@ -54,6 +54,9 @@ struct campaign_result {
 const std::vector<std::string>& campaign_families();
 campaign_result run_campaign(const campaign_options& opt);
 
+// total += t: counts add, the largest ratio wins, the first counterexample is kept.
+void add_tally(variant_tally& total, const variant_tally& t);
+
 // Sums the tallies of shards (same families and variants): counts add, the
 // largest ratio wins, the first counterexample found is kept.
 void merge_into(campaign_result& total, const campaign_result& shard);
