@@ -77,6 +77,12 @@ rational exact_abs_sum(std::span<const double> x, const char* what) {
     return result;
 }
 
+sum_and_error two_sum(double a, double b) {
+    const double s = a + b;
+    const double bv = s - a, av = s - bv;
+    return {s, (a - av) + (b - bv)};
+}
+
 rational exact_max_abs_difference(std::span<const double> a, std::span<const double> b, const char* what) {
     check_same_size(a.size(), b.size(), what);
     // Rounding to nearest is monotone, so the exact maximum is attained among
@@ -93,9 +99,7 @@ rational exact_max_abs_difference(std::span<const double> a, std::span<const dou
             overflow = true;
             break;
         }
-        // Knuth's TwoSum for a + (-b): exact in round-to-nearest without overflow.
-        const double bv = s - a[i], av = s - bv;
-        const double e = (a[i] - av) + (-b[i] - bv);
+        const double e = two_sum(a[i], -b[i]).error;
         const double d = std::fabs(s), signed_error = s >= 0 ? e : -e;
         if (d > best_rounded || (d == best_rounded && signed_error > best_error)) {
             best_rounded = d;

@@ -23,12 +23,6 @@ upper ratio(const upper& a, const upper& b) {
     return r;
 }
 
-double log10_nearest(const upper& a) {
-    upper r = arith::make_mpfr_result(a.precision());
-    mpfr_log10(r.get(), a.get(), MPFR_RNDN);
-    return r.to_double();
-}
-
 }  // namespace
 
 gain_row paper_gain(const net::architecture& arch, const upper& r_old, const upper& r_conv,

@@ -82,6 +82,7 @@ upper log10_rounded(const upper& a, mpfr_rnd_t rnd) {
 }
 }  // namespace
 
+double log10_nearest(const upper& a) { return log10_rounded(a, MPFR_RNDN).to_double(); }
 upper log10_down(const upper& a) { return log10_rounded(a, MPFR_RNDD); }
 upper log10_up(const upper& a) { return log10_rounded(a, MPFR_RNDU); }
 

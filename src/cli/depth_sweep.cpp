@@ -19,12 +19,6 @@
 
 namespace qbound::cli {
 
-namespace {
-
-double log10_value(const bounds::upper& v) { return std::stod(bounds::log10_text(v, 6)); }
-
-}  // namespace
-
 int run_depth_sweep(const depth_sweep_options& opt) {
     if (opt.min_depth < 1 || opt.max_depth < opt.min_depth || opt.max_depth > 1000)
         throw arith::invalid_argument("depth-sweep: need 1 <= --min-depth <= --max-depth <= 1000");
@@ -60,7 +54,7 @@ int run_depth_sweep(const depth_sweep_options& opt) {
             if (b.name == "G[r=theta]") G = &b;
             if (b.name == "A-collapsed[r=theta]") A = &b;
         }
-        const double lg = log10_value(G->constant), la = log10_value(A->constant);
+        const double lg = bounds::log10_nearest(G->constant), la = bounds::log10_nearest(A->constant);
         rows.push_back({{"L", L},
                         {"r", bounds::decimal_up(G->r_summary, 8)},
                         {"r_mean", L >= 2 ? bounds::decimal_up(A->r_summary, 8) : "-"},

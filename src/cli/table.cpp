@@ -18,8 +18,6 @@ namespace qbound::cli {
 
 namespace {
 
-double log10_of(const bounds::upper& v) { return std::stod(bounds::log10_text(v, 6)); }
-
 nlohmann::json row_json(const bounds::gain_row& g, const std::string& norms_from) {
     nlohmann::json j{{"model", g.model},
                      {"norms_from", norms_from},
@@ -34,9 +32,9 @@ nlohmann::json row_json(const bounds::gain_row& g, const std::string& norms_from
                      {"old_constant", bounds::scientific_up(g.old_constant, 6)},
                      {"new_constant_L_times_max", bounds::scientific_up(g.new_constant_max, 6)},
                      {"new_constant_sum", bounds::scientific_up(g.new_constant_sum, 6)},
-                     {"log10_gain_L_times_max", log10_of(g.gain_max)},
-                     {"log10_gain_sum", log10_of(g.gain_sum)},
-                     {"log10_gain_group_aware", log10_of(g.gain_group)},
+                     {"log10_gain_L_times_max", bounds::log10_nearest(g.gain_max)},
+                     {"log10_gain_sum", bounds::log10_nearest(g.gain_sum)},
+                     {"log10_gain_group_aware", bounds::log10_nearest(g.gain_group)},
                      {"log10_gain_change_per_half_r_conv", g.log10_gain_per_half_r_conv}};
     if (g.r_conv_for_target) j["r_conv_for_paper_gain"] = *g.r_conv_for_target;
     return j;
@@ -51,8 +49,8 @@ void print_rows(const std::vector<bounds::gain_row>& rows, const std::vector<std
         fmt::print("{:<12} {:>3} {:>10} {:>9} {:>6} {:>7} {:>9} {:>13} {:>13} {:>9} {:>9} {:>9} {:>6}\n", g.model, g.L,
                    grouped(g.old_width), bounds::decimal_up(g.r_old, 4), grouped(g.new_width), grouped(g.new_width_group),
                    bounds::decimal_up(g.r_conv, 4), bounds::scientific_up(g.old_constant, 3),
-                   bounds::scientific_up(g.new_constant_max, 3), fmt::format("1e{:.2f}", log10_of(g.gain_max)),
-                   fmt::format("1e{:.2f}", log10_of(g.gain_sum)), fmt::format("1e{:.2f}", log10_of(g.gain_group)),
+                   bounds::scientific_up(g.new_constant_max, 3), fmt::format("1e{:.2f}", bounds::log10_nearest(g.gain_max)),
+                   fmt::format("1e{:.2f}", bounds::log10_nearest(g.gain_sum)), fmt::format("1e{:.2f}", bounds::log10_nearest(g.gain_group)),
                    paper[i] ? fmt::format("~1e{:.0f}", *paper[i]) : std::string("-"));
     }
 }
@@ -79,8 +77,8 @@ int run_table(const table_options& opt) {
     double miss_max = 0, miss_sum = 0;
     for (std::size_t i = 0; i < rows_a.size(); ++i) {
         if (rows_a[i].model == "mobilenetv2") continue;
-        miss_max += std::fabs(log10_of(rows_a[i].gain_max) - *paper_a[i]);
-        miss_sum += std::fabs(log10_of(rows_a[i].gain_sum) - *paper_a[i]);
+        miss_max += std::fabs(bounds::log10_nearest(rows_a[i].gain_max) - *paper_a[i]);
+        miss_sum += std::fabs(bounds::log10_nearest(rows_a[i].gain_sum) - *paper_a[i]);
     }
     const std::string matches = miss_max <= miss_sum ? "L times the largest width" : "the sum over layers";
     report["paper_matches_width_convention"] = matches;

@@ -18,25 +18,13 @@ std::string to_string(verdict v) {
     return "?";
 }
 
-namespace {
-
-// D rounded to doubles: the search stays inside Omega (D rounded down), the
-// upper bound covers it (D rounded up).
-double round_toward(const arith::rational& q, bool up) {
-    double d = static_cast<double>(q);
-    const int c = arith::compare(q, d);  // sign of q - d
-    if (up && c > 0) d = std::nextafter(d, std::numeric_limits<double>::infinity());
-    if (!up && c < 0) d = std::nextafter(d, -std::numeric_limits<double>::infinity());
-    return d;
-}
-
-}  // namespace
-
 check_result check_pair(const net::network& theta, const net::network& quant, const check_options& opt) {
     if (opt.D < 0) throw arith::invalid_argument("check: D must be >= 0");
     const std::size_t d = theta.input_shape().size();
-    const input_box inside = centered_box(d, round_toward(opt.D, false));
-    const input_box covering = centered_box(d, round_toward(opt.D, true));
+    // D rounded to doubles: the search stays inside Omega (rounded down), the
+    // upper bound covers it (rounded up).
+    const input_box inside = centered_box(d, arith::round_to_double(opt.D, MPFR_RNDD));
+    const input_box covering = centered_box(d, arith::round_to_double(opt.D, MPFR_RNDU));
 
     bounds::bound_options bopt;
     bopt.D = opt.D;

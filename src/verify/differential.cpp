@@ -1,6 +1,7 @@
 #include "qbound/verify/differential.hpp"
 
 #include "qbound/arith/errors.hpp"
+#include "qbound/arith/exact_sum.hpp"
 #include "qbound/arith/interval_double.hpp"
 #include "qbound/net/errors.hpp"
 #include "qbound/net/forward.hpp"
@@ -21,17 +22,15 @@ input_box centered_box(std::size_t dim, double D) {
 
 namespace {
 
-// w' - w = s + e exactly (Knuth's TwoSum on doubles; no overflow for finite weights of sane size).
+// w' - w = s + e exactly (arith::two_sum).
 void split_difference(const std::vector<double>& w, const std::vector<double>& wq, std::vector<double>& s, std::vector<double>& e) {
     s.resize(w.size());
     e.resize(w.size());
     for (std::size_t i = 0; i < w.size(); ++i) {
-        const double a = wq[i], b = -w[i];
-        const double sum = a + b;
+        const auto [sum, error] = arith::two_sum(wq[i], -w[i]);
         if (!std::isfinite(sum)) throw net::model_error("weight difference overflows the double range");
-        const double bv = sum - a, av = sum - bv;
         s[i] = sum;
-        e[i] = (a - av) + (b - bv);
+        e[i] = error;
     }
 }
 

@@ -10,16 +10,6 @@
 
 using namespace qbound;
 
-namespace {
-
-double log10_of(const bounds::upper& v) {
-    bounds::upper r = arith::make_mpfr_result(v.precision());
-    mpfr_log10(r.get(), v.get(), MPFR_RNDN);
-    return r.to_double();
-}
-
-}  // namespace
-
 TEST_CASE("paper table with the paper's rounded norms", "[bounds][paper]") {
     struct expected {
         std::size_t L, old_width, new_width, group_width;
@@ -39,10 +29,10 @@ TEST_CASE("paper table with the paper's rounded norms", "[bounds][paper]") {
         // log10 gain = log10(W L / new width) + (L-1) log10(r_old / r_conv), by hand:
         const double by_hand = std::log10(double(e.old_width) * double(e.L) / double(e.new_width)) +
                                double(e.L - 1) * std::log10(double(p.r_old) / double(p.r_conv));
-        CHECK(log10_of(g.gain_max) == Approx(by_hand).epsilon(1e-9));
-        CHECK(log10_of(g.gain_sum) > log10_of(g.gain_max));  // the sum is smaller than L * max
+        CHECK(bounds::log10_nearest(g.gain_max) == Approx(by_hand).epsilon(1e-9));
+        CHECK(bounds::log10_nearest(g.gain_sum) > bounds::log10_nearest(g.gain_max));  // the sum is smaller than L * max
         if (p.model != "mobilenetv2") {
-            CHECK(std::fabs(log10_of(g.gain_max) - p.paper_log10_gain) < 1.0);
+            CHECK(std::fabs(bounds::log10_nearest(g.gain_max) - p.paper_log10_gain) < 1.0);
         } else {
             // 52 factors: +0.5 on r_conv moves the gain by about 1.2 orders, and
             // r_conv ~ 10 reproduces the paper's 1e56.
@@ -50,13 +40,13 @@ TEST_CASE("paper table with the paper's rounded norms", "[bounds][paper]") {
             REQUIRE(g.r_conv_for_target.has_value());
             CHECK(*g.r_conv_for_target == Approx(10.04).margin(0.05));
             const auto at_target = bounds::paper_gain(arch, bounds::round_up(p.r_old), bounds::round_up(*g.r_conv_for_target));
-            CHECK(log10_of(at_target.gain_max) == Approx(56).margin(1e-6));
+            CHECK(bounds::log10_nearest(at_target.gain_max) == Approx(56).margin(1e-6));
         }
     }
     // ResNet18 by the spec: 8.27; ResNet50: 26.7.
     const auto r50 = bounds::paper_gain(net::describe_architecture(net::make_resnet50(224, 1000, false)), bounds::round_up(108.0),
                                         bounds::round_up(37.0));
-    CHECK(log10_of(r50.gain_max) == Approx(26.74).margin(0.01));
+    CHECK(bounds::log10_nearest(r50.gain_max) == Approx(26.74).margin(0.01));
 }
 
 TEST_CASE("paper_gain refuses empty or non-positive inputs", "[bounds][paper]") {

@@ -48,7 +48,9 @@ upper div_up(const upper& a, const upper& b);
 upper pow_up(const upper& a, unsigned long n);   // a^n, a^0 = 1
 upper root_up(const upper& a, unsigned long k);  // a^(1/k), k >= 1, a >= 0
 
-// log10 of a positive value, rounded down / up (for display brackets).
+// log10 of a positive value, rounded down / up (for display brackets), and
+// to nearest as a double (for tables, plots and comparisons, not certificates).
+double log10_nearest(const upper& a);
 upper log10_down(const upper& a);
 upper log10_up(const upper& a);
 
