@@ -19,6 +19,9 @@ packages=(
   protobuf-compiler   # protoc (ONNX/protobuf CMake config needs it)
   gnuplot-nox         # plots (PNG via cairo, SVG)
   fonts-liberation    # a font for the PNG plots
+  clang-14            # libFuzzer targets (scripts/fuzz.sh)
+  libclang-rt-14-dev  # libFuzzer and sanitizer runtimes for clang 14
+  llvm-14             # llvm-symbolizer: sanitizer reports with file:line
 )
 
 missing=()

@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build the shipped Release
-# (-O2) and run every test, then rebuild the soundness-bearing tests at
-# -O3 -march=native and the arithmetic properties at -O0 and run them again
-# (the enclosures must hold at every optimization level).
+# (-O2) and run every test; rebuild the soundness-bearing tests at
+# -O3 -march=native and run them again; rebuild the unit tests and the proof
+# steps with AddressSanitizer + UndefinedBehaviorSanitizer at -O1 (a third
+# optimization level, and any memory error or undefined behaviour fails the
+# test); then fuzz every file reader briefly (scripts/fuzz.sh, 10 s each).
 # Environment: QBOUND_CASES_MULTIPLIER=10 for the long mode, QBOUND_SEED=N to
-# replay or vary the seed.
+# replay or vary the seed, QBOUND_TEST_FUZZ_SECONDS (default 10; 0 skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ulimit -c 0  # a crashing test must fail fast, not dump core
 jobs=$(nproc)
 
+# run_variant DIR BUILD_TYPE EXTRA_FLAGS LABELS [cmake args...]
 run_variant() {
   local dir=$1 build_type=$2 extra=$3 labels=$4
-  echo "=== qbound tests: $dir (CMAKE_BUILD_TYPE=$build_type, extra flags '${extra}', labels '${labels:-all}') ==="
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$build_type" -DQBOUND_EXTRA_FLAGS="$extra" >/dev/null
+  shift 4
+  echo "=== qbound tests: $dir (CMAKE_BUILD_TYPE=$build_type, extra flags '${extra}', labels '${labels:-all}' $*) ==="
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$build_type" -DQBOUND_EXTRA_FLAGS="$extra" "$@" >/dev/null
   if [ -z "$labels" ]; then
     cmake --build "$dir" -j"$jobs"
   else
@@ -28,9 +32,21 @@ run_variant() {
 
 # The shipped Release (-O2): everything. Then the soundness-bearing code
 # (number types, proof steps, bounds, verification, forward enclosures) again
-# at -O3 -march=native, and the arithmetic properties at -O0, so no
-# optimization level can silently break an enclosure.
+# at -O3 -march=native, so no optimization level can silently break an
+# enclosure.
 run_variant build Release "" ""
 run_variant build-O3-native None "-O3 -march=native" "arith|proofs|bounds|verify|net"
-run_variant build-O0 None "-O0" "arith"
+# ASan + UBSan at -O1: the arithmetic properties and the proof steps with a
+# tenth of their cases (QBOUND_CASES_DIVISOR=10, set by cmake/hardening.cmake
+# on those tests of this build), the network, reader (with the hostile
+# corpus) and quantizer tests in full.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+run_variant build-asan None "-O1" "arith|net|io|quant|proofs" -DQBOUND_SANITIZE=ON
+# The file readers under libFuzzer, briefly: the targets keep building and working.
+fuzz_seconds=${QBOUND_TEST_FUZZ_SECONDS:-10}
+if [ "$fuzz_seconds" != 0 ]; then
+  echo "=== qbound tests: fuzzing the readers, ${fuzz_seconds} s each ==="
+  bash scripts/fuzz.sh "$fuzz_seconds"
+fi
 echo "=== qbound tests: all variants passed ==="

@@ -4,18 +4,35 @@
 //
 //   QBOUND_CASES_MULTIPLIER=10 ctest ...   long mode (10x cases)
 //   QBOUND_SEED=12345 ctest ...            another seed (default fixed)
+//   QBOUND_CASES_DIVISOR=10 ctest ...      a tenth of the cases (sanitizer build)
 #include "qbound/arith/enclosure_check.hpp"
+#include "qbound/arith/errors.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace qbound::test {
 
+// QBOUND_CASES_DIVISOR=N (1..1000): N times fewer cases, for the slow
+// sanitizer build (cmake/hardening.cmake sets it on the proof steps there).
+inline std::size_t cases_divisor() {
+    const char* v = std::getenv("QBOUND_CASES_DIVISOR");
+    if (v == nullptr || *v == '\0') return 1;
+    char* end = nullptr;
+    const unsigned long d = std::strtoul(v, &end, 10);
+    if (*end != '\0' || d == 0 || d > 1000)
+        throw arith::invalid_argument(std::string("QBOUND_CASES_DIVISOR must be an integer in 1..1000, got '") + v + "'");
+    return d;
+}
+
 // Cases per operation and type in the default run (issue: >= 100,000).
 inline std::size_t property_cases(std::size_t base = 100000) {
-    return base * arith::check::cases_multiplier();
+    return std::max<std::size_t>(1, base * arith::check::cases_multiplier() / cases_divisor());
 }
 
 inline std::uint64_t property_seed(std::uint64_t fallback = 0x5eed2026) {

@@ -48,7 +48,8 @@ int run_check(const check_command_options& opt) {
                          {"theta_quantized", pair.quantized.described},
                          {"D", opt.pair.D},
                          {"lower", arith::to_decimal(r.witness.lower, 20)},
-                         {"upper", arith::to_decimal(r.upper, 20)},
+                         {"upper", r.upper_computed ? nlohmann::json(arith::to_decimal(r.upper, 20)) : nlohmann::json()},
+                         {"upper_method", r.upper_method},
                          {"relative_gap", r.relative_gap},
                          {"witness", witness},
                          {"boxes", r.boxes},
@@ -66,10 +67,17 @@ int run_check(const check_command_options& opt) {
     }
     fmt::print("theta:  {}\ntheta': {}\nOmega = [-D, D]^{} with D = {}\n\n", pair.theta.described, pair.quantized.described,
                pair.theta.network.input_shape().size(), opt.pair.D);
-    fmt::print("sup_x ||R_theta(x) - R_theta'(x)||_inf in [{}, {}]  (relative gap {:.3g})\n", arith::to_decimal(r.witness.lower, 10),
-               arith::to_decimal(r.upper, 10), r.relative_gap);
-    fmt::print("  lower: certified at the witness x ({}), upper: differential branch and bound, {} boxes (stopped by {})\n\n",
-               r.witness.arithmetic, r.boxes, r.stopped_by);
+    if (r.upper_computed)
+        fmt::print("sup_x ||R_theta(x) - R_theta'(x)||_inf in [{}, {}]  (relative gap {:.3g})\n", arith::to_decimal(r.witness.lower, 10),
+                   arith::to_decimal(r.upper, 10), r.relative_gap);
+    else
+        fmt::print("sup_x ||R_theta(x) - R_theta'(x)||_inf >= {}  (upper side: not computed at this size)\n",
+                   arith::to_decimal(r.witness.lower, 10));
+    if (r.upper_method == "differential branch and bound")
+        fmt::print("  lower: certified at the witness x ({}), upper: differential branch and bound, {} boxes (stopped by {})\n\n",
+                   r.witness.arithmetic, r.boxes, r.stopped_by);
+    else
+        fmt::print("  lower: certified at the witness x ({}), upper: {}\n\n", r.witness.arithmetic, r.upper_method);
     fmt::print("{:<26} {:<11} {:>16} {:>12} {:>11}\n", "bound", "hypotheses", "value", "bound/lower", "verdict");
     for (const auto& v : r.verdicts)
         fmt::print("{:<26} {:<11} {:>16} {:>12} {:>11}\n", v.bound, v.hypotheses_hold ? "met" : "NOT MET",

@@ -17,8 +17,13 @@ struct selfcheck_options {
 };
 
 struct demo_options {
-    long precision = 256;
-    bool json = false;
+    long precision = 256;        // MPFR/MPFI bits of the number-types section
+    bool json = false;           // print report.json to stdout
+    bool quick = false;          // smaller budgets (about a minute)
+    bool numbers_only = false;   // only the number-types table (the old demo)
+    std::uint64_t seed = 1;
+    std::size_t threads = 0;     // 0: all cores
+    std::filesystem::path out = "qbound-report";
 };
 
 struct info_options {
@@ -68,6 +73,9 @@ struct campaign_command_options {
     std::vector<std::string> families;
     std::filesystem::path out = "campaign";
     std::string shard;  // "i/n"
+    std::filesystem::path plots;  // empty: no plots
+    std::size_t shrink_candidates = 300;
+    unsigned threads = 0;  // 0: all cores
     bool json = false;
 };
 
@@ -75,6 +83,7 @@ int run_campaign(const campaign_command_options& opt);
 
 struct merge_options {
     std::vector<std::string> files;  // `qbound campaign --json` reports
+    std::filesystem::path plots;     // empty: no plots
     bool json = false;
 };
 
@@ -111,5 +120,14 @@ int run_quantize(const quantize_command_options& opt);
 int run_info(const info_options& opt);
 int run_selfcheck(const selfcheck_options& opt);
 int run_demo(const demo_options& opt);
+
+// `qbound bench` (issue 8): ResNet18 through every evaluation path.
+struct bench_options {
+    std::size_t resolution = 224, slow_resolution = 32;  // the Boost.Interval and MPFI rows run at slow_resolution, scaled
+    std::size_t runs = 5, slow_runs = 1;
+    bool skip_ort = false, skip_memory = false, json = false;
+};
+
+int run_bench(const bench_options& opt);
 
 }  // namespace qbound::cli

@@ -4,6 +4,7 @@
 // and a plot: log G/A grows linearly in L, i.e. the gain is exponential.
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "reports.hpp"
 
 #include "qbound/bounds/bounds.hpp"
 #include "qbound/net/init.hpp"
@@ -19,15 +20,13 @@
 
 namespace qbound::cli {
 
-int run_depth_sweep(const depth_sweep_options& opt) {
+nlohmann::json compute_depth_sweep(const depth_sweep_options& opt, bool progress) {
     if (opt.min_depth < 1 || opt.max_depth < opt.min_depth || opt.max_depth > 1000)
         throw arith::invalid_argument("depth-sweep: need 1 <= --min-depth <= --max-depth <= 1000");
     if (opt.width < 1 || opt.width > 4096) throw arith::invalid_argument("depth-sweep: --width must be in 1..4096");
     nlohmann::json rows = nlohmann::json::array();
     report::series g_line{"G (Gonon et al.): max(D,1) W L^2 r^(L-1)", {}, {}}, a_line{"A collapsed: max(D,1) sum N r_mean^(L-1)", {}, {}},
         ratio_line{"G / A", {}, {}};
-    if (!opt.json)
-        fmt::print("{:>4} {:>10} {:>10} {:>14} {:>14} {:>10}\n", "L", "r (max)", "r_mean", "C_G", "C_A", "log10 G/A");
     // Nested networks: depth L uses layers 1..L-1 of one seeded deepest
     // network and its last layer, so the curves show the effect of depth,
     // not of redrawing every network.
@@ -37,7 +36,7 @@ int run_depth_sweep(const depth_sweep_options& opt) {
     for (const auto& n : deepest.nodes())
         if (n.is_affine()) pool.push_back(&n);
     for (std::size_t L = opt.min_depth; L <= opt.max_depth; ++L) {
-        if (!opt.json) std::cerr << "\rdepth " << L << " / " << opt.max_depth << std::flush;
+        if (progress) std::cerr << "\rdepth-sweep: depth " << L << " / " << opt.max_depth << std::flush;
         net::network m = net::make_mlp(std::vector<std::size_t>(L + 1, opt.width));
         std::size_t l = 0;
         for (auto& n : m.nodes()) {
@@ -57,6 +56,10 @@ int run_depth_sweep(const depth_sweep_options& opt) {
         const double lg = bounds::log10_nearest(G->constant), la = bounds::log10_nearest(A->constant);
         rows.push_back({{"L", L},
                         {"r", bounds::decimal_up(G->r_summary, 8)},
+                        {"r_short", bounds::decimal_up(G->r_summary, 5)},
+                        {"r_mean_short", L >= 2 ? bounds::decimal_up(A->r_summary, 5) : "-"},
+                        {"C_G_short", bounds::scientific_up(G->constant, 4)},
+                        {"C_A_short", bounds::scientific_up(A->constant, 4)},
                         {"r_mean", L >= 2 ? bounds::decimal_up(A->r_summary, 8) : "-"},
                         {"C_G", bounds::scientific_up(G->constant, 8)},
                         {"C_A", bounds::scientific_up(A->constant, 8)},
@@ -69,10 +72,6 @@ int run_depth_sweep(const depth_sweep_options& opt) {
         a_line.y.push_back(la);
         ratio_line.x.push_back(static_cast<double>(L));
         ratio_line.y.push_back(lg - la);
-        if (!opt.json)
-            std::cout << "\r" << fmt::format("{:>4} {:>10} {:>10} {:>14} {:>14} {:>10.3f}\n", L, bounds::decimal_up(G->r_summary, 5),
-                                             L >= 2 ? bounds::decimal_up(A->r_summary, 5) : std::string("-"),
-                                             bounds::scientific_up(G->constant, 4), bounds::scientific_up(A->constant, 4), lg - la);
     }
     std::filesystem::create_directories(opt.out);
     // Plot log10 values directly: the constants leave the double range for deep nets.
@@ -84,10 +83,21 @@ int run_depth_sweep(const depth_sweep_options& opt) {
     nlohmann::json j{{"width", opt.width}, {"seed", opt.seed}, {"bias_std", opt.bias_std}, {"rows", rows},
                      {"plots", {(opt.out / "depth_sweep_constants.png").string(), (opt.out / "depth_sweep_gain.png").string()}}};
     std::ofstream(opt.out / "depth_sweep.json") << j.dump(2) << "\n";
+    if (progress) std::cerr << "\r" << std::string(40, ' ') << "\r";
+    return j;
+}
+
+int run_depth_sweep(const depth_sweep_options& opt) {
+    const nlohmann::json j = compute_depth_sweep(opt, !opt.json);
     if (opt.json) {
         std::cout << j.dump(2) << "\n";
         return 0;
     }
+    fmt::print("{:>4} {:>10} {:>10} {:>14} {:>14} {:>10}\n", "L", "r (max)", "r_mean", "C_G", "C_A", "log10 G/A");
+    for (const auto& r : j["rows"])
+        fmt::print("{:>4} {:>10} {:>10} {:>14} {:>14} {:>10.3f}\n", r["L"].get<std::size_t>(), r["r_short"].get<std::string>(),
+                   r["r_mean_short"].get<std::string>(), r["C_G_short"].get<std::string>(), r["C_A_short"].get<std::string>(),
+                   r["log10_G_over_A"].get<double>());
     fmt::print("\nwrote {0}/depth_sweep.json, {0}/depth_sweep_constants.{{png,svg}}, {0}/depth_sweep_gain.{{png,svg}}\n",
                opt.out.string());
     return 0;

@@ -5,11 +5,14 @@
 #include "qbound/net/architecture.hpp"
 #include "qbound/net/errors.hpp"
 #include "qbound/io/load.hpp"
+#include "qbound/io/onnx.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
 namespace qbound::cli {
 
@@ -17,6 +20,16 @@ int run_info(const info_options& opt) {
     using namespace qbound::net;
     const network net = io::load_network(opt.model, opt.resolution, /*with_weights=*/false);
     const architecture a = describe_architecture(net);
+    // For ONNX files: how batch-norm folding went (exact, or each folded parameter rounded once).
+    std::optional<fold_report> fold;
+    if (std::filesystem::path(opt.model).extension() == ".onnx") fold = io::read_onnx(opt.model).batch_norm_fold;
+    const auto fold_text = [&] {
+        if (!fold || fold->folded == 0) return std::string("no batch norm");
+        if (fold->exact()) return fmt::format("{} batch norms folded exactly ({} parameters)", fold->folded, fold->parameters);
+        return fmt::format("{} batch norms folded; {} of {} folded parameters are not doubles and were rounded to nearest once "
+                           "(relative change <= {:.3g}); qbound analyzes the folded network",
+                           fold->folded, fold->rounded, fold->parameters, fold->max_relative_rounding);
+    };
     if (opt.json) {
         nlohmann::json j;
         j["model"] = a.name;
@@ -30,6 +43,9 @@ int run_info(const info_options& opt) {
         j["max_p2c_over_g_plus_1"] = a.max_group_count;
         j["input_normalization"] = a.has_input_normalization;
         j["structure"] = a.is_plain_chain() ? "chain" : (a.has_residual ? "residual" : "pooling");
+        if (fold)
+            j["batch_norm_fold"] = {{"folded", fold->folded}, {"parameters", fold->parameters}, {"rounded", fold->rounded},
+                                    {"exact", fold->exact()}, {"max_relative_rounding", fold->max_relative_rounding}};
         for (const auto& l : a.layers)
             j["layers"].push_back({{"l", l.depth},
                                    {"name", l.name},
@@ -59,6 +75,7 @@ int run_info(const info_options& opt) {
     }
     fmt::print("\n('-': a shortcut projection, not counted in L)\n");
     if (a.has_input_normalization) fmt::print("input normalization: an explicit normalize node before layer 1 (not counted in L)\n");
+    if (fold) fmt::print("batch norm: {}\n", fold_text());
     fmt::print("L = {}\n", a.depth);
     fmt::print("largest feature map = {}\n", grouped(a.largest_feature_map));
     fmt::print("max p^2 c_(l-1) + 1 = {} (paper's dense count); group-aware max p^2 c_(l-1)/g + 1 = {}\n",

@@ -24,10 +24,19 @@ int main(int argc, char** argv) {
     selfcheck->add_flag("--json", check_opt.json, "Print the report as JSON");
 
     qbound::cli::demo_options demo_opt;
-    auto* demo = app.add_subcommand("demo", "Show each number type on hostile small computations");
-    demo->add_option("--precision", demo_opt.precision, "MPFR/MPFI precision in bits")
+    auto* demo = app.add_subcommand("demo", "The main job: campaign, paper table, depth, a quantized CNN, equalization -> a report folder");
+    demo->add_option("--out", demo_opt.out, "Report folder (default ./qbound-report)");
+    demo->add_flag("--quick", demo_opt.quick, "Smaller budgets: about a minute instead of a few");
+    demo->add_option("--seed", demo_opt.seed, "Seed of every network, quantizer and search in the report");
+    demo->add_option("--threads", demo_opt.threads, "Worker threads (default: all cores; results do not depend on it)")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1024}));
+    demo->add_option("--precision", demo_opt.precision, "MPFR/MPFI precision in bits of the number-types section")
         ->check(CLI::Range(qbound::arith::min_precision_bits, qbound::arith::max_precision_bits));
-    demo->add_flag("--json", demo_opt.json, "Print the report as JSON");
+    demo->add_flag("--numbers-only", demo_opt.numbers_only, "Only show each number type on hostile small computations");
+    demo->add_flag("--json", demo_opt.json, "Print report.json to stdout (the folder is written as well)");
+    demo->footer("Writes OUT/report.md, OUT/report.json, plots (PNG and SVG) and replayable cases (OUT/cases).\n"
+                 "Exit status: 0 every verdict as expected, 1 a bound whose hypotheses hold was violated, 2 usage or input error.\n"
+                 "Examples:\n  qbound demo\n  qbound demo --quick --out /tmp/report --seed 7\n  qbound demo --numbers-only --precision 64");
 
     qbound::cli::info_options info_opt;
     auto* info = app.add_subcommand("info", "Depth L, per-layer sizes and counts the bounds need, for a zoo model");
@@ -81,7 +90,7 @@ int main(int argc, char** argv) {
     check->add_option("--search-seed", verify_opt.search_seed, "Seed of the worst-case search");
     check->add_option("--search-seconds", verify_opt.search_seconds, "Time budget of the search (default 5)")->check(CLI::Range(0.0, 1e6));
     check->add_option("--seconds", verify_opt.seconds, "Time budget of branch and bound (default 20)")->check(CLI::Range(0.0, 1e6));
-    check->add_option("--nodes", verify_opt.nodes, "Box budget of branch and bound (default 2000)")->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+    check->add_option("--nodes", verify_opt.nodes, "Box budget of branch and bound (default 2000; 0: the root box only)")->check(CLI::Range(std::size_t{0}, std::size_t{100000000}));
     check->add_option("--gap", verify_opt.gap, "Stop when (upper - lower) <= gap * upper (default 0)")->check(CLI::Range(0.0, 1.0));
     check->add_option("--save-case", verify_opt.save_case, "Save both networks and the witness in this folder (qbound replay reads it)");
     check->add_flag("--json", verify_opt.json, "Print the report as JSON");
@@ -94,15 +103,20 @@ int main(int argc, char** argv) {
     campaign->add_option("--pairs", campaign_opt.pairs, "Pairs per family (default 40)")->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
     campaign->add_option("--seed", campaign_opt.seed, "Campaign seed");
     campaign->add_option("--family", campaign_opt.families,
-                         "Only these families (default all): random-mlp, deep-mlp, small-norms, sign-aligned, dominant-layer, tight, random-cnn, entrywise-G, skip-dominant, random-residual");
+                         "Only these families (default all): random-mlp, deep-mlp, small-norms, sign-aligned, dominant-layer, tight, random-cnn, entrywise-G, skip-dominant, random-residual, mixed-mlp, mixed-cnn");
+    campaign->add_option("--threads", campaign_opt.threads, "Pairs checked in parallel (default: all cores; results do not depend on it)")
+        ->check(CLI::Range(0u, 1024u));
     campaign->add_option("--nodes", campaign_opt.nodes, "Branch-and-bound boxes per pair (default 300)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
     campaign->add_option("--out", campaign_opt.out, "Folder for counterexamples (default ./campaign)");
     campaign->add_option("--shard", campaign_opt.shard, "Run shard i/n (pairs with index % n == i); merge the --json reports with qbound merge");
+    campaign->add_option("--plots", campaign_opt.plots, "Write campaign_tightness and campaign_depth plots (PNG, SVG) into this folder");
+    campaign->add_option("--shrink", campaign_opt.shrink_candidates, "Candidates tried when shrinking a counterexample (default 300; 0: keep as drawn)");
     campaign->add_flag("--json", campaign_opt.json, "Print the report as JSON");
     qbound::cli::merge_options merge_opt;
     auto* merge = app.add_subcommand("merge", "Sum campaign shards (their --json reports) into one table");
     merge->add_option("reports", merge_opt.files, "campaign --json outputs")->required();
+    merge->add_option("--plots", merge_opt.plots, "Write the campaign plots of the merged report into this folder");
     merge->add_flag("--json", merge_opt.json, "Print the merged report as JSON");
     campaign->footer("Exit status: 0 no theorem refuted (violations only of readings whose hypotheses fail), 1 a bound whose\n"
                      "hypotheses hold was violated, 2 usage error.\nExample: qbound campaign --pairs 20 --family entrywise-G --out cex");
@@ -111,7 +125,33 @@ int main(int argc, char** argv) {
     auto* replay = app.add_subcommand("replay", "Re-certify a saved case (from check --save-case or campaign) and its verdicts");
     replay->add_option("case", replay_opt.path, "A case folder or its witness.json")->required();
     replay->add_flag("--json", replay_opt.json, "Print the report as JSON");
-    replay->footer("Exit status: 0 no bound whose hypotheses hold is violated at the witness, 1 one is, 2 bad input.");
+
+    qbound::cli::bench_options bench_opt;
+    auto* bench = app.add_subcommand("bench", "ResNet18, one image: plain, certified point, IBP, Boost.Interval, MPFI, ONNX Runtime");
+    bench->add_option("--resolution", bench_opt.resolution, "Input resolution (default 224)")->check(CLI::Range(std::size_t{32}, std::size_t{4096}));
+    bench->add_option("--runs", bench_opt.runs, "Runs per fast path; the median is shown (default 5)")->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+    bench->add_option("--slow-resolution", bench_opt.slow_resolution, "Resolution of the Boost.Interval and MPFI rows, scaled by MACs (default 32)")
+        ->check(CLI::Range(std::size_t{32}, std::size_t{4096}));
+    bench->add_option("--slow-runs", bench_opt.slow_runs, "Runs of the slow rows (default 1)")->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+    bench->add_flag("--no-ort", bench_opt.skip_ort, "Skip ONNX Runtime");
+    bench->add_flag("--no-memory", bench_opt.skip_memory, "Skip the ResNet50 peak-memory run");
+    bench->add_flag("--json", bench_opt.json, "Print the report as JSON");
+
+    // Examples and exit status for the subcommands whose footers are not set above.
+    selfcheck->footer("Exit status: 0 SOUND, 1 UNSOUND (an enclosure missed the exact value), 2 usage error.\n"
+                      "Examples:\n  qbound selfcheck\n  qbound selfcheck --cases 100000 --seed 7 --json");
+    info->footer("Exit status: 0, or 2 for an unknown model or a bad file.\n"
+                 "Examples:\n  qbound info resnet18\n  qbound info mobilenetv2 --resolution 96 --json\n  qbound info model.onnx");
+    table->footer("Exit status: 0, or 2 for a bad file.\nExamples:\n  qbound table\n  qbound table resnet18.onnx --json");
+    quantize->footer("Exit status: 0, or 2 for a bad option, model or calibration file.\n"
+                     "Examples:\n  qbound quantize cnn --method nearest --bits 8 -o cnn-q8.onnx\n"
+                     "  qbound quantize model.onnx --method adaround --bits 4 --per-channel --calib inputs.npy -o q4.onnx");
+    sweep->footer("Exit status: 0, or 2 for a bad option.\nExamples:\n  qbound depth-sweep\n  qbound depth-sweep --width 32 --max-depth 80 --out sweep32");
+    merge->footer("Exit status: 0 no theorem refuted in the merged reports, 1 one is, 2 bad input.\n"
+                  "Example:\n  qbound campaign --shard 0/2 --json > a.json; qbound campaign --shard 1/2 --json > b.json; qbound merge a.json b.json");
+    replay->footer("Exit status: 0 no bound whose hypotheses hold is violated at the witness, 1 one is, 2 bad input.\n"
+                   "Examples:\n  qbound replay qbound-report/cases/cnn-floor-4bit\n  qbound replay campaign/entrywise-G-0/witness.json --json");
+    bounds->footer(bounds->get_footer() + "\nExit status: 0, or 2 for a bad option or model.");
 
     CLI11_PARSE(app, argc, argv);
     try {
@@ -126,6 +166,7 @@ int main(int argc, char** argv) {
         if (*merge) return qbound::cli::run_merge(merge_opt);
         if (*table) return qbound::cli::run_table(table_opt);
         if (*sweep) return qbound::cli::run_depth_sweep(sweep_opt);
+        if (*bench) return qbound::cli::run_bench(bench_opt);
     } catch (const std::exception& e) {
         std::cerr << "qbound: error: " << e.what() << "\n";
         return 2;

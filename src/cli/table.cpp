@@ -3,6 +3,7 @@
 // norms computed from actual weights.
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "reports.hpp"
 
 #include "qbound/bounds/bounds.hpp"
 #include "qbound/bounds/paper_table.hpp"
@@ -57,11 +58,12 @@ void print_rows(const std::vector<bounds::gain_row>& rows, const std::vector<std
 
 }  // namespace
 
-int run_table(const table_options& opt) {
-    nlohmann::json report;
+table_report compute_table(const table_options& opt, bool progress) {
+    table_report t;
+    nlohmann::json& report = t.json;
     // (a) The paper's rounded norms.
-    std::vector<bounds::gain_row> rows_a;
-    std::vector<std::optional<double>> paper_a;
+    auto& rows_a = t.rows_a;
+    auto& paper_a = t.paper_a;
     for (const auto& p : bounds::paper_rounded_norms()) {
         const auto arch = net::describe_architecture(io::load_network(p.model, 224, false));
         rows_a.push_back(bounds::paper_gain(arch, bounds::round_up(p.r_old), bounds::round_up(p.r_conv), p.paper_log10_gain));
@@ -80,16 +82,18 @@ int run_table(const table_options& opt) {
         miss_max += std::fabs(bounds::log10_nearest(rows_a[i].gain_max) - *paper_a[i]);
         miss_sum += std::fabs(bounds::log10_nearest(rows_a[i].gain_sum) - *paper_a[i]);
     }
-    const std::string matches = miss_max <= miss_sum ? "L times the largest width" : "the sum over layers";
-    report["paper_matches_width_convention"] = matches;
+    t.matches = miss_max <= miss_sum ? "L times the largest width" : "the sum over layers";
+    t.miss_best = std::min(miss_max, miss_sum);
+    t.miss_other = std::max(miss_max, miss_sum);
+    report["paper_matches_width_convention"] = t.matches;
 
     // (b) Norms from actual weights.
-    std::vector<bounds::gain_row> rows_b;
-    std::vector<std::string> sources;
+    auto& rows_b = t.rows_b;
+    auto& sources = t.sources;
     std::vector<std::string> models = opt.files;
     if (models.empty()) models = {"mobilenetv2", "resnet18", "resnet50"};
     for (const auto& m : models) {
-        if (!opt.json) std::cerr << "computing norms of " << m << " ...\n";
+        if (progress) std::cerr << "computing norms of " << m << " ...\n";
         const loaded_model lm = load_model_with_weights(m, 224, opt.seed, opt.bias_std);
         const auto all = bounds::compute_bounds(lm.network, lm.network);
         bounds::upper r_old, r_conv;
@@ -103,7 +107,12 @@ int run_table(const table_options& opt) {
         sources.push_back(lm.described);
         report["computed_norms"].push_back(row_json(rows_b.back(), lm.described));
     }
+    return t;
+}
 
+int run_table(const table_options& opt) {
+    const table_report t = compute_table(opt, !opt.json);
+    const auto& [report, rows_a, paper_a, rows_b, sources, matches, miss_best, miss_other] = t;
     if (opt.json) {
         std::cout << report.dump(2) << "\n";
         return 0;
@@ -118,7 +127,7 @@ int run_table(const table_options& opt) {
     print_rows(rows_a, paper_a);
     fmt::print("\nThe paper's gains match the width convention '{}' (ResNet exponents off by {:.2f} in total, vs {:.2f} for "
                "the other).\n",
-               matches, std::min(miss_max, miss_sum), std::max(miss_max, miss_sum));
+               matches, miss_best, miss_other);
     for (const auto& g : rows_a)
         if (g.model == "mobilenetv2")
             fmt::print("MobileNetV2: r_conv ~ 9 is rounded; log10 gain moves by {:.2f} for every +0.5 of r_conv ({} factors), "

@@ -2,6 +2,7 @@
 
 #include "qbound/net/errors.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -15,9 +16,15 @@ namespace {
 // reports errors with the file name and line number.
 class nnet_reader {
 public:
-    explicit nnet_reader(const std::string& path) : path_(path), in_(path) {
+    nnet_reader(const std::string& path, const limits& lim) : path_(path) {
+        const auto size = check_file_size(path, lim.max_file_bytes, "max_file_bytes");
+        if (!size.error.empty()) throw net::model_error(path + ": " + size.error);
+        bytes_ = size.bytes;
+        in_.open(path);
         if (!in_) throw net::model_error(path + ": cannot open file");
     }
+
+    std::uint64_t file_bytes() const { return bytes_; }
 
     // The next data line's values (at least one).
     std::vector<double> line(const char* field) {
@@ -54,10 +61,18 @@ public:
         return v;
     }
 
-    std::size_t size_value(double v, const char* field, std::size_t max) {
-        if (v < 1 || v > static_cast<double>(max) || v != std::floor(v))
-            fail(std::string(field) + ": " + std::to_string(v) + " is not a size in 1.." + std::to_string(max));
+    // A positive integer size, at most `max` (the limit called `limit_name`).
+    std::size_t size_value(double v, const char* field, std::uint64_t max, const char* limit_name) {
+        if (v < 1 || v != std::floor(v)) fail(std::string(field) + ": " + number_text(v) + " is not a positive integer");
+        if (v > static_cast<double>(max)) fail(limit_message(field, static_cast<std::uint64_t>(std::min(v, 0x1p63)), limit_name, max));
         return static_cast<std::size_t>(v);
+    }
+
+    static std::string number_text(double v) {
+        std::ostringstream s;
+        s.precision(17);
+        s << v;
+        return s.str();
     }
 
     [[noreturn]] void fail(const std::string& what) const {
@@ -75,24 +90,33 @@ public:
 
 private:
     std::string path_;
+    std::uint64_t bytes_ = 0;
     std::ifstream in_;
     std::size_t line_no_ = 0;
 };
 
 }  // namespace
 
-nnet_model read_nnet(const std::string& path) {
-    nnet_reader r(path);
+nnet_model read_nnet(const std::string& path, const limits& lim) {
+    nnet_reader r(path, lim);
     const auto header = r.exactly(4, "header (numLayers, inputSize, outputSize, maxLayerSize)");
-    const std::size_t layers = r.size_value(header[0], "numLayers", 1000);
-    const std::size_t input_size = r.size_value(header[1], "inputSize", 1 << 20);
-    const std::size_t output_size = r.size_value(header[2], "outputSize", 1 << 20);
+    const std::size_t layers = r.size_value(header[0], "numLayers", lim.max_nnet_layers, "max_nnet_layers");
+    const std::size_t input_size = r.size_value(header[1], "inputSize", lim.max_nnet_layer_size, "max_nnet_layer_size");
+    const std::size_t output_size = r.size_value(header[2], "outputSize", lim.max_nnet_layer_size, "max_nnet_layer_size");
     const auto sizes_raw = r.exactly(layers + 1, "layer sizes");
     std::vector<std::size_t> sizes;
-    for (double v : sizes_raw) sizes.push_back(r.size_value(v, "layer size", 1 << 16));
+    for (double v : sizes_raw) sizes.push_back(r.size_value(v, "layer size", lim.max_nnet_layer_size, "max_nnet_layer_size"));
     if (sizes.front() != input_size || sizes.back() != output_size)
         r.fail("layer sizes start at " + std::to_string(sizes.front()) + " and end at " + std::to_string(sizes.back()) +
                ", but the header says " + std::to_string(input_size) + " inputs and " + std::to_string(output_size) + " outputs");
+    // Every value takes at least two bytes ("0," or "0\n"), so the declared
+    // weights and biases must fit the file before they are allocated.
+    std::uint64_t parameters = 0;
+    for (std::size_t l = 0; l < layers; ++l) parameters += std::uint64_t{sizes[l]} * sizes[l + 1] + sizes[l + 1];
+    if (parameters > lim.max_parameters) r.fail(limit_message("weights and biases", parameters, "max_parameters", lim.max_parameters));
+    if (parameters > r.file_bytes() / 2 + 1)
+        r.fail("layer sizes declare " + std::to_string(parameters) + " weights and biases, more than a file of " +
+               std::to_string(r.file_bytes()) + " bytes can hold (truncated?)");
     r.line("symmetric flag");
     nnet_model m{net::network(path, {input_size, 1, 1}), {}, {}, 0, 1};
     m.input_min = r.exactly(input_size, "input minimums");

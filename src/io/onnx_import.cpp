@@ -1,12 +1,14 @@
 #include "qbound/io/onnx.hpp"
 
 #include "qbound/arith/rational.hpp"
+#include "qbound/net/batch_norm.hpp"
 #include "qbound/net/errors.hpp"
 
 #include <onnx/onnx_pb.h>
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -18,7 +20,17 @@ namespace {
 
 using net::model_error;
 
-constexpr std::int64_t max_elements = std::int64_t{1} << 31;
+// Geometry attributes (kernel, stride, padding, dilation, groups) above this
+// are refused as absurd before any shape arithmetic can overflow.
+constexpr std::int64_t max_geometry = std::int64_t{1} << 24;
+
+// An integer held in a double constant (shape chains, axes, indices), or an
+// error when it is not one in the int64 range (a cast would be undefined).
+std::int64_t integer_value(double v, const char* what) {
+    if (!(v >= -0x1p62 && v <= 0x1p62) || v != std::floor(v))
+        throw model_error(std::string(what) + " " + std::to_string(v) + " is not an integer in range");
+    return static_cast<std::int64_t>(v);
+}
 
 struct constant_tensor {
     std::vector<std::int64_t> dims;
@@ -43,15 +55,21 @@ struct value {
 
 class onnx_importer {
 public:
-    explicit onnx_importer(std::string path) : path_(std::move(path)) {}
+    onnx_importer(std::string path, const limits& lim) : path_(std::move(path)), limits_(lim) {}
 
     onnx_model run() {
+        const auto size = check_file_size(path_, limits_.max_file_bytes, "max_file_bytes");
+        if (!size.error.empty()) throw model_error(path_ + ": " + size.error);
         std::ifstream in(path_, std::ios::binary);
         if (!in) throw model_error(path_ + ": cannot open file");
         onnx::ModelProto model;
         if (!model.ParseFromIstream(&in))
             throw model_error(path_ + ": not a valid ONNX protobuf (truncated or malformed)");
+        if (!model.has_graph()) throw model_error(path_ + ": the model has no graph");
         const auto& graph = model.graph();
+        std::uint64_t node_count = 0;
+        check_graph_size(graph, 1, node_count);
+        if (graph.node_size() == 0) throw model_error(path_ + ": the graph is empty (no nodes)");
         for (const auto& t : graph.initializer()) values_[t.name()].constant = read_tensor(t, "initializer '" + t.name() + "'");
         const onnx::ValueInfoProto* input = nullptr;
         for (const auto& i : graph.input()) {
@@ -61,14 +79,17 @@ public:
         }
         if (!input) throw model_error(path_ + ": the graph has no input");
         if (graph.output_size() != 1) throw model_error(path_ + ": expected one graph output, found " + std::to_string(graph.output_size()));
+        if (graph.output(0).name().empty()) throw model_error(path_ + ": the graph output has no name");
         const auto [shape, rank, nhwc] = input_shape(*input, graph);
-        onnx_model result{net::network(path_, shape), nhwc, model.producer_name()};
+        onnx_model result{net::network(path_, shape), nhwc, model.producer_name(), {}};
         net_ = &result.network;
         values_[input->name()].runtime = runtime_value{0, rank, false, {}};
         input_name_ = input->name();
         for (const auto& n : graph.node()) {
             try {
                 import_node(n);
+                const auto& out = net_->at(net_->output_index()).output;
+                check_elements(std::initializer_list<std::uint64_t>{out.channels, out.height, out.width}, "output tensor");
             } catch (const model_error& e) {
                 const std::string what = e.what();
                 if (what.rfind(path_, 0) == 0) throw;
@@ -76,19 +97,21 @@ public:
             }
         }
         const std::string& out = graph.output(0).name();
+        if (!values_.count(out)) throw model_error(path_ + ": the graph output '" + out + "' is not produced by any node");
         const auto& v = lookup(out);
         if (!v.runtime) throw model_error(path_ + ": the graph output '" + out + "' is a constant");
         if (v.runtime->nhwc_view || !v.runtime->column_order.empty())
             throw model_error(path_ + ": the graph output '" + out + "' is an NHWC view, which is not supported");
         if (v.runtime->node != net_->output_index())
             throw model_error(path_ + ": the graph output '" + out + "' is not the last computed tensor");
-        net::fold_batch_norm(*net_);
+        result.batch_norm_fold = net::fold_batch_norm(*net_);
         net::check_finite_weights(*net_);
         return result;
     }
 
 private:
     std::string path_;
+    limits limits_;
     std::map<std::string, value> values_;
     std::set<std::size_t> bias_pending_;  // affine nodes whose bias may still come from an Add
     net::network* net_ = nullptr;
@@ -96,16 +119,70 @@ private:
 
     // ---- tensors and attributes ------------------------------------------------
 
+    // Node counts and subgraph nesting (attributes holding graphs), before
+    // anything is imported. Depth is bounded by protobuf's own recursion
+    // limit (100) before it reaches here.
+    void check_graph_size(const onnx::GraphProto& graph, std::uint64_t depth, std::uint64_t& nodes) {
+        if (depth > limits_.max_graph_depth)
+            throw model_error(path_ + ": graph '" + graph.name() + "': " +
+                              limit_message("subgraph nesting depth", depth, "max_graph_depth", limits_.max_graph_depth));
+        nodes += static_cast<std::uint64_t>(graph.node_size());
+        if (nodes > limits_.max_nodes)
+            throw model_error(path_ + ": graph '" + graph.name() + "': " +
+                              limit_message("node count", nodes, "max_nodes", limits_.max_nodes));
+        for (const auto& n : graph.node())
+            for (const auto& a : n.attribute()) {
+                if (a.has_g()) check_graph_size(a.g(), depth + 1, nodes);
+                for (const auto& g : a.graphs()) check_graph_size(g, depth + 1, nodes);
+            }
+    }
+
+    // The product of `dims`, refused (before anything is allocated) when it
+    // overflows 64 bits or exceeds max_tensor_elements.
+    template <class Dims>
+    std::uint64_t check_elements(const Dims& dims, const std::string& what) const {
+        std::uint64_t count = 1;
+        bool overflow = false;
+        std::string text;
+        for (auto d : dims) {
+            text += (text.empty() ? "" : ", ") + std::to_string(d);
+            if (d < 0) throw model_error(what + ": dimension " + std::to_string(d) + " is negative");
+            overflow = overflow || __builtin_mul_overflow(count, static_cast<std::uint64_t>(d), &count);
+        }
+        if (overflow) throw model_error(what + ": dims [" + text + "] multiply to more than 2^64 elements");
+        if (count > limits_.max_tensor_elements)
+            throw model_error(limit_message(what + ": elements of dims [" + text + "]", count, "max_tensor_elements",
+                                            limits_.max_tensor_elements));
+        return count;
+    }
+
+    static std::uint64_t element_width(int data_type) {
+        switch (data_type) {
+            case onnx::TensorProto::FLOAT:
+            case onnx::TensorProto::INT32: return 4;
+            case onnx::TensorProto::DOUBLE:
+            case onnx::TensorProto::INT64: return 8;
+            default: return 0;
+        }
+    }
+
     constant_tensor read_tensor(const onnx::TensorProto& t, const std::string& what) {
         constant_tensor c;
-        std::int64_t count = 1;
-        for (auto d : t.dims()) {
-            if (d < 0 || (d > 0 && count > max_elements / d)) throw model_error(path_ + ": " + what + ": absurd dimensions");
-            count *= d;
-            c.dims.push_back(d);
-        }
+        const std::uint64_t count = [&] {
+            try {
+                return check_elements(t.dims(), what);
+            } catch (const model_error& e) {
+                throw model_error(path_ + ": " + e.what());
+            }
+        }();
+        c.dims.assign(t.dims().begin(), t.dims().end());
         if (t.data_location() == onnx::TensorProto::EXTERNAL)
             throw model_error(path_ + ": " + what + ": external tensor data is not supported");
+        const std::uint64_t width = element_width(t.data_type());
+        if (width == 0)
+            throw model_error(path_ + ": " + what + ": tensor data type " + std::to_string(t.data_type()) + " is not supported");
+        if (count * width > limits_.max_tensor_bytes)
+            throw model_error(path_ + ": " + limit_message(what + ": data bytes", count * width, "max_tensor_bytes", limits_.max_tensor_bytes));
         const auto n = static_cast<std::size_t>(count);
         const std::string& raw = t.raw_data();
         auto from_raw = [&](std::size_t width, auto convert) {
@@ -187,18 +264,18 @@ private:
 
     value& lookup(const std::string& name) {
         auto it = values_.find(name);
-        if (it == values_.end()) throw model_error("input '" + name + "' is not produced by any earlier node");
+        if (it == values_.end()) throw model_error("input '" + name + "' is not produced by any earlier node (a cycle, or nodes out of topological order)");
         return it->second;
     }
     const constant_tensor& constant(const onnx::NodeProto& n, int i) {
-        if (i >= n.input_size()) throw model_error("missing input " + std::to_string(i));
+        if (i >= n.input_size() || n.input(i).empty()) throw model_error("missing input " + std::to_string(i));
         auto& v = lookup(n.input(i));
         if (!v.constant) throw model_error("input '" + n.input(i) + "' must be a constant (weights are not computed at run time)");
         return *v.constant;
     }
     // A runtime input consumed as a whole: its node keeps whatever bias it has.
     runtime_value runtime(const onnx::NodeProto& n, int i, bool allow_view = false) {
-        if (i >= n.input_size()) throw model_error("missing input " + std::to_string(i));
+        if (i >= n.input_size() || n.input(i).empty()) throw model_error("missing input " + std::to_string(i));
         auto& v = lookup(n.input(i));
         if (!v.runtime) throw model_error("input '" + n.input(i) + "' is a constant where a computed tensor is expected");
         if (!allow_view && (v.runtime->nhwc_view || !v.runtime->column_order.empty()))
@@ -206,13 +283,20 @@ private:
         bias_pending_.erase(v.runtime->node);
         return *v.runtime;
     }
+    // A computed input, read without consuming it (Shape, Transpose, Reshape).
+    runtime_value peek_runtime(const onnx::NodeProto& n, int i) {
+        if (i >= n.input_size() || n.input(i).empty()) throw model_error("missing input " + std::to_string(i));
+        auto& v = lookup(n.input(i));
+        if (!v.runtime) throw model_error("input '" + n.input(i) + "' is a constant where a computed tensor is expected");
+        return *v.runtime;
+    }
     void set_runtime(const onnx::NodeProto& n, runtime_value r) {
         if (n.output_size() < 1) throw model_error("node has no output");
-        values_[n.output(0)].runtime = std::move(r);
+        values_[n.output(0)] = value{std::nullopt, std::move(r)};
     }
     void set_constant(const onnx::NodeProto& n, constant_tensor c) {
         if (n.output_size() < 1) throw model_error("node has no output");
-        values_[n.output(0)].constant = std::move(c);
+        values_[n.output(0)] = value{std::move(c), std::nullopt};
     }
     bool is_constant(const onnx::NodeProto& n, int i) {
         return i < n.input_size() && !n.input(i).empty() && lookup(n.input(i)).constant.has_value();
@@ -239,6 +323,11 @@ private:
             throw model_error(path_ + ": input '" + input.name() + "' must have a batch dimension of 1 and rank 2 to 4");
         for (auto d : dims)
             if (d > (1 << 24)) throw model_error(path_ + ": input '" + input.name() + "' has an absurd dimension");
+        try {
+            check_elements(dims, "input '" + input.name() + "'");
+        } catch (const model_error& e) {
+            throw model_error(path_ + ": " + e.what());
+        }
         // NHWC input: its first consumer transposes it with perm (0, 3, 1, 2).
         bool nhwc = false;
         for (const auto& n : graph.node()) {
@@ -292,12 +381,14 @@ private:
     }
 
     void pass_through(const onnx::NodeProto& n) {
-        auto& v = lookup(n.input(0));
+        if (n.input_size() < 1 || n.input(0).empty()) throw model_error("missing input 0");
+        if (n.output_size() < 1) throw model_error("node has no output");
+        const value v = lookup(n.input(0));
         values_[n.output(0)] = v;
     }
 
     void shape_of(const onnx::NodeProto& n) {
-        const runtime_value r = *lookup(n.input(0)).runtime;
+        const runtime_value r = peek_runtime(n, 0);
         const auto s = net_->at(r.node).output;
         constant_tensor c;
         if (r.rank == 2) c.data = {1, static_cast<double>(s.size())};
@@ -315,7 +406,7 @@ private:
         constant_tensor c;
         c.dims = idx.dims;
         for (double i : idx.data) {
-            auto k = static_cast<std::int64_t>(i);
+            auto k = integer_value(i, "Gather index");
             if (k < 0) k += static_cast<std::int64_t>(data.size());
             if (k < 0 || k >= static_cast<std::int64_t>(data.size())) throw model_error("Gather index out of range");
             c.data.push_back(data.data[static_cast<std::size_t>(k)]);
@@ -327,7 +418,8 @@ private:
         constant_tensor c = constant(n, 0);
         std::vector<std::int64_t> axes = ints_attr(n, "axes");
         if (axes.empty() && n.input_size() > 1)
-            for (double a : constant(n, 1).data) axes.push_back(static_cast<std::int64_t>(a));
+            for (double a : constant(n, 1).data) axes.push_back(integer_value(a, "Unsqueeze axis"));
+        if (axes.size() > 8) throw model_error("Unsqueeze of more than 8 axes is not supported");
         std::sort(axes.begin(), axes.end());
         for (auto a : axes) {
             if (a < 0) a += static_cast<std::int64_t>(c.dims.size() + 1);
@@ -342,6 +434,9 @@ private:
         for (int i = 0; i < n.input_size(); ++i) {
             const auto& part = constant(n, i);
             if (part.dims.size() > 1) throw model_error("only Concat of 1-D constants is supported");
+            if (c.data.size() + part.data.size() > limits_.max_tensor_elements)
+                throw model_error(limit_message("Concat result elements", c.data.size() + part.data.size(), "max_tensor_elements",
+                                                limits_.max_tensor_elements));
             c.data.insert(c.data.end(), part.data.begin(), part.data.end());
         }
         c.dims = {static_cast<std::int64_t>(c.data.size())};
@@ -355,7 +450,7 @@ private:
 
     void transpose(const onnx::NodeProto& n) {
         const auto perm = ints_attr(n, "perm");
-        runtime_value r = *lookup(n.input(0)).runtime;
+        runtime_value r = peek_runtime(n, 0);
         if (r.node == 0 && n.input(0) == input_name_ && perm == std::vector<std::int64_t>{0, 3, 1, 2} && r.rank == 4) {
             return set_runtime(n, r);  // the NHWC input, already stored as CHW
         }
@@ -384,10 +479,10 @@ private:
 
     void reshape(const onnx::NodeProto& n) {
         const auto& target = constant(n, 1);
-        const runtime_value r = *lookup(n.input(0)).runtime;
+        const runtime_value r = peek_runtime(n, 0);
         const std::size_t size = net_->at(r.node).output.size();
         std::vector<std::int64_t> dims;
-        for (double d : target.data) dims.push_back(static_cast<std::int64_t>(d));
+        for (double d : target.data) dims.push_back(integer_value(d, "Reshape dimension"));
         const bool to_matrix = dims.size() == 2 && (dims[0] == 1 || dims[0] == -1 || dims[0] == 0) &&
                                (dims[1] == -1 || dims[1] == static_cast<std::int64_t>(size));
         if (to_matrix) return flatten(n, 1);
@@ -409,6 +504,7 @@ private:
 
     std::size_t make_dense(const onnx::NodeProto& n, const runtime_value& x, const constant_tensor& b, bool transposed) {
         if (x.rank != 2) throw model_error("matrix product of a rank-" + std::to_string(x.rank) + " tensor (Flatten first)");
+        if (b.dims.size() != 2) throw model_error("weight matrix must be 2-D");
         const std::size_t in = net_->at(x.node).output.size();
         const std::size_t out = static_cast<std::size_t>(transposed ? b.dims.at(0) : b.dims.at(1));
         auto w = dense_weights(b, transposed, in, out);
@@ -452,6 +548,7 @@ private:
         if (v.empty()) return fallback;
         for (auto x : v)
             if (x != v[0] || x < 0) throw model_error(std::string("non-uniform or negative ") + what + " are not supported");
+        if (v[0] > max_geometry) throw model_error(std::string(what) + " of " + std::to_string(v[0]) + " are absurd");
         return static_cast<std::size_t>(v[0]);
     }
 
@@ -473,9 +570,11 @@ private:
         g.stride = uniform(ints_attr(n, "strides"), 1, "strides");
         g.dilation = uniform(ints_attr(n, "dilations"), 1, "dilations");
         g.padding = padding(n);
-        g.groups = static_cast<std::size_t>(int_attr(n, "group", 1));
+        const std::int64_t groups = int_attr(n, "group", 1);
+        if (groups < 1 || groups > max_geometry) throw model_error("Conv group " + std::to_string(groups) + " is not in 1.." + std::to_string(max_geometry));
+        g.groups = static_cast<std::size_t>(groups);
         const auto in = net_->at(x.node).output;
-        if (g.groups == 0 || static_cast<std::size_t>(w.dims[1]) * g.groups != in.channels)
+        if (static_cast<std::size_t>(w.dims[1]) * g.groups != in.channels)
             throw model_error("Conv weights of " + std::to_string(w.dims[1]) + " input channels per group do not fit " +
                               std::to_string(in.channels) + " channels in " + std::to_string(g.groups) + " groups");
         const std::size_t c = net_->conv2d(x.node, static_cast<std::size_t>(w.dims[0]), g, n.name());
@@ -489,8 +588,13 @@ private:
         std::optional<double> lo, hi;
         if (attribute(n, "min")) lo = float_attr(n, "min", 0);
         if (attribute(n, "max")) hi = float_attr(n, "max", 0);
-        if (is_constant(n, 1)) lo = constant(n, 1).data.at(0);
-        if (is_constant(n, 2)) hi = constant(n, 2).data.at(0);
+        const auto scalar = [&](int i) {
+            const auto& c = constant(n, i);
+            if (c.size() != 1) throw model_error("Clip bound must be a single value, has " + std::to_string(c.size()));
+            return c.data[0];
+        };
+        if (is_constant(n, 1)) lo = scalar(1);
+        if (is_constant(n, 2)) hi = scalar(2);
         const runtime_value x = runtime(n, 0);
         if (lo == 0.0 && hi == 6.0) return set_runtime(n, {net_->activation(x.node, net::op::relu6, n.name()), x.rank, false, {}});
         if (lo == 0.0 && !hi) return set_runtime(n, {net_->activation(x.node, net::op::relu, n.name()), x.rank, false, {}});
@@ -521,6 +625,7 @@ private:
     // tensor and a constant: a bias (Add after MatMul/Conv without bias) or an
     // exact input normalization step.
     void elementwise(const onnx::NodeProto& n, const std::string& t) {
+        if (n.input_size() != 2) throw model_error(t + " needs 2 inputs, has " + std::to_string(n.input_size()));
         const bool c0 = is_constant(n, 0), c1 = is_constant(n, 1);
         if (!c0 && !c1) {
             if (t != "Add") throw model_error(t + " of two computed tensors is not supported");
@@ -584,6 +689,6 @@ private:
 
 }  // namespace
 
-onnx_model read_onnx(const std::string& path) { return onnx_importer(path).run(); }
+onnx_model read_onnx(const std::string& path, const limits& lim) { return onnx_importer(path, lim).run(); }
 
 }  // namespace qbound::io

@@ -257,35 +257,6 @@ std::size_t network::parameter_count() const {
     return total;
 }
 
-void fold_batch_norm(network& net) {
-    auto& nodes = net.nodes();
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-        if (nodes[i].kind != op::batch_norm) continue;
-        node& bn = nodes[i];
-        const std::size_t src = bn.inputs.at(0);
-        node& affine = nodes[src];
-        std::size_t readers = 0;
-        for (const auto& other : nodes)
-            for (std::size_t in : other.inputs) readers += in == src;
-        if (!affine.is_affine() || readers != 1)
-            throw model_error(net.name() + ": batch_norm '" + bn.name + "' does not follow an affine node used only by it");
-        if (net.has_weights()) {
-            const std::size_t out = affine.out_features;
-            const std::size_t per_out = affine.weight.size() / out;
-            for (std::size_t o = 0; o < out; ++o) {
-                const double sigma = std::sqrt(bn.bn.var[o] + bn.bn.eps);
-                if (!(sigma > 0)) throw model_error(net.name() + ": batch_norm '" + bn.name + "' has variance + eps <= 0 at channel " + std::to_string(o));
-                const double scale = bn.bn.gamma[o] / sigma;
-                for (std::size_t k = 0; k < per_out; ++k) affine.weight[o * per_out + k] *= scale;
-                affine.bias[o] = bn.bn.beta[o] + scale * (affine.bias[o] - bn.bn.mean[o]);
-            }
-        }
-        // The batch norm node becomes an identity on the folded output.
-        bn.kind = op::identity;
-        bn.bn = {};
-    }
-}
-
 void check_finite_weights(const network& net) {
     for (const auto& n : net.nodes()) {
         for (std::size_t k = 0; k < n.weight.size(); ++k)

@@ -1,6 +1,7 @@
 #include "qbound/quant/calibration.hpp"
 
 #include "qbound/arith/errors.hpp"
+#include "qbound/io/limits.hpp"
 
 #include "text.hpp"
 
@@ -25,7 +26,9 @@ using detail::text;
     throw arith::invalid_argument("calibration file " + path + ": " + what);
 }
 
-std::string read_bytes(const std::string& path) {
+std::string read_bytes(const std::string& path, const io::limits& lim) {
+    const auto size = io::check_file_size(path, lim.max_file_bytes, "max_file_bytes");
+    if (!size.error.empty()) fail(path, size.error == "cannot open file" ? "cannot be opened" : size.error);
     std::ifstream in(path, std::ios::binary);
     if (!in) fail(path, "cannot be opened");
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -43,14 +46,17 @@ const char* non_finite_name(double v) { return std::isnan(v) ? "NaN" : "infinite
 
 // ---- CSV ----------------------------------------------------------------------
 
-std::vector<std::vector<double>> read_csv(const std::string& path, std::size_t dim) {
-    const std::string contents = read_bytes(path);
+std::vector<std::vector<double>> read_csv(const std::string& path, std::size_t dim, const io::limits& lim) {
+    const std::string contents = read_bytes(path, lim);
     std::vector<std::vector<double>> rows;
     std::istringstream lines(contents);
     std::string line;
     for (std::size_t line_no = 1; std::getline(lines, line); ++line_no) {
         const std::string_view content = trim(line);
         if (content.empty() || content.front() == '#') continue;
+        if (rows.size() == lim.max_calibration_samples)
+            fail(path, io::limit_message(text("line ", line_no, ": calibration inputs"), rows.size() + 1, "max_calibration_samples",
+                                         lim.max_calibration_samples));
         std::vector<double> row;
         std::size_t column = 1;
         std::string_view rest = content;
@@ -108,8 +114,8 @@ std::string header_field(const std::string& path, const std::string& header, con
     return std::string(trim(header.substr(pos, end - pos)));
 }
 
-std::vector<std::vector<double>> read_npy(const std::string& path, std::size_t dim) {
-    const std::string bytes = read_bytes(path);
+std::vector<std::vector<double>> read_npy(const std::string& path, std::size_t dim, const io::limits& lim) {
+    const std::string bytes = read_bytes(path, lim);
     if (bytes.empty()) fail(path, "no calibration inputs (empty file)");
     if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) fail(path, "not a .npy file (bad magic)");
     const int major = static_cast<unsigned char>(bytes[6]);
@@ -155,6 +161,8 @@ std::vector<std::vector<double>> read_npy(const std::string& path, std::size_t d
     }
     const std::size_t n = shape[0];
     if (n == 0) fail(path, "no calibration inputs (shape " + shape_text + ")");
+    if (n > lim.max_calibration_samples)
+        fail(path, io::limit_message("shape " + shape_text + ": calibration inputs", n, "max_calibration_samples", lim.max_calibration_samples));
     if (per_sample != dim) fail(path, text("shape ", shape_text, " has ", per_sample, " values per input, the network takes ", dim, " inputs"));
     if (n > (std::numeric_limits<std::size_t>::max() / item) / dim) fail(path, "absurd shape " + shape_text);
     const std::size_t expected = n * dim * item, found = bytes.size() - prefix - header_len;
@@ -177,10 +185,10 @@ std::vector<std::vector<double>> read_npy(const std::string& path, std::size_t d
 
 }  // namespace
 
-std::vector<std::vector<double>> read_calibration(const std::string& path, std::size_t expected_dim) {
+std::vector<std::vector<double>> read_calibration(const std::string& path, std::size_t expected_dim, const io::limits& lim) {
     if (expected_dim == 0) throw arith::invalid_argument("read_calibration: the network takes no inputs");
     const bool npy = path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
-    return npy ? read_npy(path, expected_dim) : read_csv(path, expected_dim);
+    return npy ? read_npy(path, expected_dim, lim) : read_csv(path, expected_dim, lim);
 }
 
 std::vector<std::vector<double>> sample_calibration(std::size_t dim, std::size_t n, double D, std::uint64_t seed) {

@@ -3,6 +3,9 @@
 #include "qbound/verify/case_file.hpp"
 
 #include "qbound/arith/errors.hpp"
+#include "qbound/arith/parallel.hpp"
+#include "qbound/arith/scalar.hpp"
+#include "qbound/bounds/bounds.hpp"
 #include "qbound/io/onnx_export.hpp"
 #include "qbound/net/init.hpp"
 #include "qbound/net/zoo.hpp"
@@ -11,6 +14,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <limits>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -20,7 +29,8 @@ namespace qbound::verify {
 
 const std::vector<std::string>& campaign_families() {
     static const std::vector<std::string> names{"random-mlp",     "deep-mlp",     "small-norms",   "sign-aligned", "dominant-layer",
-                                                "tight",          "random-cnn",   "entrywise-G",   "skip-dominant", "random-residual"};
+                                                "tight",          "random-cnn",   "entrywise-G",   "skip-dominant", "random-residual",
+                                                "mixed-mlp",      "mixed-cnn"};
     return names;
 }
 
@@ -29,16 +39,27 @@ namespace {
 struct drawn {
     net::network theta, quant;
     arith::rational D;
+    std::string method = "constructed";
+    unsigned bits = 0;
+    bool per_channel = false;
 };
 
 std::size_t pick(std::mt19937_64& g, std::size_t lo, std::size_t hi) { return lo + static_cast<std::size_t>(g() % (hi - lo + 1)); }
 
-net::network quantize_with(const net::network& m, quant::method kind, unsigned bits) {
+drawn quantized(const net::network& m, quant::method kind, unsigned bits, arith::rational D, bool per_channel = false,
+               std::uint64_t seed = 20261127) {
     quant::options q;
     q.kind = kind;
     q.bits = bits;
-    return quant::quantize(m, q).network;
+    q.per_channel = per_channel;
+    q.seed = seed;
+    q.D = static_cast<double>(D);
+    q.calib_samples = 32;
+    q.adaround.iterations = 200;  // a campaign wants many pairs; AdaRound's choice only has to be a valid rounding
+    return {m, quant::quantize(m, q).network, D, std::string(quant::to_string(kind)), bits, per_channel};
 }
+
+const quant::method all_methods[] = {quant::method::floor, quant::method::nearest, quant::method::stochastic, quant::method::adaround};
 
 net::network residual_net(std::mt19937_64& g, std::size_t blocks) {
     const std::size_t d = pick(g, 1, 3), n = pick(g, 2, 6);
@@ -62,7 +83,8 @@ drawn draw(const std::string& family, std::mt19937_64& g) {
         net::init_he_normal(m, g(), 0.1);
         if (family == "small-norms") net::scale_to_operator_norms(m, {0.5});
         const auto kind = g() % 2 ? quant::method::nearest : quant::method::floor;
-        return {m, quantize_with(m, kind, static_cast<unsigned>(pick(g, 2, 6))), arith::rational(pick(g, 1, 4), 2)};
+        const auto bits = static_cast<unsigned>(pick(g, 2, 6));
+        return quantized(m, kind, bits, arith::rational(pick(g, 1, 4), 2));
     }
     if (family == "deep-mlp") {
         std::vector<std::size_t> widths{pick(g, 1, 4)};
@@ -75,7 +97,8 @@ drawn draw(const std::string& family, std::mt19937_64& g) {
         } else {
             net::init_uniform(m, 0.5, g());
         }
-        return {m, quantize_with(m, g() % 2 ? quant::method::nearest : quant::method::stochastic, static_cast<unsigned>(pick(g, 3, 8))), 1};
+        const auto kind = g() % 2 ? quant::method::nearest : quant::method::stochastic;
+        return quantized(m, kind, static_cast<unsigned>(pick(g, 3, 8)), 1);
     }
     if (family == "sign-aligned") {
         // All-positive weights and perturbations of one sign: the term bounds align.
@@ -99,7 +122,7 @@ drawn draw(const std::string& family, std::mt19937_64& g) {
         std::vector<double> norms(L, 0.25);
         norms[pick(g, 0, L - 1)] = 64;  // norm concentrated in one layer
         net::scale_to_operator_norms(m, norms);
-        return {m, quantize_with(m, quant::method::floor, static_cast<unsigned>(pick(g, 3, 6))), 1};
+        return quantized(m, quant::method::floor, static_cast<unsigned>(pick(g, 3, 6)), 1);
     }
     if (family == "tight") {
         // Proof step 9: L = 1, N_0 = 1, D >= 1, where bound A is attained.
@@ -120,7 +143,8 @@ drawn draw(const std::string& family, std::mt19937_64& g) {
         cfg.dense = {pick(g, 1, 3)};
         net::network m = net::make_cnn(cfg);
         net::init_he_normal(m, g(), 0.1);
-        return {m, quantize_with(m, g() % 2 ? quant::method::nearest : quant::method::floor, static_cast<unsigned>(pick(g, 3, 6))), 1};
+        const auto kind = g() % 2 ? quant::method::nearest : quant::method::floor;
+        return quantized(m, kind, static_cast<unsigned>(pick(g, 3, 6)), 1);
     }
     if (family == "entrywise-G") {
         const std::size_t width = pick(g, 8, 32), hidden = pick(g, 3, 4);
@@ -148,62 +172,240 @@ drawn draw(const std::string& family, std::mt19937_64& g) {
     if (family == "random-residual") {
         net::network m = residual_net(g, pick(g, 1, 2));
         net::init_he_normal(m, g(), 0.1);
-        return {m, quantize_with(m, quant::method::nearest, static_cast<unsigned>(pick(g, 4, 6))), 1};
+        return quantized(m, quant::method::nearest, static_cast<unsigned>(pick(g, 4, 6)), 1);
+    }
+    if (family == "mixed-mlp") {
+        const std::size_t L = pick(g, 1, 4);
+        std::vector<std::size_t> widths;
+        for (std::size_t l = 0; l <= L; ++l) widths.push_back(pick(g, 1, 16));
+        if (g() % 4 == 0) widths[pick(g, 0, L - 1)] = pick(g, 33, 64);  // one wide layer (or a wide input)
+        net::network m = net::make_mlp(widths);
+        const bool biases = g() % 2 == 0;
+        if (g() % 2) {
+            net::init_he_normal(m, g(), biases ? 0.1 : 0.0);
+        } else {
+            net::init_uniform(m, 0.5, g());
+            if (!biases)
+                for (auto& n : m.nodes()) std::fill(n.bias.begin(), n.bias.end(), 0.0);
+        }
+        const std::size_t zero_in_ten = std::array<std::size_t, 3>{0, 5, 8}[g() % 3];  // sparsity: none, half, 80%
+        for (auto& n : m.nodes())
+            for (auto& w : n.weight)
+                if (g() % 10 < zero_in_ten) w = 0;
+        const auto kind = all_methods[g() % 4];
+        const auto bits = std::array<unsigned, 5>{2, 3, 4, 6, 8}[g() % 5];
+        const bool per_channel = g() % 2 == 0;
+        const std::uint64_t quant_seed = g();
+        return quantized(m, kind, bits, arith::rational(pick(g, 1, 4), 2), per_channel, quant_seed);
+    }
+    if (family == "mixed-cnn") {
+        net::cnn_config cfg;
+        cfg.input = {pick(g, 1, 2), 6, 6};
+        cfg.convs.clear();
+        const std::size_t convs = pick(g, 1, 2);
+        for (std::size_t k = 0; k < convs; ++k)
+            cfg.convs.push_back({pick(g, 2, 4), {3, 3, pick(g, 1, 2), 1, 1, 1}, k == 0 && g() % 2 == 0});
+        cfg.global_pool = g() % 2 == 0;
+        cfg.dense = {pick(g, 1, 3)};
+        net::network m = net::make_cnn(cfg);
+        net::init_he_normal(m, g(), 0.1);
+        const auto kind = all_methods[g() % 4];
+        const auto bits = static_cast<unsigned>(pick(g, 2, 8));
+        const bool per_channel = g() % 2 == 0;
+        const std::uint64_t quant_seed = g();
+        return quantized(m, kind, bits, 1, per_channel, quant_seed);
     }
     throw arith::invalid_argument("unknown campaign family '" + family + "'");
 }
 
 
+std::vector<std::size_t> record_widths(const net::network& m, std::size_t& depth) {
+    std::vector<std::size_t> widths{m.input_shape().size()};
+    depth = 0;
+    for (const auto& n : m.nodes())
+        if (n.is_affine()) {
+            widths.push_back(n.output.size());
+            depth += n.main_path;
+        }
+    return widths;
+}
+
+double parameter_change(const net::network& a, const net::network& b) {
+    double m = 0;
+    for (std::size_t i = 0; i < a.nodes().size(); ++i) {
+        const auto &x = a.nodes()[i], &y = b.nodes()[i];
+        for (std::size_t k = 0; k < x.weight.size(); ++k) m = std::max(m, std::abs(y.weight[k] - x.weight[k]));
+        for (std::size_t k = 0; k < x.bias.size(); ++k) m = std::max(m, std::abs(y.bias[k] - x.bias[k]));
+    }
+    return m;
+}
+
+// A folder name for a variant: "G-entrywise[r=max]" -> "G-entrywise-r-max", "A'-..." -> "Aprime-...".
+std::string slug(const std::string& name) {
+    std::string out;
+    for (char c : name) {
+        if (c == '\'') {
+            out += "prime";
+        } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') {
+            out += c;
+        } else if (!out.empty() && out.back() != '-') {
+            out += '-';
+        }
+    }
+    while (!out.empty() && out.back() == '-') out.pop_back();
+    return out;
+}
+
+// A counterexample saved by this run: its folder, sizes and the variants its witness violates.
+struct saved_case {
+    std::string where;
+    std::set<std::string> violated;
+    case_size original, shrunk;
+};
+
+std::string size_text(const case_size& s) {
+    return std::to_string(s.layers) + " layers, " + std::to_string(s.inputs) + " inputs, " + std::to_string(s.hidden_units) +
+           " hidden units, " + std::to_string(s.parameters) + " parameters (" + std::to_string(s.nonzero_parameters) + " non-zero)";
+}
+
+// Shrinks the pair for `bound`, saves it (when `out` is set) and lists what its witness violates.
+saved_case save_counterexample(const campaign_options& opt, const std::string& family, std::size_t index, const drawn& p,
+                               const check_result& res, const std::string& bound, std::uint64_t shrink_seed) {
+    net::network theta = p.theta, quant = p.quant;
+    arith::rational D = p.D;
+    point_difference witness = res.witness;
+    saved_case s;
+    s.original = s.shrunk = size_of(p.theta);
+    if (opt.shrink_candidates > 0) {
+        shrink_options so;
+        so.max_candidates = opt.shrink_candidates;
+        so.seed = shrink_seed;
+        shrink_result r = shrink_counterexample(p.theta, p.quant, p.D, res.witness.x, bound, so);
+        theta = std::move(r.theta);
+        quant = std::move(r.quantized);
+        D = r.D;
+        witness = std::move(r.witness);
+        s.shrunk = r.shrunk;
+    }
+    bounds::bound_options bopt;
+    bopt.D = D;
+    for (const auto& b : bounds::compute_bounds(theta, quant, bopt))
+        if (witness.lower > b.value.to_rational()) s.violated.insert(b.name);
+    if (opt.out.empty()) {
+        s.where = family + " pair " + std::to_string(index);
+        return s;
+    }
+    const auto dir = opt.out / (family + "-" + std::to_string(index) + "-" + slug(bound));
+    save_case(dir, theta, quant, D, witness,
+              "qbound campaign, family " + family + ", pair " + std::to_string(index) + ", seed " + std::to_string(opt.seed) + "; shrunk for " +
+                  bound + " from " + size_text(s.original) + " to " + size_text(s.shrunk));
+    s.where = dir.string();
+    return s;
+}
+
 }  // namespace
+
+double variant_tally::max_bound_over_lower() const {
+    return bound_over_lower.empty() ? 0.0 : *std::max_element(bound_over_lower.begin(), bound_over_lower.end());
+}
+
+double variant_tally::median_bound_over_lower() const {
+    if (bound_over_lower.empty()) return 0;
+    std::vector<double> v = bound_over_lower;
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
 
 campaign_result run_campaign(const campaign_options& opt) {
     if (opt.shard_count == 0 || opt.shard_index >= opt.shard_count)
         throw arith::invalid_argument("campaign shard " + std::to_string(opt.shard_index) + "/" + std::to_string(opt.shard_count) +
                                       ": need 0 <= i < n");
     campaign_result r;
+    std::mutex progress_mutex;
     r.families = opt.families.empty() ? campaign_families() : opt.families;
     for (const auto& f : r.families)
         if (std::find(campaign_families().begin(), campaign_families().end(), f) == campaign_families().end())
             throw arith::invalid_argument("unknown campaign family '" + f + "'");
     std::size_t family_index = 0;
-    std::set<std::string> saved;  // case folders written by this run (older files are overwritten)
     for (const auto& family : r.families) {
+        // Draw every pair of the family first (one generator, in order, so
+        // shards and thread counts see the same pairs), check this shard's
+        // pairs in parallel, then tally and save counterexamples in order.
         std::mt19937_64 g(opt.seed * 1000003 + family_index++);
+        struct job {
+            std::size_t index;
+            drawn pair;
+            std::uint64_t search_seed;
+            check_result result;
+        };
+        std::vector<job> jobs;
         for (std::size_t i = 0; i < opt.pairs; ++i) {
-            if (opt.progress) opt.progress(family, i, opt.pairs);
-            const drawn p = draw(family, g);  // drawn for every i, so shards see the same pairs
+            drawn p = draw(family, g);
             const std::uint64_t search_seed = g();
-            if (i % opt.shard_count != opt.shard_index) continue;
+            if (i % opt.shard_count == opt.shard_index) jobs.push_back({i, std::move(p), search_seed, {}});
+        }
+        std::atomic<std::size_t> checked{0};
+        if (opt.progress) opt.progress(family, 0, jobs.size());
+        arith::parallel_for(jobs.size(), opt.threads, [&](std::size_t k, unsigned) {
+            job& j = jobs[k];
             check_options c;
-            c.D = p.D;
+            c.D = j.pair.D;
             c.branch.max_nodes = opt.nodes;
-            c.branch.max_seconds = 5;
-            c.search.max_seconds = opt.search_seconds;
-            c.search.seed = search_seed;
-            const check_result res = check_pair(p.theta, p.quant, c);
+            c.branch.max_seconds = 600;  // a safety net: the node budget decides (reproducible)
+            c.search = counted_search(j.pair.theta.input_shape().size(), opt.search_effort, j.search_seed);
+            j.result = check_pair(j.pair.theta, j.pair.quant, c);
+            if (opt.progress) {
+                std::lock_guard lock(progress_mutex);
+                opt.progress(family, ++checked, jobs.size());
+            }
+        });
+        for (const job& j : jobs) {
+            const std::size_t i = j.index;
+            const drawn& p = j.pair;
+            const std::uint64_t search_seed = j.search_seed;
+            const check_result& res = j.result;
             ++r.pairs;
+
+            pair_record rec;
+            rec.family = family;
+            rec.index = i;
+            rec.seed = opt.seed;
+            rec.widths = record_widths(p.theta, rec.depth);
+            rec.method = p.method;
+            rec.bits = p.bits;
+            rec.per_channel = p.per_channel;
+            rec.D = static_cast<double>(p.D);
+            rec.parameter_change = parameter_change(p.theta, p.quant);
+            rec.lower = arith::round_to_double(res.witness.lower, MPFR_RNDD);
+            rec.upper = arith::round_to_double(res.upper, MPFR_RNDU);
+            rec.relative_gap = res.relative_gap;
+
+            std::vector<saved_case> saved;  // this pair's shrunk counterexamples (variants share one when they can)
             for (const auto& v : res.verdicts) {
+                rec.variants.push_back({v.bound, arith::round_to_double(v.value.to_rational(), MPFR_RNDU), v.result, v.hypotheses_hold});
                 variant_tally& t = r.tally[family][v.bound];
                 if (v.result == verdict::holds) ++t.holds;
                 if (v.result == verdict::undecided) ++t.undecided;
                 if (std::isfinite(v.ratio_to_lower) && v.ratio_to_lower > 0) t.worst_ratio = std::max(t.worst_ratio, 1 / v.ratio_to_lower);
+                // 0 / 0 (theta' = theta, or a zero bound met exactly) says nothing about tightness: not pooled.
+                if (!(res.witness.lower == 0 && v.value.to_rational() == 0)) t.bound_over_lower.push_back(v.ratio_to_lower);
+                t.max_relative_gap = std::max(t.max_relative_gap, res.relative_gap);
                 if (v.result != verdict::violated) continue;
                 ++t.violated;
                 if (v.hypotheses_hold) ++t.violated_with_hypotheses;
                 if (!t.first_counterexample.empty()) continue;
-                if (opt.out.empty()) {
-                    t.first_counterexample = family + " pair " + std::to_string(i);
-                    continue;
+                auto it = std::find_if(saved.begin(), saved.end(), [&](const saved_case& s) { return s.violated.count(v.bound) > 0; });
+                if (it == saved.end()) {
+                    saved.push_back(save_counterexample(opt, family, i, p, res, v.bound, search_seed ^ 0x5eed));
+                    it = saved.end() - 1;
                 }
-                // Save the case once per (family, pair); variants share it.
-                const auto dir = opt.out / (family + "-" + std::to_string(i));
-                if (saved.insert(dir.string()).second)
-                    save_case(dir, p.theta, p.quant, p.D, res.witness,
-                              "qbound campaign, family " + family + ", pair " + std::to_string(i) + ", seed " + std::to_string(opt.seed));
-                t.first_counterexample = dir.string();
+                t.first_counterexample = it->where;
+                t.counterexample_original = it->original;
+                t.counterexample_shrunk = it->shrunk;
             }
+            r.records.push_back(std::move(rec));
         }
-        if (opt.progress) opt.progress(family, opt.pairs, opt.pairs);
     }
     return r;
 }
@@ -214,6 +416,11 @@ void merge_into(campaign_result& total, const campaign_result& shard) {
     total.pairs += shard.pairs;
     for (const auto& [family, variants] : shard.tally)
         for (const auto& [name, t] : variants) add_tally(total.tally[family][name], t);
+    total.records.insert(total.records.end(), shard.records.begin(), shard.records.end());
+    const auto position = [&](const pair_record& p) {
+        return std::pair(std::find(total.families.begin(), total.families.end(), p.family) - total.families.begin(), p.index);
+    };
+    std::stable_sort(total.records.begin(), total.records.end(), [&](const pair_record& a, const pair_record& b) { return position(a) < position(b); });
 }
 
 void add_tally(variant_tally& s, const variant_tally& t) {
@@ -222,7 +429,152 @@ void add_tally(variant_tally& s, const variant_tally& t) {
     s.undecided += t.undecided;
     s.violated_with_hypotheses += t.violated_with_hypotheses;
     s.worst_ratio = std::max(s.worst_ratio, t.worst_ratio);
-    if (s.first_counterexample.empty()) s.first_counterexample = t.first_counterexample;
+    s.bound_over_lower.insert(s.bound_over_lower.end(), t.bound_over_lower.begin(), t.bound_over_lower.end());
+    s.max_relative_gap = std::max(s.max_relative_gap, t.max_relative_gap);
+    if (s.first_counterexample.empty()) {
+        s.first_counterexample = t.first_counterexample;
+        s.counterexample_original = t.counterexample_original;
+        s.counterexample_shrunk = t.counterexample_shrunk;
+    }
+}
+
+std::vector<std::pair<std::string, variant_tally>> variant_totals(const campaign_result& r) {
+    std::vector<std::pair<std::string, variant_tally>> total;
+    // The order of bounds::compute_bounds, as the records list it.
+    for (const auto& p : r.records)
+        for (const auto& v : p.variants)
+            if (std::find_if(total.begin(), total.end(), [&](const auto& e) { return e.first == v.bound; }) == total.end())
+                total.emplace_back(v.bound, variant_tally{});
+    for (const auto& family : r.families) {
+        const auto f = r.tally.find(family);
+        if (f == r.tally.end()) continue;
+        for (const auto& [name, t] : f->second) {
+            auto it = std::find_if(total.begin(), total.end(), [&](const auto& e) { return e.first == name; });
+            if (it == total.end()) {
+                total.emplace_back(name, variant_tally{});
+                it = total.end() - 1;
+            }
+            add_tally(it->second, t);
+        }
+    }
+    return total;
+}
+
+namespace {
+
+nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+double number(const nlohmann::json& j) { return j.is_null() ? std::numeric_limits<double>::infinity() : j.get<double>(); }
+
+nlohmann::json size_json(const case_size& s) {
+    return {{"layers", s.layers}, {"inputs", s.inputs}, {"hidden_units", s.hidden_units}, {"parameters", s.parameters},
+            {"nonzero_parameters", s.nonzero_parameters}};
+}
+
+case_size size_from(const nlohmann::json& j) {
+    return {j.at("layers").get<std::size_t>(), j.at("inputs").get<std::size_t>(), j.at("hidden_units").get<std::size_t>(),
+            j.at("parameters").get<std::size_t>(), j.at("nonzero_parameters").get<std::size_t>()};
+}
+
+nlohmann::json tally_json(const variant_tally& t, bool with_ratios) {
+    nlohmann::json j{{"pairs", t.pairs()},
+                     {"holds", t.holds},
+                     {"violated", t.violated},
+                     {"undecided", t.undecided},
+                     {"violated_with_hypotheses", t.violated_with_hypotheses},
+                     {"largest_lower_over_bound", t.worst_ratio},
+                     {"max_bound_over_lower", number(t.max_bound_over_lower())},
+                     {"median_bound_over_lower", number(t.median_bound_over_lower())},
+                     {"max_relative_gap", t.max_relative_gap},
+                     {"first_counterexample", t.first_counterexample}};
+    if (!t.first_counterexample.empty()) {
+        j["counterexample_original"] = size_json(t.counterexample_original);
+        j["counterexample_shrunk"] = size_json(t.counterexample_shrunk);
+    }
+    if (with_ratios) {
+        j["bound_over_lower"] = nlohmann::json::array();
+        for (double v : t.bound_over_lower) j["bound_over_lower"].push_back(number(v));
+    }
+    return j;
+}
+
+}  // namespace
+
+nlohmann::json campaign_to_json(const campaign_result& r) {
+    nlohmann::json j{{"pairs", r.pairs}, {"families", r.families}};
+    j["tally"] = nlohmann::json::object();
+    for (const auto& family : r.families) {
+        const auto f = r.tally.find(family);
+        if (f == r.tally.end()) continue;
+        for (const auto& [name, t] : f->second) j["tally"][family][name] = tally_json(t, true);
+    }
+    j["variants"] = nlohmann::json::array();
+    for (const auto& [name, t] : variant_totals(r)) {
+        auto v = tally_json(t, false);
+        v["bound"] = name;
+        j["variants"].push_back(v);
+    }
+    j["records"] = nlohmann::json::array();
+    for (const auto& p : r.records) {
+        nlohmann::json rec{{"family", p.family}, {"index", p.index}, {"seed", p.seed}, {"depth", p.depth}, {"widths", p.widths},
+                           {"method", p.method}, {"bits", p.bits}, {"per_channel", p.per_channel}, {"D", p.D},
+                           {"parameter_change", p.parameter_change}, {"lower", p.lower}, {"upper", number(p.upper)},
+                           {"relative_gap", p.relative_gap}};
+        rec["variants"] = nlohmann::json::array();
+        for (const auto& v : p.variants)
+            rec["variants"].push_back(
+                {{"bound", v.bound}, {"value", number(v.value)}, {"verdict", to_string(v.result)}, {"hypotheses_hold", v.hypotheses_hold}});
+        j["records"].push_back(rec);
+    }
+    return j;
+}
+
+campaign_result campaign_from_json(const nlohmann::json& j, const std::string& what) {
+    campaign_result r;
+    try {
+        r.pairs = j.at("pairs").get<std::size_t>();
+        r.families = j.at("families").get<std::vector<std::string>>();
+        for (const auto& [family, variants] : j.at("tally").items())
+            for (const auto& [name, t] : variants.items()) {
+                auto& v = r.tally[family][name];
+                v.holds = t.at("holds").get<std::size_t>();
+                v.violated = t.at("violated").get<std::size_t>();
+                v.undecided = t.at("undecided").get<std::size_t>();
+                v.violated_with_hypotheses = t.at("violated_with_hypotheses").get<std::size_t>();
+                v.worst_ratio = t.at("largest_lower_over_bound").get<double>();
+                v.max_relative_gap = t.at("max_relative_gap").get<double>();
+                for (const auto& x : t.at("bound_over_lower")) v.bound_over_lower.push_back(number(x));
+                v.first_counterexample = t.at("first_counterexample").get<std::string>();
+                if (t.contains("counterexample_original")) {
+                    v.counterexample_original = size_from(t.at("counterexample_original"));
+                    v.counterexample_shrunk = size_from(t.at("counterexample_shrunk"));
+                }
+            }
+        for (const auto& p : j.at("records")) {
+            pair_record rec;
+            rec.family = p.at("family").get<std::string>();
+            rec.index = p.at("index").get<std::size_t>();
+            rec.seed = p.at("seed").get<std::uint64_t>();
+            rec.depth = p.at("depth").get<std::size_t>();
+            rec.widths = p.at("widths").get<std::vector<std::size_t>>();
+            rec.method = p.at("method").get<std::string>();
+            rec.bits = p.at("bits").get<unsigned>();
+            rec.per_channel = p.at("per_channel").get<bool>();
+            rec.D = p.at("D").get<double>();
+            rec.parameter_change = p.at("parameter_change").get<double>();
+            rec.lower = p.at("lower").get<double>();
+            rec.upper = number(p.at("upper"));
+            rec.relative_gap = p.at("relative_gap").get<double>();
+            for (const auto& v : p.at("variants")) {
+                const std::string verdict_name = v.at("verdict").get<std::string>();
+                const verdict result = verdict_name == "HOLDS" ? verdict::holds : verdict_name == "VIOLATED" ? verdict::violated : verdict::undecided;
+                rec.variants.push_back({v.at("bound").get<std::string>(), number(v.at("value")), result, v.at("hypotheses_hold").get<bool>()});
+            }
+            r.records.push_back(std::move(rec));
+        }
+    } catch (const std::exception& e) {
+        throw arith::invalid_argument(what + ": not a qbound campaign report (" + e.what() + ")");
+    }
+    return r;
 }
 
 }  // namespace qbound::verify

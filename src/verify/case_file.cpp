@@ -52,6 +52,10 @@ replay_case load_case(const std::filesystem::path& where) {
     const auto file = std::filesystem::is_directory(where) ? where / "witness.json" : where;
     const auto folder = file.parent_path();
     const std::string name = file.string();
+    const io::limits lim = io::limits_from_environment();
+    const auto size = io::check_file_size(file, lim.max_case_file_bytes, "max_case_file_bytes");
+    if (!size.error.empty())
+        throw arith::invalid_argument(name + ": " + (size.error == "cannot open file" ? "cannot open the case file" : size.error));
     std::ifstream in(file);
     if (!in) throw arith::invalid_argument(name + ": cannot open the case file");
     nlohmann::json j;
@@ -64,10 +68,15 @@ replay_case load_case(const std::filesystem::path& where) {
         if (!j.contains(field) || !j[field].is_string()) throw arith::invalid_argument(name + ": field '" + field + "' is missing or not a string");
         return j[field].get<std::string>();
     };
+    if (!j.is_object()) throw arith::invalid_argument(name + ": not a qbound case (the JSON is not an object)");
     if (!j.contains("x_hex") || !j["x_hex"].is_array()) throw arith::invalid_argument(name + ": field 'x_hex' is missing");
-    replay_case c{io::read_onnx((folder / text("theta")).string()).network,
-                  io::read_onnx((folder / text("theta_quantized")).string()).network, arith::parse_rational(text("D"), "D"), {},
-                  j.value("note", std::string())};
+    if (j.contains("note") && !j["note"].is_string()) throw arith::invalid_argument(name + ": field 'note' is not a string");
+    replay_case c{io::read_onnx((folder / text("theta")).string(), lim).network,
+                  io::read_onnx((folder / text("theta_quantized")).string(), lim).network,
+                  arith::parse_rational(text("D"), (name + ": D").c_str()), {}, j.value("note", std::string())};
+    if (j["x_hex"].size() != c.theta.input_shape().size())
+        throw arith::invalid_argument(name + ": the witness has " + std::to_string(j["x_hex"].size()) + " inputs, the network " +
+                                      std::to_string(c.theta.input_shape().size()));
     for (const auto& v : j["x_hex"]) {
         if (!v.is_string()) throw arith::invalid_argument(name + ": 'x_hex' entries must be hex float strings");
         const std::string s = v.get<std::string>();

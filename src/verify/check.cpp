@@ -2,6 +2,7 @@
 
 #include "qbound/arith/errors.hpp"
 #include "qbound/arith/scalar.hpp"
+#include "qbound/fast/enclosure.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -35,29 +36,53 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
     // branch-and-bound candidates.
     search_result s = search_worst_case(theta, quant, inside, opt.search);
     r.witness = certify_difference(theta, quant, s.best_x, opt.certify_bits);
-    const branch_and_bound_result b =
-        branch_and_bound(theta, quant, covering, static_cast<double>(r.witness.lower) * (1 - 0x1p-50), opt.branch);
-    r.boxes = b.nodes;
-    r.stopped_by = b.stopped_by;
-    if (!b.candidates.empty()) {
-        search_options again = opt.search;
-        again.random_samples = 0;
-        again.vertex_restarts = 0;
-        // Candidates are centres of boxes of the covering box: clamp into Omega.
-        auto candidates = b.candidates;
-        for (auto& x : candidates)
-            for (std::size_t k = 0; k < d; ++k) x[k] = std::clamp(x[k], inside.lower[k], inside.upper[k]);
-        const search_result t = search_worst_case(theta, quant, inside, again, candidates);
-        s.evaluations += t.evaluations;
-        if (t.best_value > s.best_value) {
-            const point_difference w = certify_difference(theta, quant, t.best_x, opt.certify_bits);
-            if (w.lower > r.witness.lower) r.witness = w;
+    if (forward_cost(theta) > fast_path_macs) {
+        // Branch and bound in interval_double is far too slow at this size:
+        // one fast interval bound propagation of both networks over Omega.
+        r.search_evaluations = s.evaluations;
+        r.boxes = 1;
+        r.stopped_by = "size";
+        const fast::enclosure diff = fast::enclose_box_difference(theta, quant, covering.lower, covering.upper);
+        double bound = 0;
+        for (std::size_t i = 0; i < diff.lower.size(); ++i) bound = std::max({bound, std::fabs(diff.lower[i]), std::fabs(diff.upper[i])});
+        if (std::isfinite(bound)) {
+            r.upper = arith::max(arith::to_rational(bound), r.witness.upper);
+            r.upper_method = "fast interval bound propagation of both networks over Omega (one box, no branching)";
+        } else {
+            r.upper_computed = false;
+            r.upper_method = "not computed at this size (the fast interval bound over Omega overflows)";
         }
+    } else {
+        const branch_and_bound_result b =
+            branch_and_bound(theta, quant, covering, static_cast<double>(r.witness.lower) * (1 - 0x1p-50), opt.branch);
+        r.boxes = b.nodes;
+        r.stopped_by = b.stopped_by;
+        if (!b.candidates.empty()) {
+            search_options again = opt.search;
+            again.random_samples = 0;
+            again.vertex_restarts = 0;
+            // Candidates are centres of boxes of the covering box: clamp into Omega.
+            auto candidates = b.candidates;
+            for (auto& x : candidates)
+                for (std::size_t k = 0; k < d; ++k) x[k] = std::clamp(x[k], inside.lower[k], inside.upper[k]);
+            const search_result t = search_worst_case(theta, quant, inside, again, candidates);
+            s.evaluations += t.evaluations;
+            if (t.best_value > s.best_value) {
+                const point_difference w = certify_difference(theta, quant, t.best_x, opt.certify_bits);
+                if (w.lower > r.witness.lower) r.witness = w;
+            }
+        }
+        r.search_evaluations = s.evaluations;
+        r.upper = arith::to_rational(b.upper);
+        r.upper_method = "differential branch and bound";
     }
-    r.search_evaluations = s.evaluations;
-    r.upper = arith::to_rational(b.upper);
-    if (r.upper < r.witness.lower) r.upper = r.witness.lower;  // cannot happen; keeps the bracket ordered
-    r.relative_gap = r.upper > 0 ? static_cast<double>((r.upper - r.witness.lower) / r.upper) : 0.0;
+    if (r.upper_computed) {
+        if (r.upper < r.witness.lower) r.upper = r.witness.lower;  // cannot happen; keeps the bracket ordered
+        r.relative_gap = r.upper > 0 ? static_cast<double>((r.upper - r.witness.lower) / r.upper) : 0.0;
+    } else {
+        r.upper = 0;
+        r.relative_gap = 1;
+    }
 
     for (const auto& bound : all) {
         bound_verdict v;
@@ -68,7 +93,7 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
         const arith::rational hi = bound.value.to_rational(), lo = bound.value_lower.to_rational();
         if (r.witness.lower > hi)
             v.result = verdict::violated;
-        else if (r.upper <= lo)
+        else if (r.upper_computed && r.upper <= lo)
             v.result = verdict::holds;
         else
             v.result = verdict::undecided;

@@ -1,4 +1,5 @@
 #include "qbound/verify/differential.hpp"
+#include "qbound/verify/symbolic_difference.hpp"
 
 #include "qbound/arith/errors.hpp"
 #include "qbound/arith/exact_sum.hpp"
@@ -53,13 +54,11 @@ I monotone_difference(const I& v, const I& u, const I& delta, double flat_below,
     return arith::make_interval(std::min(0.0, delta.lower()), std::max(0.0, delta.upper()));
 }
 
-struct triple {
-    std::vector<I> a, aq, delta;  // theta, theta', difference
-};
+using triple = differential_values;
 
 }  // namespace
 
-double differential_upper_bound(const net::network& theta, const net::network& quant, const input_box& box) {
+std::vector<differential_values> differential_intervals(const net::network& theta, const net::network& quant, const input_box& box) {
     const auto& nodes = theta.nodes();
     if (quant.nodes().size() != nodes.size()) throw net::model_error("differential bound: the networks differ in structure");
     if (box.lower.size() != theta.input_shape().size() || box.upper.size() != box.lower.size())
@@ -152,6 +151,11 @@ double differential_upper_bound(const net::network& theta, const net::network& q
         case net::op::input: throw net::model_error("node '" + n.name + "': a second input node");
         }
     }
+    return v;
+}
+
+double differential_upper_bound(const net::network& theta, const net::network& quant, const input_box& box) {
+    const auto v = differential_intervals(theta, quant, box);
     double bound = 0;
     for (const auto& d : v.back().delta) bound = std::max({bound, std::fabs(d.lower()), std::fabs(d.upper())});
     return bound;
@@ -167,7 +171,12 @@ branch_and_bound_result branch_and_bound(const net::network& theta, const net::n
     const auto start = std::chrono::steady_clock::now();
     branch_and_bound_result r;
     std::priority_queue<item> open;
-    open.push({differential_upper_bound(theta, quant, box), box});
+    const bool symbolic = symbolic_cost(theta) <= opt.symbolic_budget;
+    const auto bound_of = [&](const input_box& b) {
+        return symbolic ? symbolic_difference_bound(theta, quant, b) : differential_upper_bound(theta, quant, b);
+    };
+    r.method = symbolic ? "symbolic differential" : "interval differential";
+    open.push({bound_of(box), box});
     r.nodes = 1;
     const auto center = [](const input_box& b) {
         std::vector<double> c(b.lower.size());
@@ -208,7 +217,7 @@ branch_and_bound_result branch_and_bound(const net::network& theta, const net::n
         right.lower[dim] = mid;
         r.candidates.push_back(center(top.box));
         for (input_box* child : {&left, &right}) {
-            const double b = differential_upper_bound(theta, quant, *child);
+            const double b = bound_of(*child);
             ++r.nodes;
             if (b >= lower)
                 open.push({b, std::move(*child)});

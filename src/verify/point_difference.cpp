@@ -3,6 +3,7 @@
 #include "qbound/arith/mpfi_interval.hpp"
 #include "qbound/arith/precision.hpp"
 #include "qbound/arith/scalar.hpp"
+#include "qbound/fast/enclosure.hpp"
 #include "qbound/net/forward.hpp"
 
 #include <cmath>
@@ -16,11 +17,54 @@ std::size_t forward_cost(const net::network& net) {
     return cost;
 }
 
+namespace {
+
+// The certified bracket from an enclosure [lo_i, hi_i] of each output difference:
+// |d| >= its mignitude (0 when the enclosure straddles 0), <= its magnitude.
+void bracket_from_enclosures(point_difference& p, const std::vector<arith::rational>& lo, const std::vector<arith::rational>& hi) {
+    for (std::size_t i = 0; i < lo.size(); ++i) {
+        const arith::rational mig = lo[i] > 0 ? lo[i] : (hi[i] < 0 ? arith::rational(-hi[i]) : arith::rational(0));
+        const arith::rational mag = arith::max(arith::abs(lo[i]), arith::abs(hi[i]));
+        if (mig > p.lower) p.lower = mig, p.output = i;
+        p.upper = arith::max(p.upper, mag);
+    }
+}
+
+}  // namespace
+
 point_difference certify_difference(const net::network& theta, const net::network& quant, const std::vector<double>& x, long bits,
-                                    std::size_t exact_limit) {
+                                    std::size_t exact_limit, std::size_t fast_limit) {
     point_difference p;
     p.x = x;
-    if (forward_cost(theta) <= exact_limit) {
+    const std::size_t cost = forward_cost(theta);
+    if (cost > fast_limit && cost > exact_limit) {
+        // Refined mode first (tight on deep networks); the a-priori mode when
+        // the weights or values are too far from 1 to split exactly.
+        fast::enclosure d;
+        std::string name(fast::refined_arithmetic_name);
+        try {
+            d = fast::enclose_difference_refined(theta, quant, x);
+        } catch (const fast::refinement_not_applicable&) {
+            d = fast::enclose_difference(theta, quant, x);
+            name = std::string(fast::arithmetic_name);
+        }
+        bool finite = true;
+        for (std::size_t i = 0; i < d.lower.size(); ++i) finite = finite && std::isfinite(d.lower[i]) && std::isfinite(d.upper[i]);
+        if (finite) {
+            std::vector<arith::rational> lo, hi;
+            for (std::size_t i = 0; i < d.lower.size(); ++i) lo.push_back(arith::to_rational(d.lower[i])), hi.push_back(arith::to_rational(d.upper[i]));
+            bracket_from_enclosures(p, lo, hi);
+            p.arithmetic = name;
+            if (p.lower > 0 || cost > mpfi_limit) {
+                if (p.lower == 0) p.arithmetic += "; too wide at this depth to certify a non-zero lower value";
+                return p;
+            }
+            p = point_difference{};
+            p.x = x;
+        }
+        // Overflowed, or uninformative on a network MPFI can still afford: MPFI below.
+    }
+    if (cost <= exact_limit) {
         const auto in = net::input_from_doubles<arith::rational>(x);
         const auto y = net::forward<arith::rational>(theta, in), yq = net::forward<arith::rational>(quant, in);
         for (std::size_t i = 0; i < y.size(); ++i) {
@@ -34,21 +78,21 @@ point_difference certify_difference(const net::network& theta, const net::networ
     const arith::precision_scope scope(bits);
     const auto in = net::input_from_doubles<arith::mpfi_interval>(x);
     const auto y = net::forward<arith::mpfi_interval>(theta, in), yq = net::forward<arith::mpfi_interval>(quant, in);
+    std::vector<arith::rational> lo, hi;
     for (std::size_t i = 0; i < y.size(); ++i) {
         const arith::mpfi_interval d = yq[i] - y[i];
-        const arith::rational lo = d.lower().to_rational(), hi = d.upper().to_rational();
-        // |d| >= its mignitude (0 when the enclosure straddles 0), <= its magnitude.
-        const arith::rational mig = lo > 0 ? lo : (hi < 0 ? arith::rational(-hi) : arith::rational(0));
-        const arith::rational mag = arith::max(arith::abs(lo), arith::abs(hi));
-        if (mig > p.lower) p.lower = mig, p.output = i;
-        p.upper = arith::max(p.upper, mag);
+        lo.push_back(d.lower().to_rational());
+        hi.push_back(d.upper().to_rational());
     }
+    bracket_from_enclosures(p, lo, hi);
     p.arithmetic = "MPFI " + std::to_string(bits) + "-bit";
     return p;
 }
 
 double approximate_difference(const net::network& theta, const net::network& quant, const std::vector<double>& x) {
-    const auto y = net::forward<double>(theta, x), yq = net::forward<double>(quant, x);
+    const bool large = forward_cost(theta) > 200000;
+    const auto y = large ? fast::forward_plain(theta, x) : net::forward<double>(theta, x);
+    const auto yq = large ? fast::forward_plain(quant, x) : net::forward<double>(quant, x);
     double best = 0;
     for (std::size_t i = 0; i < y.size(); ++i) best = std::max(best, std::fabs(yq[i] - y[i]));
     return best;

@@ -1,4 +1,5 @@
 #include "qbound/verify/search.hpp"
+#include "qbound/arith/errors.hpp"
 
 #include "qbound/verify/gradient.hpp"
 #include "qbound/verify/point_difference.hpp"
@@ -6,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <chrono>
 #include <random>
@@ -84,7 +86,85 @@ search_result search_worst_case(const net::network& theta, const net::network& q
             if (!improved) break;
         }
     }
+    // Activation-aware line search. Along z + t u the pre-activations of both
+    // networks are linear in t until one of them crosses a ReLU kink (0, and 6
+    // for ReLU6); their slopes come from a difference quotient over a short
+    // step h (a heuristic: only the evaluated points matter, and they are
+    // certified later). The difference is linear on [0, t_next], increasing
+    // along the sign-gradient direction, so its best point there is t_next.
+    std::vector<std::vector<double>> kink_starts;
+    if (opt.kink_steps > 0 && opt.kink_starts > 0) kink_starts.push_back(r.best_x);
+    for (std::size_t k = 1; k < opt.kink_starts && opt.kink_steps > 0; ++k) {
+        std::vector<double> z(d);
+        for (std::size_t j = 0; j < d; ++j) z[j] = std::min(box.upper[j], box.lower[j] + unit() * (box.upper[j] - box.lower[j]));
+        kink_starts.push_back(std::move(z));
+    }
+    for (auto& z : kink_starts) {
+        double current = consider(z);
+        for (std::size_t it = 0; it < opt.kink_steps && !out_of_time(); ++it) {
+            const auto a = net::forward_all<double>(theta, z), aq = net::forward_all<double>(quant, z);
+            const auto &y = a.back(), &yq = aq.back();
+            std::size_t out = 0;
+            for (std::size_t i = 1; i < y.size(); ++i)
+                if (std::fabs(yq[i] - y[i]) > std::fabs(yq[out] - y[out])) out = i;
+            const auto g = difference_gradient(theta, quant, z, out, yq[out] - y[out] >= 0 ? 1.0 : -1.0);
+            std::vector<double> u(d, 0.0);
+            double t_face = std::numeric_limits<double>::infinity();
+            for (std::size_t j = 0; j < d; ++j) {
+                const double w = box.upper[j] - box.lower[j];
+                if (g[j] > 0 && z[j] < box.upper[j]) u[j] = w, t_face = std::min(t_face, (box.upper[j] - z[j]) / w);
+                if (g[j] < 0 && z[j] > box.lower[j]) u[j] = -w, t_face = std::min(t_face, (z[j] - box.lower[j]) / w);
+            }
+            if (!(t_face > 0) || !std::isfinite(t_face)) break;  // at a vertex in every direction that helps
+            const double h = t_face * 0x1p-20;
+            std::vector<double> zh(d);
+            for (std::size_t j = 0; j < d; ++j) zh[j] = z[j] + h * u[j];
+            const auto b = net::forward_all<double>(theta, zh), bq = net::forward_all<double>(quant, zh);
+            double t_next = t_face;
+            for (const auto* pair : {&a, &aq}) {
+                const auto& m = pair == &a ? theta : quant;
+                const auto& at_h = pair == &a ? b : bq;
+                for (std::size_t i = 1; i < m.nodes().size(); ++i) {
+                    const auto& n = m.nodes()[i];
+                    if (n.kind != net::op::relu && n.kind != net::op::relu6) continue;
+                    const auto &p0 = (*pair)[n.inputs[0]], &ph = at_h[n.inputs[0]];
+                    for (std::size_t k = 0; k < p0.size(); ++k) {
+                        const double slope = (ph[k] - p0[k]) / h;
+                        if (slope == 0 || !std::isfinite(slope)) continue;
+                        for (double kink : {0.0, 6.0}) {
+                            if (kink == 6.0 && n.kind != net::op::relu6) continue;
+                            const double t = (kink - p0[k]) / slope;
+                            if (t > h && t < t_next) t_next = t;
+                        }
+                    }
+                }
+            }
+            std::vector<double> next(d);
+            for (std::size_t j = 0; j < d; ++j) next[j] = std::clamp(z[j] + t_next * u[j], box.lower[j], box.upper[j]);
+            const double v = consider(next);
+            if (!(v > current)) break;
+            current = v;
+            z = std::move(next);
+        }
+    }
     return r;
+}
+
+search_options counted_search(std::size_t inputs, double effort, std::uint64_t seed) {
+    if (!(effort > 0) || !std::isfinite(effort)) throw arith::invalid_argument("search effort must be positive and finite");
+    const auto scaled = [&](double base) { return static_cast<std::size_t>(std::max(1.0, std::ceil(base * effort))); };
+    const bool wide = inputs > 16;
+    search_options o;
+    o.random_samples = scaled(inputs <= 4 ? 2048 : 256);
+    o.vertex_restarts = scaled(wide ? 4 : 16);
+    o.max_passes = wide ? 2 : 8;
+    o.gradient_starts = scaled(8);
+    o.gradient_steps = wide ? 40 : 60;
+    o.kink_starts = scaled(4);
+    o.kink_steps = 40;
+    o.max_seconds = 600;
+    o.seed = seed;
+    return o;
 }
 
 }  // namespace qbound::verify

@@ -11,6 +11,7 @@
 #include "qbound/net/zoo.hpp"
 
 #include "property_support.hpp"
+#include "verify/pair_builders.hpp"
 
 #include <cmath>
 #include <map>
@@ -19,31 +20,6 @@ using namespace qbound;
 using arith::rational;
 
 namespace {
-
-net::network every_layer_kind(std::uint64_t seed) {
-    net::network n("kinds", {2, 6, 6});
-    std::size_t x = n.normalize(0, {0.5, -0.25}, {2.0, 4.0}, "norm");
-    x = n.activation(n.conv2d(x, 4, {3, 3, 1, 1, 1, 2}, "grouped"), net::op::relu);
-    std::size_t y = n.activation(n.conv2d(x, 4, {3, 3, 1, 1, 1, 4}, "depthwise"), net::op::relu6);
-    x = n.add(y, x, "residual");
-    x = n.max_pool(x, {2, 2, 0, true});
-    x = n.avg_pool(x, {2, 1, 0, false});
-    x = n.activation(n.conv2d(x, 3, {1, 1, 1, 0, 1, 1}, "pointwise"), net::op::relu);
-    x = n.global_avg_pool(x);
-    n.dense(n.flatten(x), 3, "head");
-    net::init_he_normal(n, seed, 0.1);
-    return n;
-}
-
-net::network perturbed(const net::network& m, arith::operand_generator& gen) {
-    net::network q = m;
-    for (auto& n : q.nodes()) {
-        for (auto& w : n.weight) w += std::ldexp(static_cast<double>(gen.uniform_int(-8, 8)), -6);
-        for (auto& b : n.bias)
-            if (gen.chance(0.3)) b += std::ldexp(static_cast<double>(gen.uniform_int(-8, 8)), -7);
-    }
-    return q;
-}
 
 // Two independent interval passes: the naive enclosure of the difference.
 double naive_bound(const net::network& a, const net::network& b, const verify::input_box& box) {
@@ -66,9 +42,9 @@ TEST_CASE("the differential bound contains every exact difference in its box", "
     const std::size_t cases = test::property_cases(60);
     for (std::size_t c = 0; c < cases; ++c) {
         const bool cnn = gen.chance(0.5);
-        net::network theta = cnn ? every_layer_kind(gen.bits()) : net::make_mlp({3, 5, 4, 2});
+        net::network theta = cnn ? test::every_layer_kind(gen.bits()) : net::make_mlp({3, 5, 4, 2});
         if (!cnn) net::init_he_normal(theta, gen.bits(), 0.2);
-        const net::network quant = perturbed(theta, gen);
+        const net::network quant = test::perturbed(theta, gen);
         const std::size_t d = theta.input_shape().size();
         verify::input_box box{std::vector<double>(d), std::vector<double>(d)};
         for (std::size_t k = 0; k < d; ++k) {

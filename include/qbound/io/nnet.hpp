@@ -11,6 +11,7 @@
 // domain Omega is chosen by the user) and the output de-normalization
 // y * range_out + mean_out (outputs stay as the network computes them, like
 // the ONNX export of the same network); both are returned for reference.
+#include "qbound/io/limits.hpp"
 #include "qbound/net/network.hpp"
 
 #include <string>
@@ -25,7 +26,9 @@ struct nnet_model {
 };
 
 // Throws net::model_error naming the file, line and field on malformed,
-// truncated or absurd content (sizes, NaN/Inf values).
-nnet_model read_nnet(const std::string& path);
+// truncated or absurd content (sizes, NaN/Inf values), and for files beyond
+// `lim` (file size, numLayers, layer sizes, weights and biases; see
+// limits.hpp), before allocating for them.
+nnet_model read_nnet(const std::string& path, const limits& lim = limits_from_environment());
 
 }  // namespace qbound::io

@@ -15,7 +15,11 @@
 // Float, double, int32 and int64 tensors (typed fields or raw_data).
 // Anything else (an unsupported operator, a dynamic shape that cannot be
 // resolved, NaN/Inf weights, a truncated or malformed file, absurd sizes)
-// throws net::model_error naming the file, the node and the reason.
+// throws net::model_error naming the file, the node and the reason. Files
+// beyond `lim` (file size, tensor elements and bytes, node count, subgraph
+// nesting; see limits.hpp) are refused the same way, before allocating.
+#include "qbound/io/limits.hpp"
+#include "qbound/net/batch_norm.hpp"
 #include "qbound/net/network.hpp"
 
 #include <string>
@@ -26,8 +30,9 @@ struct onnx_model {
     net::network network;
     bool input_nhwc = false;  // the file's input is NHWC (qbound's network takes CHW)
     std::string producer;
+    net::fold_report batch_norm_fold;  // whether folding its batch norms was exact (net/batch_norm.hpp)
 };
 
-onnx_model read_onnx(const std::string& path);
+onnx_model read_onnx(const std::string& path, const limits& lim = limits_from_environment());
 
 }  // namespace qbound::io

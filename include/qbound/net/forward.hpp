@@ -7,12 +7,16 @@
 // Guarantees follow T: rational is exact; interval_double and mpfi_interval
 // enclose R_theta(x) for every real x in the input enclosures (so an input
 // box gives an enclosure of the image of the box); mpfr_real and double are
-// approximations. Batch norm must be folded first (fold_batch_norm).
+// approximations. Batch norm must be folded first (net/batch_norm.hpp), except
+// in exact rationals, where an unfolded batch norm with rational sigma is
+// evaluated exactly.
 #include "qbound/arith/linalg.hpp"
+#include "qbound/net/batch_norm.hpp"
 #include "qbound/net/errors.hpp"
 #include "qbound/net/network.hpp"
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace qbound::net {
@@ -34,20 +38,21 @@ std::vector<T> eval_dense(const node& n, const std::vector<T>& x) {
     return arith::matvec<T>(W, n.out_features, n.in_features, x, b);
 }
 
-template <class T>
-std::vector<T> eval_conv2d(const node& n, const shape3& in, const std::vector<T>& x) {
-    const auto W = to_scalars<T>(n.weight);
+// Visits the taps of a conv2d node in output order: begin(o) once per output
+// element (o = (channel * H_out + row) * W_out + column, channel = o / (H_out
+// W_out)), then tap(weight_index, input_index) for every kernel entry that
+// falls inside the input (zero padding contributes nothing), then end(o).
+template <class Begin, class Tap, class End>
+void for_each_conv_tap(const node& n, const shape3& in, Begin begin, Tap tap, End end) {
     const auto& g = n.conv;
     const std::size_t out_c = n.out_features, in_per_group = in.channels / g.groups, out_per_group = out_c / g.groups;
     const std::size_t oh_n = n.output.height, ow_n = n.output.width;
-    std::vector<T> y;
-    y.reserve(n.output.size());
+    std::size_t index = 0;
     for (std::size_t o = 0; o < out_c; ++o) {
         const std::size_t group = o / out_per_group;
-        const T bias = arith::scalar_traits<T>::from_double(n.bias[o]);  // once per channel, not per pixel
         for (std::size_t oh = 0; oh < oh_n; ++oh) {
-            for (std::size_t ow = 0; ow < ow_n; ++ow) {
-                T acc = bias;
+            for (std::size_t ow = 0; ow < ow_n; ++ow, ++index) {
+                begin(index);
                 for (std::size_t ic = 0; ic < in_per_group; ++ic) {
                     const std::size_t c = group * in_per_group + ic;
                     for (std::size_t kh = 0; kh < g.kernel_h; ++kh) {
@@ -58,15 +63,28 @@ std::vector<T> eval_conv2d(const node& n, const shape3& in, const std::vector<T>
                             const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw * g.dilation) -
                                                       static_cast<std::ptrdiff_t>(g.padding);
                             if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(in.width)) continue;
-                            const T& w = W[((o * in_per_group + ic) * g.kernel_h + kh) * g.kernel_w + kw];
-                            acc += w * x[(c * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw)];
+                            tap(((o * in_per_group + ic) * g.kernel_h + kh) * g.kernel_w + kw,
+                                (c * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw));
                         }
                     }
                 }
-                y.push_back(std::move(acc));
+                end(index);
             }
         }
     }
+}
+
+template <class T>
+std::vector<T> eval_conv2d(const node& n, const shape3& in, const std::vector<T>& x) {
+    const auto W = to_scalars<T>(n.weight);
+    const auto bias = to_scalars<T>(n.bias);  // once per channel, not per pixel
+    const std::size_t pixels = n.output.height * n.output.width;
+    std::vector<T> y;
+    y.reserve(n.output.size());
+    T acc = arith::scalar_traits<T>::from_double(0.0);
+    for_each_conv_tap(
+        n, in, [&](std::size_t o) { acc = bias[o / pixels]; }, [&](std::size_t w, std::size_t i) { acc += W[w] * x[i]; },
+        [&](std::size_t) { y.push_back(acc); });
     return y;
 }
 
@@ -172,6 +190,10 @@ std::vector<std::vector<T>> forward_all(const network& net, std::vector<T> input
                 }
                 break;
             case op::batch_norm:
+                if constexpr (std::is_same_v<T, arith::rational>) {
+                    values[i] = batch_norm_exact(n, net.at(n.inputs.at(0)).output, values[n.inputs.at(0)]);
+                    break;
+                }
                 throw model_error(net.name() + ": batch_norm '" + n.name + "' must be folded before evaluation (fold_batch_norm)");
             case op::input: throw model_error(net.name() + ": second input node '" + n.name + "'");
         }

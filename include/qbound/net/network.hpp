@@ -136,12 +136,6 @@ private:
 std::size_t window_output_size(std::size_t in, std::size_t kernel, std::size_t stride, std::size_t padding,
                                std::size_t dilation, const std::string& what);
 
-// Merge every batch_norm node into the affine node it follows:
-//   W <- (gamma / sigma) W,  b <- beta + gamma (b - mu) / sigma,  sigma = sqrt(var + eps),
-// computed in double (each folded weight rounded once or twice). Throws when
-// a batch norm does not directly follow an affine node used only by it.
-void fold_batch_norm(network& net);
-
 // Throws qbound::net::model_error naming the node if any weight or bias is
 // NaN or infinite.
 void check_finite_weights(const network& net);

@@ -10,6 +10,8 @@
 //         starting with '#' are skipped.
 // Inputs are in the network's input order (CHW, the order qbound's network
 // takes, also for files whose graph takes NHWC).
+#include "qbound/io/limits.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -20,8 +22,11 @@ namespace qbound::quant {
 // Throws arith::invalid_argument naming the file (and the row and column,
 // or the header field) for: a missing or unreadable file, no inputs, a row
 // with the wrong number of values, a non-numeric, NaN or infinite value, an
-// unsupported dtype, Fortran order or shape, or truncated .npy data.
-std::vector<std::vector<double>> read_calibration(const std::string& path, std::size_t expected_dim);
+// unsupported dtype, Fortran order or shape, or truncated .npy data; and for
+// files beyond `lim` (file size, max_calibration_samples inputs; see
+// io/limits.hpp), before allocating for them.
+std::vector<std::vector<double>> read_calibration(const std::string& path, std::size_t expected_dim,
+                                                  const io::limits& lim = io::limits_from_environment());
 
 // n inputs uniform on [-D, D]^dim (53-bit uniform draws from std::mt19937_64
 // with `seed`, the same on every platform). Throws invalid_argument for

@@ -7,7 +7,11 @@
 //              counterexample (its difference certified in exact or 256-bit arithmetic)
 //   UNDECIDED  the bracket straddles the bound; the gap says by how much
 // lower is certified at the witness x (verify/point_difference.hpp); upper
-// comes from differential branch and bound (verify/differential.hpp).
+// comes from differential branch and bound (verify/differential.hpp), or,
+// for networks above verify::fast_path_macs, from one fast interval bound
+// propagation of both networks over Omega (fast/enclosure.hpp; sound but
+// loose); when that overflows, the upper side is not computed and no
+// variant can be HOLDS.
 #include "qbound/bounds/bounds.hpp"
 #include "qbound/verify/point_difference.hpp"
 #include "qbound/verify/search.hpp"
@@ -37,7 +41,9 @@ struct check_options {
 
 struct check_result {
     point_difference witness;      // certified lower side
-    arith::rational upper;         // certified upper side (exact value of a double)
+    arith::rational upper;         // certified upper side (exact value of a double); meaningful only if upper_computed
+    bool upper_computed = true;
+    std::string upper_method;      // how `upper` was obtained (or why it was not)
     double relative_gap = 0;       // (upper - lower) / upper, 0 when upper = 0
     std::size_t search_evaluations = 0, boxes = 0;
     std::string stopped_by;

@@ -16,6 +16,7 @@
 // Branch and bound splits the input box (widest side first), always refining
 // the box that holds the current maximum, until a node budget, a time budget
 // or a target gap is reached.
+#include "qbound/arith/interval_double.hpp"
 #include "qbound/net/network.hpp"
 
 #include <chrono>
@@ -31,6 +32,14 @@ struct input_box {
 
 input_box centered_box(std::size_t dim, double D);  // [-D, D]^dim
 
+// Enclosures of every node's value over the box, for theta (a), theta' (aq)
+// and their difference (delta = aq - a), index = node index.
+struct differential_values {
+    std::vector<arith::interval_double> a, aq, delta;
+};
+std::vector<differential_values> differential_intervals(const net::network& theta, const net::network& theta_quantized,
+                                                        const input_box& box);
+
 // Upper bound on sup_{x in box} ||R_theta'(x) - R_theta(x)||_inf (a double
 // that is >= the exact sup).
 double differential_upper_bound(const net::network& theta, const net::network& theta_quantized, const input_box& box);
@@ -39,6 +48,9 @@ struct branch_and_bound_options {
     std::size_t max_nodes = 2000;     // boxes evaluated
     double max_seconds = 10;
     double target_relative_gap = 0;   // stop when (upper - lower) <= gap * upper
+    // Use the symbolic differential bound (verify/symbolic_difference.hpp;
+    // never looser, slower per box) when symbolic_cost(theta) is at most this.
+    std::size_t symbolic_budget = 300'000;
     // Called after each evaluated box with (boxes so far, current upper, current lower).
     std::function<void(std::size_t, double, double)> progress;
 };
@@ -47,6 +59,7 @@ struct branch_and_bound_result {
     double upper = 0;                  // certified: >= sup over the whole box
     std::size_t nodes = 0;             // boxes evaluated
     std::string stopped_by;            // "gap", "nodes", "time", "exhausted"
+    std::string method;                // "symbolic differential" or "interval differential"
     std::vector<std::vector<double>> candidates;  // centres of the best boxes, for the lower side
 };
 

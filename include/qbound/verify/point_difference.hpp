@@ -1,10 +1,14 @@
 #pragma once
 // A certified value of ||R_theta'(x) - R_theta(x)||_inf at one input x.
 //
-// Small networks are evaluated in exact rationals; larger ones with MPFI
-// intervals at `bits` (default 256), whose enclosures contain the exact
-// outputs. Either way `lower <= ||R_theta'(x) - R_theta(x)||_inf <= upper`
-// holds for the exact real networks (a double weight is the exact weight).
+// The arithmetic is chosen by the size of one forward pass (multiply-
+// accumulates of the affine layers): exact rationals up to `exact_limit`,
+// MPFI intervals at `bits` (default 256) up to `fast_limit`, and above it the
+// fast float-sound path (fast/enclosure.hpp: binary64 with a-priori error
+// bounds, residual-corrected; see fast_path_macs for the fallbacks). Every way,
+// `lower <= ||R_theta'(x) - R_theta(x)||_inf <= upper` holds for the exact
+// real networks (a double weight is the exact weight), and `arithmetic` names
+// the path that produced the numbers.
 #include "qbound/arith/rational.hpp"
 #include "qbound/net/network.hpp"
 
@@ -18,17 +22,28 @@ struct point_difference {
     std::vector<double> x;
     arith::rational lower, upper;  // certified bracket on the inf-norm of the difference
     std::size_t output = 0;        // the output coordinate attaining `lower`
-    std::string arithmetic;        // "exact rational" or "MPFI <bits>-bit"
+    std::string arithmetic;        // "exact rational", "MPFI <bits>-bit" or a fast::*arithmetic_name
 };
 
 // Multiply-accumulates of one forward pass (affine layers), to choose the arithmetic.
 std::size_t forward_cost(const net::network& net);
 
-// Exact when forward_cost <= exact_limit, else MPFI at `bits`.
-point_difference certify_difference(const net::network& theta, const net::network& theta_quantized,
-                                    const std::vector<double>& x, long bits = 256, std::size_t exact_limit = 200000);
+// Above fast_path_macs MACs per forward pass the fast path certifies (the
+// ImageNet zoo models at any resolution). If its enclosure is too wide to
+// give a non-zero lower value (or overflows), MPFI is used after all when
+// the network has at most mpfi_limit MACs (about a minute at 256 bits);
+// above that the fast result stands (or MPFI runs if it overflowed).
+inline constexpr std::size_t fast_path_macs = 5'000'000;
+inline constexpr std::size_t mpfi_limit = 50'000'000;
 
-// ||R_theta'(x) - R_theta(x)||_inf in plain double (for searching; not certified).
+// Exact when forward_cost <= exact_limit, MPFI at `bits` up to fast_limit,
+// else the fast float-sound path (refined mode, see fast/enclosure.hpp).
+point_difference certify_difference(const net::network& theta, const net::network& theta_quantized,
+                                    const std::vector<double>& x, long bits = 256, std::size_t exact_limit = 200000,
+                                    std::size_t fast_limit = fast_path_macs);
+
+// ||R_theta'(x) - R_theta(x)||_inf in plain double (for searching; not
+// certified); by the fast engine's kernels above 200,000 MACs.
 double approximate_difference(const net::network& theta, const net::network& theta_quantized, const std::vector<double>& x);
 
 }  // namespace qbound::verify

@@ -1,0 +1,16 @@
+// libFuzzer target: io::read_onnx on arbitrary bytes. Refusals are
+// net::model_error; everything else is a finding.
+#include "qbound/io/onnx.hpp"
+#include "qbound/net/errors.hpp"
+
+#include "fuzz_support.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string path = qbound::fuzz::write_input(data, size, "model.onnx");
+    try {
+        const auto model = qbound::io::read_onnx(path);
+        (void)model.network.parameter_count();
+    } catch (const qbound::net::model_error&) {
+    }
+    return 0;
+}

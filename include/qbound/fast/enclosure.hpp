@@ -1,0 +1,133 @@
+#pragma once
+// The fast float-sound path (issue 8): enclosures of R_theta(x) for whole
+// networks in plain binary64 arithmetic, with an a-priori error bound
+// instead of interval arithmetic per operation.
+//
+// Every value is a ball: the exact real value lies in [mid - rad, mid + rad]
+// (mid, rad doubles, rad >= 0 or +inf). An affine node y = A x + b (dense,
+// or conv2d as a matrix product over im2col columns, K = in/groups * kh * kw
+// terms per output) with input ball (m, r) gives
+//   mid_i = fl(sum_k A_ik m_k + b_i)                 any summation order
+//   rad_i = (fl(sum_k |A_ik| z_k) + 2K eta)(1 + 2 gamma_K)
+//           + gamma_{K+1} |b_i| + 2K eta,            z_k >= r_k + gamma_{K+1} |m_k|
+// every step of rad and z rounded upward by stepping to the next double.
+//
+// Proof sketch. Unit roundoff u = 2^-52 and eta = 2^-1074 hold in EVERY IEEE
+// rounding mode: fl(a op b) = (a op b)(1 + d) + e, |d| <= u, |e| <= eta, and
+// e = 0 for + and - (subnormal sums are exact). A fused multiply-add obeys
+// the same model with one rounding. In any summation tree (any order,
+// blocked, vectorized, FMA or not, as a BLAS would do it) each of the K + 1
+// summands passes through at most K + 1 roundings, so (Higham, Thm 3.1 /
+// Lemma 3.1) |fl(b + sum A m) - (b + sum A m)| <= gamma_{K+1} (|b| + sum |A||m|)
+// + 2K eta, gamma_n = n u / (1 - n u) (the underflow errors of the K products
+// are amplified by at most (1 + u)^K < 2). The exact output differs from the
+// exact b + A m by at most sum |A| r. Together: |y - mid| <= sum |A| (r +
+// gamma_{K+1} |m|) + gamma_{K+1} |b| + 2K eta <= sum |A| z + ... . The
+// computed fl(sum |A| z) of non-negative terms is >= (1 - gamma_K) sum |A| z
+// - 2K eta, hence sum |A| z <= (fl + 2K eta) / (1 - gamma_K) <= (fl + 2K
+// eta)(1 + 2 gamma_K) for gamma_K <= 1/2. "Rounded upward" means: compute in
+// the current mode, then step to the next double up; since any rounding
+// error is below one ulp (eta in the subnormal range), the step reaches a
+// value >= the exact one. No rounding mode is ever changed.
+// Overflow: +-inf and NaN absorb, so a finite mid and a finite fl(sum |A| z)
+// prove that no operation overflowed; otherwise the ball becomes
+// (0, +inf), the whole real line, never a wrong finite enclosure.
+// Elementwise nodes (ReLU, ReLU6, pooling, add, normalize) go through
+// intervals [next_down(mid - rad), next_up(mid + rad)] with every endpoint
+// operation stepped outward, then back to a ball.
+//
+// Refined point mode (enclose_point_refined). The a-priori bound is cheap but
+// its radius grows through |A| at every layer (about 2^4 per random 3x3 conv:
+// sum_k |A_ik| is ~sqrt(K) times the typical |sum_k A_ik x_k|), so after ~15
+// layers nothing of binary64's 53 bits is left. The refined mode keeps the
+// value as m + d +- r: m the plain double forward pass, d a double correction,
+// r a radius. An affine node computes
+//   m' = fl(A m + b);  rho = A m + b - m' exactly up to 2^-(levels beta) by
+//   Ozaki-style splitting: A = sum_s A_s (per row, unit 2^(e_i-(s+1)beta)),
+//   m = sum_t M_t (per tensor, unit 2^(F-(t+1)beta)), 2 beta + ceil(log2 K)
+//   <= 53, so every product A_s M_t (s + t < levels) is computed EXACTLY by
+//   the same double kernel; they, b and -m' are summed by TwoSum (errors
+//   kept, their rounding bounded by gamma_n sum |e|); the omitted products
+//   and split remainders are bounded by K 2^(e_i + F - levels beta)(2 levels + 2);
+//   d' = fl(rho + A d), r' = |A| (r + gamma_K |d|) as above + the bounds.
+// Elementwise nodes use TwoSum and FMA residuals (exact in round-to-nearest,
+// away from underflow; near it an explicit rounding bound is added). The
+// radius still grows through |A|, but from ~2^-100 instead of 2^-53:
+// enough for ResNet18 with random weights (~70 bits of growth), not for
+// MobileNetV2 (~100) or ResNet50 (~150), where the floor of the double
+// correction d (~2^-100) is the limit; certify_difference then reports a
+// lower value of 0 rather than anything unproved. This
+// mode assumes round-to-nearest (checked by `qbound selfcheck`); the
+// a-priori mode does not.
+//
+// Threads: outputs are partitioned (conv: column chunks x blocks of 64
+// output channels per group; dense: rows); a reduction is never split, and every output is summed by the same
+// code in the same order whatever the partition, so results are
+// bit-identical for any thread count.
+#include "qbound/net/network.hpp"
+
+#include <cstddef>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+namespace qbound::fast {
+
+// What the verify layer prints as the arithmetic of a number from this path.
+inline constexpr std::string_view arithmetic_name = "fast float-sound (a-priori error bound)";
+
+inline constexpr std::string_view refined_arithmetic_name =
+    "fast float-sound (a-priori error bound, residual-corrected by exact split products)";
+
+struct options {
+    unsigned threads = 0;   // 0: all cores (std::thread::hardware_concurrency)
+    int refined_bits = 100; // refined mode: bits of the residual's split products
+};
+
+// The refined mode cannot split exactly (values or weights beyond about
+// 2^+-900): use the a-priori mode.
+struct refinement_not_applicable : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Elementwise enclosure: lower[i] <= the exact value <= upper[i]; +-inf when
+// the bound overflowed (sound, uninformative).
+struct enclosure {
+    std::vector<double> lower, upper;
+};
+
+// R_theta(x) in plain double, by the same kernels (approximate; for search
+// and benchmarks).
+std::vector<double> forward_plain(const net::network& net, const std::vector<double>& x, const options& opt = {});
+
+// Encloses R_theta(x) for the exact real network with the double weights.
+enclosure enclose_point(const net::network& net, const std::vector<double>& x, const options& opt = {});
+
+// Encloses { R_theta(x) : lower <= x <= upper } (interval bound propagation,
+// midpoint-radius form).
+enclosure enclose_box(const net::network& net, const std::vector<double>& lower, const std::vector<double>& upper,
+                      const options& opt = {});
+
+// Pair mode: encloses R_theta'(x) - R_theta(x) (both networks through the
+// fast path, then an outward-rounded difference).
+enclosure enclose_difference(const net::network& theta, const net::network& theta_quantized, const std::vector<double>& x,
+                             const options& opt = {});
+
+// Refined point mode (see above): encloses R_theta(x), much tighter on deep
+// networks; about (levels (levels + 1) / 2 + 3) matrix products per affine
+// node instead of 2. Throws refinement_not_applicable.
+enclosure enclose_point_refined(const net::network& net, const std::vector<double>& x, const options& opt = {});
+enclosure enclose_difference_refined(const net::network& theta, const net::network& theta_quantized, const std::vector<double>& x,
+                                     const options& opt = {});
+
+// Pair mode on a box: encloses { R_theta'(x) - R_theta(x) : x in the box }
+// (independent propagation of both networks, then the interval difference;
+// sound but loose, since the correlation is lost).
+enclosure enclose_box_difference(const net::network& theta, const net::network& theta_quantized, const std::vector<double>& lower,
+                                 const std::vector<double>& upper, const options& opt = {});
+
+// gamma_n = n u / (1 - n u) with u = 2^-52, rounded upward; throws when
+// n u >= 1/4 (dot products longer than 2^50).
+double gamma_bound(std::size_t n);
+
+}  // namespace qbound::fast

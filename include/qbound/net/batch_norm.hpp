@@ -1,0 +1,40 @@
+#pragma once
+// Batch norm (inference form) y = gamma (z - mu) / sigma + beta,
+// sigma = sqrt(var + eps), with every parameter the exact value of its double.
+//
+// fold_batch_norm merges each batch_norm node into the affine node it follows:
+//   W <- (gamma / sigma) W,   b <- beta + gamma (b - mu) / sigma.
+// Each folded parameter is the exact real value rounded to the nearest double
+// ONCE (correctly rounded: computed in exact rationals when sigma is rational,
+// otherwise in MPFI with enough bits that both ends of the enclosure round to
+// the same double). When every folded parameter is representable the folded
+// network computes exactly the function of the unfolded one; the report says
+// whether that is the case and, if not, how large the roundings are.
+//
+// batch_norm_exact evaluates an unfolded batch_norm node in exact rationals
+// (forward<rational> uses it), when sigma is rational for every channel (var +
+// eps a square of a rational); otherwise it throws naming the channel.
+#include "qbound/arith/rational.hpp"
+#include "qbound/net/network.hpp"
+
+#include <cstddef>
+#include <vector>
+
+namespace qbound::net {
+
+struct fold_report {
+    std::size_t folded = 0;            // batch_norm nodes merged
+    std::size_t parameters = 0;        // weights and biases rewritten
+    std::size_t rounded = 0;           // of those, not representable: rounded to nearest, once
+    double max_relative_rounding = 0;  // largest |folded - exact| / |exact| (at most 2^-53)
+    bool exact() const { return rounded == 0; }
+};
+
+// Throws model_error when a batch norm does not directly follow an affine
+// node used only by it, or when var + eps <= 0 for some channel.
+fold_report fold_batch_norm(network& net);
+
+// The batch_norm node's output for its input x (C x H x W, `in`), exactly.
+std::vector<arith::rational> batch_norm_exact(const node& bn, const shape3& in, const std::vector<arith::rational>& x);
+
+}  // namespace qbound::net

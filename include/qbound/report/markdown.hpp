@@ -1,0 +1,22 @@
+#pragma once
+// Markdown pieces for qbound's reports (report.md of `qbound demo`).
+#include <string>
+#include <vector>
+
+namespace qbound::report {
+
+struct markdown_table {
+    std::vector<std::string> header;
+    std::vector<std::vector<std::string>> rows;  // each as long as header
+    std::vector<bool> right_aligned;             // per column; empty: all left
+};
+
+// A GitHub-flavoured pipe table. '|' inside a cell is escaped and newlines
+// become spaces, so a cell never breaks the table. Throws
+// std::invalid_argument when a row's length differs from the header's.
+std::string to_markdown(const markdown_table& table);
+
+// `text` as inline code (backticks that survive any backticks inside).
+std::string inline_code(const std::string& text);
+
+}  // namespace qbound::report

@@ -1,0 +1,502 @@
+// The fast float-sound engine; the error bound and its proof are in
+// include/qbound/fast/enclosure.hpp.
+#include "qbound/fast/enclosure.hpp"
+
+#include "kernels.hpp"
+
+#include "qbound/arith/errors.hpp"
+#include "qbound/net/errors.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <thread>
+
+namespace qbound::fast {
+
+namespace detail {
+
+namespace {
+// ---- matrix product kernels -------------------------------------------------
+// K-blocking stores and reloads the exact partial sum, so the order over k is
+// kept. GCC vector extensions: elementwise multiply and add, never contracted
+// (-ffp-contract=off) or reassociated.
+using v4 = double __attribute__((vector_size(32)));
+
+template <int Rows>
+[[gnu::always_inline]] inline void micro_kernel(const double* A, std::size_t lda, const double* Bp, std::size_t kc, double* C, std::size_t ldc, bool first) {
+    v4 c[Rows][2];
+    for (int r = 0; r < Rows; ++r) {
+        if (first) {
+            c[r][0] = v4{0, 0, 0, 0};
+            c[r][1] = v4{0, 0, 0, 0};
+        } else {
+            __builtin_memcpy(&c[r][0], C + r * ldc, sizeof(v4));
+            __builtin_memcpy(&c[r][1], C + r * ldc + 4, sizeof(v4));
+        }
+    }
+    for (std::size_t k = 0; k < kc; ++k) {
+        v4 b0, b1;
+        __builtin_memcpy(&b0, Bp + k * 8, sizeof(v4));
+        __builtin_memcpy(&b1, Bp + k * 8 + 4, sizeof(v4));
+        for (int r = 0; r < Rows; ++r) {
+            const double a = A[r * lda + k];
+            const v4 av = {a, a, a, a};
+            c[r][0] = c[r][0] + av * b0;
+            c[r][1] = c[r][1] + av * b1;
+        }
+    }
+    for (int r = 0; r < Rows; ++r) {
+        __builtin_memcpy(C + r * ldc, &c[r][0], sizeof(v4));
+        __builtin_memcpy(C + r * ldc + 4, &c[r][1], sizeof(v4));
+    }
+}
+
+}  // namespace
+
+// Compiled twice (AVX2 and baseline x86-64, chosen at load time): the same
+// elementwise operations in the same order, so the same bits either way.
+[[gnu::target_clones("avx2", "default")]] void gemm_packed(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C, std::size_t ldc) {
+    constexpr std::size_t KC = 256;
+    for (std::size_t k0 = 0; k0 < K || (K == 0 && k0 == 0); k0 += KC) {
+        const std::size_t kc = std::min(KC, K - k0);
+        const bool first = k0 == 0;
+        std::size_t i = 0;
+        for (; i + 4 <= M; i += 4)
+            for (std::size_t t = 0; t < tiles; ++t)
+                micro_kernel<4>(A + i * K + k0, K, Bp + (t * K + k0) * 8, kc, C + i * ldc + t * 8, ldc, first);
+        for (; i < M; ++i)
+            for (std::size_t t = 0; t < tiles; ++t)
+                micro_kernel<1>(A + i * K + k0, K, Bp + (t * K + k0) * 8, kc, C + i * ldc + t * 8, ldc, first);
+        if (K == 0) break;
+    }
+}
+
+
+void pack_columns(const std::vector<double>& v, const net::shape3& in, const net::conv_geometry& g, std::size_t out_width,
+                  std::size_t group, std::size_t p0, std::size_t width, std::vector<double>& buf) {
+    const std::size_t ipg = in.channels / g.groups, KH = g.kernel_h, KW = g.kernel_w, K = ipg * KH * KW;
+    const std::size_t tiles = (width + 7) / 8;
+    buf.assign(tiles * K * 8, 0.0);
+    for (std::size_t col = 0; col < width; ++col) {
+        const std::size_t p = p0 + col, oh = p / out_width, ow = p % out_width, t = col / 8, lane = col % 8;
+        double* dst = buf.data() + t * K * 8 + lane;
+        std::size_t k = 0;
+        for (std::size_t ic = 0; ic < ipg; ++ic) {
+            const double* plane = v.data() + (group * ipg + ic) * in.height * in.width;
+            for (std::size_t kh = 0; kh < KH; ++kh) {
+                const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh * g.dilation) - static_cast<std::ptrdiff_t>(g.padding);
+                const bool row_inside = ih >= 0 && ih < static_cast<std::ptrdiff_t>(in.height);
+                for (std::size_t kw = 0; kw < KW; ++kw, ++k) {
+                    if (!row_inside) continue;
+                    const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw * g.dilation) - static_cast<std::ptrdiff_t>(g.padding);
+                    if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(in.width)) continue;
+                    dst[k * 8] = plane[static_cast<std::size_t>(ih) * in.width + static_cast<std::size_t>(iw)];
+                }
+            }
+        }
+    }
+}
+
+}  // namespace detail
+
+namespace {
+
+using namespace detail;
+
+// ---- affine nodes --------------------------------------------------------------
+
+struct affine_constants {
+    double gamma_mid, c_rad, under;  // gamma_{K+1}, 1 + 2 gamma_K (up), 2 K eta (up)
+};
+
+affine_constants constants_for(std::size_t K) {
+    affine_constants c;
+    c.gamma_mid = gamma_bound(K + 1);
+    c.c_rad = add_up(1.0, 2.0 * gamma_bound(K));
+    c.under = next_up(2.0 * static_cast<double>(K) * eta);
+    return c;
+}
+
+// rad_i from s = fl(sum |A| z) (see the header).
+inline double affine_radius(double s, double bias, const affine_constants& c) {
+    return add_up(mul_up(add_up(s, c.under), c.c_rad), add_up(mul_up(c.gamma_mid, std::fabs(bias)), c.under));
+}
+
+// z_k >= r_k + gamma |m_k|, rounded upward.
+std::vector<double> radius_input(const ball_tensor& x, double gamma) {
+    std::vector<double> z(x.mid.size());
+    for (std::size_t k = 0; k < z.size(); ++k) z[k] = add_up(x.rad[k], mul_up(gamma, std::fabs(x.mid[k])));
+    return z;
+}
+
+std::vector<double> absolute(const std::vector<double>& w) {
+    std::vector<double> a(w.size());
+    for (std::size_t i = 0; i < w.size(); ++i) a[i] = std::fabs(w[i]);
+    return a;
+}
+
+struct engine {
+    bool with_radius;
+    unsigned threads;
+
+    ball_tensor dense(const net::node& n, const ball_tensor& x) const {
+        const std::size_t M = n.out_features, K = n.in_features;
+        ball_tensor y;
+        y.mid.resize(M);
+        const affine_constants c = constants_for(K);
+        std::vector<double> z;
+        if (with_radius) y.rad.resize(M), z = radius_input(x, c.gamma_mid);
+        // One row per task group; each row is summed by the same code (four
+        // strided partial sums, then combined) whatever the partition.
+        const auto row_dot = [K](const double* w, const double* v, bool absolute_weights) {
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            std::size_t k = 0;
+            if (absolute_weights) {
+                for (; k + 4 <= K; k += 4)
+                    s0 += std::fabs(w[k]) * v[k], s1 += std::fabs(w[k + 1]) * v[k + 1], s2 += std::fabs(w[k + 2]) * v[k + 2],
+                        s3 += std::fabs(w[k + 3]) * v[k + 3];
+                for (; k < K; ++k) s0 += std::fabs(w[k]) * v[k];
+            } else {
+                for (; k + 4 <= K; k += 4) s0 += w[k] * v[k], s1 += w[k + 1] * v[k + 1], s2 += w[k + 2] * v[k + 2], s3 += w[k + 3] * v[k + 3];
+                for (; k < K; ++k) s0 += w[k] * v[k];
+            }
+            return (s0 + s1) + (s2 + s3);
+        };
+        constexpr std::size_t rows_per_task = 16;
+        const std::size_t tasks = (M + rows_per_task - 1) / rows_per_task;
+        parallel_for(tasks, M * K >= (1u << 16) ? threads : 1u, [&](std::size_t t, unsigned) {
+            for (std::size_t i = t * rows_per_task; i < std::min(M, (t + 1) * rows_per_task); ++i) {
+                const double* w = n.weight.data() + i * K;
+                y.mid[i] = row_dot(w, x.mid.data(), false) + n.bias[i];
+                if (with_radius) {
+                    y.rad[i] = affine_radius(row_dot(w, z.data(), true), n.bias[i], c);
+                    sanitize(y.mid[i], y.rad[i]);
+                }
+            }
+        });
+        return y;
+    }
+
+    ball_tensor conv2d(const net::node& n, const net::shape3& in, const ball_tensor& x) const {
+        const auto& g = n.conv;
+        const std::size_t groups = g.groups, ipg = in.channels / groups, opg = n.out_features / groups;
+        const std::size_t KH = g.kernel_h, KW = g.kernel_w, K = ipg * KH * KW;
+        const std::size_t OH = n.output.height, OW = n.output.width, P = OH * OW;
+        const affine_constants c = constants_for(K);
+        ball_tensor y;
+        y.mid.resize(n.output.size());
+        std::vector<double> z, absw;
+        if (with_radius) y.rad.resize(n.output.size()), z = radius_input(x, c.gamma_mid), absw = absolute(n.weight);
+
+        constexpr std::size_t chunk = 128;  // columns per task (16 tiles)
+        const std::size_t chunks = (P + chunk - 1) / chunk;
+        // Row blocks too, so that late layers (few columns, many channels)
+        // still give every thread work; rows are independent, so the bits do
+        // not depend on the split.
+        constexpr std::size_t row_block = 64;
+        const std::size_t row_blocks = (opg + row_block - 1) / row_block;
+        const std::size_t tasks = groups * chunks * row_blocks;
+        const double macs = static_cast<double>(n.weight.size()) * static_cast<double>(P);
+        const unsigned used = macs >= 1e6 ? threads : 1u;
+        std::vector<std::vector<double>> packed(used), product(used), product_rad(used);
+
+        const auto pack = [&](const std::vector<double>& v, std::size_t group, std::size_t p0, std::size_t width, std::vector<double>& buf) {
+            pack_columns(v, in, g, OW, group, p0, width, buf);
+        };
+
+        parallel_for(tasks, used, [&](std::size_t task, unsigned worker) {
+            const std::size_t rb = task % row_blocks, column_task = task / row_blocks;
+            const std::size_t group = column_task / chunks, p0 = (column_task % chunks) * chunk, width = std::min(chunk, P - p0);
+            const std::size_t r0 = rb * row_block, rows = std::min(row_block, opg - r0);
+            const std::size_t tiles = (width + 7) / 8, ldc = tiles * 8;
+            auto& buf = packed[worker];
+            auto& C = product[worker];
+            C.resize(rows * ldc);
+            pack(x.mid, group, p0, width, buf);
+            gemm_packed(n.weight.data() + (group * opg + r0) * K, rows, K, buf.data(), tiles, C.data(), ldc);
+            if (with_radius) {
+                auto& R = product_rad[worker];
+                R.resize(rows * ldc);
+                pack(z, group, p0, width, buf);
+                gemm_packed(absw.data() + (group * opg + r0) * K, rows, K, buf.data(), tiles, R.data(), ldc);
+                for (std::size_t o = 0; o < rows; ++o) {
+                    const std::size_t oc = group * opg + r0 + o;
+                    for (std::size_t col = 0; col < width; ++col) {
+                        double m = C[o * ldc + col] + n.bias[oc];
+                        double r = affine_radius(R[o * ldc + col], n.bias[oc], c);
+                        sanitize(m, r);
+                        y.mid[oc * P + p0 + col] = m;
+                        y.rad[oc * P + p0 + col] = r;
+                    }
+                }
+            } else {
+                for (std::size_t o = 0; o < rows; ++o) {
+                    const std::size_t oc = group * opg + r0 + o;
+                    for (std::size_t col = 0; col < width; ++col) y.mid[oc * P + p0 + col] = C[o * ldc + col] + n.bias[oc];
+                }
+            }
+        });
+        return y;
+    }
+
+    // Elementwise map through intervals (enclosure mode) or doubles (plain).
+    template <class IntervalMap, class PlainMap>
+    ball_tensor elementwise(const ball_tensor& x, const IntervalMap& on_interval, const PlainMap& on_double) const {
+        ball_tensor y;
+        y.mid.resize(x.mid.size());
+        if (!with_radius) {
+            for (std::size_t k = 0; k < x.mid.size(); ++k) y.mid[k] = on_double(x.mid[k], k);
+            return y;
+        }
+        y.rad.resize(x.mid.size());
+        for (std::size_t k = 0; k < x.mid.size(); ++k) from_interval(on_interval(to_interval(x.mid[k], x.rad[k]), k), y.mid[k], y.rad[k]);
+        return y;
+    }
+
+    ball_tensor clamp_activation(const ball_tensor& x, double top) const {
+        if (with_radius) {
+            // Exact pass-through when the whole ball is in the linear piece.
+            ball_tensor y = x;
+            for (std::size_t k = 0; k < x.mid.size(); ++k) {
+                const interval v = to_interval(x.mid[k], x.rad[k]);
+                if (v.lo >= 0 && v.hi <= top) continue;
+                from_interval({std::clamp(v.lo, 0.0, top), std::clamp(v.hi, 0.0, top)}, y.mid[k], y.rad[k]);
+            }
+            return y;
+        }
+        ball_tensor y = x;
+        for (auto& v : y.mid) v = std::clamp(v, 0.0, top);
+        return y;
+    }
+
+    ball_tensor pool(const net::node& n, const net::shape3& in, const ball_tensor& x) const {
+        const auto& g = n.pool;
+        const bool is_max = n.kind == net::op::max_pool;
+        ball_tensor y;
+        y.mid.resize(n.output.size());
+        if (with_radius) y.rad.resize(n.output.size());
+        std::size_t out = 0;
+        for (std::size_t ch = 0; ch < in.channels; ++ch)
+            for (std::size_t oh = 0; oh < n.output.height; ++oh)
+                for (std::size_t ow = 0; ow < n.output.width; ++ow, ++out) {
+                    double plain = 0;
+                    interval acc{0, 0};
+                    bool first = true;
+                    std::size_t count = 0;
+                    for (std::size_t kh = 0; kh < g.kernel; ++kh)
+                        for (std::size_t kw = 0; kw < g.kernel; ++kw) {
+                            const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh) - static_cast<std::ptrdiff_t>(g.padding);
+                            const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw) - static_cast<std::ptrdiff_t>(g.padding);
+                            if (ih < 0 || iw < 0 || ih >= static_cast<std::ptrdiff_t>(in.height) || iw >= static_cast<std::ptrdiff_t>(in.width))
+                                continue;
+                            const std::size_t idx = (ch * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw);
+                            ++count;
+                            if (!with_radius) {
+                                plain = first ? x.mid[idx] : (is_max ? std::max(plain, x.mid[idx]) : plain + x.mid[idx]);
+                            } else {
+                                const interval v = to_interval(x.mid[idx], x.rad[idx]);
+                                if (first)
+                                    acc = v;
+                                else if (is_max)
+                                    acc = {std::max(acc.lo, v.lo), std::max(acc.hi, v.hi)};
+                                else
+                                    acc = {add_down(acc.lo, v.lo), add_up(acc.hi, v.hi)};
+                            }
+                            first = false;
+                        }
+                    const double divisor = static_cast<double>(g.count_include_pad ? g.kernel * g.kernel : count);
+                    if (!with_radius) {
+                        y.mid[out] = is_max ? plain : plain / divisor;
+                    } else {
+                        if (!is_max) acc = {next_down(acc.lo / divisor), next_up(acc.hi / divisor)};
+                        from_interval(acc, y.mid[out], y.rad[out]);
+                    }
+                }
+        return y;
+    }
+
+    ball_tensor global_avg_pool(const net::shape3& in, const ball_tensor& x) const {
+        const std::size_t hw = in.height * in.width;
+        const double divisor = static_cast<double>(hw);
+        ball_tensor y;
+        y.mid.resize(in.channels);
+        if (with_radius) y.rad.resize(in.channels);
+        for (std::size_t ch = 0; ch < in.channels; ++ch) {
+            if (!with_radius) {
+                double s = 0;
+                for (std::size_t k = 0; k < hw; ++k) s += x.mid[ch * hw + k];
+                y.mid[ch] = s / divisor;
+                continue;
+            }
+            interval acc{0, 0};
+            for (std::size_t k = 0; k < hw; ++k) {
+                const interval v = to_interval(x.mid[ch * hw + k], x.rad[ch * hw + k]);
+                acc = {add_down(acc.lo, v.lo), add_up(acc.hi, v.hi)};
+            }
+            from_interval({next_down(acc.lo / divisor), next_up(acc.hi / divisor)}, y.mid[ch], y.rad[ch]);
+        }
+        return y;
+    }
+
+    ball_tensor add(const ball_tensor& a, const ball_tensor& b) const {
+        ball_tensor y;
+        y.mid.resize(a.mid.size());
+        if (!with_radius) {
+            for (std::size_t k = 0; k < a.mid.size(); ++k) y.mid[k] = a.mid[k] + b.mid[k];
+            return y;
+        }
+        y.rad.resize(a.mid.size());
+        for (std::size_t k = 0; k < a.mid.size(); ++k) {
+            const interval u = to_interval(a.mid[k], a.rad[k]), v = to_interval(b.mid[k], b.rad[k]);
+            from_interval({add_down(u.lo, v.lo), add_up(u.hi, v.hi)}, y.mid[k], y.rad[k]);
+        }
+        return y;
+    }
+
+    // (x - mean) * scale / divisor + offset, each step outward.
+    ball_tensor normalize(const net::node& n, const ball_tensor& x) const {
+        const auto scale_interval = [](interval v, double s, bool divide) {
+            if (divide) {
+                const double a = v.lo / s, b = v.hi / s;
+                return s > 0 ? interval{next_down(a), next_up(b)} : interval{next_down(b), next_up(a)};
+            }
+            const double a = v.lo * s, b = v.hi * s;
+            return s >= 0 ? interval{next_down(a), next_up(b)} : interval{next_down(b), next_up(a)};
+        };
+        return elementwise(
+            x,
+            [&](interval v, std::size_t k) {
+                v = {add_down(v.lo, -n.norm_mean[k]), add_up(v.hi, -n.norm_mean[k])};
+                v = scale_interval(v, n.norm_scale[k], false);
+                v = scale_interval(v, n.norm_divisor[k], true);
+                return interval{add_down(v.lo, n.norm_offset[k]), add_up(v.hi, n.norm_offset[k])};
+            },
+            [&](double v, std::size_t k) { return (v - n.norm_mean[k]) * n.norm_scale[k] / n.norm_divisor[k] + n.norm_offset[k]; });
+    }
+
+    ball_tensor run(const net::network& net, ball_tensor input) const {
+        if (!net.has_weights()) throw net::model_error(net.name() + ": a shape-only network cannot be evaluated");
+        if (input.mid.size() != net.input_shape().size())
+            throw net::model_error(net.name() + ": input has " + std::to_string(input.mid.size()) + " values, expected " +
+                                   std::to_string(net.input_shape().size()));
+        const auto& nodes = net.nodes();
+        // Free each value after its last reader.
+        std::vector<std::size_t> last_use(nodes.size(), 0);
+        for (std::size_t i = 1; i < nodes.size(); ++i)
+            for (std::size_t j : nodes[i].inputs) last_use.at(j) = i;
+        last_use.back() = nodes.size();
+        std::vector<ball_tensor> values(nodes.size());
+        values[0] = std::move(input);
+        for (std::size_t i = 1; i < nodes.size(); ++i) {
+            const net::node& n = nodes[i];
+            const ball_tensor& x = values[n.inputs.at(0)];
+            const net::shape3& in = nodes[n.inputs.at(0)].output;
+            switch (n.kind) {
+            case net::op::dense: values[i] = dense(n, x); break;
+            case net::op::conv2d: values[i] = conv2d(n, in, x); break;
+            case net::op::relu: values[i] = clamp_activation(x, inf); break;
+            case net::op::relu6: values[i] = clamp_activation(x, 6.0); break;
+            case net::op::identity:
+            case net::op::flatten: values[i] = x; break;
+            case net::op::max_pool:
+            case net::op::avg_pool: values[i] = pool(n, in, x); break;
+            case net::op::global_avg_pool: values[i] = global_avg_pool(in, x); break;
+            case net::op::add: {
+                const ball_tensor& b = values[n.inputs.at(1)];
+                if (b.mid.size() != x.mid.size()) throw net::model_error("node '" + n.name + "': add of different sizes");
+                values[i] = add(x, b);
+                break;
+            }
+            case net::op::normalize: values[i] = normalize(n, x); break;
+            case net::op::batch_norm:
+                throw net::model_error(net.name() + ": batch_norm '" + n.name + "' must be folded before evaluation (fold_batch_norm)");
+            case net::op::input: throw net::model_error(net.name() + ": second input node '" + n.name + "'");
+            }
+            for (std::size_t j : n.inputs)
+                if (last_use[j] == i) values[j] = ball_tensor{};
+        }
+        return std::move(values.back());
+    }
+};
+
+enclosure to_enclosure(const ball_tensor& y) {
+    enclosure e;
+    e.lower.resize(y.mid.size());
+    e.upper.resize(y.mid.size());
+    for (std::size_t k = 0; k < y.mid.size(); ++k) {
+        if (!(y.rad[k] < inf)) {
+            e.lower[k] = -inf, e.upper[k] = inf;
+            continue;
+        }
+        const interval v = to_interval(y.mid[k], y.rad[k]);
+        e.lower[k] = v.lo, e.upper[k] = v.hi;
+    }
+    return e;
+}
+
+enclosure difference(const enclosure& a, const enclosure& b) {  // a - b
+    enclosure d;
+    d.lower.resize(a.lower.size());
+    d.upper.resize(a.lower.size());
+    for (std::size_t k = 0; k < a.lower.size(); ++k) {
+        d.lower[k] = add_down(a.lower[k], -b.upper[k]);
+        d.upper[k] = add_up(a.upper[k], -b.lower[k]);
+        if (std::isnan(d.lower[k]) || std::isnan(d.upper[k])) d.lower[k] = -inf, d.upper[k] = inf;
+    }
+    return d;
+}
+
+void check_pair_shapes(const net::network& a, const net::network& b) {
+    if (a.nodes().size() != b.nodes().size() || a.output_shape() != b.output_shape() || a.input_shape() != b.input_shape())
+        throw net::model_error("fast pair mode: the networks differ in structure");
+}
+
+}  // namespace
+
+double gamma_bound(std::size_t n) {
+    const double nu = static_cast<double>(n) * unit_roundoff;  // exact for n < 2^53
+    if (!(nu < 0.25)) throw arith::invalid_argument("fast enclosure: dot product of length " + std::to_string(n) + " is too long");
+    return next_up(next_up(nu) / next_down(1.0 - nu));
+}
+
+std::vector<double> forward_plain(const net::network& net, const std::vector<double>& x, const options& opt) {
+    const engine e{false, thread_count(opt)};
+    return e.run(net, ball_tensor{x, {}}).mid;
+}
+
+enclosure enclose_box(const net::network& net, const std::vector<double>& lower, const std::vector<double>& upper, const options& opt) {
+    if (lower.size() != upper.size()) throw arith::invalid_argument("fast enclosure: box ends differ in size");
+    ball_tensor in;
+    in.mid.resize(lower.size());
+    in.rad.resize(lower.size());
+    for (std::size_t k = 0; k < lower.size(); ++k) {
+        if (!(lower[k] <= upper[k]) || std::isnan(lower[k]) || std::isnan(upper[k]))
+            throw arith::invalid_argument("fast enclosure: box coordinate " + std::to_string(k) + " has lower > upper or NaN");
+        from_interval({lower[k], upper[k]}, in.mid[k], in.rad[k]);
+    }
+    const engine e{true, thread_count(opt)};
+    return to_enclosure(e.run(net, std::move(in)));
+}
+
+enclosure enclose_point(const net::network& net, const std::vector<double>& x, const options& opt) {
+    for (std::size_t k = 0; k < x.size(); ++k)
+        if (std::isnan(x[k])) throw arith::invalid_argument("fast enclosure: input " + std::to_string(k) + " is NaN");
+    return enclose_box(net, x, x, opt);
+}
+
+enclosure enclose_difference(const net::network& theta, const net::network& quant, const std::vector<double>& x, const options& opt) {
+    check_pair_shapes(theta, quant);
+    return difference(enclose_point(quant, x, opt), enclose_point(theta, x, opt));
+}
+
+enclosure enclose_box_difference(const net::network& theta, const net::network& quant, const std::vector<double>& lower,
+                                 const std::vector<double>& upper, const options& opt) {
+    check_pair_shapes(theta, quant);
+    return difference(enclose_box(quant, lower, upper, opt), enclose_box(theta, lower, upper, opt));
+}
+
+}  // namespace qbound::fast

@@ -1,0 +1,325 @@
+#include "qbound/verify/symbolic_difference.hpp"
+
+#include "qbound/arith/errors.hpp"
+#include "qbound/net/errors.hpp"
+#include "qbound/net/forward.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+namespace qbound::verify {
+
+namespace {
+
+using I = arith::interval_double;
+
+// A set of linear functions c_0 x_0 + ... + c_{d-1} x_{d-1} + c_d with
+// interval coefficients (the last one is the constant).
+using linear = std::vector<I>;
+
+// lower <= value <= upper for every x in the box, with lower and upper linear.
+struct bounds2 {
+    linear lower, upper;
+};
+
+// theta (z), theta' (q) and the difference (d) of one node element.
+struct symbolic_node {
+    std::vector<bounds2> z, q, d;
+};
+
+class symbolic_pass {
+public:
+    symbolic_pass(const input_box& box) : box_(box), dim_(box.lower.size()) {
+        for (std::size_t j = 0; j < dim_; ++j) x_.push_back(arith::make_interval(box.lower[j], box.upper[j]));
+    }
+
+    linear constant(const I& c) const {
+        linear f(dim_ + 1, arith::make_interval(0.0));
+        f[dim_] = c;
+        return f;
+    }
+    bounds2 constant_bounds(const I& c) const { return {constant(arith::make_interval(c.lower())), constant(arith::make_interval(c.upper()))}; }
+
+    // The interval of the values of f on the box.
+    I evaluate(const linear& f) const {
+        I acc = f[dim_];
+        for (std::size_t j = 0; j < dim_; ++j) acc += f[j] * x_[j];
+        return acc;
+    }
+    // Concrete enclosure of a bounded quantity, intersected with a known enclosure.
+    I concretize(const bounds2& b, const I& known) const {
+        const double lo = std::max(evaluate(b.lower).lower(), known.lower());
+        const double hi = std::min(evaluate(b.upper).upper(), known.upper());
+        if (lo > hi) return known;  // cannot happen for two enclosures of one value; keep the known one (sound)
+        return arith::make_interval(lo, hi);
+    }
+
+    static void add_scaled(linear& acc, const linear& f, const I& c) {
+        for (std::size_t j = 0; j < acc.size(); ++j) acc[j] += c * f[j];
+    }
+    static linear scaled(const linear& f, const I& c) {
+        linear out(f.size());
+        for (std::size_t j = 0; j < f.size(); ++j) out[j] = c * f[j];
+        return out;
+    }
+    static linear negated(const linear& f) {
+        linear out(f.size());
+        for (std::size_t j = 0; j < f.size(); ++j) out[j] = -f[j];
+        return out;
+    }
+    // acc += w * value for a value in b: w >= 0 keeps the sides, w < 0 swaps them.
+    static void accumulate(bounds2& acc, const bounds2& b, double w) {
+        if (w == 0) return;
+        const I c = arith::make_interval(w);
+        add_scaled(acc.lower, w > 0 ? b.lower : b.upper, c);
+        add_scaled(acc.upper, w > 0 ? b.upper : b.lower, c);
+    }
+    // Same with an interval weight of known sign (sign > 0: all >= 0, sign < 0: all <= 0).
+    static void accumulate(bounds2& acc, const bounds2& b, const I& c, int sign) {
+        if (sign == 0) return;
+        add_scaled(acc.lower, sign > 0 ? b.lower : b.upper, c);
+        add_scaled(acc.upper, sign > 0 ? b.upper : b.lower, c);
+    }
+
+    std::size_t dim() const { return dim_; }
+    const std::vector<I>& inputs() const { return x_; }
+
+private:
+    const input_box& box_;
+    std::size_t dim_;
+    std::vector<I> x_;
+};
+
+// relu(v) for v with linear bounds b and concrete enclosure [l, u].
+bounds2 relu_bounds(const symbolic_pass& s, const bounds2& b, const I& v) {
+    const double l = v.lower(), u = v.upper();
+    if (l >= 0) return b;
+    if (u <= 0) return s.constant_bounds(arith::make_interval(0.0));
+    // Chord above: relu(v) <= u (v - l) / (u - l); below: v (when u >= -l) or 0.
+    const I lambda = arith::make_interval(u) / (arith::make_interval(u) - arith::make_interval(l));
+    linear upper = symbolic_pass::scaled(b.upper, lambda);
+    upper.back() -= lambda * arith::make_interval(l);
+    linear lower = u >= -l ? b.lower : s.constant(arith::make_interval(0.0));
+    return {std::move(lower), std::move(upper)};
+}
+
+// relu(z + d) - relu(z) from linear bounds of z, z' = z + d and d and their
+// concrete enclosures.
+bounds2 relu_difference_bounds(const symbolic_pass& s, const bounds2& z, const bounds2& q, const bounds2& d, const I& zi, const I& qi,
+                               const I& di) {
+    const bool z_active = zi.lower() >= 0, z_inactive = zi.upper() <= 0;
+    const bool q_active = qi.lower() >= 0, q_inactive = qi.upper() <= 0;
+    const bounds2 zero = s.constant_bounds(arith::make_interval(0.0));
+    if (z_active && q_active) return d;
+    if (z_inactive && q_inactive) return zero;
+    if (z_active && q_inactive) return {symbolic_pass::negated(z.upper), symbolic_pass::negated(z.lower)};  // -z
+    if (z_inactive && q_active) return q;                                                                   // z'
+    const double dl = di.lower(), du = di.upper();
+    // Chords of max(0, d) (above) and min(0, d) (below) on [dl, du]; the true
+    // difference always lies between min(0, d) and max(0, d).
+    linear upper, lower;
+    if (dl >= 0) {
+        upper = d.upper;
+        lower = zero.lower;
+    } else if (du <= 0) {
+        upper = zero.upper;
+        lower = d.lower;
+    } else {
+        const I width = arith::make_interval(du) - arith::make_interval(dl);
+        const I mu = arith::make_interval(du) / width;   // max(0, d) <= mu (d - dl)
+        const I nu = -arith::make_interval(dl) / width;  // min(0, d) >= nu (d - du)
+        upper = symbolic_pass::scaled(d.upper, mu);
+        upper.back() -= mu * arith::make_interval(dl);
+        lower = symbolic_pass::scaled(d.lower, nu);
+        lower.back() -= nu * arith::make_interval(du);
+    }
+    // One network stable sharpens a side:
+    //   z active:   relu(z + d) - z >= d          q active:   z' - relu(z) <= d
+    //   z inactive: relu(z + d) >= 0              q inactive: -relu(z) <= 0
+    if (z_active) lower = d.lower;
+    if (q_active) upper = d.upper;
+    if (z_inactive) lower = zero.lower;
+    if (q_inactive) upper = zero.upper;
+    return {std::move(lower), std::move(upper)};
+}
+
+}  // namespace
+
+std::size_t symbolic_cost(const net::network& net) {
+    std::size_t work = 0;
+    for (const auto& n : net.nodes()) work += n.weight.size() * (n.kind == net::op::conv2d ? n.output.height * n.output.width : 1) + n.output.size();
+    return work * (net.input_shape().size() + 1);
+}
+
+std::vector<arith::interval_double> symbolic_difference_enclosures(const net::network& theta, const net::network& quant,
+                                                                  const input_box& box) {
+    const auto intervals = differential_intervals(theta, quant, box);  // checks structure and box
+    const auto& nodes = theta.nodes();
+    symbolic_pass s(box);
+    const std::size_t dim = s.dim();
+    std::vector<symbolic_node> v(nodes.size());
+    for (std::size_t j = 0; j < dim; ++j) {
+        linear xj = s.constant(arith::make_interval(0.0));
+        xj[j] = arith::make_interval(1.0);
+        v[0].z.push_back({xj, xj});
+        v[0].d.push_back(s.constant_bounds(arith::make_interval(0.0)));
+    }
+    v[0].q = v[0].z;
+    // Concrete enclosures: symbolic bounds intersected with the interval pass.
+    const auto concrete = [&](const symbolic_node& sn, std::size_t node, std::size_t k) {
+        const auto& iv = intervals[node];
+        return std::array<I, 3>{s.concretize(sn.z[k], iv.a[k]), s.concretize(sn.q[k], iv.aq[k]), s.concretize(sn.d[k], iv.delta[k])};
+    };
+    for (std::size_t i = 1; i < nodes.size(); ++i) {
+        const net::node& n = nodes[i];
+        const net::node& nq = quant.at(i);
+        const std::size_t from = n.inputs.at(0);
+        const symbolic_node& x = v[from];
+        symbolic_node& out = v[i];
+        switch (n.kind) {
+        case net::op::dense:
+        case net::op::conv2d: {
+            const std::size_t outputs = n.output.size();
+            const bounds2 zero = s.constant_bounds(arith::make_interval(0.0));
+            out.z.assign(outputs, zero);
+            out.q.assign(outputs, zero);
+            out.d.assign(outputs, zero);
+            const std::size_t pixels = n.kind == net::op::conv2d ? n.output.height * n.output.width : 1;
+            std::size_t current = 0;
+            const auto begin = [&](std::size_t o) {
+                current = o;
+                const std::size_t channel = o / pixels;
+                const I b = arith::make_interval(n.bias[channel]), bq = arith::make_interval(nq.bias[channel]);
+                out.z[o].lower.back() = out.z[o].upper.back() = b;
+                out.q[o].lower.back() = out.q[o].upper.back() = bq;
+                out.d[o].lower.back() = out.d[o].upper.back() = bq - b;
+            };
+            const auto tap = [&](std::size_t w, std::size_t in) {
+                const double wt = n.weight[w], wq = nq.weight[w];
+                symbolic_pass::accumulate(out.z[current], x.z[in], wt);
+                symbolic_pass::accumulate(out.q[current], x.q[in], wq);
+                // d_out += w' d + (w' - w) a: the sign of w' - w is exact from the doubles.
+                symbolic_pass::accumulate(out.d[current], x.d[in], wq);
+                const int sign = wq > wt ? 1 : wq < wt ? -1 : 0;
+                if (sign != 0)
+                    symbolic_pass::accumulate(out.d[current], x.z[in], arith::make_interval(wq) - arith::make_interval(wt), sign);
+            };
+            if (n.kind == net::op::conv2d) {
+                net::detail::for_each_conv_tap(n, nodes[from].output, begin, tap, [](std::size_t) {});
+            } else {
+                for (std::size_t o = 0; o < n.out_features; ++o) {
+                    begin(o);
+                    for (std::size_t k = 0; k < n.in_features; ++k) tap(o * n.in_features + k, k);
+                }
+            }
+            break;
+        }
+        case net::op::relu: {
+            for (std::size_t k = 0; k < x.z.size(); ++k) {
+                const auto [zi, qi, di] = concrete(x, from, k);
+                out.z.push_back(relu_bounds(s, x.z[k], zi));
+                out.q.push_back(relu_bounds(s, x.q[k], qi));
+                out.d.push_back(relu_difference_bounds(s, x.z[k], x.q[k], x.d[k], zi, qi, di));
+            }
+            break;
+        }
+        case net::op::identity:
+        case net::op::flatten: out = x; break;
+        case net::op::avg_pool:
+        case net::op::global_avg_pool: {
+            // Linear with non-negative weights 1/divisor: average the bounds.
+            const net::shape3& in = nodes[from].output;
+            const bool global = n.kind == net::op::global_avg_pool;
+            const std::size_t outputs = n.output.size();
+            const bounds2 zero = s.constant_bounds(arith::make_interval(0.0));
+            out.z.assign(outputs, zero);
+            out.q.assign(outputs, zero);
+            out.d.assign(outputs, zero);
+            std::size_t o = 0;
+            for (std::size_t c = 0; c < in.channels; ++c) {
+                const std::size_t oh_n = global ? 1 : n.output.height, ow_n = global ? 1 : n.output.width;
+                for (std::size_t oh = 0; oh < oh_n; ++oh)
+                    for (std::size_t ow = 0; ow < ow_n; ++ow, ++o) {
+                        std::vector<std::size_t> taps;
+                        const std::size_t kernel = global ? 0 : n.pool.kernel;
+                        if (global) {
+                            for (std::size_t k = 0; k < in.height * in.width; ++k) taps.push_back(c * in.height * in.width + k);
+                        } else {
+                            for (std::size_t kh = 0; kh < kernel; ++kh)
+                                for (std::size_t kw = 0; kw < kernel; ++kw) {
+                                    const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * n.pool.stride + kh) - static_cast<std::ptrdiff_t>(n.pool.padding);
+                                    const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * n.pool.stride + kw) - static_cast<std::ptrdiff_t>(n.pool.padding);
+                                    if (ih < 0 || iw < 0 || ih >= static_cast<std::ptrdiff_t>(in.height) || iw >= static_cast<std::ptrdiff_t>(in.width))
+                                        continue;
+                                    taps.push_back((c * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw));
+                                }
+                        }
+                        const std::size_t divisor = global ? in.height * in.width : n.pool.count_include_pad ? kernel * kernel : taps.size();
+                        const I w = arith::make_interval(1.0) / arith::make_interval(static_cast<double>(divisor));
+                        for (std::size_t t : taps) {
+                            symbolic_pass::accumulate(out.z[o], x.z[t], w, 1);
+                            symbolic_pass::accumulate(out.q[o], x.q[t], w, 1);
+                            symbolic_pass::accumulate(out.d[o], x.d[t], w, 1);
+                        }
+                    }
+            }
+            break;
+        }
+        case net::op::add: {
+            const symbolic_node& y = v[n.inputs.at(1)];
+            out = x;
+            for (std::size_t k = 0; k < out.z.size(); ++k) {
+                symbolic_pass::accumulate(out.z[k], y.z[k], 1.0);
+                symbolic_pass::accumulate(out.q[k], y.q[k], 1.0);
+                symbolic_pass::accumulate(out.d[k], y.d[k], 1.0);
+            }
+            break;
+        }
+        case net::op::normalize: {
+            for (std::size_t k = 0; k < x.z.size(); ++k) {
+                // (v - mean) * scale / divisor + offset; the factor's sign is exact from the doubles.
+                const I factor = arith::make_interval(n.norm_scale[k]) / arith::make_interval(n.norm_divisor[k]);
+                const int sign = (n.norm_scale[k] > 0) == (n.norm_divisor[k] > 0) ? (n.norm_scale[k] == 0 ? 0 : 1) : -1;
+                const I shift = arith::make_interval(n.norm_offset[k]) - arith::make_interval(n.norm_mean[k]) * factor;
+                bounds2 z = s.constant_bounds(shift), q = z, d = s.constant_bounds(arith::make_interval(0.0));
+                symbolic_pass::accumulate(z, x.z[k], factor, sign);
+                symbolic_pass::accumulate(q, x.q[k], factor, sign);
+                symbolic_pass::accumulate(d, x.d[k], factor, sign);
+                out.z.push_back(std::move(z));
+                out.q.push_back(std::move(q));
+                out.d.push_back(std::move(d));
+            }
+            break;
+        }
+        default: {
+            // max pooling, ReLU6: no linear rule here; constant bounds from the interval pass.
+            const auto& iv = intervals[i];
+            for (std::size_t k = 0; k < iv.a.size(); ++k) {
+                out.z.push_back(s.constant_bounds(iv.a[k]));
+                out.q.push_back(s.constant_bounds(iv.aq[k]));
+                out.d.push_back(s.constant_bounds(iv.delta[k]));
+            }
+            break;
+        }
+        }
+    }
+    const std::size_t last = nodes.size() - 1;
+    std::vector<arith::interval_double> result;
+    for (std::size_t k = 0; k < v[last].d.size(); ++k) result.push_back(s.concretize(v[last].d[k], intervals[last].delta[k]));
+    return result;
+}
+
+std::vector<double> symbolic_difference_bounds(const net::network& theta, const net::network& quant, const input_box& box) {
+    std::vector<double> result;
+    for (const auto& d : symbolic_difference_enclosures(theta, quant, box))
+        result.push_back(std::max(std::fabs(d.lower()), std::fabs(d.upper())));
+    return result;
+}
+
+double symbolic_difference_bound(const net::network& theta, const net::network& quant, const input_box& box) {
+    const auto b = symbolic_difference_bounds(theta, quant, box);
+    return b.empty() ? 0.0 : *std::max_element(b.begin(), b.end());
+}
+
+}  // namespace qbound::verify

@@ -1,0 +1,38 @@
+#pragma once
+// Small network pairs shared by the verification tests: a network with every
+// layer kind, and a random perturbation of a network on a 2^-6 / 2^-7 grid.
+#include "qbound/arith/operand_generators.hpp"
+#include "qbound/net/init.hpp"
+#include "qbound/net/network.hpp"
+
+#include <cmath>
+#include <cstdint>
+
+namespace qbound::test {
+
+inline net::network every_layer_kind(std::uint64_t seed) {
+    net::network n("kinds", {2, 6, 6});
+    std::size_t x = n.normalize(0, {0.5, -0.25}, {2.0, 4.0}, "norm");
+    x = n.activation(n.conv2d(x, 4, {3, 3, 1, 1, 1, 2}, "grouped"), net::op::relu);
+    std::size_t y = n.activation(n.conv2d(x, 4, {3, 3, 1, 1, 1, 4}, "depthwise"), net::op::relu6);
+    x = n.add(y, x, "residual");
+    x = n.max_pool(x, {2, 2, 0, true});
+    x = n.avg_pool(x, {2, 1, 0, false});
+    x = n.activation(n.conv2d(x, 3, {1, 1, 1, 0, 1, 1}, "pointwise"), net::op::relu);
+    x = n.global_avg_pool(x);
+    n.dense(n.flatten(x), 3, "head");
+    net::init_he_normal(n, seed, 0.1);
+    return n;
+}
+
+inline net::network perturbed(const net::network& m, arith::operand_generator& gen) {
+    net::network q = m;
+    for (auto& n : q.nodes()) {
+        for (auto& w : n.weight) w += std::ldexp(static_cast<double>(gen.uniform_int(-8, 8)), -6);
+        for (auto& b : n.bias)
+            if (gen.chance(0.3)) b += std::ldexp(static_cast<double>(gen.uniform_int(-8, 8)), -7);
+    }
+    return q;
+}
+
+}  // namespace qbound::test
