@@ -35,7 +35,7 @@ run_variant() {
 # at -O3 -march=native, so no optimization level can silently break an
 # enclosure.
 run_variant build Release "" ""
-run_variant build-O3-native None "-O3 -march=native" "arith|proofs|bounds|verify|net"
+run_variant build-O3-native None "-O3 -march=native" "arith|proofs|bounds|verify|net|fast"
 # ASan + UBSan at -O1: the arithmetic properties and the proof steps with a
 # tenth of their cases (QBOUND_CASES_DIVISOR=10, set by cmake/hardening.cmake
 # on those tests of this build), the network, reader (with the hostile

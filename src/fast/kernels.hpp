@@ -2,14 +2,13 @@
 // Internal to src/fast: outward-stepping helpers, the thread pool and the
 // packed matrix-product kernel shared by the a-priori and refined engines.
 #include "qbound/fast/enclosure.hpp"
+#include "qbound/arith/parallel.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <thread>
 #include <vector>
 
 namespace qbound::fast::detail {
@@ -63,30 +62,10 @@ inline void sanitize(double& m, double& r) {
 
 // ---- threads -----------------------------------------------------------------
 
-inline unsigned thread_count(const options& opt) {
-    if (opt.threads > 0) return opt.threads;
-    return std::max(1u, std::thread::hardware_concurrency());
-}
+inline unsigned thread_count(const options& opt) { return arith::thread_count(opt.threads); }
 
-// Runs body(task, worker) for task in [0, tasks); the partition does not
-// affect any result (every task writes its own outputs).
-template <class Body>
-void parallel_for(std::size_t tasks, unsigned threads, const Body& body) {
-    threads = static_cast<unsigned>(std::min<std::size_t>(threads, tasks));
-    if (threads <= 1) {
-        for (std::size_t t = 0; t < tasks; ++t) body(t, 0u);
-        return;
-    }
-    std::atomic<std::size_t> next{0};
-    const auto work = [&](unsigned worker) {
-        for (std::size_t t = next++; t < tasks; t = next++) body(t, worker);
-    };
-    std::vector<std::thread> pool;
-    for (unsigned w = 1; w < threads; ++w) pool.emplace_back(work, w);
-    work(0);
-    for (auto& th : pool) th.join();
-}
-
+// Tasks write their own outputs only, so results do not depend on the thread count.
+using arith::parallel_for;
 
 // C (M x 8*tiles, row stride ldc) = A (M x K, row stride K) * B, B packed as
 // tiles of 8 columns: Bp[(t * K + k) * 8 + c]. Every C element is summed over

@@ -46,12 +46,7 @@ TEST_CASE("the differential bound contains every exact difference in its box", "
         if (!cnn) net::init_he_normal(theta, gen.bits(), 0.2);
         const net::network quant = test::perturbed(theta, gen);
         const std::size_t d = theta.input_shape().size();
-        verify::input_box box{std::vector<double>(d), std::vector<double>(d)};
-        for (std::size_t k = 0; k < d; ++k) {
-            const double centre = gen.uniform_int(-8, 8) / 8.0, radius = gen.uniform_int(0, 8) / 16.0;
-            box.lower[k] = centre - radius;
-            box.upper[k] = centre + radius;
-        }
+        const auto box = test::random_box(gen, d, 0, 8);
         const double bound = verify::differential_upper_bound(theta, quant, box);
         INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << (cnn ? ", CNN" : ", MLP"));
         REQUIRE(bound <= naive_bound(theta, quant, box));

@@ -22,16 +22,6 @@ using arith::rational;
 
 namespace {
 
-verify::input_box random_box(arith::operand_generator& gen, std::size_t d, int min_sixteenths, int max_sixteenths) {
-    verify::input_box box{std::vector<double>(d), std::vector<double>(d)};
-    for (std::size_t k = 0; k < d; ++k) {
-        const double centre = gen.uniform_int(-8, 8) / 8.0, radius = gen.uniform_int(min_sixteenths, max_sixteenths) / 16.0;
-        box.lower[k] = centre - radius;
-        box.upper[k] = centre + radius;
-    }
-    return box;
-}
-
 // Both networks linear on the box: every ReLU input has the same constant sign in theta and theta'.
 bool linear_on_box(const net::network& theta, const net::network& quant, const verify::input_box& box) {
     const auto v = verify::differential_intervals(theta, quant, box);
@@ -61,7 +51,7 @@ TEST_CASE("the symbolic bound contains every exact difference and is never loose
         if (kind != 0) net::init_he_normal(theta, gen.bits(), 0.2);
         const net::network quant = test::perturbed(theta, gen);
         const std::size_t d = theta.input_shape().size();
-        const auto box = random_box(gen, d, 0, 8);
+        const auto box = test::random_box(gen, d, 0, 8);
         const double symbolic = verify::symbolic_difference_bound(theta, quant, box);
         const double interval = verify::differential_upper_bound(theta, quant, box);
         INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << ", kind " << kind);
@@ -97,7 +87,7 @@ TEST_CASE("on a box where both networks are linear the symbolic bound is the exa
         net::network theta = net::make_mlp({2, 6, 6, 6, 2});
         net::init_he_normal(theta, gen.bits(), 1.0);
         const net::network quant = test::perturbed(theta, gen);
-        const auto box = random_box(gen, 2, 1, 1);  // radius 1/16
+        const auto box = test::random_box(gen, 2, 1, 1);  // radius 1/16
         if (!linear_on_box(theta, quant, box)) continue;
         ++linear_cases;
         // The difference is affine on the box: its sup norm is attained at a vertex.
