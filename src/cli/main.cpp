@@ -4,6 +4,7 @@
 #include "quant_options.hpp"
 
 #include "qbound/arith/errors.hpp"
+#include "qbound/arith/parallel.hpp"
 #include "qbound/arith/precision.hpp"
 
 #include <CLI/CLI.hpp>
@@ -137,6 +138,15 @@ int main(int argc, char** argv) {
     bench->add_flag("--no-memory", bench_opt.skip_memory, "Skip the ResNet50 peak-memory run");
     bench->add_flag("--json", bench_opt.json, "Print the report as JSON");
 
+    // --threads on every subcommand: demo and campaign run independent checks
+    // in parallel; the fast certified path (check, bounds and bench on large
+    // networks) splits its layers over threads; results never depend on it.
+    // The other subcommands are sequential and accept it for uniform scripts.
+    unsigned threads = 0;
+    for (CLI::App* sub : {selfcheck, info, bounds, table, quantize, sweep, check, merge, replay, bench})
+        sub->add_option("--threads", threads, "Threads (default: all cores; results do not depend on it)")
+            ->check(CLI::Range(0u, 1024u));
+
     // Examples and exit status for the subcommands whose footers are not set above.
     selfcheck->footer("Exit status: 0 SOUND, 1 UNSOUND (an enclosure missed the exact value), 2 usage error.\n"
                       "Examples:\n  qbound selfcheck\n  qbound selfcheck --cases 100000 --seed 7 --json");
@@ -154,6 +164,7 @@ int main(int argc, char** argv) {
     bounds->footer(bounds->get_footer() + "\nExit status: 0, or 2 for a bad option or model.");
 
     CLI11_PARSE(app, argc, argv);
+    qbound::arith::default_threads() = threads;
     try {
         if (*selfcheck) return qbound::cli::run_selfcheck(check_opt);
         if (*demo) return qbound::cli::run_demo(demo_opt);

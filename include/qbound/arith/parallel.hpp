@@ -14,9 +14,19 @@
 
 namespace qbound::arith {
 
-// `requested` threads, or all cores when 0.
+// The process-wide default for "0 threads" (the CLI's --threads): 0 means
+// all cores.
+inline std::atomic<unsigned>& default_threads() {
+    static std::atomic<unsigned> value{0};
+    return value;
+}
+
+// `requested` threads; when 0, the process-wide default; when that is 0 too,
+// all cores.
 inline unsigned thread_count(unsigned requested) {
-    return requested > 0 ? requested : std::max(1u, std::thread::hardware_concurrency());
+    if (requested > 0) return requested;
+    if (const unsigned d = default_threads().load(); d > 0) return d;
+    return std::max(1u, std::thread::hardware_concurrency());
 }
 
 template <class Body>
