@@ -28,12 +28,13 @@ int run_check(const check_command_options& opt) {
     copt.branch.max_nodes = opt.nodes;
     copt.branch.max_seconds = opt.seconds;
     copt.branch.target_relative_gap = opt.gap;
+    if (!opt.json) copt.stage = [](const std::string& what) { std::cerr << "\r" << std::string(110, ' ') << "\r  " << what << "..." << std::flush; };
     if (!opt.json)
         copt.branch.progress = [](std::size_t nodes, double upper, double lower) {
             if (nodes % 50 == 0) std::cerr << fmt::format("\r  branch and bound: {} boxes, sup in [{:.6g}, {:.6g}]", nodes, lower, upper) << std::flush;
         };
     const auto r = verify::check_pair(pair.theta.network, pair.quantized.network, copt);
-    if (!opt.json) std::cerr << "\r" << std::string(70, ' ') << "\r";
+    if (!opt.json) std::cerr << "\r" << std::string(110, ' ') << "\r";
 
     bool theorem_violated = false;
     for (const auto& v : r.verdicts) theorem_violated = theorem_violated || (v.result == verify::verdict::violated && v.hypotheses_hold);

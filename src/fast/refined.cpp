@@ -8,7 +8,9 @@
 #include "qbound/net/errors.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <initializer_list>
 
 namespace qbound::fast {
 
@@ -16,13 +18,26 @@ using namespace detail;
 
 namespace {
 
-// ---- scalars: value in m + d +- r ------------------------------------------------
+// ---- scalars: value in m + d_0 + ... + d_{C-1} +- r ----------------------------
+
+constexpr int max_c = max_refined_corrections;
 
 struct fine {
-    double m = 0, d = 0, r = 0;
+    double m = 0, r = 0;
+    std::array<double, max_c> d{};  // only the first C are used
 };
 
-constexpr fine whole_line{0, 0, inf};
+inline fine whole_line() {
+    fine f;
+    f.r = inf;
+    return f;
+}
+
+inline fine constant(double v) {
+    fine f;
+    f.m = v;
+    return f;
+}
 
 // A bound on the error of one rounding whose result is x: 2^-53 |x| (or half
 // a subnormal step) in round-to-nearest, generously 2^-51 |x| + 2^-1073.
@@ -35,75 +50,214 @@ inline void two_sum(double a, double b, double& s, double& e) {
     e = (a - (s - bb)) + (b - bb);
 }
 
-inline bool usable(const fine& v) { return std::isfinite(v.m) && std::isfinite(v.d) && v.r <= std::numeric_limits<double>::max(); }
-inline fine checked(const fine& v) { return usable(v) ? v : whole_line; }
+// An error-free cascade of L TwoSum levels over a stream of terms: the sum
+// of the terms equals level[0] + ... + level[L-1] plus the exact sum of the
+// terms that fall through to level L, which is summed plainly (error at most
+// gamma_N times the sum of their magnitudes, N the number of terms). Pushed
+// largest first, level[0] is the rounded sum and each level is about 2^-53
+// of the one before.
+struct cascade {
+    int L;
+    std::array<double, max_c + 2> level{};
+    double abs_last = 0;
 
-inline interval to_interval(const fine& v) {
-    if (v.d == 0 && v.r == 0) return {v.m, v.m};
-    const double s = v.m + v.d;  // within one ulp of m + d
-    return {next_down(next_down(s) - v.r), next_up(next_up(s) + v.r)};
-}
+    void push(double t) {
+        for (int j = 0; j < L && t != 0; ++j) two_sum(level[static_cast<std::size_t>(j)], t, level[static_cast<std::size_t>(j)], t);
+        level[static_cast<std::size_t>(L)] += t;
+        abs_last += std::fabs(t);
+    }
 
-inline fine from_interval(interval v) {
-    fine f;
-    detail::from_interval(v, f.m, f.r);
-    return f;
-}
+    // Writes the L components (the last one absorbs level L) and returns a
+    // bound on |sum of the terms - sum of the components|; `terms` bounds
+    // the number of pushes.
+    double finish(std::size_t terms, double* out) const {
+        for (int j = 0; j + 1 < L; ++j) out[j] = level[static_cast<std::size_t>(j)];
+        const double last = level[static_cast<std::size_t>(L - 1)] + level[static_cast<std::size_t>(L)];
+        out[L - 1] = last;
+        return add_up(last_level_bound(abs_last, terms), rounding_error(last));
+    }
 
-fine add(const fine& a, const fine& b) {
-    double s, e;
-    two_sum(a.m, b.m, s, e);
-    if (!std::isfinite(s) || !std::isfinite(e)) return whole_line;
-    const double t = a.d + b.d, d = t + e;
-    return checked({s, d, add_up(add_up(add_up(a.r, b.r), rounding_error(t)), rounding_error(d))});
-}
-
-fine scale(const fine& a, double c) {
-    const double p = a.m * c;
-    double e = std::fma(a.m, c, -p), extra = 0;  // exact unless the product is near the underflow range
-    if (std::fabs(p) < 0x1p-960) e = 0, extra = rounding_error(p);
-    const double t = a.d * c, d = t + e;
-    return checked({p, d, add_up(add_up(add_up(mul_up(a.r, std::fabs(c)), rounding_error(t)), rounding_error(d)), extra)});
-}
-
-fine divide(const fine& a, double c) {
-    const double q = a.m / c;
-    double rem = std::fma(-q, c, a.m), extra = 0;  // m - q c exactly, away from the underflow range
-    if (std::fabs(a.m) < 0x1p-960 || std::fabs(q) < 0x1p-960) rem = 0, extra = rounding_error(q);
-    const double t = rem + a.d, d = t / c;
-    const double r = add_up(add_up(next_up(a.r / std::fabs(c)), next_up(rounding_error(t) / std::fabs(c))), rounding_error(d));
-    return checked({q, d, add_up(r, extra)});
-}
-
-fine clamp(const fine& a, double top) {
-    const interval v = to_interval(a);
-    if (v.lo >= 0 && v.hi <= top) return a;
-    if (v.hi <= 0) return {0, 0, 0};
-    if (v.lo >= top) return {top, 0, 0};
-    return checked(from_interval({std::clamp(v.lo, 0.0, top), std::clamp(v.hi, 0.0, top)}));
-}
-
-struct fine_tensor {
-    std::vector<double> m, d, r;
-    std::size_t size() const { return m.size(); }
-    fine at(std::size_t k) const { return {m[k], d[k], r[k]}; }
-    void resize(std::size_t n) { m.assign(n, 0), d.assign(n, 0), r.assign(n, 0); }
-    void set(std::size_t k, const fine& v) { m[k] = v.m, d[k] = v.d, r[k] = v.r; }
+    // gamma_N * (sum |t|), where abs is fl(sum |t|) >= (1 - gamma_N) sum |t|.
+    static double last_level_bound(double abs, std::size_t terms) {
+        if (abs == 0) return 0;
+        const double g = gamma_bound(std::max<std::size_t>(terms, 1));
+        return mul_up(g, mul_up(abs, add_up(1.0, 2.0 * g)));
+    }
 };
 
-// Smallest F with |v| <= 2^F for every entry (0 when all are zero).
+struct scalar_ops {
+    int C;
+
+    bool usable(const fine& v) const {
+        if (!std::isfinite(v.m) || !(v.r <= std::numeric_limits<double>::max())) return false;
+        for (int j = 0; j < C; ++j)
+            if (!std::isfinite(v.d[static_cast<std::size_t>(j)])) return false;
+        return true;
+    }
+    fine checked(const fine& v) const { return usable(v) ? v : whole_line(); }
+
+    interval to_interval(const fine& v) const {
+        double tail = v.r;
+        for (int j = 1; j < C; ++j)
+            if (v.d[static_cast<std::size_t>(j)] != 0) tail = add_up(tail, std::fabs(v.d[static_cast<std::size_t>(j)]));
+        if (tail == 0 && v.d[0] == 0) return {v.m, v.m};
+        const double s = v.m + v.d[0];  // within one ulp of m + d_0
+        return {next_down(next_down(s) - tail), next_up(next_up(s) + tail)};
+    }
+
+    fine from_interval(interval v) const {
+        fine f;
+        detail::from_interval(v, f.m, f.r);
+        return f;
+    }
+
+    fine negate(const fine& a) const {
+        fine f = a;
+        f.m = -a.m;
+        for (auto& x : f.d) x = -x;
+        return f;
+    }
+
+    // The expansion m + d_0 + ... + d_{C-1} of the sum of `terms` (largest
+    // first) through a cascade of C + 1 levels; returns the bound on its error.
+    double from_terms(const double* terms, std::size_t n, fine& out) const {
+        cascade acc{C + 1};
+        for (std::size_t k = 0; k < n; ++k) acc.push(terms[k]);
+        std::array<double, max_c + 1> parts{};
+        const double err = acc.finish(n, parts.data());
+        out.m = parts[0];
+        for (int j = 0; j < C; ++j) out.d[static_cast<std::size_t>(j)] = parts[static_cast<std::size_t>(j + 1)];
+        return err;
+    }
+
+    // The same value with its head and corrections re-expanded (so that m +
+    // d_0 is the rounded value and the tail is small).
+    fine renormalized(const fine& v) const {
+        std::array<double, max_c + 1> terms{};
+        terms[0] = v.m;
+        for (int j = 0; j < C; ++j) terms[static_cast<std::size_t>(j + 1)] = v.d[static_cast<std::size_t>(j)];
+        fine out;
+        out.r = add_up(v.r, from_terms(terms.data(), static_cast<std::size_t>(C + 1), out));
+        return checked(out);
+    }
+
+    fine add(const fine& a, const fine& b) const {
+        std::array<double, 2 * max_c + 2> terms{};
+        terms[0] = a.m, terms[1] = b.m;
+        for (int j = 0; j < C; ++j)
+            terms[static_cast<std::size_t>(2 * j + 2)] = a.d[static_cast<std::size_t>(j)], terms[static_cast<std::size_t>(2 * j + 3)] = b.d[static_cast<std::size_t>(j)];
+        fine out;
+        const double err = from_terms(terms.data(), static_cast<std::size_t>(2 * C + 2), out);
+        out.r = add_up(add_up(a.r, b.r), err);
+        return checked(out);
+    }
+
+    // x c as p + e exactly (FMA residual), away from the underflow range;
+    // there e = 0 and the rounding of p goes to `extra`.
+    static void two_product(double x, double c, double& p, double& e, double& extra) {
+        p = x * c;
+        e = std::fma(x, c, -p);
+        if (std::fabs(p) < 0x1p-960) e = 0, extra = add_up(extra, rounding_error(p));
+    }
+
+    fine scale(const fine& a, double c) const {
+        std::array<double, 2 * max_c + 2> terms{};
+        double extra = 0;
+        two_product(a.m, c, terms[0], terms[1], extra);
+        for (int j = 0; j < C; ++j)
+            two_product(a.d[static_cast<std::size_t>(j)], c, terms[static_cast<std::size_t>(2 * j + 2)], terms[static_cast<std::size_t>(2 * j + 3)], extra);
+        fine out;
+        const double err = from_terms(terms.data(), static_cast<std::size_t>(2 * C + 2), out);
+        out.r = add_up(add_up(mul_up(a.r, std::fabs(c)), err), extra);
+        return checked(out);
+    }
+
+    // Long division of the expansion m + d by c: quotient digits q_0 = m',
+    // q_1..q_C = d', each remainder R - q c exact by FMA (away from the
+    // underflow range) and re-expanded by the cascade; the last remainder
+    // and the cascades' errors, divided by |c|, go to the radius.
+    fine divide(const fine& a, double c) const {
+        double extra = 0, remainder_error = 0;
+        const double q0 = a.m / c;
+        double rem = std::fma(-q0, c, a.m);
+        if (std::fabs(a.m) < 0x1p-960 || std::fabs(q0) < 0x1p-960) rem = 0, extra = rounding_error(q0);
+        std::array<double, max_c> R{};
+        {
+            cascade acc{C};
+            acc.push(rem);
+            for (int j = 0; j < C; ++j) acc.push(a.d[static_cast<std::size_t>(j)]);
+            remainder_error = acc.finish(static_cast<std::size_t>(C + 1), R.data());
+        }
+        fine out;
+        out.m = q0;
+        for (int j = 0; j < C; ++j) {
+            const double q = R[0] / c;
+            double left = std::fma(-q, c, R[0]);
+            if (std::fabs(R[0]) < 0x1p-960 || std::fabs(q) < 0x1p-960) left = 0, remainder_error = add_up(remainder_error, mul_up(rounding_error(q), std::fabs(c)));
+            out.d[static_cast<std::size_t>(j)] = q;
+            cascade acc{C};
+            acc.push(left);
+            for (int i = 1; i < C; ++i) acc.push(R[static_cast<std::size_t>(i)]);
+            remainder_error = add_up(remainder_error, acc.finish(static_cast<std::size_t>(C), R.data()));
+        }
+        double left = remainder_error;
+        for (int i = 0; i < C; ++i) left = add_up(left, std::fabs(R[static_cast<std::size_t>(i)]));
+        out.r = add_up(add_up(next_up(a.r / std::fabs(c)), next_up(left / std::fabs(c))), extra);
+        return checked(out);
+    }
+
+    fine clamp(const fine& a, double top) const {
+        const interval v = to_interval(a);
+        if (v.lo >= 0 && v.hi <= top) return a;
+        if (v.hi <= 0) return constant(0);
+        if (v.lo >= top) return constant(top);
+        return checked(from_interval({std::clamp(v.lo, 0.0, top), std::clamp(v.hi, 0.0, top)}));
+    }
+};
+
+struct fine_tensor {
+    int C = 1;
+    std::vector<double> m, r;
+    std::vector<std::vector<double>> d;
+    std::size_t size() const { return m.size(); }
+    fine at(std::size_t k) const {
+        fine f;
+        f.m = m[k], f.r = r[k];
+        for (int j = 0; j < C; ++j) f.d[static_cast<std::size_t>(j)] = d[static_cast<std::size_t>(j)][k];
+        return f;
+    }
+    void resize(std::size_t n, int corrections) {
+        C = corrections;
+        m.assign(n, 0), r.assign(n, 0);
+        d.assign(static_cast<std::size_t>(C), std::vector<double>(n, 0.0));
+    }
+    void set(std::size_t k, const fine& v) {
+        m[k] = v.m, r[k] = v.r;
+        for (int j = 0; j < C; ++j) d[static_cast<std::size_t>(j)][k] = v.d[static_cast<std::size_t>(j)];
+    }
+};
+
+// Smallest F with |v| <= 2^F for every entry of every array (0 when all are zero).
+int scale_exponent(std::initializer_list<const std::vector<double>*> arrays) {
+    double top = 0;
+    for (const auto* v : arrays)
+        for (double x : *v) top = std::max(top, std::fabs(x));
+    return top == 0 ? 0 : std::ilogb(top) + 1;
+}
 int scale_exponent(const double* v, std::size_t n) {
     double top = 0;
     for (std::size_t k = 0; k < n; ++k) top = std::max(top, std::fabs(v[k]));
     return top == 0 ? 0 : std::ilogb(top) + 1;
 }
 
-// Splits v (|v| <= 2^F) into `levels` slices: slice t is an integer
-// multiple of 2^(F - (t+1) beta) of absolute value <= 2^(F - t beta); the
-// remainder after the last is <= 2^(F - levels beta) / 2. Extraction
-// fl(fl(x + sigma) - sigma) with sigma = 1.5 * 2^52 * unit rounds x to a
-// multiple of unit exactly, and x - slice is exact.
-void split(const double* v, std::size_t n, int F, int beta, int levels, std::vector<std::vector<double>>& out, std::size_t offset) {
+// Splits v (|v| <= 2^F) into `levels` slices and ADDS them to out[t][offset
+// + k] when `accumulate` (else stores them): slice t is an integer multiple
+// of 2^(F - (t+1) beta) of absolute value <= 2^(F - t beta); the remainder
+// after the last is <= 2^(F - levels beta) / 2. Extraction fl(fl(x + sigma)
+// - sigma) with sigma = 1.5 * 2^52 * unit rounds x to a multiple of unit
+// exactly, and x - slice is exact.
+void split(const double* v, std::size_t n, int F, int beta, int levels, std::vector<std::vector<double>>& out, std::size_t offset,
+           bool accumulate = false) {
     double sigma[64];
     for (int t = 0; t < levels && t < 64; ++t) sigma[t] = std::ldexp(1.5, F - (t + 1) * beta + 52);
     for (std::size_t k = 0; k < n; ++k) {
@@ -111,7 +265,8 @@ void split(const double* v, std::size_t n, int F, int beta, int levels, std::vec
         for (int t = 0; t < levels; ++t) {
             const double slice = (rest + sigma[t]) - sigma[t];
             rest -= slice;
-            out[static_cast<std::size_t>(t)][offset + k] = slice;
+            double& target = out[static_cast<std::size_t>(t)][offset + k];
+            target = accumulate ? target + slice : slice;
         }
     }
 }
@@ -119,6 +274,14 @@ void split(const double* v, std::size_t n, int F, int beta, int levels, std::vec
 struct refined_engine {
     unsigned threads;
     int target_bits;
+    int C;  // correction components
+    scalar_ops ops{C};
+
+    fine_tensor empty(std::size_t n) const {
+        fine_tensor t;
+        t.resize(n, C);
+        return t;
+    }
 
     fine_tensor affine(const net::node& n, const net::shape3& in_shape, const fine_tensor& x) const {
         // Dense is a 1x1 convolution of a {K, 1, 1} input.
@@ -130,33 +293,46 @@ struct refined_engine {
         const std::size_t OW = n.kind == net::op::dense ? 1 : n.output.width, P = n.kind == net::op::dense ? 1 : n.output.height * n.output.width;
         const std::size_t outputs = n.out_features * P;
 
-        // Exact split products: 2 beta + ceil(log2 K) <= 53 bits.
+        // Exact split products: each slice of the input sums C + 1 component
+        // slices, so 2 beta + ceil(log2 K) + ceil(log2 (C + 1)) <= 53 bits.
         const int log2K = K <= 1 ? 0 : static_cast<int>(std::ceil(std::log2(static_cast<double>(K))));
-        const int beta = std::min(26, (53 - log2K) / 2);
+        const int log2parts = static_cast<int>(std::ceil(std::log2(static_cast<double>(C + 1))));
+        const int beta = std::min(26, (53 - log2K - log2parts) / 2);
+        if (beta < 4) throw refinement_not_applicable("node '" + n.name + "': dot products too long for exact split products");
         const int levels = std::clamp((target_bits + beta - 1) / beta, 1, 64);
-        const int F = scale_exponent(x.m.data(), x.size());
+        int F = scale_exponent({&x.m});
+        for (const auto& dj : x.d) F = std::max(F, scale_exponent({&dj}));
         std::vector<int> row_exponent(n.out_features);
         for (std::size_t o = 0; o < n.out_features; ++o) row_exponent[o] = scale_exponent(n.weight.data() + o * K, K);
         for (std::size_t o = 0; o < n.out_features; ++o) {
             const int e = row_exponent[o];
-            const bool ok = e + F + log2K + 2 <= 1020 && e + 53 <= 1020 && F + 53 <= 1020 && e + F - (levels + 1) * beta >= -1070 &&
+            const bool ok = e + F + log2K + log2parts + 2 <= 1020 && e + 53 <= 1020 && F + 53 <= 1020 && e + F - (levels + 1) * beta >= -1070 &&
                             e - levels * beta + 52 >= -1020 && F - levels * beta + 52 >= -1020;
             if (!ok) throw refinement_not_applicable("node '" + n.name + "': values or weights too far from 1 for exact split products");
         }
         std::vector<std::vector<double>> w_slices(static_cast<std::size_t>(levels), std::vector<double>(n.weight.size()));
-        for (std::size_t o = 0; o < n.out_features; ++o) split(n.weight.data() + o * K, K, row_exponent[o], beta, levels, w_slices, o * K);
-        std::vector<std::vector<double>> m_slices(static_cast<std::size_t>(levels), std::vector<double>(x.size()));
-        split(x.m.data(), x.size(), F, beta, levels, m_slices, 0);
+        // Slices past a row's last non-zero one are zero (a weight has 53 bits,
+        // a quantized one a few): their products are skipped, not bounded.
+        std::vector<int> row_slices(n.out_features, 0);
+        for (std::size_t o = 0; o < n.out_features; ++o) {
+            split(n.weight.data() + o * K, K, row_exponent[o], beta, levels, w_slices, o * K);
+            for (int sl = levels; sl > 0 && row_slices[o] == 0; --sl) {
+                const double* w = w_slices[static_cast<std::size_t>(sl - 1)].data() + o * K;
+                if (std::any_of(w, w + K, [](double v) { return v != 0; })) row_slices[o] = sl;
+            }
+        }
+        // Slices of the whole value m + d_0 + ... + d_{C-1} on one grid.
+        std::vector<std::vector<double>> x_slices(static_cast<std::size_t>(levels), std::vector<double>(x.size()));
+        split(x.m.data(), x.size(), F, beta, levels, x_slices, 0);
+        for (const auto& dj : x.d) split(dj.data(), x.size(), F, beta, levels, x_slices, 0, true);
 
         const double gamma = gamma_bound(K), c_rad = add_up(1.0, 2.0 * gamma), under = next_up(2.0 * static_cast<double>(K) * eta);
         const std::size_t terms = static_cast<std::size_t>(levels * (levels + 1) / 2 + 2);
-        const double gamma_terms = gamma_bound(terms), c_terms = add_up(1.0, 2.0 * gamma_terms);
-        std::vector<double> z(x.size()), absw(n.weight.size());
-        for (std::size_t k = 0; k < x.size(); ++k) z[k] = add_up(x.r[k], mul_up(gamma, std::fabs(x.d[k])));
+        const bool any_radius = std::any_of(x.r.begin(), x.r.end(), [](double v) { return v != 0; });
+        std::vector<double> absw(n.weight.size());
         for (std::size_t i = 0; i < absw.size(); ++i) absw[i] = std::fabs(n.weight[i]);
 
-        fine_tensor y;
-        y.resize(outputs);
+        fine_tensor y = empty(outputs);
         constexpr std::size_t chunk = 128;
         constexpr std::size_t row_block = 64;  // rows are independent: any split gives the same bits
         const std::size_t row_blocks = (opg + row_block - 1) / row_block;
@@ -164,7 +340,8 @@ struct refined_engine {
         const double macs = static_cast<double>(n.weight.size()) * static_cast<double>(P);
         const unsigned used = macs >= 1e5 ? threads : 1u;
         struct buffers {
-            std::vector<double> packed, mid, delta, rad, product, sum, err, abs_err;
+            std::vector<double> packed, mid, rad, term, abs_last;
+            std::vector<std::vector<double>> level;
         };
         std::vector<buffers> work(used);
         parallel_for(tasks, used, [&](std::size_t task, unsigned worker) {
@@ -173,39 +350,44 @@ struct refined_engine {
             const std::size_t r0 = rb * row_block, rows = std::min(row_block, opg - r0), first_row = group * opg + r0;
             const std::size_t tiles = (width + 7) / 8, ldc = tiles * 8, cells = rows * ldc;
             buffers& b = work[worker];
-            for (auto* v : {&b.mid, &b.delta, &b.rad, &b.product, &b.sum, &b.err, &b.abs_err}) v->assign(cells, 0.0);
-            const auto product = [&](const std::vector<double>& A, const std::vector<double>& v, std::vector<double>& C) {
+            for (auto* v : {&b.mid, &b.rad, &b.term, &b.abs_last}) v->assign(cells, 0.0);
+            b.level.resize(static_cast<std::size_t>(C + 1));
+            for (auto& v : b.level) v.assign(cells, 0.0);
+            const auto product = [&](const std::vector<double>& A, const std::vector<double>& v, std::vector<double>& out) {
                 pack_columns(v, in, g, OW, group, p0, width, b.packed);
-                gemm_packed(A.data() + first_row * K, rows, K, b.packed.data(), tiles, C.data(), ldc);
+                gemm_packed(A.data() + first_row * K, rows, K, b.packed.data(), tiles, out.data(), ldc);
             };
+            // One term per cell through the cascade (error-free TwoSum levels, then a plain level).
+            const auto push = [&](double* t) {
+                for (int j = 0; j < C; ++j) {
+                    double* s = b.level[static_cast<std::size_t>(j)].data();
+                    for (std::size_t c = 0; c < cells; ++c) {
+                        const double sum = s[c] + t[c], bb = sum - s[c];
+                        t[c] = (s[c] - (sum - bb)) + (t[c] - bb);
+                        s[c] = sum;
+                    }
+                }
+                double* last = b.level[static_cast<std::size_t>(C)].data();
+                for (std::size_t c = 0; c < cells; ++c) last[c] += t[c], b.abs_last[c] += std::fabs(t[c]);
+            };
+            const int slices = *std::max_element(row_slices.begin() + static_cast<std::ptrdiff_t>(first_row),
+                                                 row_slices.begin() + static_cast<std::ptrdiff_t>(first_row + rows));
             product(n.weight, x.m, b.mid);
-            product(n.weight, x.d, b.delta);
-            product(absw, z, b.rad);
-            // The residual sum W m + b - fl(W m + b) from exact split products,
-            // accumulated by TwoSum in a fixed order: C_00, -m_out, b, then the others.
+            if (any_radius) product(absw, x.r, b.rad);
+            // The residual W (m + d) + b - fl(W m + b) from exact split products,
+            // pushed in a fixed order: C_00, -m_out, b, then the others.
             for (int t = 0; t < levels; ++t) {
-                pack_columns(m_slices[static_cast<std::size_t>(t)], in, g, OW, group, p0, width, b.packed);
-                for (int s = 0; s + t < levels; ++s) {
-                    gemm_packed(w_slices[static_cast<std::size_t>(s)].data() + first_row * K, rows, K, b.packed.data(), tiles, b.product.data(), ldc);
-                    for (std::size_t o = 0; o < rows; ++o) {
-                        const double bias = n.bias[first_row + o];
-                        for (std::size_t col = 0; col < width; ++col) {
-                            const std::size_t c = o * ldc + col;
-                            double sum = b.sum[c], e;
-                            const auto push = [&](double term) {
-                                two_sum(sum, term, sum, e);
-                                b.err[c] += e;
-                                b.abs_err[c] += std::fabs(e);
-                            };
-                            if (s == 0 && t == 0) {
-                                sum = b.product[c];
-                                push(-(b.mid[c] + bias));
-                                push(bias);
-                            } else {
-                                push(b.product[c]);
-                            }
-                            b.sum[c] = sum;
-                        }
+                pack_columns(x_slices[static_cast<std::size_t>(t)], in, g, OW, group, p0, width, b.packed);
+                for (int s = 0; s + t < levels && (s < slices || (s == 0 && t == 0)); ++s) {
+                    gemm_packed(w_slices[static_cast<std::size_t>(s)].data() + first_row * K, rows, K, b.packed.data(), tiles, b.term.data(), ldc);
+                    push(b.term.data());
+                    if (s == 0 && t == 0) {
+                        for (std::size_t o = 0; o < rows; ++o)
+                            for (std::size_t col = 0; col < ldc; ++col) b.term[o * ldc + col] = -(b.mid[o * ldc + col] + n.bias[first_row + o]);
+                        push(b.term.data());
+                        for (std::size_t o = 0; o < rows; ++o)
+                            for (std::size_t col = 0; col < ldc; ++col) b.term[o * ldc + col] = n.bias[first_row + o];
+                        push(b.term.data());
                     }
                 }
             }
@@ -214,17 +396,18 @@ struct refined_engine {
                 const double bias = n.bias[oc];
                 // Omitted split products and the remainders of both splits.
                 const double truncation = mul_up(mul_up(static_cast<double>(K), std::ldexp(1.0, row_exponent[oc] + F - levels * beta)),
-                                                 static_cast<double>(2 * levels + 2));
+                                                 static_cast<double>((C + 1) * (2 * levels + 2)));
                 for (std::size_t col = 0; col < width; ++col) {
                     const std::size_t c = o * ldc + col;
-                    const double m_out = b.mid[c] + bias;
-                    const double residual = b.sum[c] + b.err[c];
-                    const double d = residual + b.delta[c];
-                    double r = add_up(mul_up(add_up(b.rad[c], under), c_rad), under);      // |W| (r + gamma |d_in|) and W d_in's rounding
-                    r = add_up(r, mul_up(gamma_terms, mul_up(b.abs_err[c], c_terms)));       // fl(sum of TwoSum errors)
-                    r = add_up(add_up(r, rounding_error(residual)), rounding_error(d));
-                    r = add_up(r, truncation);
-                    y.set(oc * P + p0 + col, checked({m_out, d, r}));
+                    fine v;
+                    v.m = b.mid[c] + bias;
+                    cascade acc{C};
+                    for (int j = 0; j <= C; ++j) acc.level[static_cast<std::size_t>(j)] = b.level[static_cast<std::size_t>(j)][c];
+                    acc.abs_last = b.abs_last[c];
+                    double r = any_radius ? add_up(mul_up(add_up(b.rad[c], under), c_rad), under) : 0.0;  // |W| r_in
+                    r = add_up(r, acc.finish(terms, v.d.data()));
+                    v.r = add_up(r, truncation);
+                    y.set(oc * P + p0 + col, ops.renormalized(v));
                 }
             }
         });
@@ -233,8 +416,7 @@ struct refined_engine {
 
     template <class Map>
     fine_tensor map(const fine_tensor& x, const Map& f) const {
-        fine_tensor y;
-        y.resize(x.size());
+        fine_tensor y = empty(x.size());
         for (std::size_t k = 0; k < x.size(); ++k) y.set(k, f(x.at(k), k));
         return y;
     }
@@ -242,8 +424,7 @@ struct refined_engine {
     fine_tensor pool(const net::node& n, const net::shape3& in, const fine_tensor& x) const {
         const auto& g = n.pool;
         const bool is_max = n.kind == net::op::max_pool;
-        fine_tensor y;
-        y.resize(n.output.size());
+        fine_tensor y = empty(n.output.size());
         std::size_t out = 0;
         std::vector<std::size_t> window;
         for (std::size_t ch = 0; ch < in.channels; ++ch)
@@ -262,8 +443,8 @@ struct refined_engine {
                         y.set(out, maximum(x, window));
                     } else {
                         fine acc = x.at(window.front());
-                        for (std::size_t j = 1; j < window.size(); ++j) acc = add(acc, x.at(window[j]));
-                        y.set(out, divide(acc, static_cast<double>(g.count_include_pad ? g.kernel * g.kernel : window.size())));
+                        for (std::size_t j = 1; j < window.size(); ++j) acc = ops.add(acc, x.at(window[j]));
+                        y.set(out, ops.divide(acc, static_cast<double>(g.count_include_pad ? g.kernel * g.kernel : window.size())));
                     }
                 }
         return y;
@@ -271,30 +452,29 @@ struct refined_engine {
 
     // The exact maximum when one value provably dominates the others, else
     // the interval of the maximum.
-    static fine maximum(const fine_tensor& x, const std::vector<std::size_t>& window) {
+    fine maximum(const fine_tensor& x, const std::vector<std::size_t>& window) const {
         std::size_t best = window.front();
-        interval top = to_interval(x.at(best));
+        interval top = ops.to_interval(x.at(best));
         double highest = top.hi;
         for (std::size_t j : window) {
-            const interval v = to_interval(x.at(j));
+            const interval v = ops.to_interval(x.at(j));
             if (v.lo > top.lo) best = j, top = v;
             highest = std::max(highest, v.hi);
         }
         bool dominates = true;
         for (std::size_t j : window)
-            if (j != best && to_interval(x.at(j)).hi > top.lo) dominates = false;
+            if (j != best && ops.to_interval(x.at(j)).hi > top.lo) dominates = false;
         if (dominates) return x.at(best);
-        return checked(from_interval({top.lo, highest}));
+        return ops.checked(ops.from_interval({top.lo, highest}));
     }
 
     fine_tensor global_avg_pool(const net::shape3& in, const fine_tensor& x) const {
         const std::size_t hw = in.height * in.width;
-        fine_tensor y;
-        y.resize(in.channels);
+        fine_tensor y = empty(in.channels);
         for (std::size_t ch = 0; ch < in.channels; ++ch) {
             fine acc = x.at(ch * hw);
-            for (std::size_t k = 1; k < hw; ++k) acc = add(acc, x.at(ch * hw + k));
-            y.set(ch, divide(acc, static_cast<double>(hw)));
+            for (std::size_t k = 1; k < hw; ++k) acc = ops.add(acc, x.at(ch * hw + k));
+            y.set(ch, ops.divide(acc, static_cast<double>(hw)));
         }
         return y;
     }
@@ -316,8 +496,8 @@ struct refined_engine {
             switch (n.kind) {
             case net::op::dense:
             case net::op::conv2d: values[i] = affine(n, in, x); break;
-            case net::op::relu: values[i] = map(x, [](const fine& v, std::size_t) { return clamp(v, inf); }); break;
-            case net::op::relu6: values[i] = map(x, [](const fine& v, std::size_t) { return clamp(v, 6.0); }); break;
+            case net::op::relu: values[i] = map(x, [&](const fine& v, std::size_t) { return ops.clamp(v, inf); }); break;
+            case net::op::relu6: values[i] = map(x, [&](const fine& v, std::size_t) { return ops.clamp(v, 6.0); }); break;
             case net::op::identity:
             case net::op::flatten: values[i] = x; break;
             case net::op::max_pool:
@@ -326,13 +506,13 @@ struct refined_engine {
             case net::op::add: {
                 const fine_tensor& z = values[n.inputs.at(1)];
                 if (z.size() != x.size()) throw net::model_error("node '" + n.name + "': add of different sizes");
-                values[i] = map(x, [&](const fine& v, std::size_t k) { return add(v, z.at(k)); });
+                values[i] = map(x, [&](const fine& v, std::size_t k) { return ops.add(v, z.at(k)); });
                 break;
             }
             case net::op::normalize:
                 values[i] = map(x, [&](const fine& v, std::size_t k) {
-                    const fine centred = add(v, {-n.norm_mean[k], 0, 0});
-                    return add(divide(scale(centred, n.norm_scale[k]), n.norm_divisor[k]), {n.norm_offset[k], 0, 0});
+                    const fine centred = ops.add(v, constant(-n.norm_mean[k]));
+                    return ops.add(ops.divide(ops.scale(centred, n.norm_scale[k]), n.norm_divisor[k]), constant(n.norm_offset[k]));
                 });
                 break;
             case net::op::batch_norm:
@@ -346,26 +526,29 @@ struct refined_engine {
     }
 };
 
-fine_tensor refined_output(const net::network& net, const std::vector<double>& x, const options& opt) {
-    fine_tensor in;
-    in.resize(x.size());
+refined_engine make_engine(const options& opt) {
+    const int C = refined_corrections(opt.refined_bits);
+    return refined_engine{thread_count(opt), opt.refined_bits, C, scalar_ops{C}};
+}
+
+fine_tensor refined_output(const refined_engine& e, const net::network& net, const std::vector<double>& x) {
+    fine_tensor in = e.empty(x.size());
     for (std::size_t k = 0; k < x.size(); ++k) {
         if (!std::isfinite(x[k])) throw arith::invalid_argument("fast enclosure: input " + std::to_string(k) + " is not finite");
         in.m[k] = x[k];
     }
-    const refined_engine e{thread_count(opt), opt.refined_bits};
     return e.run(net, std::move(in));
 }
 
-enclosure to_enclosure(const fine_tensor& y) {
+enclosure to_enclosure(const scalar_ops& ops, const fine_tensor& y) {
     enclosure out;
     for (std::size_t k = 0; k < y.size(); ++k) {
         const fine v = y.at(k);
-        if (!usable(v)) {
+        if (!ops.usable(v)) {
             out.lower.push_back(-inf), out.upper.push_back(inf);
             continue;
         }
-        const interval iv = to_interval(v);
+        const interval iv = ops.to_interval(v);
         out.lower.push_back(iv.lo), out.upper.push_back(iv.hi);
     }
     return out;
@@ -373,21 +556,28 @@ enclosure to_enclosure(const fine_tensor& y) {
 
 }  // namespace
 
+int refined_corrections(int bits) {
+    if (bits < 53 || bits > max_refined_bits)
+        throw arith::invalid_argument("fast enclosure: refined bits must be in [53, " + std::to_string(max_refined_bits) + "], got " + std::to_string(bits));
+    return std::clamp((bits + 49) / 50 - 1, 1, max_refined_corrections);
+}
+
 enclosure enclose_point_refined(const net::network& net, const std::vector<double>& x, const options& opt) {
-    return to_enclosure(refined_output(net, x, opt));
+    const refined_engine e = make_engine(opt);
+    return to_enclosure(e.ops, refined_output(e, net, x));
 }
 
 enclosure enclose_difference_refined(const net::network& theta, const net::network& quant, const std::vector<double>& x, const options& opt) {
     if (theta.nodes().size() != quant.nodes().size() || theta.output_shape() != quant.output_shape())
         throw net::model_error("fast pair mode: the networks differ in structure");
-    const fine_tensor a = refined_output(theta, x, opt), aq = refined_output(quant, x, opt);
-    fine_tensor d;
-    d.resize(a.size());
+    const refined_engine e = make_engine(opt);
+    const fine_tensor a = refined_output(e, theta, x), aq = refined_output(e, quant, x);
+    fine_tensor d = e.empty(a.size());
     for (std::size_t k = 0; k < a.size(); ++k) {
-        const fine v = a.at(k);
-        d.set(k, (usable(v) && usable(aq.at(k))) ? add(aq.at(k), {-v.m, -v.d, v.r}) : whole_line);
+        const fine v = a.at(k), vq = aq.at(k);
+        d.set(k, (e.ops.usable(v) && e.ops.usable(vq)) ? e.ops.add(vq, e.ops.negate(v)) : whole_line());
     }
-    return to_enclosure(d);
+    return to_enclosure(e.ops, d);
 }
 
 }  // namespace qbound::fast

@@ -34,9 +34,16 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
     check_result r;
     // Lower side: search, then certify the best point; refine with the
     // branch-and-bound candidates.
+    const auto stage = [&](const std::string& what) {
+        if (opt.stage) opt.stage(what);
+    };
+    const bool large = forward_cost(theta) > fast_path_macs;
+    stage("searching for a worst-case input");
     search_result s = search_worst_case(theta, quant, inside, opt.search);
+    stage(large ? "certifying the witness (fast path, refined: 100 bits, more if the enclosure asks for it)" : "certifying the witness");
     r.witness = certify_difference(theta, quant, s.best_x, opt.certify_bits);
-    if (forward_cost(theta) > fast_path_macs) {
+    if (large) {
+        stage("upper side: one fast interval pass over Omega");
         // Branch and bound in interval_double is far too slow at this size:
         // one fast interval bound propagation of both networks over Omega.
         r.search_evaluations = s.evaluations;

@@ -30,6 +30,32 @@ void bracket_from_enclosures(point_difference& p, const std::vector<arith::ratio
     }
 }
 
+// The refined bits worth another try after an enclosure at `bits` that
+// certifies no non-zero difference: the width of the output whose midpoint
+// is largest must shrink below that midpoint, and the width scales as
+// 2^-bits. Returns `bits` when another try is pointless (a difference is
+// certified, every midpoint is 0, or the maximum is reached).
+int refined_bits_needed(const fast::enclosure& d, int bits) {
+    double best_mid = 0, width = 0;
+    bool finite = true;
+    for (std::size_t i = 0; i < d.lower.size(); ++i) {
+        if (d.lower[i] > 0 || d.upper[i] < 0) return bits;  // certified
+        if (!std::isfinite(d.lower[i]) || !std::isfinite(d.upper[i])) {
+            finite = false;
+            continue;
+        }
+        const double mid = std::fabs(d.lower[i] * 0.5 + d.upper[i] * 0.5);
+        if (mid > best_mid) best_mid = mid, width = d.upper[i] - d.lower[i];
+    }
+    if (bits >= fast::max_refined_bits) return bits;
+    int next = bits + 150;  // an overflowed radius says nothing about the growth
+    if (finite) {
+        if (best_mid == 0) return bits;
+        next = bits + std::max(32, static_cast<int>(std::ceil(std::log2(width / best_mid))) + 16);
+    }
+    return std::min(next, fast::max_refined_bits);
+}
+
 }  // namespace
 
 point_difference certify_difference(const net::network& theta, const net::network& quant, const std::vector<double>& x, long bits,
@@ -38,12 +64,21 @@ point_difference certify_difference(const net::network& theta, const net::networ
     p.x = x;
     const std::size_t cost = forward_cost(theta);
     if (cost > fast_limit && cost > exact_limit) {
-        // Refined mode first (tight on deep networks); the a-priori mode when
-        // the weights or values are too far from 1 to split exactly.
+        // Refined mode first (tight on deep networks), at 100 bits and then,
+        // while the difference is not certified, at the bits its width asks
+        // for; the a-priori mode when the weights or values are too far from 1
+        // to split exactly.
         fast::enclosure d;
-        std::string name(fast::refined_arithmetic_name);
+        std::string name;
         try {
-            d = fast::enclose_difference_refined(theta, quant, x);
+            int bits = 100;
+            for (;;) {
+                d = fast::enclose_difference_refined(theta, quant, x, fast::options{0, bits});
+                name = std::string(fast::refined_arithmetic_name) + ", " + std::to_string(bits) + " bits";
+                const int next = refined_bits_needed(d, bits);
+                if (next <= bits) break;
+                bits = next;
+            }
         } catch (const fast::refinement_not_applicable&) {
             d = fast::enclose_difference(theta, quant, x);
             name = std::string(fast::arithmetic_name);

@@ -39,26 +39,31 @@
 // Refined point mode (enclose_point_refined). The a-priori bound is cheap but
 // its radius grows through |A| at every layer (about 2^4 per random 3x3 conv:
 // sum_k |A_ik| is ~sqrt(K) times the typical |sum_k A_ik x_k|), so after ~15
-// layers nothing of binary64's 53 bits is left. The refined mode keeps the
-// value as m + d +- r: m the plain double forward pass, d a double correction,
-// r a radius. An affine node computes
-//   m' = fl(A m + b);  rho = A m + b - m' exactly up to 2^-(levels beta) by
-//   Ozaki-style splitting: A = sum_s A_s (per row, unit 2^(e_i-(s+1)beta)),
-//   m = sum_t M_t (per tensor, unit 2^(F-(t+1)beta)), 2 beta + ceil(log2 K)
-//   <= 53, so every product A_s M_t (s + t < levels) is computed EXACTLY by
-//   the same double kernel; they, b and -m' are summed by TwoSum (errors
-//   kept, their rounding bounded by gamma_n sum |e|); the omitted products
-//   and split remainders are bounded by K 2^(e_i + F - levels beta)(2 levels + 2);
-//   d' = fl(rho + A d), r' = |A| (r + gamma_K |d|) as above + the bounds.
-// Elementwise nodes use TwoSum and FMA residuals (exact in round-to-nearest,
-// away from underflow; near it an explicit rounding bound is added). The
-// radius still grows through |A|, but from ~2^-100 instead of 2^-53:
-// enough for ResNet18 with random weights (~70 bits of growth), not for
-// MobileNetV2 (~100) or ResNet50 (~150), where the floor of the double
-// correction d (~2^-100) is the limit; certify_difference then reports a
-// lower value of 0 rather than anything unproved. This
-// mode assumes round-to-nearest (checked by `qbound selfcheck`); the
-// a-priori mode does not.
+// layers nothing of binary64's 53 bits is left. The refined mode keeps each
+// value as an expansion m + d_0 + ... + d_{C-1} +- r: m the plain double
+// forward pass, d_j double corrections (C = refined_corrections(bits)), r a
+// radius. An affine node computes
+//   m' = fl(A m + b);  rho = A (m + sum d) + b - m' exactly up to 2^-(levels
+//   beta): A = sum_s A_s (per row, unit 2^(e_i-(s+1)beta)) and the whole
+//   value m + sum d = sum_t X_t (each component sliced on one per-tensor
+//   grid of unit 2^(F-(t+1)beta), the C + 1 slices of a level summed
+//   exactly), 2 beta + ceil(log2 K) + ceil(log2 (C+1)) <= 53, so every
+//   product A_s X_t (s + t < levels) is computed EXACTLY by the same double
+//   kernel; they, b and -m' are summed by a cascade of C error-free TwoSum
+//   levels and one plain level (gamma_N times its terms' magnitudes); the
+//   omitted products and split remainders are bounded by
+//   (C + 1) K 2^(e_i + F - levels beta)(2 levels + 2);
+//   d' = the cascade's levels, r' = |A| r (as above) + the bounds.
+// Elementwise nodes are exact expansion arithmetic: TwoSum and FMA residuals
+// through the same cascade, long division for pooling and normalization
+// (every remainder exact by FMA away from underflow; near it an explicit
+// rounding bound is added). The radius still grows through |A|, but from
+// about 2^-bits instead of 2^-53: 100 bits (one correction) certify ResNet18
+// with random weights (~70 bits of growth); MobileNetV2 (~100) and ResNet50
+// (~150) need about 200 (certify_difference raises the bits until the
+// difference is certified or max_refined_bits is reached). This mode
+// assumes round-to-nearest (checked by `qbound selfcheck`); the a-priori
+// mode does not.
 //
 // Threads: outputs are partitioned (conv: column chunks x blocks of 64
 // output channels per group; dense: rows); a reduction is never split, and every output is summed by the same
@@ -81,8 +86,15 @@ inline constexpr std::string_view refined_arithmetic_name =
 
 struct options {
     unsigned threads = 0;   // 0: all cores (std::thread::hardware_concurrency)
-    int refined_bits = 100; // refined mode: bits of the residual's split products
+    int refined_bits = 100; // refined mode: bits of the split products, in [53, max_refined_bits]
 };
+
+inline constexpr int max_refined_bits = 450;
+inline constexpr int max_refined_corrections = 8;
+
+// Correction components used at `bits` (1 at 100 bits, 3 at 200); throws
+// arith::invalid_argument outside [53, max_refined_bits].
+int refined_corrections(int bits);
 
 // The refined mode cannot split exactly (values or weights beyond about
 // 2^+-900): use the a-priori mode.

@@ -16,6 +16,7 @@
 #include "qbound/verify/point_difference.hpp"
 #include "qbound/verify/search.hpp"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,7 @@ struct check_options {
     search_options search;
     branch_and_bound_options branch;
     long certify_bits = 256;
+    std::function<void(const std::string&)> stage;  // called as each stage starts (progress), may be empty
 };
 
 struct check_result {

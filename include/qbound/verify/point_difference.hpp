@@ -29,7 +29,10 @@ struct point_difference {
 std::size_t forward_cost(const net::network& net);
 
 // Above fast_path_macs MACs per forward pass the fast path certifies (the
-// ImageNet zoo models at any resolution). If its enclosure is too wide to
+// ImageNet zoo models at any resolution), in refined mode at 100 bits and,
+// while no non-zero difference is certified, at more bits (as many as the
+// last enclosure's width asks for, up to fast::max_refined_bits; the
+// arithmetic names the bits). If its enclosure is still too wide to
 // give a non-zero lower value (or overflows), MPFI is used after all when
 // the network has at most mpfi_limit MACs (about a minute at 256 bits);
 // above that the fast result stands (or MPFI runs if it overflowed).
