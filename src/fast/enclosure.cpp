@@ -423,6 +423,216 @@ struct engine {
     }
 };
 
+// ---- correlated pair pass ----------------------------------------------------
+//
+// Both networks and their difference d = z' - z, propagated together over
+// one input box: z and z' by the engine above, and d by
+//   affine:  d_out = W' d + (W' - W) z + (b' - b)
+//            (W' - W rounded, the rounding bounded by 2^-52 |.| where
+//            Sterbenz's lemma does not make it exact; b' - b outward),
+//   ReLU/ReLU6 (monotone, 1-Lipschitz): d unchanged where both inputs are in
+//            the linear piece, 0 where both are in the same flat piece, else
+//            within [min(0, d), max(0, d)] (plus the one-sided forms
+//            max(d, -z) and min(d, z') for ReLU when one side is active),
+//   max pool: within [min d, max d] over the window,
+//   linear nodes (pools, add, normalize without offset): applied to d,
+// and intersected at every node with the interval z' - z. Every step is an
+// outward enclosure, so the result contains R_theta'(x) - R_theta(x) for
+// every x in the box, and is never wider than the independent difference.
+struct pair_values {
+    ball_tensor z, zq, d;
+};
+
+inline interval at(const ball_tensor& t, std::size_t k) { return to_interval(t.mid[k], t.rad[k]); }
+inline interval hull_difference(interval q, interval p) { return {add_down(q.lo, -p.hi), add_up(q.hi, -p.lo)}; }  // q - p
+inline interval intersect(interval a, interval b) {
+    const interval c{std::max(a.lo, b.lo), std::min(a.hi, b.hi)};
+    return c.lo <= c.hi ? c : a;  // empty only through the other side's slack: keep the first (sound) one
+}
+
+struct differential_engine {
+    engine e{true, 1};
+
+    ball_tensor from_intervals(const std::vector<interval>& v) const {
+        ball_tensor t;
+        t.mid.resize(v.size()), t.rad.resize(v.size());
+        for (std::size_t k = 0; k < v.size(); ++k) from_interval(v[k], t.mid[k], t.rad[k]);
+        return t;
+    }
+
+    // d at every index intersected with z' - z.
+    ball_tensor tightened(const std::vector<interval>& d, const ball_tensor& z, const ball_tensor& zq) const {
+        std::vector<interval> out(d.size());
+        for (std::size_t k = 0; k < d.size(); ++k) {
+            const bool finite = std::isfinite(d[k].lo) && std::isfinite(d[k].hi);
+            const interval bound = hull_difference(at(zq, k), at(z, k));
+            const bool bound_finite = std::isfinite(bound.lo) && std::isfinite(bound.hi);
+            out[k] = !finite ? (bound_finite ? bound : interval{-inf, inf}) : (bound_finite ? intersect(d[k], bound) : d[k]);
+        }
+        return from_intervals(out);
+    }
+
+    ball_tensor affine(const net::node& a, const net::node& aq, const net::shape3& in, const pair_values& x, const ball_tensor& z_out,
+                       const ball_tensor& zq_out) const {
+        net::node wd = aq, dw = aq, err = aq;  // W' d;  (W' - W) z;  the rounding of W' - W applied to |z|
+        std::fill(wd.bias.begin(), wd.bias.end(), 0.0);
+        std::fill(dw.bias.begin(), dw.bias.end(), 0.0);
+        std::fill(err.bias.begin(), err.bias.end(), 0.0);
+        bool inexact = false;
+        for (std::size_t i = 0; i < a.weight.size(); ++i) {
+            const double w = a.weight[i], wq = aq.weight[i], delta = wq - w;
+            // Exact in every rounding mode: a zero operand, or Sterbenz (same sign, within a factor 2).
+            const bool exact = w == 0 || wq == 0 || ((w > 0) == (wq > 0) && std::fabs(wq) <= 2 * std::fabs(w) && std::fabs(w) <= 2 * std::fabs(wq));
+            dw.weight[i] = delta;
+            err.weight[i] = exact ? 0.0 : next_up(std::fabs(delta) * unit_roundoff);
+            inexact = inexact || !exact;
+        }
+        const bool dense = a.kind == net::op::dense;
+        const auto apply = [&](const net::node& n, const ball_tensor& v) { return dense ? e.dense(n, v) : e.conv2d(n, in, v); };
+        const ball_tensor p = apply(wd, x.d), q = apply(dw, x.z);
+        ball_tensor magnitude;
+        if (inexact) {
+            magnitude.mid.resize(x.z.mid.size()), magnitude.rad.assign(x.z.mid.size(), 0.0);
+            for (std::size_t k = 0; k < magnitude.mid.size(); ++k) {
+                const interval v = at(x.z, k);
+                magnitude.mid[k] = std::max(std::fabs(v.lo), std::fabs(v.hi));
+            }
+        }
+        const ball_tensor r = inexact ? apply(err, magnitude) : ball_tensor{};
+        const std::size_t P = dense ? 1 : a.output.height * a.output.width;
+        std::vector<interval> d(p.mid.size());
+        for (std::size_t k = 0; k < d.size(); ++k) {
+            const interval u = at(p, k), v = at(q, k);
+            const std::size_t o = k / P;
+            const double slack = inexact ? add_up(r.mid[k], r.rad[k]) : 0.0;
+            d[k] = {add_down(add_down(add_down(u.lo, v.lo), -slack), add_down(aq.bias[o], -a.bias[o])),
+                    add_up(add_up(add_up(u.hi, v.hi), slack), add_up(aq.bias[o], -a.bias[o]))};
+            if (std::isnan(d[k].lo) || std::isnan(d[k].hi)) d[k] = {-inf, inf};
+        }
+        return tightened(d, z_out, zq_out);
+    }
+
+    // relu / relu6 on the pair: z, z' are the inputs; the new z, z' are computed by the engine.
+    ball_tensor clamp(const pair_values& x, double top) const {
+        std::vector<interval> d(x.d.mid.size());
+        for (std::size_t k = 0; k < d.size(); ++k) {
+            const interval z = at(x.z, k), zq = at(x.zq, k), dk = at(x.d, k);
+            const bool z_linear = z.lo >= 0 && z.hi <= top, zq_linear = zq.lo >= 0 && zq.hi <= top;
+            if (z_linear && zq_linear) {
+                d[k] = dk;
+            } else if ((z.hi <= 0 && zq.hi <= 0) || (z.lo >= top && zq.lo >= top)) {
+                d[k] = {0, 0};
+            } else {
+                interval v{std::min(0.0, dk.lo), std::max(0.0, dk.hi)};
+                if (top == inf && z.lo >= 0) v = intersect(v, {std::max(dk.lo, -z.hi), std::max(dk.hi, -z.lo)});   // max(d, -z)
+                if (top == inf && zq.lo >= 0) v = intersect(v, {std::min(dk.lo, zq.lo), std::min(dk.hi, zq.hi)});  // min(d, z')
+                d[k] = v;
+            }
+        }
+        return from_intervals(d);
+    }
+
+    ball_tensor max_pool(const net::node& n, const net::shape3& in, const ball_tensor& dx) const {
+        const auto& g = n.pool;
+        std::vector<interval> d(n.output.size());
+        std::size_t out = 0;
+        for (std::size_t ch = 0; ch < in.channels; ++ch)
+            for (std::size_t oh = 0; oh < n.output.height; ++oh)
+                for (std::size_t ow = 0; ow < n.output.width; ++ow, ++out) {
+                    interval acc{inf, -inf};
+                    for (std::size_t kh = 0; kh < g.kernel; ++kh)
+                        for (std::size_t kw = 0; kw < g.kernel; ++kw) {
+                            const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh) - static_cast<std::ptrdiff_t>(g.padding);
+                            const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw) - static_cast<std::ptrdiff_t>(g.padding);
+                            if (ih < 0 || iw < 0 || ih >= static_cast<std::ptrdiff_t>(in.height) || iw >= static_cast<std::ptrdiff_t>(in.width))
+                                continue;
+                            const interval v = at(dx, (ch * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw));
+                            acc = {std::min(acc.lo, v.lo), std::max(acc.hi, v.hi)};
+                        }
+                    d[out] = acc;
+                }
+        return from_intervals(d);
+    }
+
+    // (d * scale) / divisor: the normalization of z' minus that of z.
+    ball_tensor normalize(const net::node& n, const ball_tensor& dx) const {
+        net::node linear = n;
+        std::fill(linear.norm_mean.begin(), linear.norm_mean.end(), 0.0);
+        std::fill(linear.norm_offset.begin(), linear.norm_offset.end(), 0.0);
+        return e.normalize(linear, dx);
+    }
+
+    ball_tensor run(const net::network& theta, const net::network& quant, const ball_tensor& input) const {
+        const auto& nodes = theta.nodes();
+        const auto& qnodes = quant.nodes();
+        std::vector<std::size_t> last_use(nodes.size(), 0);
+        for (std::size_t i = 1; i < nodes.size(); ++i)
+            for (std::size_t j : nodes[i].inputs) last_use.at(j) = i;
+        last_use.back() = nodes.size();
+        std::vector<pair_values> values(nodes.size());
+        values[0] = {input, input, ball_tensor{std::vector<double>(input.mid.size(), 0.0), std::vector<double>(input.mid.size(), 0.0)}};
+        for (std::size_t i = 1; i < nodes.size(); ++i) {
+            const net::node& n = nodes[i];
+            const net::node& nq = qnodes[i];
+            if (n.kind != nq.kind || n.inputs != nq.inputs || n.output != nq.output || n.weight.size() != nq.weight.size())
+                throw net::model_error("fast pair mode: node " + std::to_string(i) + " ('" + n.name + "') differs between the networks");
+            const pair_values& x = values[n.inputs.at(0)];
+            const net::shape3& in = nodes[n.inputs.at(0)].output;
+            pair_values& y = values[i];
+            switch (n.kind) {
+            case net::op::dense:
+            case net::op::conv2d:
+                y.z = n.kind == net::op::dense ? e.dense(n, x.z) : e.conv2d(n, in, x.z);
+                y.zq = n.kind == net::op::dense ? e.dense(nq, x.zq) : e.conv2d(nq, in, x.zq);
+                y.d = affine(n, nq, in, x, y.z, y.zq);
+                break;
+            case net::op::relu:
+            case net::op::relu6: {
+                const double top = n.kind == net::op::relu ? inf : 6.0;
+                y.z = e.clamp_activation(x.z, top), y.zq = e.clamp_activation(x.zq, top);
+                const ball_tensor d = clamp(x, top);
+                std::vector<interval> dv(d.mid.size());
+                for (std::size_t k = 0; k < dv.size(); ++k) dv[k] = at(d, k);
+                y.d = tightened(dv, y.z, y.zq);
+                break;
+            }
+            case net::op::identity:
+            case net::op::flatten: y = x; break;
+            case net::op::max_pool:
+                y.z = e.pool(n, in, x.z), y.zq = e.pool(nq, in, x.zq), y.d = max_pool(n, in, x.d);
+                break;
+            case net::op::avg_pool: y.z = e.pool(n, in, x.z), y.zq = e.pool(nq, in, x.zq), y.d = e.pool(n, in, x.d); break;
+            case net::op::global_avg_pool:
+                y.z = e.global_avg_pool(in, x.z), y.zq = e.global_avg_pool(in, x.zq), y.d = e.global_avg_pool(in, x.d);
+                break;
+            case net::op::add: {
+                const pair_values& b = values[n.inputs.at(1)];
+                if (b.z.mid.size() != x.z.mid.size()) throw net::model_error("node '" + n.name + "': add of different sizes");
+                y.z = e.add(x.z, b.z), y.zq = e.add(x.zq, b.zq), y.d = e.add(x.d, b.d);
+                break;
+            }
+            case net::op::normalize:
+                if (n.norm_mean != nq.norm_mean || n.norm_scale != nq.norm_scale || n.norm_divisor != nq.norm_divisor || n.norm_offset != nq.norm_offset)
+                    throw net::model_error("fast pair mode: normalization '" + n.name + "' differs between the networks");
+                y.z = e.normalize(n, x.z), y.zq = e.normalize(nq, x.zq), y.d = normalize(n, x.d);
+                break;
+            case net::op::batch_norm:
+                throw net::model_error(theta.name() + ": batch_norm '" + n.name + "' must be folded before evaluation (fold_batch_norm)");
+            case net::op::input: throw net::model_error(theta.name() + ": second input node '" + n.name + "'");
+            }
+            if (n.kind != net::op::dense && n.kind != net::op::conv2d && n.kind != net::op::relu && n.kind != net::op::relu6 &&
+                n.kind != net::op::identity && n.kind != net::op::flatten) {
+                std::vector<interval> dv(y.d.mid.size());
+                for (std::size_t k = 0; k < dv.size(); ++k) dv[k] = at(y.d, k);
+                y.d = tightened(dv, y.z, y.zq);
+            }
+            for (std::size_t j : n.inputs)
+                if (last_use[j] == i) values[j] = pair_values{};
+        }
+        return std::move(values.back().d);
+    }
+};
+
 enclosure to_enclosure(const ball_tensor& y) {
     enclosure e;
     e.lower.resize(y.mid.size());
@@ -436,18 +646,6 @@ enclosure to_enclosure(const ball_tensor& y) {
         e.lower[k] = v.lo, e.upper[k] = v.hi;
     }
     return e;
-}
-
-enclosure difference(const enclosure& a, const enclosure& b) {  // a - b
-    enclosure d;
-    d.lower.resize(a.lower.size());
-    d.upper.resize(a.lower.size());
-    for (std::size_t k = 0; k < a.lower.size(); ++k) {
-        d.lower[k] = add_down(a.lower[k], -b.upper[k]);
-        d.upper[k] = add_up(a.upper[k], -b.lower[k]);
-        if (std::isnan(d.lower[k]) || std::isnan(d.upper[k])) d.lower[k] = -inf, d.upper[k] = inf;
-    }
-    return d;
 }
 
 void check_pair_shapes(const net::network& a, const net::network& b) {
@@ -489,14 +687,30 @@ enclosure enclose_point(const net::network& net, const std::vector<double>& x, c
 }
 
 enclosure enclose_difference(const net::network& theta, const net::network& quant, const std::vector<double>& x, const options& opt) {
-    check_pair_shapes(theta, quant);
-    return difference(enclose_point(quant, x, opt), enclose_point(theta, x, opt));
+    for (std::size_t k = 0; k < x.size(); ++k)
+        if (std::isnan(x[k])) throw arith::invalid_argument("fast enclosure: input " + std::to_string(k) + " is NaN");
+    return enclose_box_difference(theta, quant, x, x, opt);
 }
 
 enclosure enclose_box_difference(const net::network& theta, const net::network& quant, const std::vector<double>& lower,
                                  const std::vector<double>& upper, const options& opt) {
     check_pair_shapes(theta, quant);
-    return difference(enclose_box(quant, lower, upper, opt), enclose_box(theta, lower, upper, opt));
+    if (!theta.has_weights() || !quant.has_weights()) throw net::model_error("fast pair mode: a shape-only network cannot be evaluated");
+    if (lower.size() != upper.size()) throw arith::invalid_argument("fast enclosure: box ends differ in size");
+    if (lower.size() != theta.input_shape().size())
+        throw net::model_error(theta.name() + ": input has " + std::to_string(lower.size()) + " values, expected " +
+                               std::to_string(theta.input_shape().size()));
+    ball_tensor in;
+    in.mid.resize(lower.size());
+    in.rad.resize(lower.size());
+    for (std::size_t k = 0; k < lower.size(); ++k) {
+        if (!(lower[k] <= upper[k]) || std::isnan(lower[k]) || std::isnan(upper[k]))
+            throw arith::invalid_argument("fast enclosure: box coordinate " + std::to_string(k) + " has lower > upper or NaN");
+        from_interval({lower[k], upper[k]}, in.mid[k], in.rad[k]);
+    }
+    differential_engine pass;
+    pass.e.threads = thread_count(opt);
+    return to_enclosure(pass.run(theta, quant, in));
 }
 
 }  // namespace qbound::fast

@@ -59,7 +59,7 @@ struct branch_and_bound_result {
     double upper = 0;                  // certified: >= sup over the whole box
     std::size_t nodes = 0;             // boxes evaluated
     std::string stopped_by;            // "gap", "nodes", "time", "exhausted"
-    std::string method;                // "symbolic differential" or "interval differential"
+    std::string method;                // "symbolic differential" or "fast differential (correlated pair pass)"
     std::vector<std::vector<double>> candidates;  // centres of the best boxes, for the lower side
 };
 
