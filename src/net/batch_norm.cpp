@@ -85,6 +85,9 @@ public:
         throw model_error("batch norm folding: could not round a folded parameter correctly at 4096 bits");
     }
 
+    // gamma * t / sigma + add exactly (sigma rational).
+    rational exact(const rational& t, const rational& add) const { return gamma_ * t == 0 ? add : gamma_ * t / *sigma_ + add; }
+
     const std::optional<rational>& sigma() const { return sigma_; }
     const rational& gamma() const { return gamma_; }
 
@@ -93,11 +96,20 @@ private:
     std::optional<rational> sigma_;
 };
 
-}  // namespace
-
-fold_report fold_batch_norm(network& net) {
+// Folds every batch norm; with `exact`, also records the exact folded
+// parameters (and requires rational sigmas).
+fold_report fold(network& net, exact_parameters* exact) {
     fold_report report;
     auto& nodes = net.nodes();
+    if (exact && net.has_weights()) {
+        exact->weight.assign(nodes.size(), {});
+        exact->bias.assign(nodes.size(), {});
+        for (std::size_t i = 0; i < nodes.size(); ++i) {
+            if (!nodes[i].is_affine()) continue;
+            for (double w : nodes[i].weight) exact->weight[i].push_back(arith::to_rational(w));
+            for (double b : nodes[i].bias) exact->bias[i].push_back(arith::to_rational(b));
+        }
+    }
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         if (nodes[i].kind != op::batch_norm) continue;
         node& bn = nodes[i];
@@ -113,6 +125,15 @@ fold_report fold_batch_norm(network& net) {
             const std::size_t per_out = affine.weight.size() / out;
             for (std::size_t o = 0; o < out; ++o) {
                 const channel_fold f(bn.bn, o, what);
+                if (exact) {
+                    if (!f.sigma())
+                        throw model_error(what + ": sqrt(var + eps) is irrational at channel " + std::to_string(o) +
+                                          "; the folded parameters have no exact rational value (fold_batch_norm rounds them)");
+                    const rational t = arith::to_rational(affine.bias[o]) - arith::to_rational(bn.bn.mean[o]);
+                    exact->bias[src][o] = f.exact(t, arith::to_rational(bn.bn.beta[o]));
+                    for (std::size_t k = 0; k < per_out; ++k)
+                        exact->weight[src][o * per_out + k] = f.exact(arith::to_rational(affine.weight[o * per_out + k]), 0);
+                }
                 const auto account = [&](const std::pair<double, double>& r) {
                     ++report.parameters;
                     if (r.second > 0) {
@@ -135,6 +156,31 @@ fold_report fold_batch_norm(network& net) {
         ++report.folded;
     }
     return report;
+}
+
+}  // namespace
+
+fold_report fold_batch_norm(network& net) { return fold(net, nullptr); }
+
+exact_fold fold_batch_norm_exact(network& net) {
+    if (!net.has_weights()) throw model_error(net.name() + ": a shape-only network has no parameters to fold exactly");
+    exact_fold result;
+    network work = net;  // all or nothing: net is unchanged when a sigma is irrational
+    result.report = fold(work, &result.parameters);
+    net = std::move(work);
+    return result;
+}
+
+void exact_parameters::check(const network& net) const {
+    const auto& nodes = net.nodes();
+    if (weight.size() != nodes.size() || bias.size() != nodes.size())
+        throw model_error(net.name() + ": exact parameters are for a network of " + std::to_string(weight.size()) + " nodes, not " +
+                          std::to_string(nodes.size()));
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        const std::size_t w = nodes[i].is_affine() ? nodes[i].weight.size() : 0, b = nodes[i].is_affine() ? nodes[i].bias.size() : 0;
+        if (weight[i].size() != w || bias[i].size() != b)
+            throw model_error(net.name() + ": exact parameters do not fit node '" + nodes[i].name + "'");
+    }
 }
 
 std::vector<arith::rational> batch_norm_exact(const node& bn, const shape3& in, const std::vector<arith::rational>& x) {

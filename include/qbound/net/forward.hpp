@@ -32,10 +32,12 @@ std::vector<T> to_scalars(const std::vector<double>& v) {
 }
 
 template <class T>
-std::vector<T> eval_dense(const node& n, const std::vector<T>& x) {
-    const auto W = to_scalars<T>(n.weight);
-    const auto b = to_scalars<T>(n.bias);
+std::vector<T> eval_dense(const node& n, const std::vector<T>& W, const std::vector<T>& b, const std::vector<T>& x) {
     return arith::matvec<T>(W, n.out_features, n.in_features, x, b);
+}
+template <class T>
+std::vector<T> eval_dense(const node& n, const std::vector<T>& x) {
+    return eval_dense<T>(n, to_scalars<T>(n.weight), to_scalars<T>(n.bias), x);
 }
 
 // Visits the taps of a conv2d node in output order: begin(o) once per output
@@ -75,9 +77,7 @@ void for_each_conv_tap(const node& n, const shape3& in, Begin begin, Tap tap, En
 }
 
 template <class T>
-std::vector<T> eval_conv2d(const node& n, const shape3& in, const std::vector<T>& x) {
-    const auto W = to_scalars<T>(n.weight);
-    const auto bias = to_scalars<T>(n.bias);  // once per channel, not per pixel
+std::vector<T> eval_conv2d(const node& n, const shape3& in, const std::vector<T>& W, const std::vector<T>& bias, const std::vector<T>& x) {
     const std::size_t pixels = n.output.height * n.output.width;
     std::vector<T> y;
     y.reserve(n.output.size());
@@ -86,6 +86,10 @@ std::vector<T> eval_conv2d(const node& n, const shape3& in, const std::vector<T>
         n, in, [&](std::size_t o) { acc = bias[o / pixels]; }, [&](std::size_t w, std::size_t i) { acc += W[w] * x[i]; },
         [&](std::size_t) { y.push_back(acc); });
     return y;
+}
+template <class T>
+std::vector<T> eval_conv2d(const node& n, const shape3& in, const std::vector<T>& x) {
+    return eval_conv2d<T>(n, in, to_scalars<T>(n.weight), to_scalars<T>(n.bias), x);  // biases once per channel, not per pixel
 }
 
 template <class T>
@@ -145,22 +149,35 @@ std::vector<T> eval_global_avg_pool(const shape3& in, const std::vector<T>& x) {
 }  // namespace detail
 
 // All node values (index = node index); keeps the intermediate activations.
+// With `exact` (rationals only), the affine nodes use those parameters
+// instead of their doubles (see fold_batch_norm_exact).
 template <class T>
-std::vector<std::vector<T>> forward_all(const network& net, std::vector<T> input) {
+std::vector<std::vector<T>> forward_all(const network& net, std::vector<T> input, const exact_parameters* exact = nullptr) {
     if (input.size() != net.input_shape().size())
         throw model_error(net.name() + ": input has " + std::to_string(input.size()) + " values, expected " +
                           std::to_string(net.input_shape().size()) + " (" + to_string(net.input_shape()) + ")");
     if (!net.has_weights()) throw model_error(net.name() + ": a shape-only network cannot be evaluated");
     const auto& nodes = net.nodes();
+    if (exact) {
+        if constexpr (!std::is_same_v<T, arith::rational>) throw model_error(net.name() + ": exact parameters need exact rationals");
+        exact->check(net);
+    }
     std::vector<std::vector<T>> values(nodes.size());
     values[0] = std::move(input);
     for (std::size_t i = 1; i < nodes.size(); ++i) {
         const node& n = nodes[i];
         const auto& x = values[n.inputs.at(0)];
         const shape3& in = nodes[n.inputs.at(0)].output;
+        std::vector<T> W, b;
+        if (n.is_affine()) {
+            if constexpr (std::is_same_v<T, arith::rational>) {
+                if (exact) W = exact->weight[i], b = exact->bias[i];
+            }
+            if (!exact) W = detail::to_scalars<T>(n.weight), b = detail::to_scalars<T>(n.bias);
+        }
         switch (n.kind) {
-            case op::dense: values[i] = detail::eval_dense<T>(n, x); break;
-            case op::conv2d: values[i] = detail::eval_conv2d<T>(n, in, x); break;
+            case op::dense: values[i] = detail::eval_dense<T>(n, W, b, x); break;
+            case op::conv2d: values[i] = detail::eval_conv2d<T>(n, in, W, b, x); break;
             case op::relu:
                 values[i].reserve(x.size());
                 for (const auto& v : x) values[i].push_back(arith::relu(v));
@@ -204,6 +221,13 @@ std::vector<std::vector<T>> forward_all(const network& net, std::vector<T> input
 template <class T>
 std::vector<T> forward(const network& net, std::vector<T> input) {
     auto values = forward_all<T>(net, std::move(input));
+    return std::move(values.back());
+}
+
+// R_theta(x) in exact rationals with the exact parameters of a network
+// folded by fold_batch_norm_exact.
+inline std::vector<arith::rational> forward_exact(const network& net, const exact_parameters& exact, std::vector<arith::rational> input) {
+    auto values = forward_all<arith::rational>(net, std::move(input), &exact);
     return std::move(values.back());
 }
 
