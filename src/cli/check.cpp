@@ -3,6 +3,7 @@
 // witness, and a verdict for every bound variant.
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "reports.hpp"
 
 #include "qbound/verify/case_file.hpp"
 #include "qbound/verify/check.hpp"
@@ -14,9 +15,16 @@
 
 namespace qbound::cli {
 
-namespace {
-
-}  // namespace
+nlohmann::json verdicts_json(const std::vector<verify::bound_verdict>& verdicts) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& v : verdicts)
+        j.push_back({{"bound", v.bound},
+                     {"hypotheses_hold", v.hypotheses_hold},
+                     {"value", bounds::scientific_up(v.value, 8)},
+                     {"verdict", verify::to_string(v.result)},
+                     {"ratio_to_lower", std::isfinite(v.ratio_to_lower) ? nlohmann::json(v.ratio_to_lower) : nlohmann::json("inf")}});
+    return j;
+}
 
 int run_check(const check_command_options& opt) {
     const auto pair = load_pair(opt.pair);
@@ -57,12 +65,7 @@ int run_check(const check_command_options& opt) {
                          {"stopped_by", r.stopped_by},
                          {"search_evaluations", r.search_evaluations},
                          {"theorem_violated", theorem_violated}};
-        for (const auto& v : r.verdicts)
-            j["verdicts"].push_back({{"bound", v.bound},
-                                     {"hypotheses_hold", v.hypotheses_hold},
-                                     {"value", bounds::scientific_up(v.value, 8)},
-                                     {"verdict", verify::to_string(v.result)},
-                                     {"ratio_to_lower", v.ratio_to_lower}});
+        j["verdicts"] = verdicts_json(r.verdicts);
         std::cout << j.dump(2) << "\n";
         return theorem_violated ? 1 : 0;
     }

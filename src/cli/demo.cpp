@@ -216,17 +216,6 @@ verdict_counts count_verdicts(const verify::check_result& r) {
     return c;
 }
 
-json verdicts_json(const verify::check_result& r) {
-    json j = json::array();
-    for (const auto& v : r.verdicts)
-        j.push_back({{"bound", v.bound},
-                     {"hypotheses_hold", v.hypotheses_hold},
-                     {"value", bounds::scientific_up(v.value, 8)},
-                     {"verdict", verify::to_string(v.result)},
-                     {"ratio_to_lower", std::isfinite(v.ratio_to_lower) ? json(v.ratio_to_lower) : json("inf")}});
-    return j;
-}
-
 // ---- Section 2: campaign ------------------------------------------------------------
 
 struct campaign_section {
@@ -648,7 +637,7 @@ int run_demo(const demo_options& opt) {
                                  {true, true, false, true, true, true, true, true}};
         for (const auto& p : depth) {
             json pj{{"L", p.L}, {"max_change", dec(p.max_change, 10)}, {"lower", dec(p.check.witness.lower, 12)},
-                    {"upper", dec(p.check.upper, 12)}, {"boxes", p.check.boxes}, {"verdicts", verdicts_json(p.check)}};
+                    {"upper", dec(p.check.upper, 12)}, {"boxes", p.check.boxes}, {"verdicts", verdicts_json(p.check.verdicts)}};
             points.push_back(pj);
             std::vector<std::string> row{std::to_string(p.L), dec(p.max_change, 4),
                                          fmt::format("[{}, {}]", dec(p.check.witness.lower, 4), dec(p.check.upper, 4))};
@@ -694,7 +683,7 @@ int run_demo(const demo_options& opt) {
             cj.push_back({{"method", c.method}, {"bits", c.bits}, {"max_change", dec(c.max_change, 10)},
                           {"lower", dec(c.check.witness.lower, 12)}, {"upper", dec(c.check.upper, 12)},
                           {"relative_gap", c.check.relative_gap}, {"witness_arithmetic", c.check.witness.arithmetic},
-                          {"boxes", c.check.boxes}, {"case", "cases/" + c.name}, {"verdicts", verdicts_json(c.check)}});
+                          {"boxes", c.check.boxes}, {"case", "cases/" + c.name}, {"verdicts", verdicts_json(c.check.verdicts)}});
             t.rows.push_back({c.method, std::to_string(c.bits), dec(c.max_change, 4),
                               fmt::format("[{}, {}]", dec(c.check.witness.lower, 4), dec(c.check.upper, 4)),
                               fmt::format("{:.2f}", c.check.relative_gap), best ? best->bound + " = " + sci(best->value) : "-",

@@ -36,6 +36,10 @@ nlohmann::json compute_depth_sweep(const depth_sweep_options& opt, bool progress
 // certified bracket per unit of ||theta - theta'|| against depth), PNG and SVG.
 void write_campaign_plots(const verify::campaign_result& r, const std::filesystem::path& dir);
 
+// The verdicts of a check as JSON (bound, hypotheses_hold, value rounded up,
+// verdict, ratio_to_lower; an infinite ratio as "inf"): check and demo.
+nlohmann::json verdicts_json(const std::vector<verify::bound_verdict>& verdicts);
+
 // "3L/21u/120p": layers, units (inputs and hidden), non-zero parameters.
 std::string case_size_text(const verify::case_size& s);
 

@@ -274,48 +274,32 @@ struct engine {
     }
 
     ball_tensor pool(const net::node& n, const net::shape3& in, const ball_tensor& x) const {
-        const auto& g = n.pool;
         const bool is_max = n.kind == net::op::max_pool;
         ball_tensor y;
         y.mid.resize(n.output.size());
         if (with_radius) y.rad.resize(n.output.size());
-        std::size_t out = 0;
-        for (std::size_t ch = 0; ch < in.channels; ++ch)
-            for (std::size_t oh = 0; oh < n.output.height; ++oh)
-                for (std::size_t ow = 0; ow < n.output.width; ++ow, ++out) {
-                    double plain = 0;
-                    interval acc{0, 0};
-                    bool first = true;
-                    std::size_t count = 0;
-                    for (std::size_t kh = 0; kh < g.kernel; ++kh)
-                        for (std::size_t kw = 0; kw < g.kernel; ++kw) {
-                            const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh) - static_cast<std::ptrdiff_t>(g.padding);
-                            const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw) - static_cast<std::ptrdiff_t>(g.padding);
-                            if (ih < 0 || iw < 0 || ih >= static_cast<std::ptrdiff_t>(in.height) || iw >= static_cast<std::ptrdiff_t>(in.width))
-                                continue;
-                            const std::size_t idx = (ch * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw);
-                            ++count;
-                            if (!with_radius) {
-                                plain = first ? x.mid[idx] : (is_max ? std::max(plain, x.mid[idx]) : plain + x.mid[idx]);
-                            } else {
-                                const interval v = to_interval(x.mid[idx], x.rad[idx]);
-                                if (first)
-                                    acc = v;
-                                else if (is_max)
-                                    acc = {std::max(acc.lo, v.lo), std::max(acc.hi, v.hi)};
-                                else
-                                    acc = {add_down(acc.lo, v.lo), add_up(acc.hi, v.hi)};
-                            }
-                            first = false;
-                        }
-                    const double divisor = static_cast<double>(g.count_include_pad ? g.kernel * g.kernel : count);
-                    if (!with_radius) {
-                        y.mid[out] = is_max ? plain : plain / divisor;
-                    } else {
-                        if (!is_max) acc = {next_down(acc.lo / divisor), next_up(acc.hi / divisor)};
-                        from_interval(acc, y.mid[out], y.rad[out]);
-                    }
-                }
+        net::for_each_pool_window(n, in, [&](std::size_t out, const std::vector<std::size_t>& taps) {
+            const double divisor = net::pool_divisor(n, taps.size());
+            if (!with_radius) {
+                double plain = 0;
+                for (std::size_t k = 0; k < taps.size(); ++k)
+                    plain = k == 0 ? x.mid[taps[k]] : (is_max ? std::max(plain, x.mid[taps[k]]) : plain + x.mid[taps[k]]);
+                y.mid[out] = is_max ? plain : plain / divisor;
+                return;
+            }
+            interval acc{0, 0};
+            for (std::size_t k = 0; k < taps.size(); ++k) {
+                const interval v = to_interval(x.mid[taps[k]], x.rad[taps[k]]);
+                if (k == 0)
+                    acc = v;
+                else if (is_max)
+                    acc = {std::max(acc.lo, v.lo), std::max(acc.hi, v.hi)};
+                else
+                    acc = {add_down(acc.lo, v.lo), add_up(acc.hi, v.hi)};
+            }
+            if (!is_max) acc = {next_down(acc.lo / divisor), next_up(acc.hi / divisor)};
+            from_interval(acc, y.mid[out], y.rad[out]);
+        });
         return y;
     }
 
@@ -533,24 +517,13 @@ struct differential_engine {
     }
 
     ball_tensor max_pool(const net::node& n, const net::shape3& in, const ball_tensor& dx) const {
-        const auto& g = n.pool;
-        std::vector<interval> d(n.output.size());
-        std::size_t out = 0;
-        for (std::size_t ch = 0; ch < in.channels; ++ch)
-            for (std::size_t oh = 0; oh < n.output.height; ++oh)
-                for (std::size_t ow = 0; ow < n.output.width; ++ow, ++out) {
-                    interval acc{inf, -inf};
-                    for (std::size_t kh = 0; kh < g.kernel; ++kh)
-                        for (std::size_t kw = 0; kw < g.kernel; ++kw) {
-                            const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh) - static_cast<std::ptrdiff_t>(g.padding);
-                            const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw) - static_cast<std::ptrdiff_t>(g.padding);
-                            if (ih < 0 || iw < 0 || ih >= static_cast<std::ptrdiff_t>(in.height) || iw >= static_cast<std::ptrdiff_t>(in.width))
-                                continue;
-                            const interval v = at(dx, (ch * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw));
-                            acc = {std::min(acc.lo, v.lo), std::max(acc.hi, v.hi)};
-                        }
-                    d[out] = acc;
-                }
+        std::vector<interval> d(n.output.size(), interval{0, 0});
+        net::for_each_pool_window(n, in, [&](std::size_t out, const std::vector<std::size_t>& taps) {
+            for (std::size_t k = 0; k < taps.size(); ++k) {
+                const interval v = at(dx, taps[k]);
+                d[out] = k == 0 ? v : interval{std::min(d[out].lo, v.lo), std::max(d[out].hi, v.hi)};
+            }
+        });
         return from_intervals(d);
     }
 

@@ -422,31 +422,18 @@ struct refined_engine {
     }
 
     fine_tensor pool(const net::node& n, const net::shape3& in, const fine_tensor& x) const {
-        const auto& g = n.pool;
         const bool is_max = n.kind == net::op::max_pool;
         fine_tensor y = empty(n.output.size());
-        std::size_t out = 0;
-        std::vector<std::size_t> window;
-        for (std::size_t ch = 0; ch < in.channels; ++ch)
-            for (std::size_t oh = 0; oh < n.output.height; ++oh)
-                for (std::size_t ow = 0; ow < n.output.width; ++ow, ++out) {
-                    window.clear();
-                    for (std::size_t kh = 0; kh < g.kernel; ++kh)
-                        for (std::size_t kw = 0; kw < g.kernel; ++kw) {
-                            const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh) - static_cast<std::ptrdiff_t>(g.padding);
-                            const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw) - static_cast<std::ptrdiff_t>(g.padding);
-                            if (ih < 0 || iw < 0 || ih >= static_cast<std::ptrdiff_t>(in.height) || iw >= static_cast<std::ptrdiff_t>(in.width))
-                                continue;
-                            window.push_back((ch * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw));
-                        }
-                    if (is_max) {
-                        y.set(out, maximum(x, window));
-                    } else {
-                        fine acc = x.at(window.front());
-                        for (std::size_t j = 1; j < window.size(); ++j) acc = ops.add(acc, x.at(window[j]));
-                        y.set(out, ops.divide(acc, static_cast<double>(g.count_include_pad ? g.kernel * g.kernel : window.size())));
-                    }
-                }
+        net::for_each_pool_window(n, in, [&](std::size_t out, const std::vector<std::size_t>& taps) {
+            if (taps.empty()) return;  // builders keep padding <= kernel / 2: never
+            if (is_max) {
+                y.set(out, maximum(x, taps));
+            } else {
+                fine acc = x.at(taps.front());
+                for (std::size_t j = 1; j < taps.size(); ++j) acc = ops.add(acc, x.at(taps[j]));
+                y.set(out, ops.divide(acc, net::pool_divisor(n, taps.size())));
+            }
+        });
         return y;
     }
 

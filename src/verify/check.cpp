@@ -43,9 +43,10 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
     stage(large ? "certifying the witness (fast path, refined: 100 bits, more if the enclosure asks for it)" : "certifying the witness");
     r.witness = certify_difference(theta, quant, s.best_x, opt.certify_bits);
     if (large) {
-        stage("upper side: one fast interval pass over Omega");
-        // Branch and bound in interval_double is far too slow at this size:
-        // one fast interval bound propagation of both networks over Omega.
+        stage("upper side: one fast correlated pair pass over Omega");
+        // Branch and bound cannot tighten a box of this many dimensions in
+        // any affordable number of splits: one fast correlated pair pass
+        // (both networks and their difference) over Omega.
         r.search_evaluations = s.evaluations;
         r.boxes = 1;
         r.stopped_by = "size";
@@ -54,7 +55,7 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
         for (std::size_t i = 0; i < diff.lower.size(); ++i) bound = std::max({bound, std::fabs(diff.lower[i]), std::fabs(diff.upper[i])});
         if (std::isfinite(bound)) {
             r.upper = arith::max(arith::to_rational(bound), r.witness.upper);
-            r.upper_method = "fast interval bound propagation of both networks over Omega (one box, no branching)";
+            r.upper_method = "fast correlated pair pass of both networks and their difference over Omega (one box, no branching)";
         } else {
             r.upper_computed = false;
             r.upper_method = "not computed at this size (the fast interval bound over Omega overflows)";

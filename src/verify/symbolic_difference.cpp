@@ -30,7 +30,7 @@ struct symbolic_node {
 
 class symbolic_pass {
 public:
-    symbolic_pass(const input_box& box) : box_(box), dim_(box.lower.size()) {
+    explicit symbolic_pass(const input_box& box) : dim_(box.lower.size()) {
         for (std::size_t j = 0; j < dim_; ++j) x_.push_back(arith::make_interval(box.lower[j], box.upper[j]));
     }
 
@@ -86,7 +86,6 @@ public:
     const std::vector<I>& inputs() const { return x_; }
 
 private:
-    const input_box& box_;
     std::size_t dim_;
     std::vector<I> x_;
 };
@@ -236,33 +235,25 @@ std::vector<arith::interval_double> symbolic_difference_enclosures(const net::ne
             out.z.assign(outputs, zero);
             out.q.assign(outputs, zero);
             out.d.assign(outputs, zero);
-            std::size_t o = 0;
-            for (std::size_t c = 0; c < in.channels; ++c) {
-                const std::size_t oh_n = global ? 1 : n.output.height, ow_n = global ? 1 : n.output.width;
-                for (std::size_t oh = 0; oh < oh_n; ++oh)
-                    for (std::size_t ow = 0; ow < ow_n; ++ow, ++o) {
-                        std::vector<std::size_t> taps;
-                        const std::size_t kernel = global ? 0 : n.pool.kernel;
-                        if (global) {
-                            for (std::size_t k = 0; k < in.height * in.width; ++k) taps.push_back(c * in.height * in.width + k);
-                        } else {
-                            for (std::size_t kh = 0; kh < kernel; ++kh)
-                                for (std::size_t kw = 0; kw < kernel; ++kw) {
-                                    const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * n.pool.stride + kh) - static_cast<std::ptrdiff_t>(n.pool.padding);
-                                    const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * n.pool.stride + kw) - static_cast<std::ptrdiff_t>(n.pool.padding);
-                                    if (ih < 0 || iw < 0 || ih >= static_cast<std::ptrdiff_t>(in.height) || iw >= static_cast<std::ptrdiff_t>(in.width))
-                                        continue;
-                                    taps.push_back((c * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw));
-                                }
-                        }
-                        const std::size_t divisor = global ? in.height * in.width : n.pool.count_include_pad ? kernel * kernel : taps.size();
-                        const I w = arith::make_interval(1.0) / arith::make_interval(static_cast<double>(divisor));
-                        for (std::size_t t : taps) {
-                            symbolic_pass::accumulate(out.z[o], x.z[t], w, 1);
-                            symbolic_pass::accumulate(out.q[o], x.q[t], w, 1);
-                            symbolic_pass::accumulate(out.d[o], x.d[t], w, 1);
-                        }
-                    }
+            const auto average = [&](std::size_t o, const std::vector<std::size_t>& taps, double divisor) {
+                const I w = arith::make_interval(1.0) / arith::make_interval(divisor);
+                for (std::size_t t : taps) {
+                    symbolic_pass::accumulate(out.z[o], x.z[t], w, 1);
+                    symbolic_pass::accumulate(out.q[o], x.q[t], w, 1);
+                    symbolic_pass::accumulate(out.d[o], x.d[t], w, 1);
+                }
+            };
+            if (global) {
+                const std::size_t hw = in.height * in.width;
+                std::vector<std::size_t> taps(hw);
+                for (std::size_t c = 0; c < in.channels; ++c) {
+                    for (std::size_t k = 0; k < hw; ++k) taps[k] = c * hw + k;
+                    average(c, taps, static_cast<double>(hw));
+                }
+            } else {
+                net::for_each_pool_window(n, in, [&](std::size_t o, const std::vector<std::size_t>& taps) {
+                    average(o, taps, net::pool_divisor(n, taps.size()));
+                });
             }
             break;
         }

@@ -94,41 +94,21 @@ std::vector<T> eval_conv2d(const node& n, const shape3& in, const std::vector<T>
 
 template <class T>
 std::vector<T> eval_pool(const node& n, const shape3& in, const std::vector<T>& x) {
-    const auto& g = n.pool;
     const bool is_max = n.kind == op::max_pool;
-    std::vector<T> y;
-    y.reserve(n.output.size());
-    for (std::size_t c = 0; c < in.channels; ++c) {
-        for (std::size_t oh = 0; oh < n.output.height; ++oh) {
-            for (std::size_t ow = 0; ow < n.output.width; ++ow) {
-                bool first = true;
-                std::size_t count = 0;
-                T acc = arith::scalar_traits<T>::from_double(0.0);
-                for (std::size_t kh = 0; kh < g.kernel; ++kh) {
-                    for (std::size_t kw = 0; kw < g.kernel; ++kw) {
-                        const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh) - static_cast<std::ptrdiff_t>(g.padding);
-                        const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw) - static_cast<std::ptrdiff_t>(g.padding);
-                        const bool inside = ih >= 0 && iw >= 0 && ih < static_cast<std::ptrdiff_t>(in.height) &&
-                                            iw < static_cast<std::ptrdiff_t>(in.width);
-                        if (!inside) continue;  // max: padding never wins; avg: adds zero
-                        const T& v = x[(c * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw)];
-                        ++count;
-                        if (is_max) {
-                            acc = first ? v : arith::max(acc, v);
-                        } else {
-                            acc += v;
-                        }
-                        first = false;
-                    }
-                }
-                if (!is_max) {
-                    const std::size_t divisor = g.count_include_pad ? g.kernel * g.kernel : count;
-                    acc = acc / arith::scalar_traits<T>::from_double(static_cast<double>(divisor));
-                }
-                y.push_back(std::move(acc));
-            }
+    std::vector<T> y(n.output.size(), arith::scalar_traits<T>::from_double(0.0));
+    for_each_pool_window(n, in, [&](std::size_t out, const std::vector<std::size_t>& taps) {
+        // max: padding never wins; avg: padding adds zero. (Builders keep
+        // padding <= kernel / 2, so no window is empty.)
+        T acc = is_max && !taps.empty() ? x[taps.front()] : arith::scalar_traits<T>::from_double(0.0);
+        for (std::size_t k = 0; k < taps.size(); ++k) {
+            if (is_max)
+                acc = k == 0 ? acc : arith::max(acc, x[taps[k]]);
+            else
+                acc += x[taps[k]];
         }
-    }
+        if (!is_max) acc = acc / arith::scalar_traits<T>::from_double(pool_divisor(n, taps.size()));
+        y[out] = std::move(acc);
+    });
     return y;
 }
 

@@ -140,4 +140,36 @@ std::size_t window_output_size(std::size_t in, std::size_t kernel, std::size_t s
 // NaN or infinite.
 void check_finite_weights(const network& net);
 
+// Visits the windows of a max_pool / avg_pool node in output order (channel,
+// row, column): window(out, taps) with `taps` the input indices of the
+// window's entries inside the input (zero padding skipped; in kernel order).
+// An average pool divides by kernel^2 (count_include_pad) or by taps.size().
+template <class Window>
+void for_each_pool_window(const node& n, const shape3& in, Window window) {
+    const pool_geometry& g = n.pool;
+    std::vector<std::size_t> taps;
+    taps.reserve(g.kernel * g.kernel);
+    std::size_t out = 0;
+    for (std::size_t c = 0; c < in.channels; ++c)
+        for (std::size_t oh = 0; oh < n.output.height; ++oh)
+            for (std::size_t ow = 0; ow < n.output.width; ++ow, ++out) {
+                taps.clear();
+                for (std::size_t kh = 0; kh < g.kernel; ++kh) {
+                    const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh) - static_cast<std::ptrdiff_t>(g.padding);
+                    if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(in.height)) continue;
+                    for (std::size_t kw = 0; kw < g.kernel; ++kw) {
+                        const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw) - static_cast<std::ptrdiff_t>(g.padding);
+                        if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(in.width)) continue;
+                        taps.push_back((c * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw));
+                    }
+                }
+                window(out, static_cast<const std::vector<std::size_t>&>(taps));
+            }
+}
+
+// The divisor of an average pool window with `taps` entries inside the input.
+inline double pool_divisor(const node& n, std::size_t taps) {
+    return static_cast<double>(n.pool.count_include_pad ? n.pool.kernel * n.pool.kernel : taps);
+}
+
 }  // namespace qbound::net
