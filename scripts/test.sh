@@ -15,7 +15,7 @@ jobs=$(nproc)
 
 # run_variant DIR BUILD_TYPE EXTRA_FLAGS LABELS [cmake args...]
 run_variant() {
-  local dir=$1 build_type=$2 extra=$3 labels=$4
+  local dir=$1 build_type=$2 extra=$3 labels=$4 start=$SECONDS
   shift 4
   echo "=== qbound tests: $dir (CMAKE_BUILD_TYPE=$build_type, extra flags '${extra}', labels '${labels:-all}' $*) ==="
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$build_type" -DQBOUND_EXTRA_FLAGS="$extra" "$@" >/dev/null
@@ -27,7 +27,9 @@ run_variant() {
     for l in ${labels//|/ }; do targets+=("tests_$l"); done
     cmake --build "$dir" -j"$jobs" --target "${targets[@]}"
   fi
+  local built=$SECONDS
   (cd "$dir" && ctest --output-on-failure -j"$jobs" ${labels:+-L "$labels"})
+  echo "=== qbound tests: $dir took $((SECONDS - start)) s (build $((built - start)) s, tests $((SECONDS - built)) s) ==="
 }
 
 # The shipped Release (-O2): everything. Then the enclosure-bearing code (the
@@ -49,6 +51,8 @@ run_variant build-asan None "-O1" "arith|net|io|quant|proofs" -DQBOUND_SANITIZE=
 fuzz_seconds=${QBOUND_TEST_FUZZ_SECONDS:-10}
 if [ "$fuzz_seconds" != 0 ]; then
   echo "=== qbound tests: fuzzing the readers, ${fuzz_seconds} s each ==="
+  fuzz_start=$SECONDS
   bash scripts/fuzz.sh "$fuzz_seconds"
+  echo "=== qbound tests: fuzzing took $((SECONDS - fuzz_start)) s ==="
 fi
-echo "=== qbound tests: all variants passed ==="
+echo "=== qbound tests: all variants passed in $SECONDS s ==="

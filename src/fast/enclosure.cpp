@@ -369,10 +369,7 @@ struct engine {
                                    std::to_string(net.input_shape().size()));
         const auto& nodes = net.nodes();
         // Free each value after its last reader.
-        std::vector<std::size_t> last_use(nodes.size(), 0);
-        for (std::size_t i = 1; i < nodes.size(); ++i)
-            for (std::size_t j : nodes[i].inputs) last_use.at(j) = i;
-        last_use.back() = nodes.size();
+        const std::vector<std::size_t> last_use = last_uses(net);
         std::vector<ball_tensor> values(nodes.size());
         values[0] = std::move(input);
         for (std::size_t i = 1; i < nodes.size(); ++i) {
@@ -538,10 +535,7 @@ struct differential_engine {
     ball_tensor run(const net::network& theta, const net::network& quant, const ball_tensor& input) const {
         const auto& nodes = theta.nodes();
         const auto& qnodes = quant.nodes();
-        std::vector<std::size_t> last_use(nodes.size(), 0);
-        for (std::size_t i = 1; i < nodes.size(); ++i)
-            for (std::size_t j : nodes[i].inputs) last_use.at(j) = i;
-        last_use.back() = nodes.size();
+        const std::vector<std::size_t> last_use = last_uses(theta);
         std::vector<pair_values> values(nodes.size());
         values[0] = {input, input, ball_tensor{std::vector<double>(input.mid.size(), 0.0), std::vector<double>(input.mid.size(), 0.0)}};
         for (std::size_t i = 1; i < nodes.size(); ++i) {
@@ -639,7 +633,10 @@ std::vector<double> forward_plain(const net::network& net, const std::vector<dou
     return e.run(net, ball_tensor{x, {}}).mid;
 }
 
-enclosure enclose_box(const net::network& net, const std::vector<double>& lower, const std::vector<double>& upper, const options& opt) {
+namespace {
+
+// The input box as balls; refuses NaN ends, lower > upper and ends of different sizes.
+ball_tensor box_balls(const std::vector<double>& lower, const std::vector<double>& upper) {
     if (lower.size() != upper.size()) throw arith::invalid_argument("fast enclosure: box ends differ in size");
     ball_tensor in;
     in.mid.resize(lower.size());
@@ -649,8 +646,14 @@ enclosure enclose_box(const net::network& net, const std::vector<double>& lower,
             throw arith::invalid_argument("fast enclosure: box coordinate " + std::to_string(k) + " has lower > upper or NaN");
         from_interval({lower[k], upper[k]}, in.mid[k], in.rad[k]);
     }
+    return in;
+}
+
+}  // namespace
+
+enclosure enclose_box(const net::network& net, const std::vector<double>& lower, const std::vector<double>& upper, const options& opt) {
     const engine e{true, thread_count(opt)};
-    return to_enclosure(e.run(net, std::move(in)));
+    return to_enclosure(e.run(net, box_balls(lower, upper)));
 }
 
 enclosure enclose_point(const net::network& net, const std::vector<double>& x, const options& opt) {
@@ -669,18 +672,10 @@ enclosure enclose_box_difference(const net::network& theta, const net::network& 
                                  const std::vector<double>& upper, const options& opt) {
     check_pair_shapes(theta, quant);
     if (!theta.has_weights() || !quant.has_weights()) throw net::model_error("fast pair mode: a shape-only network cannot be evaluated");
-    if (lower.size() != upper.size()) throw arith::invalid_argument("fast enclosure: box ends differ in size");
-    if (lower.size() != theta.input_shape().size())
-        throw net::model_error(theta.name() + ": input has " + std::to_string(lower.size()) + " values, expected " +
+    ball_tensor in = box_balls(lower, upper);
+    if (in.mid.size() != theta.input_shape().size())
+        throw net::model_error(theta.name() + ": input has " + std::to_string(in.mid.size()) + " values, expected " +
                                std::to_string(theta.input_shape().size()));
-    ball_tensor in;
-    in.mid.resize(lower.size());
-    in.rad.resize(lower.size());
-    for (std::size_t k = 0; k < lower.size(); ++k) {
-        if (!(lower[k] <= upper[k]) || std::isnan(lower[k]) || std::isnan(upper[k]))
-            throw arith::invalid_argument("fast enclosure: box coordinate " + std::to_string(k) + " has lower > upper or NaN");
-        from_interval({lower[k], upper[k]}, in.mid[k], in.rad[k]);
-    }
     differential_engine pass;
     pass.e.threads = thread_count(opt);
     return to_enclosure(pass.run(theta, quant, in));

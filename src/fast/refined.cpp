@@ -470,10 +470,7 @@ struct refined_engine {
         if (!net.has_weights()) throw net::model_error(net.name() + ": a shape-only network cannot be evaluated");
         if (input.size() != net.input_shape().size()) throw net::model_error(net.name() + ": input has the wrong size");
         const auto& nodes = net.nodes();
-        std::vector<std::size_t> last_use(nodes.size(), 0);
-        for (std::size_t i = 1; i < nodes.size(); ++i)
-            for (std::size_t j : nodes[i].inputs) last_use.at(j) = i;
-        last_use.back() = nodes.size();
+        const std::vector<std::size_t> last_use = last_uses(net);
         std::vector<fine_tensor> values(nodes.size());
         values[0] = std::move(input);
         for (std::size_t i = 1; i < nodes.size(); ++i) {
