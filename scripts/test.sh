@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build the shipped Release
 # (-O2) and run every test; rebuild the soundness-bearing tests at
-# -O3 -march=native and run them again; rebuild the unit tests and the proof
-# steps with AddressSanitizer + UndefinedBehaviorSanitizer at -O1 (a third
+# -O3 -march=native and run them again; rebuild the unit tests with
+# AddressSanitizer + UndefinedBehaviorSanitizer at -O1 (a third
 # optimization level, and any memory error or undefined behaviour fails the
 # test); then fuzz every file reader briefly (scripts/fuzz.sh, 10 s each).
 # Environment: QBOUND_CASES_MULTIPLIER=10 for the long mode, QBOUND_SEED=N to
@@ -33,20 +33,22 @@ run_variant() {
 }
 
 # The shipped Release (-O2): everything. Then the enclosure-bearing code (the
-# number types, the proof steps, the verification engine's containment tests
-# and the fast float-sound path) again at -O3 -march=native, so no
-# optimization level can silently break an enclosure. (The forward-pass
-# enclosure tests, label net, run again under the sanitizers at -O1 below;
-# the bounds' MPFR arithmetic does not depend on the compiler's FP code.)
+# number types with their directed-rounding substitutes, the proof steps and
+# the fast float-sound path) again at -O3 -march=native, so no optimization
+# level can silently break an enclosure. (The verification engine's interval
+# code is the arith label's number types; the forward-pass enclosure tests,
+# label net, run again under the sanitizers at -O1 below; the bounds' MPFR
+# arithmetic does not depend on the compiler's FP code.)
 run_variant build Release "" ""
-run_variant build-O3-native None "-O3 -march=native" "arith|proofs|verify|fast"
-# ASan + UBSan at -O1: the arithmetic properties and the proof steps with a
-# tenth of their cases (QBOUND_CASES_DIVISOR=10, set by cmake/hardening.cmake
-# on those tests of this build), the network, reader (with the hostile
-# corpus) and quantizer tests in full.
+run_variant build-O3-native None "-O3 -march=native" "arith|proofs|fast"
+# ASan + UBSan at -O1: the arithmetic properties and the bounds with a tenth
+# of their cases (QBOUND_CASES_DIVISOR=10, set by cmake/hardening.cmake on
+# those tests of this build), the network, reader (with the hostile corpus)
+# and quantizer tests in full. (The proof steps exercise the same library
+# code as these labels; they run at -O2 and -O3.)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-run_variant build-asan None "-O1" "arith|net|io|quant|proofs" -DQBOUND_SANITIZE=ON
+run_variant build-asan None "-O1" "arith|net|io|quant|bounds" -DQBOUND_SANITIZE=ON
 # The file readers under libFuzzer, briefly: the targets keep building and working.
 fuzz_seconds=${QBOUND_TEST_FUZZ_SECONDS:-10}
 if [ "$fuzz_seconds" != 0 ]; then
