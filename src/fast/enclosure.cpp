@@ -441,8 +441,14 @@ struct differential_engine {
         return t;
     }
 
+    static std::vector<interval> intervals(const ball_tensor& t) {
+        std::vector<interval> v(t.mid.size());
+        for (std::size_t k = 0; k < v.size(); ++k) v[k] = at(t, k);
+        return v;
+    }
+
     // d at every index intersected with z' - z.
-    ball_tensor tightened(const std::vector<interval>& d, const ball_tensor& z, const ball_tensor& zq) const {
+    static std::vector<interval> tightened(const std::vector<interval>& d, const ball_tensor& z, const ball_tensor& zq) {
         std::vector<interval> out(d.size());
         for (std::size_t k = 0; k < d.size(); ++k) {
             const bool finite = std::isfinite(d[k].lo) && std::isfinite(d[k].hi);
@@ -450,51 +456,51 @@ struct differential_engine {
             const bool bound_finite = std::isfinite(bound.lo) && std::isfinite(bound.hi);
             out[k] = !finite ? (bound_finite ? bound : interval{-inf, inf}) : (bound_finite ? intersect(d[k], bound) : d[k]);
         }
-        return from_intervals(out);
+        return out;
     }
 
-    ball_tensor affine(const net::node& a, const net::node& aq, const net::shape3& in, const pair_values& x, const ball_tensor& z_out,
-                       const ball_tensor& zq_out) const {
-        net::node wd = aq, dw = aq, err = aq;  // W' d;  (W' - W) z;  the rounding of W' - W applied to |z|
-        std::fill(wd.bias.begin(), wd.bias.end(), 0.0);
-        std::fill(dw.bias.begin(), dw.bias.end(), 0.0);
-        std::fill(err.bias.begin(), err.bias.end(), 0.0);
+    // W' d + b' and (W' - W) z - b by the engine (enclosures, biases
+    // included), widened by the rounding of W' - W applied to |z| where
+    // Sterbenz's lemma does not make it exact.
+    std::vector<interval> affine(const net::node& a, const net::node& aq, const net::shape3& in, const pair_values& x) const {
+        net::node delta = aq;  // weights fl(W' - W), bias -b; then reused for the rounding bounds
+        std::vector<double> rounding(a.weight.size(), 0.0);
         bool inexact = false;
         for (std::size_t i = 0; i < a.weight.size(); ++i) {
-            const double w = a.weight[i], wq = aq.weight[i], delta = wq - w;
+            const double w = a.weight[i], wq = aq.weight[i];
+            delta.weight[i] = wq - w;
             // Exact in every rounding mode: a zero operand, or Sterbenz (same sign, within a factor 2).
             const bool exact = w == 0 || wq == 0 || ((w > 0) == (wq > 0) && std::fabs(wq) <= 2 * std::fabs(w) && std::fabs(w) <= 2 * std::fabs(wq));
-            dw.weight[i] = delta;
-            err.weight[i] = exact ? 0.0 : next_up(std::fabs(delta) * unit_roundoff);
-            inexact = inexact || !exact;
+            if (!exact) rounding[i] = next_up(std::fabs(delta.weight[i]) * unit_roundoff), inexact = true;
         }
+        for (std::size_t o = 0; o < a.bias.size(); ++o) delta.bias[o] = -a.bias[o];
         const bool dense = a.kind == net::op::dense;
         const auto apply = [&](const net::node& n, const ball_tensor& v) { return dense ? e.dense(n, v) : e.conv2d(n, in, v); };
-        const ball_tensor p = apply(wd, x.d), q = apply(dw, x.z);
-        ball_tensor magnitude;
+        const ball_tensor p = apply(aq, x.d), q = apply(delta, x.z);
+        ball_tensor r;
         if (inexact) {
+            ball_tensor magnitude;
             magnitude.mid.resize(x.z.mid.size()), magnitude.rad.assign(x.z.mid.size(), 0.0);
             for (std::size_t k = 0; k < magnitude.mid.size(); ++k) {
                 const interval v = at(x.z, k);
                 magnitude.mid[k] = std::max(std::fabs(v.lo), std::fabs(v.hi));
             }
+            delta.weight = std::move(rounding);
+            std::fill(delta.bias.begin(), delta.bias.end(), 0.0);
+            r = apply(delta, magnitude);
         }
-        const ball_tensor r = inexact ? apply(err, magnitude) : ball_tensor{};
-        const std::size_t P = dense ? 1 : a.output.height * a.output.width;
         std::vector<interval> d(p.mid.size());
         for (std::size_t k = 0; k < d.size(); ++k) {
             const interval u = at(p, k), v = at(q, k);
-            const std::size_t o = k / P;
             const double slack = inexact ? add_up(r.mid[k], r.rad[k]) : 0.0;
-            d[k] = {add_down(add_down(add_down(u.lo, v.lo), -slack), add_down(aq.bias[o], -a.bias[o])),
-                    add_up(add_up(add_up(u.hi, v.hi), slack), add_up(aq.bias[o], -a.bias[o]))};
+            d[k] = {add_down(add_down(u.lo, v.lo), -slack), add_up(add_up(u.hi, v.hi), slack)};
             if (std::isnan(d[k].lo) || std::isnan(d[k].hi)) d[k] = {-inf, inf};
         }
-        return tightened(d, z_out, zq_out);
+        return d;
     }
 
     // relu / relu6 on the pair: z, z' are the inputs; the new z, z' are computed by the engine.
-    ball_tensor clamp(const pair_values& x, double top) const {
+    std::vector<interval> clamp(const pair_values& x, double top) const {
         std::vector<interval> d(x.d.mid.size());
         for (std::size_t k = 0; k < d.size(); ++k) {
             const interval z = at(x.z, k), zq = at(x.zq, k), dk = at(x.d, k);
@@ -510,10 +516,10 @@ struct differential_engine {
                 d[k] = v;
             }
         }
-        return from_intervals(d);
+        return d;
     }
 
-    ball_tensor max_pool(const net::node& n, const net::shape3& in, const ball_tensor& dx) const {
+    std::vector<interval> max_pool(const net::node& n, const net::shape3& in, const ball_tensor& dx) const {
         std::vector<interval> d(n.output.size(), interval{0, 0});
         net::for_each_pool_window(n, in, [&](std::size_t out, const std::vector<std::size_t>& taps) {
             for (std::size_t k = 0; k < taps.size(); ++k) {
@@ -521,7 +527,7 @@ struct differential_engine {
                 d[out] = k == 0 ? v : interval{std::min(d[out].lo, v.lo), std::max(d[out].hi, v.hi)};
             }
         });
-        return from_intervals(d);
+        return d;
     }
 
     // (d * scale) / divisor: the normalization of z' minus that of z.
@@ -532,11 +538,14 @@ struct differential_engine {
         return e.normalize(linear, dx);
     }
 
-    ball_tensor run(const net::network& theta, const net::network& quant, const ball_tensor& input) const {
+    // The enclosure of the output difference: the last node's intervals
+    // themselves (a ball would widen them by an ulp).
+    enclosure run(const net::network& theta, const net::network& quant, const ball_tensor& input) const {
         const auto& nodes = theta.nodes();
         const auto& qnodes = quant.nodes();
         const std::vector<std::size_t> last_use = last_uses(theta);
         std::vector<pair_values> values(nodes.size());
+        std::vector<interval> output;
         values[0] = {input, input, ball_tensor{std::vector<double>(input.mid.size(), 0.0), std::vector<double>(input.mid.size(), 0.0)}};
         for (std::size_t i = 1; i < nodes.size(); ++i) {
             const net::node& n = nodes[i];
@@ -546,57 +555,55 @@ struct differential_engine {
             const pair_values& x = values[n.inputs.at(0)];
             const net::shape3& in = nodes[n.inputs.at(0)].output;
             pair_values& y = values[i];
+            std::vector<interval> d;  // the new difference before it is intersected with z' - z
             switch (n.kind) {
             case net::op::dense:
             case net::op::conv2d:
                 y.z = n.kind == net::op::dense ? e.dense(n, x.z) : e.conv2d(n, in, x.z);
                 y.zq = n.kind == net::op::dense ? e.dense(nq, x.zq) : e.conv2d(nq, in, x.zq);
-                y.d = affine(n, nq, in, x, y.z, y.zq);
+                d = affine(n, nq, in, x);
                 break;
             case net::op::relu:
             case net::op::relu6: {
                 const double top = n.kind == net::op::relu ? inf : 6.0;
-                y.z = e.clamp_activation(x.z, top), y.zq = e.clamp_activation(x.zq, top);
-                const ball_tensor d = clamp(x, top);
-                std::vector<interval> dv(d.mid.size());
-                for (std::size_t k = 0; k < dv.size(); ++k) dv[k] = at(d, k);
-                y.d = tightened(dv, y.z, y.zq);
+                y.z = e.clamp_activation(x.z, top), y.zq = e.clamp_activation(x.zq, top), d = clamp(x, top);
                 break;
             }
             case net::op::identity:
             case net::op::flatten: y = x; break;
-            case net::op::max_pool:
-                y.z = e.pool(n, in, x.z), y.zq = e.pool(nq, in, x.zq), y.d = max_pool(n, in, x.d);
-                break;
-            case net::op::avg_pool: y.z = e.pool(n, in, x.z), y.zq = e.pool(nq, in, x.zq), y.d = e.pool(n, in, x.d); break;
+            case net::op::max_pool: y.z = e.pool(n, in, x.z), y.zq = e.pool(nq, in, x.zq), d = max_pool(n, in, x.d); break;
+            case net::op::avg_pool: y.z = e.pool(n, in, x.z), y.zq = e.pool(nq, in, x.zq), d = intervals(e.pool(n, in, x.d)); break;
             case net::op::global_avg_pool:
-                y.z = e.global_avg_pool(in, x.z), y.zq = e.global_avg_pool(in, x.zq), y.d = e.global_avg_pool(in, x.d);
+                y.z = e.global_avg_pool(in, x.z), y.zq = e.global_avg_pool(in, x.zq), d = intervals(e.global_avg_pool(in, x.d));
                 break;
             case net::op::add: {
                 const pair_values& b = values[n.inputs.at(1)];
                 if (b.z.mid.size() != x.z.mid.size()) throw net::model_error("node '" + n.name + "': add of different sizes");
-                y.z = e.add(x.z, b.z), y.zq = e.add(x.zq, b.zq), y.d = e.add(x.d, b.d);
+                y.z = e.add(x.z, b.z), y.zq = e.add(x.zq, b.zq), d = intervals(e.add(x.d, b.d));
                 break;
             }
             case net::op::normalize:
                 if (n.norm_mean != nq.norm_mean || n.norm_scale != nq.norm_scale || n.norm_divisor != nq.norm_divisor || n.norm_offset != nq.norm_offset)
                     throw net::model_error("fast pair mode: normalization '" + n.name + "' differs between the networks");
-                y.z = e.normalize(n, x.z), y.zq = e.normalize(nq, x.zq), y.d = normalize(n, x.d);
+                y.z = e.normalize(n, x.z), y.zq = e.normalize(nq, x.zq), d = intervals(normalize(n, x.d));
                 break;
             case net::op::batch_norm:
                 throw net::model_error(theta.name() + ": batch_norm '" + n.name + "' must be folded before evaluation (fold_batch_norm)");
             case net::op::input: throw net::model_error(theta.name() + ": second input node '" + n.name + "'");
             }
-            if (n.kind != net::op::dense && n.kind != net::op::conv2d && n.kind != net::op::relu && n.kind != net::op::relu6 &&
-                n.kind != net::op::identity && n.kind != net::op::flatten) {
-                std::vector<interval> dv(y.d.mid.size());
-                for (std::size_t k = 0; k < dv.size(); ++k) dv[k] = at(y.d, k);
-                y.d = tightened(dv, y.z, y.zq);
+            if (n.kind != net::op::identity && n.kind != net::op::flatten) {
+                d = tightened(d, y.z, y.zq);
+                y.d = from_intervals(d);
+            } else {
+                d = intervals(y.d);
             }
+            if (i + 1 == nodes.size()) output = std::move(d);
             for (std::size_t j : n.inputs)
                 if (last_use[j] == i) values[j] = pair_values{};
         }
-        return std::move(values.back().d);
+        enclosure out;
+        for (const interval& v : output) out.lower.push_back(v.lo), out.upper.push_back(v.hi);
+        return out;
     }
 };
 
@@ -678,7 +685,7 @@ enclosure enclose_box_difference(const net::network& theta, const net::network& 
                                std::to_string(theta.input_shape().size()));
     differential_engine pass;
     pass.e.threads = thread_count(opt);
-    return to_enclosure(pass.run(theta, quant, in));
+    return pass.run(theta, quant, in);
 }
 
 }  // namespace qbound::fast
