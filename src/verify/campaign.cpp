@@ -448,7 +448,10 @@ std::vector<std::pair<std::string, variant_tally>> variant_totals(const campaign
     for (const auto& family : r.families) {
         const auto f = r.tally.find(family);
         if (f == r.tally.end()) continue;
-        for (const auto& [name, t] : f->second) {
+        for (const auto& entry : f->second) {
+            // (clang before 16 cannot capture a structured binding in a lambda)
+            const std::string& name = entry.first;
+            const variant_tally& t = entry.second;
             auto it = std::find_if(total.begin(), total.end(), [&](const auto& e) { return e.first == name; });
             if (it == total.end()) {
                 total.emplace_back(name, variant_tally{});
