@@ -25,7 +25,7 @@ echo "=== qbound fuzz: building the fuzz targets in $build (clang++-14) ==="
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_COMPILER=clang++-14 -DQBOUND_EXTRA_FLAGS=-O1 \
   -DQBOUND_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$build" -j"$jobs" --target fuzz_targets
-"$build/fuzz_make_seeds" "$build/fuzz-seeds" ../shared/data/networks
+"$build/fuzz_make_seeds" "$build/fuzz-seeds" tests/data/networks
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}

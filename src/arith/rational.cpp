@@ -2,6 +2,8 @@
 
 #include "qbound/arith/errors.hpp"
 
+#include <gmp.h>
+
 #include <cmath>
 #include <string>
 
@@ -60,18 +62,22 @@ rational parse_decimal(const std::string& t, const std::string& whole, const cha
     if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
         ++i;
         const std::string rest = t.substr(i);
-        if (rest.empty() || rest.size() > 5) throw fail();  // |exponent| <= 9999
+        if (rest.empty() || rest.size() > 6) throw fail();  // |exponent| <= 9999 (checked below)
+        if (!(rest[0] == '+' || rest[0] == '-' || (rest[0] >= '0' && rest[0] <= '9'))) throw fail();  // stol skips blanks
         std::size_t used = 0;
         try {
             exponent = std::stol(rest, &used);
         } catch (const std::exception&) {
             throw fail();
         }
-        if (used != rest.size()) throw fail();
+        if (used != rest.size() || exponent > 9999 || exponent < -9999) throw fail();
         i = t.size();
     }
     if (i != t.size()) throw fail();
-    integer numerator(digits);
+    // Base 10, explicitly: Boost's string constructor (like mpz_set_str with
+    // base 0) reads a leading 0 as an octal prefix, so "0.25" would be 021/100.
+    integer numerator;
+    if (mpz_set_str(numerator.backend().data(), digits.c_str(), 10) != 0) throw fail();
     const long power = exponent - scale;
     rational value(numerator);
     const integer ten_power = boost::multiprecision::pow(integer(10), static_cast<unsigned>(power < 0 ? -power : power));

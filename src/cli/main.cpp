@@ -163,7 +163,16 @@ int main(int argc, char** argv) {
                    "Examples:\n  qbound replay qbound-report/cases/cnn-floor-4bit\n  qbound replay campaign/entrywise-G-0/witness.json --json");
     bounds->footer(bounds->get_footer() + "\nExit status: 0, or 2 for a bad option or model.");
 
-    CLI11_PARSE(app, argc, argv);
+    // Usage errors exit 2, as every footer documents (CLI11's own codes,
+    // 105, 106, 109, ..., are not part of qbound's interface); --help exits 0.
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::Success& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return 2;
+    }
     qbound::arith::default_threads() = threads;
     try {
         if (*selfcheck) return qbound::cli::run_selfcheck(check_opt);

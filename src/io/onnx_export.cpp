@@ -4,6 +4,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <string>
@@ -185,20 +186,35 @@ private:
         if (rank == 2) dims.push_back(static_cast<std::int64_t>(n.output.size()));
         else
             for (auto d : {n.output.channels, n.output.height, n.output.width}) dims.push_back(static_cast<std::int64_t>(d));
-        std::string x = in;
-        auto step = [&](const char* op_type, const std::vector<double>& v, double neutral) {
-            bool needed = false;
-            for (double e : v) needed = needed || e != neutral;
-            if (!needed) return;
-            const std::string y = out + "_" + op_type;
-            add_node(op_type, {x, tensor(op_type, dims, v, n.name)}, y, n.name + "/" + op_type);
-            x = y;
+        // Neutral steps are left out, but a normalize node writes at least one
+        // step (a Sub of zeros when all are neutral, or before a lone Add), and the last step writes
+        // the node's output itself: the reader turns arithmetic on the input
+        // into one normalize node and any Identity into an identity node, so
+        // this reads back as exactly one normalize node.
+        const auto neutral_all = [](const std::vector<double>& v, double neutral) {
+            return std::all_of(v.begin(), v.end(), [neutral](double e) { return e == neutral; });
         };
-        step("Sub", n.norm_mean, 0.0);
-        step("Mul", n.norm_scale, 1.0);
-        step("Div", n.norm_divisor, 1.0);
-        step("Add", n.norm_offset, 0.0);
-        add_node("Identity", {x}, out, n.name);
+        struct step {
+            const char* op_type;
+            const std::vector<double>* values;
+        };
+        std::vector<step> steps;
+        if (!neutral_all(n.norm_mean, 0.0)) steps.push_back({"Sub", &n.norm_mean});
+        if (!neutral_all(n.norm_scale, 1.0)) steps.push_back({"Mul", &n.norm_scale});
+        if (!neutral_all(n.norm_divisor, 1.0)) steps.push_back({"Div", &n.norm_divisor});
+        if (!neutral_all(n.norm_offset, 0.0)) {
+            // A leading Add would read back as a mean (x + c = x - (-c)): precede it by the Sub.
+            if (steps.empty()) steps.push_back({"Sub", &n.norm_mean});
+            steps.push_back({"Add", &n.norm_offset});
+        }
+        if (steps.empty()) steps.push_back({"Sub", &n.norm_mean});  // zeros
+        std::string x = in;
+        for (std::size_t k = 0; k < steps.size(); ++k) {
+            const std::string y = k + 1 == steps.size() ? out : out + "_" + steps[k].op_type;
+            const std::string name = k + 1 == steps.size() ? n.name : n.name + "/" + steps[k].op_type;
+            add_node(steps[k].op_type, {x, tensor(steps[k].op_type, dims, *steps[k].values, n.name)}, y, name);
+            x = y;
+        }
     }
 };
 

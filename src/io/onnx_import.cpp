@@ -1,6 +1,7 @@
 #include "qbound/io/onnx.hpp"
 
 #include "qbound/arith/rational.hpp"
+#include "qbound/net/architecture.hpp"
 #include "qbound/net/batch_norm.hpp"
 #include "qbound/net/errors.hpp"
 
@@ -105,6 +106,7 @@ public:
         if (v.runtime->node != net_->output_index())
             throw model_error(path_ + ": the graph output '" + out + "' is not the last computed tensor");
         result.batch_norm_fold = net::fold_batch_norm(*net_);
+        net::mark_shortcut_projections(*net_);  // a file does not say which conv is a shortcut projection
         net::check_finite_weights(*net_);
         return result;
     }
@@ -380,10 +382,19 @@ private:
         return read_tensor(a->t(), "Constant '" + n.name() + "'");
     }
 
+    // Identity and Dropout (inference): an identity node on a plain computed
+    // tensor, so that what qbound writes (a folded batch norm is an identity
+    // node, exported as Identity) reads back as the same architecture; an
+    // alias on a constant or on a transposed / flattened NHWC view.
     void pass_through(const onnx::NodeProto& n) {
         if (n.input_size() < 1 || n.input(0).empty()) throw model_error("missing input 0");
         if (n.output_size() < 1) throw model_error("node has no output");
         const value v = lookup(n.input(0));
+        if (v.runtime && !v.runtime->nhwc_view && v.runtime->column_order.empty()) {
+            runtime_value out = *v.runtime;
+            out.node = net_->activation(v.runtime->node, net::op::identity, n.name());
+            return set_runtime(n, out);
+        }
         values_[n.output(0)] = v;
     }
 
@@ -654,7 +665,8 @@ private:
     // with one more step, refusing anything that double cannot hold exactly.
     void normalize_step(const onnx::NodeProto& n, const runtime_value& r, const std::string& t, const constant_tensor& c) {
         std::size_t target = r.node;
-        if (net_->at(target).kind != net::op::normalize) target = net_->normalize(r.node, {}, {}, n.name());
+        const bool first_step = net_->at(target).kind != net::op::normalize;
+        if (first_step) target = net_->normalize(r.node, {}, {}, n.name());
         auto& node = net_->at(target);
         const std::size_t size = node.output.size();
         const std::size_t plane = node.output.height * node.output.width;
@@ -677,7 +689,7 @@ private:
             const double v = value_at(k);
             const bool only_mean = node.norm_scale[k] == 1 && node.norm_divisor[k] == 1 && node.norm_offset[k] == 0;
             if (t == "Sub" && only_mean) exact_update(node.norm_mean[k], v, false);
-            else if (t == "Add" && only_mean) exact_update(node.norm_mean[k], -v, false);
+            else if (t == "Add" && first_step) exact_update(node.norm_mean[k], -v, false);  // x + c = x - (-c)
             else if (t == "Add") exact_update(node.norm_offset[k], v, false);
             else if (t == "Mul" && node.norm_divisor[k] == 1 && node.norm_offset[k] == 0) exact_update(node.norm_scale[k], v, true);
             else if (t == "Div" && node.norm_offset[k] == 0 && v != 0) exact_update(node.norm_divisor[k], v, true);

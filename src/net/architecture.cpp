@@ -1,6 +1,7 @@
 #include "qbound/net/architecture.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace qbound::net {
 
@@ -73,6 +74,41 @@ architecture describe_architecture(const network& net) {
         a.layers.push_back(l);
     }
     return a;
+}
+
+std::size_t mark_shortcut_projections(network& net) {
+    std::size_t marked = 0;
+    auto& nodes = net.nodes();
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        if (nodes[i].kind != op::add) continue;
+        // Walk back from both inputs in decreasing node order (nodes are
+        // topologically ordered): the first node reached from both is the
+        // nearest common ancestor; the nodes reached from one side only
+        // before it form that side's branch.
+        std::map<std::size_t, unsigned> frontier;  // node -> sides (bit 0: input 0, bit 1: input 1)
+        frontier[nodes[i].inputs.at(0)] |= 1u;
+        frontier[nodes[i].inputs.at(1)] |= 2u;
+        std::vector<std::size_t> branch[2];
+        while (!frontier.empty()) {
+            const auto last = std::prev(frontier.end());
+            const std::size_t k = last->first;
+            const unsigned sides = last->second;
+            frontier.erase(last);
+            if (sides == 3u) break;  // the fork
+            branch[sides == 1u ? 0 : 1].push_back(k);
+            for (std::size_t from : nodes[k].inputs) frontier[from] |= sides;
+        }
+        std::size_t affine[2] = {0, 0};
+        for (int side : {0, 1})
+            for (std::size_t k : branch[side]) affine[side] += nodes[k].is_affine() ? 1 : 0;
+        if (affine[0] == affine[1]) continue;
+        for (std::size_t k : branch[affine[0] < affine[1] ? 0 : 1])
+            if (nodes[k].is_affine() && nodes[k].main_path) {
+                nodes[k].main_path = false;
+                ++marked;
+            }
+    }
+    return marked;
 }
 
 }  // namespace qbound::net

@@ -79,8 +79,33 @@ std::size_t network::append(node n) {
     return nodes_.size() - 1;
 }
 
+bool network::is_flat(std::size_t i) const {
+    for (;;) {
+        const node& n = nodes_.at(i);
+        switch (n.kind) {
+            case op::input: return n.output.height == 1 && n.output.width == 1;
+            case op::dense:
+            case op::flatten: return true;
+            case op::conv2d:
+            case op::max_pool:
+            case op::avg_pool:
+            case op::global_avg_pool: return false;
+            case op::batch_norm:
+            case op::relu:
+            case op::relu6:
+            case op::identity:
+            case op::add:
+            case op::normalize: i = n.inputs.at(0); break;  // shape-preserving: as flat as its input
+        }
+    }
+}
+
 std::size_t network::dense(std::size_t from, std::size_t out_features, std::string name, bool main_path) {
     check_from(from, "dense");
+    // A dense layer reads a flat tensor: an explicit flatten node where the
+    // input is a feature map (as ONNX's Gemm needs it), so the network reads
+    // back from its ONNX export node for node.
+    if (!is_flat(from)) from = flatten(from, name.empty() ? std::string() : name + "/flatten");
     node n;
     n.kind = op::dense;
     n.name = std::move(name);
@@ -167,6 +192,7 @@ node pool_node(const node& in, op kind, pool_geometry g, std::string name, const
 
 std::size_t network::max_pool(std::size_t from, pool_geometry g, std::string name) {
     check_from(from, "max_pool");
+    g.count_include_pad = pool_geometry{}.count_include_pad;  // meaningless for a maximum: one canonical value
     node n = pool_node(nodes_[from], op::max_pool, g, std::move(name), name_);
     n.inputs = {from};
     return append(std::move(n));

@@ -35,18 +35,26 @@ const std::vector<std::string>& campaign_families() {
 }
 
 namespace {
+// splitmix64's finalizer: a bijection of 64-bit words that mixes every bit.
+std::uint64_t mix64(std::uint64_t z) {
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+}  // namespace
 
-struct drawn {
-    net::network theta, quant;
-    arith::rational D;
-    std::string method = "constructed";
-    unsigned bits = 0;
-    bool per_channel = false;
-};
+std::uint64_t campaign_pair_seed(std::uint64_t seed, const std::string& family, std::size_t index) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a of the family's name: fixed on every platform
+    for (unsigned char c : family) h = (h ^ c) * 0x100000001b3ULL;
+    return mix64(mix64(mix64(seed) ^ h) ^ static_cast<std::uint64_t>(index));
+}
+
+namespace {
 
 std::size_t pick(std::mt19937_64& g, std::size_t lo, std::size_t hi) { return lo + static_cast<std::size_t>(g() % (hi - lo + 1)); }
 
-drawn quantized(const net::network& m, quant::method kind, unsigned bits, arith::rational D, bool per_channel = false,
+campaign_pair quantized(const net::network& m, quant::method kind, unsigned bits, arith::rational D, bool per_channel = false,
                std::uint64_t seed = 20261127) {
     quant::options q;
     q.kind = kind;
@@ -74,7 +82,7 @@ net::network residual_net(std::mt19937_64& g, std::size_t blocks) {
     return m;
 }
 
-drawn draw(const std::string& family, std::mt19937_64& g) {
+campaign_pair draw(const std::string& family, std::mt19937_64& g) {
     if (family == "random-mlp" || family == "small-norms") {
         std::vector<std::size_t> widths;
         const std::size_t L = pick(g, 1, 4);
@@ -269,7 +277,7 @@ std::string size_text(const case_size& s) {
 }
 
 // Shrinks the pair for `bound`, saves it (when `out` is set) and lists what its witness violates.
-saved_case save_counterexample(const campaign_options& opt, const std::string& family, std::size_t index, const drawn& p,
+saved_case save_counterexample(const campaign_options& opt, const std::string& family, std::size_t index, const campaign_pair& p,
                                const check_result& res, const std::string& bound, std::uint64_t shrink_seed) {
     net::network theta = p.theta, quant = p.quant;
     arith::rational D = p.D;
@@ -317,6 +325,13 @@ double variant_tally::median_bound_over_lower() const {
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+campaign_pair draw_campaign_pair(const std::string& family, std::uint64_t seed, std::size_t index) {
+    if (std::find(campaign_families().begin(), campaign_families().end(), family) == campaign_families().end())
+        throw arith::invalid_argument("unknown campaign family '" + family + "'");
+    std::mt19937_64 g(campaign_pair_seed(seed, family, index));
+    return draw(family, g);
+}
+
 campaign_result run_campaign(const campaign_options& opt) {
     if (opt.shard_count == 0 || opt.shard_index >= opt.shard_count)
         throw arith::invalid_argument("campaign shard " + std::to_string(opt.shard_index) + "/" + std::to_string(opt.shard_count) +
@@ -327,23 +342,23 @@ campaign_result run_campaign(const campaign_options& opt) {
     for (const auto& f : r.families)
         if (std::find(campaign_families().begin(), campaign_families().end(), f) == campaign_families().end())
             throw arith::invalid_argument("unknown campaign family '" + f + "'");
-    std::size_t family_index = 0;
     for (const auto& family : r.families) {
-        // Draw every pair of the family first (one generator, in order, so
-        // shards and thread counts see the same pairs), check this shard's
-        // pairs in parallel, then tally and save counterexamples in order.
-        std::mt19937_64 g(opt.seed * 1000003 + family_index++);
+        // Draw this shard's pairs (each from its own generator, seeded by
+        // campaign_pair_seed: the same pair whatever the family list, shard
+        // or thread count), check them in parallel, then tally and save
+        // counterexamples in order.
         struct job {
             std::size_t index;
-            drawn pair;
+            campaign_pair pair;
             std::uint64_t search_seed;
             check_result result;
         };
         std::vector<job> jobs;
-        for (std::size_t i = 0; i < opt.pairs; ++i) {
-            drawn p = draw(family, g);
+        for (std::size_t i = opt.shard_index; i < opt.pairs; i += opt.shard_count) {
+            std::mt19937_64 g(campaign_pair_seed(opt.seed, family, i));
+            campaign_pair p = draw(family, g);
             const std::uint64_t search_seed = g();
-            if (i % opt.shard_count == opt.shard_index) jobs.push_back({i, std::move(p), search_seed, {}});
+            jobs.push_back({i, std::move(p), search_seed, {}});
         }
         std::atomic<std::size_t> checked{0};
         if (opt.progress) opt.progress(family, 0, jobs.size());
@@ -362,7 +377,7 @@ campaign_result run_campaign(const campaign_options& opt) {
         });
         for (const job& j : jobs) {
             const std::size_t i = j.index;
-            const drawn& p = j.pair;
+            const campaign_pair& p = j.pair;
             const std::uint64_t search_seed = j.search_seed;
             const check_result& res = j.result;
             ++r.pairs;

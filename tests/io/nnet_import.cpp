@@ -19,7 +19,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const std::string acas_path = std::string(QBOUND_SHARED_NETWORKS) + "/ACASXU_experimental_v2a_2_1.nnet";
+const std::string acas_path = std::string(QBOUND_TEST_NETWORKS) + "/ACASXU_experimental_v2a_2_1.nnet";
 
 
 std::string write_temp(const std::string& content, const std::string& tag) {

@@ -25,7 +25,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const std::string networks = QBOUND_SHARED_NETWORKS;
+const std::string networks = QBOUND_TEST_NETWORKS;
 
 
 std::string write_bytes(const std::string& bytes, const std::string& tag) {

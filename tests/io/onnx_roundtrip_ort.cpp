@@ -24,7 +24,7 @@ using namespace qbound;
 
 namespace {
 
-const std::string networks = QBOUND_SHARED_NETWORKS;
+const std::string networks = QBOUND_TEST_NETWORKS;
 
 // Every layer kind: normalized input, grouped / depthwise / dilated convs,
 // residual add, ReLU6, max and both average poolings, global pooling, dense.

@@ -101,3 +101,36 @@ TEST_CASE("initializers: seeded, and scaling reaches the requested operator norm
     network shapes = make_cnn({}, false);
     CHECK_THROWS_AS(init_he_normal(shapes, 1), model_error);
 }
+
+TEST_CASE("shortcut projections are found from the graph alone, as the zoo marks them", "[net][architecture]") {
+    // A network read from a file has no main-path flags: mark_shortcut_projections
+    // must recover exactly the zoo's (the downsample convs of the ResNets, none
+    // in MobileNetV2's identity shortcuts), so L is the paper's for files too.
+    for (const char* model : {"resnet18", "resnet50", "mobilenetv2"}) {
+        INFO(model);
+        const network zoo = make_zoo_model(model, 32, false);
+        network cleared = zoo;
+        for (auto& n : cleared.nodes()) n.main_path = true;
+        std::size_t expected = 0;
+        for (const auto& n : zoo.nodes()) expected += n.main_path ? 0 : 1;
+        CHECK(mark_shortcut_projections(cleared) == expected);
+        for (std::size_t i = 0; i < zoo.nodes().size(); ++i) {
+            INFO("node " << i << " '" << zoo.at(i).name << "'");
+            REQUIRE(cleared.at(i).main_path == zoo.at(i).main_path);
+        }
+        CHECK(mark_shortcut_projections(cleared) == 0);  // idempotent
+    }
+    // Equal branch lengths mark nothing; an affine shortcut beside a longer branch is marked.
+    network n("two-branches", {2, 1, 1});
+    const std::size_t stem = n.dense(0, 3, "stem");
+    const std::size_t left = n.dense(stem, 3, "left"), right = n.dense(stem, 3, "right");
+    const std::size_t joined = n.add(left, right, "join");
+    const std::size_t deep = n.dense(n.activation(n.dense(joined, 3, "a1"), op::relu), 3, "a2");
+    const std::size_t projection = n.dense(joined, 3, "projection");
+    n.add(deep, projection, "join2");
+    CHECK(mark_shortcut_projections(n) == 1);
+    CHECK(n.at(left).main_path);
+    CHECK(n.at(right).main_path);
+    CHECK_FALSE(n.at(projection).main_path);
+    CHECK(n.at(deep).main_path);
+}

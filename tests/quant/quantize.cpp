@@ -25,7 +25,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const std::string networks = QBOUND_SHARED_NETWORKS;
+const std::string networks = QBOUND_TEST_NETWORKS;
 
 quant::options with_bits(quant::method kind, unsigned bits) {
     quant::options o;

@@ -185,3 +185,46 @@ TEST_CASE("campaign: unknown family is a clear error", "[verify][campaign]") {
     opt.families = {"transformers"};
     CHECK_THROWS_WITH(verify::run_campaign(opt), Catch::Contains("unknown campaign family 'transformers'"));
 }
+
+TEST_CASE("campaign: a pair is a function of seed, family and index only", "[verify][campaign]") {
+    // Regression: each family's generator was seeded with its position in the
+    // --family list, so "family F, pair i, seed s" changed with the list.
+    const auto weights = [](const net::network& n) {
+        std::vector<double> w;
+        for (const auto& node : n.nodes()) {
+            w.insert(w.end(), node.weight.begin(), node.weight.end());
+            w.insert(w.end(), node.bias.begin(), node.bias.end());
+        }
+        return w;
+    };
+    const auto alone = verify::run_campaign(small({"random-cnn"}, 3, 5));
+    const auto second = verify::run_campaign(small({"tight", "random-cnn"}, 3, 5));
+    auto sharded = small({"sign-aligned", "random-cnn"}, 3, 5);
+    sharded.shard_index = 1, sharded.shard_count = 2;
+    const auto shard = verify::run_campaign(sharded);
+    std::size_t compared = 0;
+    for (const auto* other : {&second, &shard})
+        for (const auto& r : other->records) {
+            if (r.family != "random-cnn") continue;
+            const auto& a = alone.records.at(r.index);
+            INFO("random-cnn pair " << r.index);
+            REQUIRE(a.index == r.index);
+            CHECK(a.widths == r.widths);
+            CHECK(a.method == r.method);
+            CHECK(a.bits == r.bits);
+            CHECK(a.parameter_change == r.parameter_change);
+            CHECK(a.lower == r.lower);
+            ++compared;
+        }
+    CHECK(compared == 4);  // 3 from the two-family run, 1 (index 1) from the shard
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto p = verify::draw_campaign_pair("random-cnn", 5, i), q = verify::draw_campaign_pair("random-cnn", 5, i);
+        CHECK(weights(p.theta) == weights(q.theta));
+        CHECK(weights(p.quant) == weights(q.quant));
+    }
+    // Different indices, families and seeds draw different pairs.
+    CHECK(weights(verify::draw_campaign_pair("random-mlp", 5, 0).theta) != weights(verify::draw_campaign_pair("random-mlp", 5, 1).theta));
+    CHECK(weights(verify::draw_campaign_pair("random-mlp", 5, 0).theta) != weights(verify::draw_campaign_pair("random-mlp", 6, 0).theta));
+    CHECK(verify::campaign_pair_seed(5, "random-mlp", 0) != verify::campaign_pair_seed(5, "small-norms", 0));
+    CHECK_THROWS_WITH(verify::draw_campaign_pair("no-such-family", 1, 0), Catch::Contains("unknown campaign family 'no-such-family'"));
+}

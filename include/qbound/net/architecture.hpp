@@ -47,4 +47,13 @@ struct architecture {
 
 architecture describe_architecture(const network& net);
 
+// Marks the shortcut projections of residual additions as off the main path
+// (node::main_path = false), from the graph alone: at each add, the branch
+// back to the nearest common ancestor of its two inputs with fewer affine
+// nodes is the shortcut (an identity shortcut has none); equal counts mark
+// nothing. This is what the zoo's builders set by hand (a ResNet's
+// downsample conv), so a network read from a file counts L as the paper
+// does. Returns the number of nodes marked.
+std::size_t mark_shortcut_projections(network& net);
+
 }  // namespace qbound::net

@@ -103,7 +103,9 @@ public:
     bool has_weights() const { return with_weights_; }
 
     // Builders: each appends a node reading `from` and returns its index.
-    // Weights are zero-initialized (see init.hpp for initializers).
+    // Weights are zero-initialized (see init.hpp for initializers). `dense`
+    // on a feature map (not is_flat) first appends a flatten node
+    // ("NAME/flatten"), so its input is always flat, as in ONNX.
     std::size_t dense(std::size_t from, std::size_t out_features, std::string name = {}, bool main_path = true);
     std::size_t conv2d(std::size_t from, std::size_t out_channels, conv_geometry g, std::string name = {},
                        bool main_path = true);
@@ -113,6 +115,9 @@ public:
     std::size_t avg_pool(std::size_t from, pool_geometry g, std::string name = {});
     std::size_t global_avg_pool(std::size_t from, std::string name = {});
     std::size_t flatten(std::size_t from, std::string name = {});
+    // Node i's value is a vector in ONNX terms (rank 2): a flatten or dense
+    // node, an input of shape n x 1 x 1, or a shape-preserving node of one.
+    bool is_flat(std::size_t i) const;
     std::size_t add(std::size_t a, std::size_t b, std::string name = {});
     // (x_k - mean_k) * scale_k / divisor_k + offset_k per element; each may
     // be given as one value, one per channel, or one per element (empty:

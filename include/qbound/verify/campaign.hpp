@@ -103,6 +103,20 @@ struct campaign_result {
 const std::vector<std::string>& campaign_families();
 campaign_result run_campaign(const campaign_options& opt);
 
+// One drawn pair of a campaign family.
+struct campaign_pair {
+    net::network theta, quant;
+    arith::rational D;
+    std::string method = "constructed";
+    unsigned bits = 0;
+    bool per_channel = false;
+};
+// Pair `index` of `family` in a campaign of seed `seed` is a function of
+// these three only (never of the --family list, the shard or the threads):
+// its generator is seeded with campaign_pair_seed(seed, family, index).
+std::uint64_t campaign_pair_seed(std::uint64_t seed, const std::string& family, std::size_t index);
+campaign_pair draw_campaign_pair(const std::string& family, std::uint64_t seed, std::size_t index);
+
 // total += t: counts add, ratios are pooled, the largest ratio and gap win, the first counterexample is kept.
 void add_tally(variant_tally& total, const variant_tally& t);
 
