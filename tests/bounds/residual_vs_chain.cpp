@@ -10,6 +10,7 @@
 // Soundness of the tighter forward pass on CNN chains: the bound is >= the
 // output change at sampled points of the box, in exact rationals.
 #include "qbound/bounds/bounds.hpp"
+#include "qbound/bounds/norms.hpp"
 #include "qbound/net/errors.hpp"
 #include "qbound/net/forward.hpp"
 #include "qbound/net/zoo.hpp"
@@ -220,6 +221,42 @@ TEST_CASE("regression: residual-aware uses the matrix row sums of a conv on a sm
 
 TEST_CASE("residual-aware <= A-per-layer on random CNN and MLP chains with shared biases", "[bounds][residual]") {
     QBOUND_REQUIRE_PROPERTY(check_claim(test::property_cases(300), test::property_seed()));
+}
+
+TEST_CASE("channel_row_sum is the per-channel largest row sum of the explicit conv matrix", "[bounds][residual]") {
+    // Cross-check against bounds::conv_as_matrix (every tap inside the input,
+    // one row per output pixel), for both networks of random CNN chains.
+    const std::uint64_t seed = test::property_seed();
+    arith::operand_generator gen(seed);
+    const std::size_t cases = test::property_cases(200);
+    for (std::size_t c = 0; c < cases; ++c) {
+        const auto pair = draw_pair(gen, true);
+        const auto p = bounds::collect_ingredients(pair.theta, pair.quant, 1);
+        for (const auto& l : p.layers) {
+            for (const auto side : {bounds::original, bounds::quantized}) {
+                const net::network& m = side == bounds::original ? pair.theta : pair.quant;
+                const auto& n = m.at(l.node);
+                std::vector<rational> expected(n.out_features, rational(0));
+                if (n.kind == net::op::conv2d) {
+                    const auto K = bounds::conv_as_matrix(n, m.at(n.inputs.at(0)).output);
+                    const std::size_t per_channel = n.output.height * n.output.width;
+                    for (std::size_t row = 0; row < K.rows; ++row) {
+                        rational sum = 0;
+                        for (const auto& [col, v] : K.entries[row]) sum += arith::abs(arith::to_rational(v));
+                        expected[row / per_channel] = arith::max(expected[row / per_channel], sum);
+                    }
+                } else {
+                    expected = l.channel_abs_sum[side];
+                }
+                INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << ": " << pair.description << ", layer '"
+                             << l.name << "'");
+                REQUIRE(l.channel_row_sum[side] == expected);
+                rational largest = 0;
+                for (const auto& v : expected) largest = arith::max(largest, v);
+                REQUIRE(l.weight_norm[side] == largest);
+            }
+        }
+    }
 }
 
 TEST_CASE("residual-aware on CNN chains: >= the output change at sampled points (exact)", "[bounds][residual]") {
