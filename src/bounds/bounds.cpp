@@ -20,54 +20,73 @@ bool bound_result::hypotheses_hold() const {
 
 namespace {
 
+// Every formula is evaluated once, in certified ranges (certified_range.hpp):
+// `hi` is the certified upper value, `lo` the certified lower value of the
+// formula's exact real value. Names: rng for a range.
+using rng = certified_range;
+
 // The chain view: r_l and the widths of the main-path layers l = 1..L.
 struct chain_context {
     const pair_ingredients& p;
     long bits;
-    upper zero, one, D, maxD1, change;
+    rng zero, one, D, maxD1, change;
     std::size_t L;
 
     chain_context(const pair_ingredients& pair, long precision)
-        : p(pair), bits(precision), zero(round_up(0.0, precision)), one(round_up(1.0, precision)),
-          D(round_up(pair.D_effective, precision)), maxD1(round_up(arith::max(pair.D_effective, rational(1)), precision)),
-          change(round_up(pair.max_change, precision)), L(pair.main_path.size()) {}
+        : p(pair), bits(precision), zero(rng::count(0, precision)), one(rng::count(1, precision)),
+          D(rng::of(pair.D_effective, precision)), maxD1(rng::of(arith::max(pair.D_effective, rational(1)), precision)),
+          change(rng::of(pair.max_change, precision)), L(pair.main_path.size()) {}
+
+    rng exact(const rational& q) const { return rng::of(q, bits); }
+    rng count(std::size_t n) const { return rng::count(n, bits); }
 
     const layer_ingredients& layer(std::size_t l) const { return p.layers[p.main_path[l - 1]]; }  // l = 1..L
 
     // r_1..r_L (index 0 unused) from one norm of each layer.
-    std::vector<upper> r_values(const std::array<rational, 2> layer_ingredients::*norm, r_source s) const {
-        std::vector<upper> r{zero};
+    std::vector<rng> r_values(const std::array<rational, 2> layer_ingredients::*norm, r_source s) const {
+        std::vector<rng> r{zero};
         for (std::size_t l = 1; l <= L; ++l) {
             const auto& v = layer(l).*norm;
-            r.push_back(round_up(s == r_source::theta ? v[original] : arith::max(v[original], v[quantized]), bits));
+            r.push_back(exact(s == r_source::theta ? v[original] : arith::max(v[original], v[quantized])));
         }
         return r;
     }
 
-    // prod_{k=a..b} r_k (1 when a > b), rounded up.
-    upper product(const std::vector<upper>& r, std::size_t a, std::size_t b) const {
-        upper acc = one;
-        for (std::size_t k = a; k <= b && k <= L; ++k) acc = mul_up(acc, r[k]);
+    // prod_{k=a..b} r_k (1 when a > b).
+    rng product(const std::vector<rng>& r, std::size_t a, std::size_t b) const {
+        rng acc = one;
+        for (std::size_t k = a; k <= b && k <= L; ++k) acc = acc * r[k];
         return acc;
     }
 
     // max_{1 <= i <= last} prod_{k=i..l-1} r_k (the forward-growth factor, step 4).
-    upper head(const std::vector<upper>& r, std::size_t l, std::size_t last) const {
-        upper best = zero;
-        for (std::size_t i = 1; i <= last; ++i) best = arith::max(best, product(r, i, l - 1));
+    rng head(const std::vector<rng>& r, std::size_t l, std::size_t last) const {
+        rng best = zero;
+        for (std::size_t i = 1; i <= last; ++i) best = max(best, product(r, i, l - 1));
         return best;
     }
 
-    upper M(const std::vector<upper>& r, std::size_t l) const {  // A: weights only
-        return mul_up(product(r, l + 1, L), l == 1 ? one : head(r, l, l - 1));
+    rng M(const std::vector<rng>& r, std::size_t l) const {  // A: weights only
+        return product(r, l + 1, L) * (l == 1 ? one : head(r, l, l - 1));
     }
-    upper M_prime(const std::vector<upper>& r, std::size_t l) const {  // A': biases quantized too
-        return mul_up(product(r, l + 1, L), head(r, l, l));
+    rng M_prime(const std::vector<rng>& r, std::size_t l) const {  // A': biases quantized too
+        return product(r, l + 1, L) * head(r, l, l);
     }
-    upper all_but(const std::vector<upper>& r, std::size_t l) const {  // B: prod_{k != l} r_k
-        return mul_up(product(r, 1, l - 1), product(r, l + 1, L));
+    rng all_but(const std::vector<rng>& r, std::size_t l) const {  // B: prod_{k != l} r_k
+        return product(r, 1, l - 1) * product(r, l + 1, L);
     }
 };
+
+// value (hi) and value_lower (lo) of a bound from its one range.
+void set_value(bound_result& b, const rng& v) {
+    b.value = v.hi();
+    b.value_lower = v.lo();
+}
+
+// C = value / ||theta - theta'|| for the per-layer forms (0 when nothing changed).
+upper per_unit_change(const chain_context& c, const rng& value) {
+    return c.change.lo().sign() > 0 ? (value / c.change).hi() : c.zero.hi();
+}
 
 hypothesis chain_hypothesis(const pair_ingredients& p) {
     hypothesis h{"plain chain", !p.has_residual, ""};
@@ -103,9 +122,9 @@ hypothesis theta_bounds_quantized(const chain_context& c, const std::array<ratio
     return h;
 }
 
-upper total_width(const chain_context& c, const std::function<std::size_t(const layer_ingredients&)>& width) {
-    upper sum = c.zero;
-    for (std::size_t l = 1; l <= c.L; ++l) sum = add_up(sum, exact_count(width(c.layer(l)), c.bits));
+rng total_width(const chain_context& c, const std::function<std::size_t(const layer_ingredients&)>& width) {
+    rng sum = c.zero;
+    for (std::size_t l = 1; l <= c.L; ++l) sum = sum + c.count(width(c.layer(l)));
     return sum;
 }
 
@@ -122,26 +141,27 @@ bound_result bound_G(const chain_context& c, r_source s, bool entrywise) {
                           : "max(D,1) * W * L^2 * r^(L-1) * ||theta-theta'||_inf, r = max_l rho_l (r >= 1)";
     const auto norms = c.r_values(&layer_ingredients::rho, s);
     const auto entries = c.r_values(&layer_ingredients::max_entry, s);
-    upper r = c.zero, largest_norm = c.zero;
+    rng r = c.zero, largest_norm = c.zero;
     for (std::size_t l = 1; l <= c.L; ++l) {
-        r = arith::max(r, entrywise ? entries[l] : norms[l]);
-        largest_norm = arith::max(largest_norm, norms[l]);
+        r = max(r, entrywise ? entries[l] : norms[l]);
+        largest_norm = max(largest_norm, norms[l]);
     }
-    b.r_summary = r;
+    b.r_summary = r.hi();
     b.r_summary_name = entrywise ? "r (largest entry)" : "r (largest layer norm)";
     b.hypotheses.push_back(chain_hypothesis(c.p));
-    b.hypotheses.push_back({"r >= 1", r >= c.one, r >= c.one ? "" : "r must be >= 1 (r = " + scientific_up(r, 6) + ")"});
+    const bool at_least_one = r.hi() >= c.one.hi();
+    b.hypotheses.push_back({"r >= 1", at_least_one, at_least_one ? "" : "r must be >= 1 (r = " + scientific_up(r.hi(), 6) + ")"});
     if (entrywise) {
-        const bool bounds_norms = largest_norm <= r;
+        const bool bounds_norms = largest_norm.hi() <= r.hi();
         b.hypotheses.push_back({"r bounds every layer's operator norm", bounds_norms,
-                                bounds_norms ? "" : "the largest layer norm " + scientific_up(largest_norm, 6) +
+                                bounds_norms ? "" : "the largest layer norm " + scientific_up(largest_norm.hi(), 6) +
                                                         " exceeds r: this reading of G is not what its proof needs"});
     }
     if (s == r_source::theta) b.hypotheses.push_back(theta_bounds_quantized(c, &layer_ingredients::rho, "the layer norm rho_l"));
-    const upper L = exact_count(c.L, c.bits);
-    b.constant = mul_up(mul_up(mul_up(c.maxD1, exact_count(c.p.width, c.bits)), mul_up(L, L)),
-                        pow_up(r, static_cast<unsigned long>(c.L - 1)));
-    b.value = mul_up(b.constant, c.change);
+    const rng L = c.count(c.L);
+    const rng constant = c.maxD1 * c.count(c.p.width) * (L * L) * pow(r, static_cast<unsigned long>(c.L - 1));
+    b.constant = constant.hi();
+    set_value(b, constant * c.change);
     return b;
 }
 
@@ -162,30 +182,34 @@ bound_result bound_A(const chain_context& c, r_source s, bool biases, bool per_l
     if (!biases) b.hypotheses.push_back(weights_only_hypothesis(c.p));
     if (s == r_source::theta) b.hypotheses.push_back(theta_bounds_quantized(c, &layer_ingredients::rho, "the layer norm rho_l"));
     const auto r = c.r_values(&layer_ingredients::rho, s);
-    upper largest_M = c.zero, sum = c.zero;
+    rng largest_M = c.zero, sum = c.zero;
     for (std::size_t l = 1; l <= c.L; ++l) {
         const auto& layer = c.layer(l);
         layer_term t;
         t.layer = c.p.main_path[l - 1];
         t.width = layer.n_in + (biases ? 1 : 0);
-        t.r = r[l];
-        t.multiplier = biases ? c.M_prime(r, l) : c.M(r, l);
-        t.delta = per_layer ? round_up(biases ? arith::max(layer.delta_weight, layer.delta_bias) : layer.delta_weight, c.bits)
-                            : c.change;
-        t.term = mul_up(mul_up(c.maxD1, exact_count(t.width, c.bits)), mul_up(t.multiplier, t.delta));
-        largest_M = arith::max(largest_M, t.multiplier);
-        sum = add_up(sum, t.term);
+        const rng multiplier = biases ? c.M_prime(r, l) : c.M(r, l);
+        const rng delta = per_layer ? c.exact(biases ? arith::max(layer.delta_weight, layer.delta_bias) : layer.delta_weight)
+                                    : c.change;
+        const rng term = c.maxD1 * c.count(t.width) * (multiplier * delta);
+        t.r = r[l].hi();
+        t.multiplier = multiplier.hi();
+        t.delta = delta.hi();
+        t.term = term.hi();
+        largest_M = max(largest_M, multiplier);
+        sum = sum + term;
         b.terms.push_back(t);
     }
     b.r_summary_name = biases ? "r_mean' = (max_l M'_l)^(1/(L-1))" : "r_mean = (max_l M_l)^(1/(L-1))";
-    b.r_summary = c.L >= 2 ? root_up(largest_M, static_cast<unsigned long>(c.L - 1)) : c.zero;
+    b.r_summary = c.L >= 2 ? root(largest_M, static_cast<unsigned long>(c.L - 1)).hi() : c.zero.hi();
     if (per_layer) {
-        b.value = sum;
-        b.constant = c.change.sign() > 0 ? div_up(sum, c.change) : c.zero;
+        set_value(b, sum);
+        b.constant = per_unit_change(c, sum);
     } else {
-        const upper widths = total_width(c, [biases](const layer_ingredients& l) { return l.n_in + (biases ? 1 : 0); });
-        b.constant = mul_up(mul_up(c.maxD1, widths), largest_M);
-        b.value = mul_up(b.constant, c.change);
+        const rng widths = total_width(c, [biases](const layer_ingredients& l) { return l.n_in + (biases ? 1 : 0); });
+        const rng constant = c.maxD1 * widths * largest_M;
+        b.constant = constant.hi();
+        set_value(b, constant * c.change);
     }
     return b;
 }
@@ -208,26 +232,57 @@ bound_result bound_B(const chain_context& c, r_source s, bool group_aware, bool 
     const auto count = [group_aware, biases](const layer_ingredients& l) {
         return (group_aware ? l.group_count : l.dense_count) + (biases ? 1 : 0);
     };
-    upper largest = c.zero;
+    rng largest = c.zero;
+    const rng& scale = biases ? c.maxD1 : c.D;
     for (std::size_t l = 1; l <= c.L; ++l) {
         layer_term t;
         t.layer = c.p.main_path[l - 1];
         t.width = count(c.layer(l));
-        t.r = r[l];
-        t.multiplier = biases ? c.M_prime(r, l) : c.all_but(r, l);
-        t.delta = c.change;
-        t.term = mul_up(mul_up(biases ? c.maxD1 : c.D, exact_count(t.width, c.bits)), mul_up(t.multiplier, t.delta));
-        largest = arith::max(largest, t.multiplier);
+        const rng multiplier = biases ? c.M_prime(r, l) : c.all_but(r, l);
+        t.r = r[l].hi();
+        t.multiplier = multiplier.hi();
+        t.delta = c.change.hi();
+        t.term = (scale * c.count(t.width) * (multiplier * c.change)).hi();
+        largest = max(largest, multiplier);
         b.terms.push_back(t);
     }
     b.r_summary_name = biases ? "r_conv' = (max_l M'_l)^(1/(L-1))" : "r_conv = (max_l prod_{k!=l} r^conv_k)^(1/(L-1))";
-    b.r_summary = c.L >= 2 ? root_up(largest, static_cast<unsigned long>(c.L - 1)) : c.zero;
-    b.constant = mul_up(mul_up(biases ? c.maxD1 : c.D, total_width(c, count)), largest);
-    b.value = mul_up(b.constant, c.change);
+    b.r_summary = c.L >= 2 ? root(largest, static_cast<unsigned long>(c.L - 1)).hi() : c.zero.hi();
+    const rng constant = scale * total_width(c, count) * largest;
+    b.constant = constant.hi();
+    set_value(b, constant * c.change);
     return b;
 }
 
 // ---- residual-aware (ours) ---------------------------------------------------------------
+//
+// Forward, per affine node: ||y||_inf <= max_o (s_o m + |b_o|) for y = K x + b,
+// ||x||_inf <= m, with s_o = channel_row_sum: the largest absolute row sum of
+// the layer's matrix over the rows of output channel o (for a conv on a small
+// map with padding, smaller than the kernel sum sum |k_o|: no output pixel
+// sees every tap). Exact and sound: each output entry is one row of K times x.
+//
+// Theorem (the README's claim). On a plain chain with shared biases,
+// residual-aware[r=s] <= A-per-layer[r=s] (exact values, s = theta or max).
+// Proof. Layers l = 1..L, every affine node on the chain; r_l = rho_l (s).
+// Term l of residual-aware is Lip_l rows_l Delta_l m_{l-1} (Delta b_l = 0);
+// term l of A is max(D,1) N_{l-1} M_l Delta_l, M_l = prod_{j>l} r_j h_l with
+// h_1 = 1, h_l = max_{1<=i<=l-1} prod_{k=i}^{l-1} r_k. Compare factor by factor:
+//  * Lip_l <= prod_{j>l} r_j: backward, Lip_l = prod_{j>l} ||W_j|| (ReLU,
+//    pooling, flatten contribute 1) and ||W_j|| = weight_norm_j <= rho_j.
+//  * rows_l <= N_{l-1}: a row of K_l has at most N_{l-1} entries.
+//  * m_{l-1} <= max(D,1) h_l, m_{l-1} the forward bound on ||input of l||:
+//    m_0 = D (input normalization: D_effective, as in A); ReLU, ReLU6 and
+//    pooling do not increase ||.||_inf (nor m); and m_k = max_o (s_o m + |b_o|)
+//    <= max_o (s_o + |b_o|) max(m, 1) = rho_k max(m_{k-1}, 1), because
+//    max_o (s_o + |b_o|) is exactly rho_k (the largest row sum of [K_k | b_k];
+//    r = max: max(s_o, s'_o) + |b_o| <= max(rho_k, rho'_k), biases shared).
+//    By induction (step 4) m_{l-1} <= max(D,1) max_{1<=i<=l-1} prod_{k=i}^{l-1} r_k,
+//    using max(D,1) >= 1; for l = 1, m_0 = D <= max(D,1) = max(D,1) h_1.
+// All factors are non-negative, so each term, and the sum, is at most A's. []
+// With the kernel sums sum |k_o| in place of s_o the third step fails (they
+// can exceed rho_k), which is how residual-aware once exceeded A on CNN
+// chains with pooling (tests/bounds/residual_vs_chain.cpp).
 
 bound_result bound_residual_aware(const chain_context& c, const net::network& theta, r_source s) {
     bound_result b;
@@ -245,8 +300,8 @@ bound_result bound_residual_aware(const chain_context& c, const net::network& th
     if (s == r_source::theta) {
         hypothesis h{"row sums and biases of theta bound those of theta'", true, ""};
         for (const auto& l : c.p.layers)
-            for (std::size_t o = 0; o < l.channel_abs_sum[original].size() && h.holds; ++o)
-                if (l.channel_abs_sum[quantized][o] > l.channel_abs_sum[original][o] ||
+            for (std::size_t o = 0; o < l.channel_row_sum[original].size() && h.holds; ++o)
+                if (l.channel_row_sum[quantized][o] > l.channel_row_sum[original][o] ||
                     l.channel_abs_bias[quantized][o] > l.channel_abs_bias[original][o]) {
                     h.holds = false;
                     h.reason = "layer '" + l.name + "', output channel " + std::to_string(o) + ": theta' is larger";
@@ -254,59 +309,61 @@ bound_result bound_residual_aware(const chain_context& c, const net::network& th
         b.hypotheses.push_back(h);
     }
     // Forward: m[n] >= ||value of node n||_inf in any network mixing theta and theta' layers.
-    std::vector<upper> m(nodes.size(), c.zero);
-    const upper six = round_up(6.0, c.bits);
+    std::vector<rng> m(nodes.size(), c.zero);
+    const rng six = c.count(6);
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         const auto& n = nodes[i];
         switch (n.kind) {
-        case net::op::input: m[i] = round_up(c.p.D, c.bits); break;
+        case net::op::input: m[i] = c.exact(c.p.D); break;
         case net::op::normalize: m[i] = c.D; break;
         case net::op::dense:
         case net::op::conv2d: {
             const auto& l = c.p.layers[layer_of[i]];
-            const upper in = m[n.inputs.at(0)];
-            upper best = c.zero;
-            for (std::size_t o = 0; o < l.channel_abs_sum[original].size(); ++o) {
-                const rational row = pick({l.channel_abs_sum[original][o], l.channel_abs_sum[quantized][o]});
+            const rng& in = m[n.inputs.at(0)];
+            rng best = c.zero;
+            for (std::size_t o = 0; o < l.channel_row_sum[original].size(); ++o) {
+                const rational row = pick({l.channel_row_sum[original][o], l.channel_row_sum[quantized][o]});
                 const rational bias = pick({l.channel_abs_bias[original][o], l.channel_abs_bias[quantized][o]});
-                best = arith::max(best, add_up(mul_up(round_up(row, c.bits), in), round_up(bias, c.bits)));
+                best = max(best, c.exact(row) * in + c.exact(bias));
             }
             m[i] = best;
             break;
         }
-        case net::op::relu6: m[i] = arith::min(m[n.inputs.at(0)], six); break;
-        case net::op::add: m[i] = add_up(m[n.inputs.at(0)], m[n.inputs.at(1)]); break;
+        case net::op::relu6: m[i] = min(m[n.inputs.at(0)], six); break;
+        case net::op::add: m[i] = m[n.inputs.at(0)] + m[n.inputs.at(1)]; break;
         case net::op::batch_norm: throw net::model_error("node '" + n.name + "': fold batch norm before computing bounds");
         default: m[i] = m[n.inputs.at(0)]; break;  // relu, identity, pooling, flatten: never increase ||.||_inf
         }
     }
     // Backward: Lip[n] bounds the Lipschitz constant of the map from node n's
     // value to the output (other branches held fixed): the sum over consumers.
-    std::vector<upper> lip(nodes.size(), c.zero);
+    std::vector<rng> lip(nodes.size(), c.zero);
     lip.back() = c.one;
     for (std::size_t i = nodes.size(); i-- > 1;) {
         const auto& n = nodes[i];
-        upper local = c.one;  // relu, relu6, identity, pooling, flatten, add: 1-Lipschitz in each input
-        if (n.is_affine()) local = round_up(pick(c.p.layers[layer_of[i]].weight_norm), c.bits);
-        for (std::size_t from : n.inputs) lip[from] = add_up(lip[from], mul_up(lip[i], local));
+        rng local = c.one;  // relu, relu6, identity, pooling, flatten, add: 1-Lipschitz in each input
+        if (n.is_affine()) local = c.exact(pick(c.p.layers[layer_of[i]].weight_norm));
+        for (std::size_t from : n.inputs) lip[from] = lip[from] + lip[i] * local;
     }
-    upper sum = c.zero;
+    rng sum = c.zero;
     for (std::size_t i = 0; i < c.p.layers.size(); ++i) {
         const auto& l = c.p.layers[i];
         layer_term t;
         t.layer = i;
         t.width = l.row_nonzeros;
-        t.r = lip[l.node];
-        t.multiplier = mul_up(lip[l.node], m[nodes[l.node].inputs.at(0)]);
-        t.delta = round_up(l.delta_weight, c.bits);
-        t.term = add_up(mul_up(mul_up(exact_count(t.width, c.bits), t.multiplier), t.delta),
-                        mul_up(lip[l.node], round_up(l.delta_bias, c.bits)));
-        sum = add_up(sum, t.term);
+        const rng multiplier = lip[l.node] * m[nodes[l.node].inputs.at(0)];
+        const rng delta = c.exact(l.delta_weight);
+        const rng term = c.count(t.width) * multiplier * delta + lip[l.node] * c.exact(l.delta_bias);
+        t.r = lip[l.node].hi();
+        t.multiplier = multiplier.hi();
+        t.delta = delta.hi();
+        t.term = term.hi();
+        sum = sum + term;
         b.terms.push_back(t);
     }
-    b.value = sum;
-    b.constant = c.change.sign() > 0 ? div_up(sum, c.change) : c.zero;
-    b.r_summary = c.zero;
+    set_value(b, sum);
+    b.constant = per_unit_change(c, sum);
+    b.r_summary = c.zero.hi();
     return b;
 }
 
@@ -336,14 +393,7 @@ std::vector<bound_result> all_variants(const pair_ingredients& p, const net::net
 
 std::vector<bound_result> compute_bounds(const pair_ingredients& p, const net::network& theta, const net::network&,
                                          const bound_options& opt) {
-    auto out = all_variants(p, theta, opt);
-    std::vector<bound_result> lower;
-    {
-        const rounding_down_scope down;  // the same formulas, every operation rounded down
-        lower = all_variants(p, theta, opt);
-    }
-    for (std::size_t i = 0; i < out.size(); ++i) out[i].value_lower = std::move(lower[i].value);
-    return out;
+    return all_variants(p, theta, opt);  // one evaluation: value and value_lower are the two ends of one range
 }
 
 std::vector<bound_result> compute_bounds(const net::network& theta, const net::network& quant, const bound_options& opt) {

@@ -61,27 +61,26 @@ std::pair<std::size_t, std::size_t> taps_inside(std::size_t o, std::size_t in, s
     return {first, last};
 }
 
-// Exact ||K||_{inf->inf} (+ bias) of a conv layer's matrix: the largest row
-// sum over output pixels, each row holding the taps inside the input.
-rational conv_matrix_norm(const net::node& n, const net::shape3& in, const std::vector<rational>& channel_sum,
-                          const std::vector<rational>& channel_bias, bool with_bias) {
+// Per output channel o, exactly: the largest absolute row sum of the conv's
+// matrix K over the rows of channel o (one row per output pixel, holding the
+// taps that land inside the input). When some output pixel sees its whole
+// receptive field, that is sum |k_o|; on small maps with padding it can be
+// smaller (no pixel sees every tap).
+std::vector<rational> conv_channel_row_sums(const net::node& n, const net::shape3& in, const std::vector<rational>& channel_sum) {
     const auto& g = n.conv;
     std::vector<std::pair<std::size_t, std::size_t>> rows_h, rows_w;
     for (std::size_t o = 0; o < n.output.height; ++o) rows_h.push_back(taps_inside(o, in.height, g.kernel_h, g.stride, g.padding, g.dilation));
     for (std::size_t o = 0; o < n.output.width; ++o) rows_w.push_back(taps_inside(o, in.width, g.kernel_w, g.stride, g.padding, g.dilation));
     const auto full = [](std::size_t kernel) { return [kernel](const auto& r) { return r.first == 0 && r.second + 1 == kernel; }; };
-    rational best = 0;
-    if (std::any_of(rows_h.begin(), rows_h.end(), full(g.kernel_h)) && std::any_of(rows_w.begin(), rows_w.end(), full(g.kernel_w))) {
-        // Some output pixel sees its whole receptive field: the norm is the kernel norm.
-        for (std::size_t o = 0; o < n.out_features; ++o)
-            best = arith::max(best, channel_sum[o] + (with_bias ? channel_bias[o] : rational(0)));
-        return best;
-    }
+    // Some output pixel sees its whole receptive field (the same pixel for every channel).
+    if (std::any_of(rows_h.begin(), rows_h.end(), full(g.kernel_h)) && std::any_of(rows_w.begin(), rows_w.end(), full(g.kernel_w)))
+        return channel_sum;
     std::sort(rows_h.begin(), rows_h.end());
     rows_h.erase(std::unique(rows_h.begin(), rows_h.end()), rows_h.end());
     std::sort(rows_w.begin(), rows_w.end());
     rows_w.erase(std::unique(rows_w.begin(), rows_w.end()), rows_w.end());
     const std::size_t in_per_group = in.channels / g.groups, taps = g.kernel_h * g.kernel_w;
+    std::vector<rational> best(n.out_features, rational(0));
     std::vector<double> gathered;
     for (std::size_t o = 0; o < n.out_features; ++o) {
         const double* k = n.weight.data() + o * in_per_group * taps;
@@ -92,7 +91,7 @@ rational conv_matrix_norm(const net::node& n, const net::shape3& in, const std::
                     for (std::size_t kh = rh.first; kh <= rh.second && rh.first <= rh.second; ++kh)
                         for (std::size_t kw = rw.first; kw <= rw.second && rw.first <= rw.second; ++kw)
                             gathered.push_back(k[(ic * g.kernel_h + kh) * g.kernel_w + kw]);
-                best = arith::max(best, arith::exact_abs_sum(gathered, "kernel entry") + (with_bias ? channel_bias[o] : rational(0)));
+                best[o] = arith::max(best[o], arith::exact_abs_sum(gathered, "kernel entry"));
             }
     }
     return best;
@@ -104,25 +103,27 @@ void fill_side(layer_ingredients& l, const net::node& n, const net::shape3& in, 
     auto& biases = l.channel_abs_bias[side];
     sums.resize(n.out_features);
     biases.resize(n.out_features);
-    rational conv = 0, entry = 0, weight_only = 0;
+    rational conv = 0, entry = 0;
     for (std::size_t o = 0; o < n.out_features; ++o) {
         const std::span<const double> row(n.weight.data() + o * per_row, per_row);
         sums[o] = arith::exact_abs_sum(row, "weight");
         biases[o] = arith::abs(arith::to_rational(n.bias[o], "bias"));
         conv = arith::max(conv, sums[o] + biases[o]);
-        weight_only = arith::max(weight_only, sums[o]);
         entry = arith::max(entry, biases[o]);
     }
     entry = arith::max(entry, max_abs_entry(n.weight));
     l.conv_norm[side] = conv;
     l.max_entry[side] = entry;
-    if (n.kind == net::op::dense) {
-        l.rho[side] = conv;
-        l.weight_norm[side] = weight_only;
-    } else {
-        l.rho[side] = conv_matrix_norm(n, in, sums, biases, true);
-        l.weight_norm[side] = conv_matrix_norm(n, in, sums, biases, false);
+    // The layer's matrix: its row sums per channel, then ||[W | b]|| and ||W||
+    // as their largest (dense: the rows themselves).
+    l.channel_row_sum[side] = n.kind == net::op::dense ? sums : conv_channel_row_sums(n, in, sums);
+    rational rho = 0, weight_only = 0;
+    for (std::size_t o = 0; o < n.out_features; ++o) {
+        rho = arith::max(rho, l.channel_row_sum[side][o] + biases[o]);
+        weight_only = arith::max(weight_only, l.channel_row_sum[side][o]);
     }
+    l.rho[side] = rho;
+    l.weight_norm[side] = weight_only;
 }
 
 // Bound on ||x||_inf after the normalization nodes that read the input

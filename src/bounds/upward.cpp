@@ -9,30 +9,25 @@
 namespace qbound::bounds {
 
 namespace {
-thread_local bool round_down_active = false;
-mpfr_rnd_t direction() { return round_down_active ? MPFR_RNDD : MPFR_RNDU; }
+constexpr mpfr_rnd_t upward = MPFR_RNDU;
 }  // namespace
-
-rounding_down_scope::rounding_down_scope() : previous_(round_down_active) { round_down_active = true; }
-rounding_down_scope::~rounding_down_scope() { round_down_active = previous_; }
-bool rounding_down() { return round_down_active; }
 
 upper round_up(const arith::rational& q, long bits) {
     upper r = arith::make_mpfr_result(bits);
-    mpfr_set_q(r.get(), q.backend().data(), direction());
+    mpfr_set_q(r.get(), q.backend().data(), upward);
     return r;
 }
 
 upper round_up(double x, long bits) {
     if (std::isnan(x)) throw arith::domain_error("round_up: NaN");
     upper r = arith::make_mpfr_result(bits);
-    mpfr_set_d(r.get(), x, direction());
+    mpfr_set_d(r.get(), x, upward);
     return r;
 }
 
 upper exact_count(std::size_t n, long bits) {
     upper r = arith::make_mpfr_result(bits);
-    mpfr_set_uj(r.get(), n, direction());
+    mpfr_set_uj(r.get(), n, upward);
     return r;
 }
 
@@ -42,26 +37,19 @@ long result_bits(const upper& a, const upper& b) { return std::max(a.precision()
 
 upper add_up(const upper& a, const upper& b) {
     upper r = arith::make_mpfr_result(result_bits(a, b));
-    mpfr_add(r.get(), a.get(), b.get(), direction());
+    mpfr_add(r.get(), a.get(), b.get(), upward);
     return r;
 }
 
 upper mul_up(const upper& a, const upper& b) {
     upper r = arith::make_mpfr_result(result_bits(a, b));
-    mpfr_mul(r.get(), a.get(), b.get(), direction());
-    return r;
-}
-
-upper div_up(const upper& a, const upper& b) {
-    if (mpfr_zero_p(b.get())) throw arith::domain_error("div_up: division by zero");
-    upper r = arith::make_mpfr_result(result_bits(a, b));
-    mpfr_div(r.get(), a.get(), b.get(), direction());
+    mpfr_mul(r.get(), a.get(), b.get(), upward);
     return r;
 }
 
 upper pow_up(const upper& a, unsigned long n) {
     upper r = arith::make_mpfr_result(a.precision());
-    mpfr_pow_ui(r.get(), a.get(), n, direction());
+    mpfr_pow_ui(r.get(), a.get(), n, upward);
     return r;
 }
 
@@ -69,7 +57,7 @@ upper root_up(const upper& a, unsigned long k) {
     if (k == 0) throw arith::invalid_argument("root_up: k must be >= 1");
     if (a.sign() < 0) throw arith::domain_error("root_up: negative argument");
     upper r = arith::make_mpfr_result(a.precision());
-    mpfr_rootn_ui(r.get(), a.get(), k, direction());
+    mpfr_rootn_ui(r.get(), a.get(), k, upward);
     return r;
 }
 

@@ -34,15 +34,18 @@ T power(const T& x, std::size_t n) {
     return acc;
 }
 
-// Reference values by bound name (r = max over theta and theta').
+// Reference values by bound name, for r = max over theta and theta' (suffix
+// "[r=max]") or r from theta ("[r=theta]").
 template <class T>
-std::map<std::string, T> reference(const bounds::pair_ingredients& p) {
+std::map<std::string, T> reference(const bounds::pair_ingredients& p, bool from_theta = false) {
     const std::size_t L = p.main_path.size();
-    std::vector<T> rho(L + 1), conv(L + 1);
+    const auto pick = [from_theta](const std::array<rational, 2>& v) { return from_theta ? v[0] : arith::max(v[0], v[1]); };
+    std::vector<T> rho(L + 1), conv(L + 1), entry(L + 1);
     for (std::size_t l = 1; l <= L; ++l) {
         const auto& layer = p.layers[p.main_path[l - 1]];
-        rho[l] = from<T>(arith::max(layer.rho[0], layer.rho[1]));
-        conv[l] = from<T>(arith::max(layer.conv_norm[0], layer.conv_norm[1]));
+        rho[l] = from<T>(pick(layer.rho));
+        conv[l] = from<T>(pick(layer.conv_norm));
+        entry[l] = from<T>(pick(layer.max_entry));
     }
     const T D = from<T>(p.D_effective), D1 = from<T>(arith::max(p.D_effective, rational(1))), change = from<T>(p.max_change);
     const auto prod = [&](const std::vector<T>& r, std::size_t a, std::size_t b) {
@@ -51,12 +54,14 @@ std::map<std::string, T> reference(const bounds::pair_ingredients& p) {
         return acc;
     };
     std::map<std::string, T> out;
-    T r_max = from<T>(0);
-    for (std::size_t l = 1; l <= L; ++l) r_max = larger(r_max, rho[l]);
+    T r_max = from<T>(0), e_max = from<T>(0);
+    for (std::size_t l = 1; l <= L; ++l) r_max = larger(r_max, rho[l]), e_max = larger(e_max, entry[l]);
     const T Lt = from<T>(rational(static_cast<long>(L)));
-    out["G[r=max]"] = D1 * from<T>(rational(static_cast<long>(p.width))) * Lt * Lt * power(r_max, L - 1) * change;
+    const std::string r = from_theta ? "[r=theta]" : "[r=max]";
+    out["G" + r] = D1 * from<T>(rational(static_cast<long>(p.width))) * Lt * Lt * power(r_max, L - 1) * change;
+    out["G-entrywise" + r] = D1 * from<T>(rational(static_cast<long>(p.width))) * Lt * Lt * power(e_max, L - 1) * change;
     T per_layer = from<T>(0), widths = from<T>(0), max_M = from<T>(0), per_layer_b = from<T>(0), widths_b = from<T>(0), max_Mb = from<T>(0);
-    T b_widths = from<T>(0), b_max = from<T>(0), bb_widths = from<T>(0), bb_max = from<T>(0);
+    T b_widths = from<T>(0), b_max = from<T>(0), bb_widths = from<T>(0), bb_max = from<T>(0), bg_widths = from<T>(0), b1_widths = from<T>(0);
     for (std::size_t l = 1; l <= L; ++l) {
         const auto& layer = p.layers[p.main_path[l - 1]];
         // M_l = max_{1<=i<=l-1} prod_{j=i..L, j!=l} r_j (M_1 = prod_{j>=2} r_j); M'_l adds i = l.
@@ -77,15 +82,68 @@ std::map<std::string, T> reference(const bounds::pair_ingredients& p) {
         b_widths = b_widths + from<T>(rational(static_cast<long>(layer.dense_count)));
         b_max = larger(b_max, prod(conv, 1, l - 1) * prod(conv, l + 1, L));
         bb_widths = bb_widths + from<T>(rational(static_cast<long>(layer.group_count + 1)));
+        bg_widths = bg_widths + from<T>(rational(static_cast<long>(layer.group_count)));
+        b1_widths = b1_widths + from<T>(rational(static_cast<long>(layer.dense_count + 1)));
         bb_max = larger(bb_max, Mconv);
     }
-    out["A-per-layer[r=max]"] = per_layer;
-    out["A-collapsed[r=max]"] = D1 * widths * max_M * change;
-    out["A'-per-layer[r=max]"] = per_layer_b;
-    out["A'-collapsed[r=max]"] = D1 * widths_b * max_Mb * change;
-    out["B[r=max]"] = D * b_widths * b_max * change;
-    out["B-group-bias[r=max]"] = D1 * bb_widths * bb_max * change;
+    out["A-per-layer" + r] = per_layer;
+    out["A-collapsed" + r] = D1 * widths * max_M * change;
+    out["A'-per-layer" + r] = per_layer_b;
+    out["A'-collapsed" + r] = D1 * widths_b * max_Mb * change;
+    out["B" + r] = D * b_widths * b_max * change;
+    out["B-group" + r] = D * bg_widths * b_max * change;
+    out["B-bias" + r] = D1 * b1_widths * bb_max * change;
+    out["B-group-bias" + r] = D1 * bb_widths * bb_max * change;
     return out;
+}
+
+// residual-aware on an MLP chain (dense layers only, ReLU between them):
+// forward m_l = max_o (sum_i |W_oi| m_{l-1} + |b_o|) from m_0 = D, backward
+// Lip_l = prod_{j>l} ||W_j||, both from the networks' weights themselves.
+rational residual_reference(const net::network& theta, const net::network& quant, const rational& D, bool from_theta) {
+    std::vector<const net::node*> a, b;
+    for (const auto& n : theta.nodes())
+        if (n.is_affine()) a.push_back(&n);
+    for (const auto& n : quant.nodes())
+        if (n.is_affine()) b.push_back(&n);
+    const std::size_t L = a.size();
+    std::vector<rational> row_norm(L), m(L + 1);  // m[l] bounds the input of layer l
+    m[0] = D;
+    for (std::size_t l = 0; l < L; ++l) {
+        rational best = 0, norm = 0;
+        for (std::size_t o = 0; o < a[l]->out_features; ++o) {
+            rational sa = 0, sb = 0;
+            for (std::size_t i = 0; i < a[l]->in_features; ++i) {
+                sa += arith::abs(arith::to_rational(a[l]->weight[o * a[l]->in_features + i]));
+                sb += arith::abs(arith::to_rational(b[l]->weight[o * a[l]->in_features + i]));
+            }
+            const rational s = from_theta ? sa : arith::max(sa, sb);
+            const rational bias = from_theta ? arith::abs(arith::to_rational(a[l]->bias[o]))
+                                             : arith::max(arith::abs(arith::to_rational(a[l]->bias[o])), arith::abs(arith::to_rational(b[l]->bias[o])));
+            best = arith::max(best, s * m[l] + bias);
+            norm = arith::max(norm, s);
+        }
+        m[l + 1] = best;
+        row_norm[l] = norm;
+    }
+    rational total = 0, lip = 1;
+    for (std::size_t l = L; l-- > 0;) {
+        rational dw = 0, db = 0;
+        std::size_t rows = 0;
+        for (std::size_t o = 0; o < a[l]->out_features; ++o) {
+            std::size_t nonzero = 0;
+            for (std::size_t i = 0; i < a[l]->in_features; ++i) {
+                const std::size_t k = o * a[l]->in_features + i;
+                dw = arith::max(dw, arith::abs(arith::to_rational(a[l]->weight[k]) - arith::to_rational(b[l]->weight[k])));
+                nonzero += 1;
+            }
+            rows = std::max(rows, nonzero);
+            db = arith::max(db, arith::abs(arith::to_rational(a[l]->bias[o]) - arith::to_rational(b[l]->bias[o])));
+        }
+        total += lip * (rational(static_cast<long>(rows)) * dw * m[l] + db);
+        lip *= row_norm[l];
+    }
+    return total;
 }
 
 // certified >= reference and (certified - reference) <= 1e-12 reference;
@@ -135,6 +193,54 @@ TEST_CASE("certified values bracket the exact formula on random networks", "[bou
         INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << ", L = " << L);
         REQUIRE(failure.empty());
     }
+}
+
+TEST_CASE("every variant: value_lower <= exact <= value, one evaluation", "[bounds][certified]") {
+    // Non-dyadic D and 64-bit evaluations make the two ends differ; the exact
+    // references are rationals (small integer powers), for both sources of r.
+    const std::uint64_t seed = test::property_seed();
+    arith::operand_generator gen(seed);
+    const std::size_t cases = test::property_cases(60);
+    std::size_t proper_ranges = 0;
+    for (std::size_t c = 0; c < cases; ++c) {
+        std::vector<std::size_t> widths;
+        const auto L = static_cast<std::size_t>(gen.uniform_int(1, 5));
+        for (std::size_t l = 0; l <= L; ++l) widths.push_back(static_cast<std::size_t>(gen.uniform_int(1, 6)));
+        auto theta = net::make_mlp(widths);
+        net::init_he_normal(theta, gen.bits(), gen.chance(0.5) ? 0.1 : 0.0);
+        auto quant = theta;
+        const bool bias_change = gen.chance(0.3);
+        for (auto& n : quant.nodes()) {
+            for (auto& w : n.weight) w = std::nearbyint(w * 16) / 16;
+            if (bias_change)
+                for (auto& b : n.bias) b = std::nearbyint(b * 8) / 8;
+        }
+        bounds::bound_options opt;
+        opt.D = gen.chance(0.2) ? rational(1) : rational(gen.uniform_int(1, 40), 3 * gen.uniform_int(1, 7));
+        opt.precision = gen.chance(0.5) ? 64 : 128;
+        const auto p = bounds::collect_ingredients(theta, quant, opt.D);
+        const auto all = bounds::compute_bounds(p, theta, quant, opt);
+        auto ref = reference<rational>(p, false);
+        for (auto& [k, v] : reference<rational>(p, true)) ref[k] = v;
+        ref["residual-aware[r=max]"] = residual_reference(theta, quant, opt.D, false);
+        ref["residual-aware[r=theta]"] = residual_reference(theta, quant, opt.D, true);
+        INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << ", L = " << L << ", D = " << arith::to_decimal(opt.D, 8)
+                     << ", " << opt.precision << " bits");
+        REQUIRE(all.size() == 22);
+        for (const auto& b : all) {
+            INFO(b.name);
+            REQUIRE(ref.count(b.name) == 1);
+            const rational& exact = ref.at(b.name);
+            const rational lo = b.value_lower.to_rational(), hi = b.value.to_rational();
+            CHECK(lo <= exact);
+            CHECK(exact <= hi);
+            CHECK(hi - lo <= exact * rational(1, 1000000000000LL));  // and close: the two ends of one 64+ bit evaluation
+            proper_ranges += lo < hi ? 1 : 0;
+        }
+    }
+    // The ends must actually differ on most pairs, else the check is vacuous.
+    WARN("proper ranges (lo < hi): " << proper_ranges << " of " << cases * 22);
+    CHECK(proper_ranges > cases * 22 / 4);
 }
 
 TEST_CASE("certified values match 256-bit MPFR on deep and ImageNet-size networks", "[bounds][certified]") {

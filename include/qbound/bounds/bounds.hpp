@@ -3,9 +3,11 @@
 // (THEOREMS.md section 3). Each bound claims
 //     sup_{x in Omega} ||R_theta(x) - R_theta'(x)||_inf <= value,
 //     value = C * ||theta - theta'||_inf   (per-layer forms: C := value / ||theta - theta'||_inf),
-// on Omega = [-D, D]^d. `value` is a certified upper bound on the formula's
-// exact real value: ingredients are exact rationals from the weights, then
-// every operation is rounded upward in MPFR (bounds/upward.hpp).
+// on Omega = [-D, D]^d. `value` and `value_lower` are certified upper and
+// lower values of the formula's exact real value: ingredients are exact
+// rationals from the weights, then the formula is evaluated once in
+// certified ranges (bounds/certified_range.hpp: [lo rounded down, hi rounded
+// up] per operation, the ends chosen by each operation's monotonicity).
 //
 // Variants (name[r=source]):
 //   G             max(D,1) W L^2 r^(L-1),  r = max_l rho_l >= 1            (Gonon et al., as cited)
@@ -28,6 +30,7 @@
 // "max" (r_l = max(rho_l(theta), rho_l(theta')), what the proofs need).
 // On a residual network the chain variants use the main path (the paper's
 // reading) and report the failed "plain chain" hypothesis.
+#include "qbound/bounds/certified_range.hpp"
 #include "qbound/bounds/ingredients.hpp"
 #include "qbound/bounds/upward.hpp"
 
@@ -65,8 +68,8 @@ struct bound_result {
     upper r_summary;      // r (G), r_mean (A), r_conv (B): rounded up; 0 when not used
     std::string r_summary_name;
     upper constant;       // C
-    upper value;          // certified upper bound on C * ||theta - theta'||_inf
-    upper value_lower;    // certified lower bound on the same exact value (all operations rounded down):
+    upper value;          // certified upper bound on C * ||theta - theta'||_inf (the range's hi end)
+    upper value_lower;    // certified lower bound on the same exact value (the range's lo end):
                           // a sup above `value` violates the bound; a sup below `value_lower` satisfies it
     std::vector<layer_term> terms;
 };

@@ -37,6 +37,12 @@ struct layer_ingredients {
     // Per output channel o (dense: per row): sum |k_o| and |b_o|, exact.
     std::array<std::vector<arith::rational>, 2> channel_abs_sum;
     std::array<std::vector<arith::rational>, 2> channel_abs_bias;
+    // Per output channel o: the largest absolute row sum of the layer's matrix
+    // K_l over the rows of channel o (one per output pixel; only the taps inside
+    // the input count), exact. Dense: = channel_abs_sum. Conv: <= sum |k_o|, with
+    // equality when some output pixel sees its whole receptive field.
+    // weight_norm = max_o channel_row_sum, rho = max_o (channel_row_sum + |b_o|).
+    std::array<std::vector<arith::rational>, 2> channel_row_sum;
     arith::rational delta_weight, delta_bias;    // max |W_l - W'_l|, max |b_l - b'_l|
 };
 

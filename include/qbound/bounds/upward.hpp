@@ -1,6 +1,12 @@
 #pragma once
 // Certified upper values: MPFR numbers rounded towards +infinity.
 //
+// Every function here rounds upward (MPFR_RNDU), always; there is no mode.
+// A value that needs both a certified upper and a certified lower end (the
+// bound formulas of bounds.hpp) is evaluated once as a certified_range
+// (certified_range.hpp), whose operations pick the end of each operand and
+// the rounding direction explicitly.
+//
 // Every bound in qbound is a sum of products of non-negative quantities, so
 // rounding each operation upward (MPFR_RNDU, correctly rounded, independent
 // of the hardware rounding mode) yields a number >= the exact real value.
@@ -19,32 +25,19 @@ using upper = arith::mpfr_real;
 // Precision of certified bound values (bits).
 inline constexpr long bound_precision = 128;
 
-// Direction of the functions below: upward (MPFR_RNDU) unless a
-// rounding_down_scope is alive on this thread, under which the same code
-// computes certified LOWER values (every quantity being non-negative, a
-// formula evaluated with every operation rounded down is <= its exact value).
-class rounding_down_scope {
-public:
-    rounding_down_scope();
-    ~rounding_down_scope();
-    rounding_down_scope(const rounding_down_scope&) = delete;
-    rounding_down_scope& operator=(const rounding_down_scope&) = delete;
-
-private:
-    bool previous_;
-};
-bool rounding_down();  // true inside a rounding_down_scope
-
 // The smallest value at `bits` that is >= q (exact when representable).
 upper round_up(const arith::rational& q, long bits = bound_precision);
 upper round_up(double x, long bits = bound_precision);                // exact (bits >= 53)
 upper exact_count(std::size_t n, long bits = bound_precision);         // exact (bits >= 64)
 
 // Each rounded upward: >= the exact result of the operation on the
-// operands' values.
+// operands' values. Each is increasing in every operand on non-negative
+// values, so applied to upper values of non-negative reals it gives an upper
+// value of the exact result. (No division here: a quotient decreases in its
+// divisor, so an upward quotient of upper values bounds nothing; use
+// certified_range, whose division takes the divisor's lower end.)
 upper add_up(const upper& a, const upper& b);
 upper mul_up(const upper& a, const upper& b);
-upper div_up(const upper& a, const upper& b);
 upper pow_up(const upper& a, unsigned long n);   // a^n, a^0 = 1
 upper root_up(const upper& a, unsigned long k);  // a^(1/k), k >= 1, a >= 0
 
