@@ -33,6 +33,7 @@ int run_check(const check_command_options& opt) {
     copt.D = D;
     copt.search.seed = opt.search_seed;
     copt.search.max_seconds = opt.search_seconds;
+    copt.search.max_evaluations = opt.search_evaluations;
     copt.branch.max_nodes = opt.nodes;
     copt.branch.max_seconds = opt.seconds;
     copt.branch.target_relative_gap = opt.gap;

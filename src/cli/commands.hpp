@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,7 @@ struct check_command_options {
     std::uint64_t search_seed = 1;
     double search_seconds = 5, seconds = 20, gap = 0;
     std::size_t nodes = 2000;
+    std::size_t search_evaluations = std::numeric_limits<std::size_t>::max();  // the search's counts decide
     std::string save_case;
     bool json = false;
 };

@@ -11,6 +11,7 @@
 
 #include <exception>
 #include <iostream>
+#include <limits>
 
 int main(int argc, char** argv) {
     CLI::App app{"qbound: rigorous checks of what quantizing a ReLU network's weights does to its outputs"};
@@ -89,7 +90,10 @@ int main(int argc, char** argv) {
     auto* check = app.add_subcommand("check", "Certified bracket on the worst output change, witness, and a verdict per bound");
     qbound::cli::add_pair_options(*check, verify_opt.pair);
     check->add_option("--search-seed", verify_opt.search_seed, "Seed of the worst-case search");
-    check->add_option("--search-seconds", verify_opt.search_seconds, "Time budget of the search (default 5)")->check(CLI::Range(0.0, 1e6));
+    check->add_option("--search-seconds", verify_opt.search_seconds, "Time cap of the search (default 5)")->check(CLI::Range(0.0, 1e6));
+    check->add_option("--search-evaluations", verify_opt.search_evaluations,
+                      "Evaluation budget of the search (default: its counts decide; reproducible, unlike the time cap)")
+        ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()));
     check->add_option("--seconds", verify_opt.seconds, "Time budget of branch and bound (default 20)")->check(CLI::Range(0.0, 1e6));
     check->add_option("--nodes", verify_opt.nodes, "Box budget of branch and bound (default 2000; 0: the root box only)")->check(CLI::Range(std::size_t{0}, std::size_t{100000000}));
     check->add_option("--gap", verify_opt.gap, "Stop when (upper - lower) <= gap * upper (default 0)")->check(CLI::Range(0.0, 1.0));
@@ -187,6 +191,9 @@ int main(int argc, char** argv) {
         if (*table) return qbound::cli::run_table(table_opt);
         if (*sweep) return qbound::cli::run_depth_sweep(sweep_opt);
         if (*bench) return qbound::cli::run_bench(bench_opt);
+    } catch (const qbound::arith::unsound_error& e) {  // two certified results contradict: a bug, like selfcheck's UNSOUND
+        std::cerr << "qbound: " << e.what() << "\n";
+        return 1;
     } catch (const std::exception& e) {
         std::cerr << "qbound: error: " << e.what() << "\n";
         return 2;

@@ -426,13 +426,23 @@ struct pair_values {
 
 inline interval at(const ball_tensor& t, std::size_t k) { return to_interval(t.mid[k], t.rad[k]); }
 inline interval hull_difference(interval q, interval p) { return {add_down(q.lo, -p.hi), add_up(q.hi, -p.lo)}; }  // q - p
-inline interval intersect(interval a, interval b) {
-    const interval c{std::max(a.lo, b.lo), std::min(a.hi, b.hi)};
-    return c.lo <= c.hi ? c : a;  // empty only through the other side's slack: keep the first (sound) one
-}
-
 struct differential_engine {
     engine e{true, 1};
+    const std::vector<double>* box_lower = nullptr;  // the input box, for the reports of contradictions
+    const std::vector<double>* box_upper = nullptr;
+    const std::function<void(std::size_t, std::size_t, double&, double&)>* narrow_for_test = nullptr;
+
+    // a and b both enclose the same values over the box (element k of node
+    // `node`): an empty intersection proves a bug, reported, never patched.
+    interval intersect(interval a, interval b, std::size_t node, const net::node& n, std::size_t k, const char* what) const {
+        const interval c{std::max(a.lo, b.lo), std::min(a.hi, b.hi)};
+        if (!(c.lo <= c.hi))
+            throw arith::unsound_error("fast correlated pair pass, node " + std::to_string(node) + " ('" + n.name + "'), element " +
+                                       std::to_string(k) + ": " + what + " " + arith::interval_text(a.lo, a.hi) + " and " +
+                                       arith::interval_text(b.lo, b.hi) + " do not overlap over the box " +
+                                       arith::box_text(*box_lower, *box_upper));
+        return c;
+    }
 
     ball_tensor from_intervals(const std::vector<interval>& v) const {
         ball_tensor t;
@@ -448,13 +458,15 @@ struct differential_engine {
     }
 
     // d at every index intersected with z' - z.
-    static std::vector<interval> tightened(const std::vector<interval>& d, const ball_tensor& z, const ball_tensor& zq) {
+    std::vector<interval> tightened(const std::vector<interval>& d, const ball_tensor& z, const ball_tensor& zq, std::size_t node,
+                                    const net::node& n) const {
         std::vector<interval> out(d.size());
         for (std::size_t k = 0; k < d.size(); ++k) {
             const bool finite = std::isfinite(d[k].lo) && std::isfinite(d[k].hi);
             const interval bound = hull_difference(at(zq, k), at(z, k));
             const bool bound_finite = std::isfinite(bound.lo) && std::isfinite(bound.hi);
-            out[k] = !finite ? (bound_finite ? bound : interval{-inf, inf}) : (bound_finite ? intersect(d[k], bound) : d[k]);
+            out[k] = !finite ? (bound_finite ? bound : interval{-inf, inf})
+                             : (bound_finite ? intersect(d[k], bound, node, n, k, "the propagated difference and z' - z") : d[k]);
         }
         return out;
     }
@@ -500,7 +512,7 @@ struct differential_engine {
     }
 
     // relu / relu6 on the pair: z, z' are the inputs; the new z, z' are computed by the engine.
-    std::vector<interval> clamp(const pair_values& x, double top) const {
+    std::vector<interval> clamp(const pair_values& x, double top, std::size_t node, const net::node& n) const {
         std::vector<interval> d(x.d.mid.size());
         for (std::size_t k = 0; k < d.size(); ++k) {
             const interval z = at(x.z, k), zq = at(x.zq, k), dk = at(x.d, k);
@@ -511,8 +523,10 @@ struct differential_engine {
                 d[k] = {0, 0};
             } else {
                 interval v{std::min(0.0, dk.lo), std::max(0.0, dk.hi)};
-                if (top == inf && z.lo >= 0) v = intersect(v, {std::max(dk.lo, -z.hi), std::max(dk.hi, -z.lo)});   // max(d, -z)
-                if (top == inf && zq.lo >= 0) v = intersect(v, {std::min(dk.lo, zq.lo), std::min(dk.hi, zq.hi)});  // min(d, z')
+                if (top == inf && z.lo >= 0)  // max(d, -z)
+                    v = intersect(v, {std::max(dk.lo, -z.hi), std::max(dk.hi, -z.lo)}, node, n, k, "[min(0, d), max(0, d)] and max(d, -z)");
+                if (top == inf && zq.lo >= 0)  // min(d, z')
+                    v = intersect(v, {std::min(dk.lo, zq.lo), std::min(dk.hi, zq.hi)}, node, n, k, "the ReLU difference and min(d, z')");
                 d[k] = v;
             }
         }
@@ -566,7 +580,7 @@ struct differential_engine {
             case net::op::relu:
             case net::op::relu6: {
                 const double top = n.kind == net::op::relu ? inf : 6.0;
-                y.z = e.clamp_activation(x.z, top), y.zq = e.clamp_activation(x.zq, top), d = clamp(x, top);
+                y.z = e.clamp_activation(x.z, top), y.zq = e.clamp_activation(x.zq, top), d = clamp(x, top, i, n);
                 break;
             }
             case net::op::identity:
@@ -592,7 +606,9 @@ struct differential_engine {
             case net::op::input: throw net::model_error(theta.name() + ": second input node '" + n.name + "'");
             }
             if (n.kind != net::op::identity && n.kind != net::op::flatten) {
-                d = tightened(d, y.z, y.zq);
+                if (narrow_for_test && *narrow_for_test)
+                    for (std::size_t k = 0; k < d.size(); ++k) (*narrow_for_test)(i, k, d[k].lo, d[k].hi);
+                d = tightened(d, y.z, y.zq, i, n);
                 y.d = from_intervals(d);
             } else {
                 d = intervals(y.d);
@@ -676,7 +692,7 @@ enclosure enclose_difference(const net::network& theta, const net::network& quan
 }
 
 enclosure enclose_box_difference(const net::network& theta, const net::network& quant, const std::vector<double>& lower,
-                                 const std::vector<double>& upper, const options& opt) {
+                                 const std::vector<double>& upper, const options& opt, const narrow_hook& narrow_for_test) {
     check_pair_shapes(theta, quant);
     if (!theta.has_weights() || !quant.has_weights()) throw net::model_error("fast pair mode: a shape-only network cannot be evaluated");
     ball_tensor in = box_balls(lower, upper);
@@ -685,6 +701,9 @@ enclosure enclose_box_difference(const net::network& theta, const net::network& 
                                std::to_string(theta.input_shape().size()));
     differential_engine pass;
     pass.e.threads = thread_count(opt);
+    pass.box_lower = &lower;
+    pass.box_upper = &upper;
+    pass.narrow_for_test = &narrow_for_test;
     return pass.run(theta, quant, in);
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <string>
 
 namespace qbound::verify {
 
@@ -47,11 +48,19 @@ public:
         for (std::size_t j = 0; j < dim_; ++j) acc += f[j] * x_[j];
         return acc;
     }
-    // Concrete enclosure of a bounded quantity, intersected with a known enclosure.
-    I concretize(const bounds2& b, const I& known) const {
-        const double lo = std::max(evaluate(b.lower).lower(), known.lower());
-        const double hi = std::min(evaluate(b.upper).upper(), known.upper());
-        if (lo > hi) return known;  // cannot happen for two enclosures of one value; keep the known one (sound)
+    // Concrete enclosure of a bounded quantity, intersected with a known
+    // enclosure of the same values (from the interval pass): an empty
+    // intersection proves a bug, reported with the node (index, name), the
+    // element, which quantity and both enclosures.
+    I concretize(const bounds2& b, const I& known, std::size_t node, const std::string& name, std::size_t k, const char* what,
+                 const input_box& box) const {
+        const double sym_lo = evaluate(b.lower).lower(), sym_hi = evaluate(b.upper).upper();
+        const double lo = std::max(sym_lo, known.lower()), hi = std::min(sym_hi, known.upper());
+        if (lo > hi)
+            throw arith::unsound_error("symbolic differential pass, node " + std::to_string(node) + " ('" + name + "'), element " +
+                                       std::to_string(k) + " of " + what + ": the symbolic bounds give " + arith::interval_text(sym_lo, sym_hi) +
+                                       ", the interval pass " + arith::interval_text(known.lower(), known.upper()) +
+                                       "; they do not overlap over the box " + arith::box_text(box.lower, box.upper));
         return arith::make_interval(lo, hi);
     }
 
@@ -152,8 +161,10 @@ std::size_t symbolic_cost(const net::network& net) {
 }
 
 std::vector<arith::interval_double> symbolic_difference_enclosures(const net::network& theta, const net::network& quant,
-                                                                  const input_box& box) {
-    const auto intervals = differential_intervals(theta, quant, box);  // checks structure and box
+                                                                  const input_box& box, const narrow_hook& narrow_for_test) {
+    auto intervals = differential_intervals(theta, quant, box);  // checks structure and box
+    if (narrow_for_test)
+        for (std::size_t i = 0; i < intervals.size(); ++i) narrow_for_test(i, intervals[i].delta);
     const auto& nodes = theta.nodes();
     symbolic_pass s(box);
     const std::size_t dim = s.dim();
@@ -168,7 +179,10 @@ std::vector<arith::interval_double> symbolic_difference_enclosures(const net::ne
     // Concrete enclosures: symbolic bounds intersected with the interval pass.
     const auto concrete = [&](const symbolic_node& sn, std::size_t node, std::size_t k) {
         const auto& iv = intervals[node];
-        return std::array<I, 3>{s.concretize(sn.z[k], iv.a[k]), s.concretize(sn.q[k], iv.aq[k]), s.concretize(sn.d[k], iv.delta[k])};
+        const std::string& name = nodes[node].name;
+        return std::array<I, 3>{s.concretize(sn.z[k], iv.a[k], node, name, k, "theta", box),
+                                s.concretize(sn.q[k], iv.aq[k], node, name, k, "theta'", box),
+                                s.concretize(sn.d[k], iv.delta[k], node, name, k, "the difference", box)};
     };
     for (std::size_t i = 1; i < nodes.size(); ++i) {
         const net::node& n = nodes[i];
@@ -297,7 +311,8 @@ std::vector<arith::interval_double> symbolic_difference_enclosures(const net::ne
     }
     const std::size_t last = nodes.size() - 1;
     std::vector<arith::interval_double> result;
-    for (std::size_t k = 0; k < v[last].d.size(); ++k) result.push_back(s.concretize(v[last].d[k], intervals[last].delta[k]));
+    for (std::size_t k = 0; k < v[last].d.size(); ++k)
+        result.push_back(s.concretize(v[last].d[k], intervals[last].delta[k], last, nodes[last].name, k, "the difference", box));
     return result;
 }
 

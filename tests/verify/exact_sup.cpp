@@ -113,7 +113,8 @@ TEST_CASE("the bracket contains the exact sup (one-input MLPs, exact breakpoints
         verify::check_options opt;
         opt.D = D;
         opt.branch.max_nodes = 300;
-        opt.search.max_seconds = 0.05;
+        opt.search = verify::counted_search(1, 0.25, seed + c);
+        opt.search.max_seconds = 1e6;  // the counts decide: reproducible
         const auto r = verify::check_pair(theta, quant, opt);
         const rational sup = exact_sup(theta, quant, D);
         INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << ", L = " << L << ", exact sup "

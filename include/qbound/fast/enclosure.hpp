@@ -72,6 +72,7 @@
 #include "qbound/net/network.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
@@ -88,6 +89,11 @@ struct options {
     unsigned threads = 0;   // 0: all cores (std::thread::hardware_concurrency)
     int refined_bits = 100; // refined mode: bits of the split products, in [53, max_refined_bits]
 };
+
+// Test only (the CLI never passes one): the box pair pass calls it with
+// (node, element, lower, upper) on each node's propagated difference before
+// the intersection with z' - z, so a test can narrow one wrongly.
+using narrow_hook = std::function<void(std::size_t node, std::size_t element, double& lower, double& upper)>;
 
 inline constexpr int max_refined_bits = 450;
 inline constexpr int max_refined_corrections = 8;
@@ -133,10 +139,12 @@ enclosure enclose_difference_refined(const net::network& theta, const net::netwo
                                      const options& opt = {});
 
 // Pair mode on a box: encloses { R_theta'(x) - R_theta(x) : x in the box }
-// (independent propagation of both networks, then the interval difference;
-// sound but loose, since the correlation is lost).
+// (the correlated pair pass: both networks and their difference together).
+// Two enclosures of the same values that do not overlap (the propagated
+// difference and z' - z, or two forms of a ReLU difference) throw
+// arith::unsound_error naming the node, the element, the box and both.
 enclosure enclose_box_difference(const net::network& theta, const net::network& theta_quantized, const std::vector<double>& lower,
-                                 const std::vector<double>& upper, const options& opt = {});
+                                 const std::vector<double>& upper, const options& opt = {}, const narrow_hook& narrow_for_test = {});
 
 // gamma_n = n u / (1 - n u) with u = 2^-52, rounded upward; throws when
 // n u >= 1/4 (dot products longer than 2^50).

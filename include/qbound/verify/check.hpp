@@ -12,6 +12,17 @@
 // propagation of both networks over Omega (fast/enclosure.hpp; sound but
 // loose); when that overflows, the upper side is not computed and no
 // variant can be HOLDS.
+//
+// More work never gives a worse answer: with counted budgets (search
+// evaluations, branch-and-bound boxes; the time caps not binding) the
+// result is deterministic, the upper never rises and the lower never falls
+// as either budget grows. The lower is the largest certified value over
+// every incumbent of the search and of an ascent from each branch-and-bound
+// candidate (a point is certified unless a rigorous fast bound shows it
+// cannot raise the lower); above fast_path_macs only the search's best
+// point is certified (seconds each). An upper below the lower is a
+// contradiction: arith::unsound_error naming both, the witness and the
+// method (never patched into an ordered bracket).
 #include "qbound/bounds/bounds.hpp"
 #include "qbound/verify/point_difference.hpp"
 #include "qbound/verify/search.hpp"

@@ -14,7 +14,7 @@
 // error-free-transformation rounding, sound in round-to-nearest).
 //
 // Branch and bound splits the input box (widest side first), always refining
-// the box that holds the current maximum, until a node budget, a time budget
+// the box that holds the current maximum, until a node budget, a time cap
 // or a target gap is reached.
 #include "qbound/arith/interval_double.hpp"
 #include "qbound/net/network.hpp"
@@ -37,8 +37,17 @@ input_box centered_box(std::size_t dim, double D);  // [-D, D]^dim
 struct differential_values {
     std::vector<arith::interval_double> a, aq, delta;
 };
+
+// Test only (the CLI never sets one): called with each node's index and its
+// own difference enclosures before they are intersected with aq - a, so a
+// test can narrow one wrongly and see the contradiction reported.
+using narrow_hook = std::function<void(std::size_t node, std::vector<arith::interval_double>& delta)>;
+
+// Every node's delta is intersected with aq - a; both enclose the same
+// values, so an empty intersection proves a bug: arith::unsound_error naming
+// the node, the element, the box and both enclosures.
 std::vector<differential_values> differential_intervals(const net::network& theta, const net::network& theta_quantized,
-                                                        const input_box& box);
+                                                        const input_box& box, const narrow_hook& narrow_for_test = {});
 
 // Upper bound on sup_{x in box} ||R_theta'(x) - R_theta(x)||_inf (a double
 // that is >= the exact sup).
@@ -53,6 +62,10 @@ struct branch_and_bound_options {
     std::size_t symbolic_budget = 300'000;
     // Called after each evaluated box with (boxes so far, current upper, current lower).
     std::function<void(std::size_t, double, double)> progress;
+    std::size_t max_candidates = 32;  // centres of the first boxes split, in order (a prefix of a larger budget's)
+    // Test only (the CLI never sets it): replaces the bound of a box, so a
+    // test can give a deliberately wrong pass and see the contradiction reported.
+    std::function<double(const input_box&)> bound_for_test;
 };
 
 struct branch_and_bound_result {
@@ -60,12 +73,15 @@ struct branch_and_bound_result {
     std::size_t nodes = 0;             // boxes evaluated
     std::string stopped_by;            // "gap", "nodes", "time", "exhausted"
     std::string method;                // "symbolic differential" or "fast differential (correlated pair pass)"
-    std::vector<std::vector<double>> candidates;  // centres of the best boxes, for the lower side
+    std::vector<std::vector<double>> candidates;  // centres of the first max_candidates boxes split, for the lower side
 };
 
 // `lower` is a certified lower bound already known (boxes whose bound is
 // below it are dropped; it never makes the returned upper smaller than the
-// true sup, since lower <= sup).
+// true sup, since lower <= sup). A child's bound is capped by its parent's,
+// so the upper never rises with the box budget; with counted budgets (the
+// time cap not binding) a budget of N boxes makes the first splits of any
+// larger one. An upper below `lower` proves a bug: arith::unsound_error.
 branch_and_bound_result branch_and_bound(const net::network& theta, const net::network& theta_quantized, const input_box& box,
                                          double lower, const branch_and_bound_options& opt);
 

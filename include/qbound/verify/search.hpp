@@ -16,6 +16,7 @@
 #include "qbound/verify/differential.hpp"
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace qbound::verify {
@@ -28,7 +29,12 @@ struct search_options {
     std::size_t gradient_steps = 60;
     std::size_t kink_starts = 4;   // activation-aware line search: the best point, then random ones
     std::size_t kink_steps = 40;   // moves per start (0: no line search)
-    double max_seconds = 5;
+    double max_seconds = 5;       // a cap; the counts decide when it does not bind
+    // Evaluations in all (the search stops there, whatever phase it is in): a
+    // budget of N does exactly the first N evaluations of any larger budget
+    // with the same seed and counts, so the best value never falls as it grows.
+    std::size_t max_evaluations = std::numeric_limits<std::size_t>::max();
+    bool record_incumbents = false;  // keep every point that improved the best value (search_result::incumbents)
     std::uint64_t seed = 1;
 };
 
@@ -36,6 +42,9 @@ struct search_result {
     std::vector<double> best_x;
     double best_value = -1;  // approximate ||difference|| at best_x
     std::size_t evaluations = 0;
+    // With record_incumbents: every point that raised best_value, in order
+    // (the last is best_x); a prefix of a larger evaluation budget's list.
+    std::vector<std::vector<double>> incumbents;
 };
 
 // Budgets in evaluations only, so that a seed gives the same result on any
@@ -48,5 +57,13 @@ search_options counted_search(std::size_t inputs, double effort = 1, std::uint64
 
 search_result search_worst_case(const net::network& theta, const net::network& theta_quantized, const input_box& box,
                                 const search_options& opt, const std::vector<std::vector<double>>& candidates = {});
+
+// Local ascent from one start, without randomness: the start, the
+// sign-gradient ascent from it (gradient_steps), then the activation-aware
+// line search from where the ascent ended (kink_steps; none when 0). The
+// result depends only on the start and the counts, so ascents from a growing
+// list of starts only add points. max_evaluations and max_seconds apply.
+search_result ascend_from(const net::network& theta, const net::network& theta_quantized, const input_box& box,
+                          const std::vector<double>& start, const search_options& opt);
 
 }  // namespace qbound::verify
