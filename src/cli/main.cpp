@@ -99,7 +99,10 @@ int main(int argc, char** argv) {
     check->add_option("--gap", verify_opt.gap, "Stop when (upper - lower) <= gap * upper (default 0)")->check(CLI::Range(0.0, 1.0));
     check->add_option("--save-case", verify_opt.save_case, "Save both networks and the witness in this folder (qbound replay reads it)");
     check->add_flag("--json", verify_opt.json, "Print the report as JSON");
-    check->footer("Exit status: 0 no theorem violated, 1 a bound whose hypotheses hold is VIOLATED, 2 usage or input error.\n"
+    check->footer("Exit status: 0 no theorem violated, 1 a bound whose hypotheses hold is VIOLATED, or UNSOUND (two certified\n"
+                  "values contradict each other: a bug in qbound, named on stderr), 2 usage or input error.\n"
+                  "Budgets: --nodes and --search-evaluations are counts (a seed gives the same bracket on any machine);\n"
+                  "--seconds and --search-seconds are caps. A larger budget never widens the bracket.\n"
                   "Examples:\n  qbound check mlp:2,16,16,1 --method floor --bits 4\n"
                   "  qbound check a.onnx --against b.onnx --D 1 --save-case case1 && qbound replay case1");
 

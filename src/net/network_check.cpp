@@ -160,13 +160,14 @@ struct zoo_expectation {
 
 constexpr zoo_expectation zoo_table[] = {
     // model, resolution, L, affine, sum N_l, max N_l, parameters (BN folded: torchvision's count minus one per BN
-    // channel, e.g. 11,689,512 - 4,800), largest feature map, max p^2 c + 1, max p^2 c / g + 1, checksum
-    {"resnet18", 224, 18, 21, 2484712, 802816, 11684712, 802816, 4609, 4609, 0x8e5afb9066c55846ull},
-    {"resnet50", 224, 50, 54, 11114984, 802816, 25530472, 802816, 4609, 4609, 0xff3cc0003001082eull},
-    {"mobilenetv2", 224, 53, 53, 6679112, 1204224, 3487816, 1204224, 8641, 1281, 0x9014e0c60c788d16ull},
-    {"resnet18", 32, 18, 21, 51688, 16384, 11684712, 16384, 4609, 4609, 0xf2eb7735dcd24eccull},
-    {"resnet50", 32, 50, 54, 227816, 16384, 25530472, 16384, 4609, 4609, 0x9d5c5e6aa9449ee9ull},
-    {"mobilenetv2", 32, 53, 53, 137288, 24576, 3487816, 24576, 8641, 1281, 0xa47848663a1f4b89ull},
+    // channel, e.g. 11,689,512 - 4,800), largest feature map, max p^2 c + 1, max p^2 c / g + 1, checksum of every
+    // node (from the shipped -O2 build; the ImageNet models have a flatten node before the classifier)
+    {"resnet18", 224, 18, 21, 2484712, 802816, 11684712, 802816, 4609, 4609, 0xb432018f4d8987c4ull},
+    {"resnet50", 224, 50, 54, 11114984, 802816, 25530472, 802816, 4609, 4609, 0xb1359d808d35d431ull},
+    {"mobilenetv2", 224, 53, 53, 6679112, 1204224, 3487816, 1204224, 8641, 1281, 0x2f6cda84a6e11406ull},
+    {"resnet18", 32, 18, 21, 51688, 16384, 11684712, 16384, 4609, 4609, 0xc0e57d54056d065eull},
+    {"resnet50", 32, 50, 54, 227816, 16384, 25530472, 16384, 4609, 4609, 0xfa1064441c58c0a6ull},
+    {"mobilenetv2", 32, 53, 53, 137288, 24576, 3487816, 24576, 8641, 1281, 0x32c90ab04fdb7441ull},
     {"cnn", 224, 3, 3, 2314, 2048, 3818, 2048, 257, 257, 0xd8db5816c656e64full},
     {"mlp:2,25,25,2", 224, 3, 3, 52, 25, 777, 25, 26, 26, 0x618ea598bd6c08e6ull},
 };

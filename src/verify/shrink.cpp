@@ -230,6 +230,8 @@ public:
             const search_result found = search_worst_case(c.theta, c.quant, centered_box(d, inside), s, {hint});
             p = certify_difference(c.theta, c.quant, found.best_x, opt_.certify_bits);
             if (p.lower > limit) return std::make_pair(std::move(p), it->hypotheses_hold());
+        } catch (const arith::unsound_error&) {
+            throw;  // two certified values contradict each other: a bug, never a rejected candidate
         } catch (const std::exception&) {
             // A malformed candidate (e.g. a layer left without inputs) is simply not kept.
         }
