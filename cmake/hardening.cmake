@@ -69,9 +69,11 @@ endif()
 
 # Last, so that it reaches every target defined above.
 # Sanitized code runs 3-10x slower: there the property tests (labels arith,
-# bounds, proofs, fast and verify) run this many times fewer cases
-# (QBOUND_CASES_DIVISOR, read by tests/property_support.hpp); the Release and
-# -O3 builds run them in full.
+# bounds, proofs, fast and verify) get QBOUND_CASES_DIVISOR: those whose case
+# counts come from test::property_cases (tests/property_support.hpp; arith,
+# bounds, proofs, verify) run this many times fewer cases; the fast tests'
+# counts are fixed in their files, so they run in full. The Release and -O3
+# builds run everything in full.
 set(QBOUND_SANITIZE_CASES_DIVISOR 10 CACHE STRING "Under QBOUND_SANITIZE, the arith, bounds, proofs, fast and verify tests run this many times fewer cases")
 if(QBOUND_SANITIZE AND BUILD_TESTING)
   foreach(label arith bounds proofs fast verify)

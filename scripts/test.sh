@@ -19,9 +19,10 @@
 #      clang-only errors and warnings are caught), labels arith, net, proofs,
 #      fast and verify run.
 #   6. g++ -O1 with AddressSanitizer + UndefinedBehaviorSanitizer: labels
-#      arith, net, io, quant, bounds, fast and verify (the property tests with
-#      a tenth of their cases, QBOUND_CASES_DIVISOR=10, set by
-#      cmake/hardening.cmake); any report fails the test.
+#      arith, net, io, quant, bounds, fast and verify (the property tests of
+#      arith, bounds and verify with a tenth of their cases,
+#      QBOUND_CASES_DIVISOR=10, set by cmake/hardening.cmake; fast in full:
+#      its counts are fixed); any report fails the test.
 #   7. The file readers under libFuzzer, briefly (scripts/fuzz.sh, 10 s each).
 # Environment: QBOUND_CASES_MULTIPLIER=10 for the long mode, QBOUND_SEED=N to
 # replay or vary the seed, QBOUND_TEST_FUZZ_SECONDS (default 10; 0 skips).
@@ -111,11 +112,11 @@ fi
 [ "$level" -ge 2 ] && clang_flags="-O3 -march=x86-64-v$level" || clang_flags="-O3"
 run_variant build-clang clang++-14 None "$clang_flags" all "arith|net|proofs|fast|verify"
 
-# 6. ASan + UBSan at -O1: the property tests (arith, bounds, fast, verify; the
-# proof steps exercise the same library code and run at -O2 and -O3) with a
-# tenth of their cases (QBOUND_CASES_DIVISOR=10, set by cmake/hardening.cmake
-# on those tests of this build), the network, reader (with the hostile corpus)
-# and quantizer tests in full.
+# 6. ASan + UBSan at -O1: the property tests of arith, bounds and verify with
+# a tenth of their cases (QBOUND_CASES_DIVISOR=10, set by cmake/hardening.cmake
+# on those tests of this build), fast, the network, reader (with the hostile
+# corpus) and quantizer tests in full. (The proof steps exercise the same
+# library code and run at -O2 and -O3.)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 run_variant build-asan g++ None "-O1" labels "arith|net|io|quant|bounds|fast|verify" -DQBOUND_SANITIZE=ON
