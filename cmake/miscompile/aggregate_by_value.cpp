@@ -103,8 +103,9 @@ QB_OPAQUE void take_second(std::size_t, agg<T, N> a, std::size_t) {
     for (int i = 0; i < N; ++i) agg_sink<T>[i] = a.v[i];
 }
 
-template <class T, int N, int P, T One, T Zero, std::size_t... I>
+template <class T, int N, int P, int OneValue, int ZeroValue, std::size_t... I>
 QB_OPAQUE void one_position(std::index_sequence<I...>) {
+    constexpr T One = T(OneValue), Zero = T(ZeroValue);  // (clang 14: no floating template arguments)
     take<T, N>(1, agg<T, N>{{(int(I) == P ? Zero : One)...}});
     char what[96];
     std::snprintf(what, sizeof what, "take(1, agg<%zu-byte %s, %d>{%g,..,%g at %d,..})", sizeof(T),
@@ -113,7 +114,7 @@ QB_OPAQUE void one_position(std::index_sequence<I...>) {
 }
 template <class T, int N, std::size_t... P>
 void every_position(std::index_sequence<P...>) {
-    (one_position<T, N, int(P), T(1), T(0)>(std::make_index_sequence<N>{}), ...);
+    (one_position<T, N, int(P), 1, 0>(std::make_index_sequence<N>{}), ...);
 }
 template <class T, int... N>
 void sizes() {
