@@ -69,11 +69,14 @@ endif()
 
 # Last, so that it reaches every target defined above.
 # Sanitized code runs 3-10x slower: there the property tests (labels arith,
-# bounds and proofs) run this many times fewer cases (QBOUND_CASES_DIVISOR); the
-# Release and -O3 builds run them in full.
-set(QBOUND_SANITIZE_CASES_DIVISOR 10 CACHE STRING "Under QBOUND_SANITIZE, the arith, bounds and proofs tests run this many times fewer cases")
+# bounds, proofs, fast and verify) get QBOUND_CASES_DIVISOR: those whose case
+# counts come from test::property_cases (tests/property_support.hpp; arith,
+# bounds, proofs, verify) run this many times fewer cases; the fast tests'
+# counts are fixed in their files, so they run in full. The Release and -O3
+# builds run everything in full.
+set(QBOUND_SANITIZE_CASES_DIVISOR 10 CACHE STRING "Under QBOUND_SANITIZE, the arith, bounds, proofs, fast and verify tests run this many times fewer cases")
 if(QBOUND_SANITIZE AND BUILD_TESTING)
-  foreach(label arith bounds proofs)
+  foreach(label arith bounds proofs fast verify)
     get_property(qbound_label_targets GLOBAL PROPERTY QBOUND_TESTS_${label})
     foreach(t ${qbound_label_targets})
       string(REGEX REPLACE "^${label}_" "${label}/" test_name ${t})

@@ -4,6 +4,8 @@
 // are handed out dynamically, so a caller whose tasks write only their own
 // outputs gets results that do not depend on the thread count. The first
 // exception thrown by a task is rethrown after every thread has finished.
+#include <mpfr.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -51,7 +53,13 @@ void parallel_for(std::size_t tasks, unsigned threads, const Body& body) {
         }
     };
     std::vector<std::thread> pool;
-    for (unsigned w = 1; w < threads; ++w) pool.emplace_back(work, w);
+    for (unsigned w = 1; w < threads; ++w)
+        pool.emplace_back([&work, w] {
+            work(w);
+            // MPFR keeps per-thread caches and an mpz pool; free them before
+            // the thread ends, or every worker leaks them.
+            mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);
+        });
     work(0);
     for (auto& th : pool) th.join();
     if (failure) std::rethrow_exception(failure);
