@@ -1,6 +1,7 @@
 #pragma once
 // A tiny ONNX graph builder for tests that write graphs in exporters' styles.
 #include <onnx/onnx_pb.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -10,8 +11,9 @@
 
 namespace qbound::test {
 
+// <tmp>/qbound-test-<tag>-<pid>.onnx: tests of several builds may run at once.
 inline std::string temp_onnx_path(const std::string& tag) {
-    return (std::filesystem::temp_directory_path() / ("qbound-test-" + tag + ".onnx")).string();
+    return (std::filesystem::temp_directory_path() / ("qbound-test-" + tag + "-" + std::to_string(::getpid()) + ".onnx")).string();
 }
 
 // A tiny ONNX graph builder for the tests.

@@ -3,6 +3,8 @@
 // is missing) and write scratch files under the temp directory.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -20,9 +22,9 @@ inline std::string read_file_bytes(const std::string& path) {
     return ss.str();
 }
 
-// Writes `bytes` to <tmp>/qbound-test-<tag><extension> and returns the path.
+// Writes `bytes` to <tmp>/qbound-test-<tag>-<pid><extension> and returns the path.
 inline std::string write_temp_file(const std::string& bytes, const std::string& tag, const std::string& extension) {
-    const auto path = std::filesystem::temp_directory_path() / ("qbound-test-" + tag + extension);
+    const auto path = std::filesystem::temp_directory_path() / ("qbound-test-" + tag + "-" + std::to_string(::getpid()) + extension);
     std::ofstream(path, std::ios::binary) << bytes;
     return path.string();
 }

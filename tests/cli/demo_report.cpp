@@ -4,6 +4,8 @@
 // plots are real PNG/SVG files, the counterexamples it lists replay, and a
 // second run on one thread gives the same numbers.
 #include <catch2/catch.hpp>
+
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -47,7 +49,7 @@ const nlohmann::json* find_model(const nlohmann::json& rows, const std::string& 
 }  // namespace
 
 TEST_CASE("qbound demo --quick writes a complete, readable report") {
-    const fs::path out = fs::temp_directory_path() / "qbound-demo-report-test";
+    const fs::path out = fs::temp_directory_path() / ("qbound-demo-report-test-" + std::to_string(::getpid()));
     fs::remove_all(out);
     const std::string cli = QBOUND_CLI;
     REQUIRE(run(cli + " demo --quick --threads 2 --out " + out.string() + " > " + (out.string() + ".log") + " 2>&1") == 0);
@@ -142,7 +144,7 @@ TEST_CASE("qbound demo --quick writes a complete, readable report") {
     }
 
     // Budgets are counts, not times: the numbers do not depend on --threads.
-    const fs::path single = fs::temp_directory_path() / "qbound-demo-report-test-1-thread";
+    const fs::path single = fs::temp_directory_path() / ("qbound-demo-report-test-1-thread-" + std::to_string(::getpid()));
     fs::remove_all(single);
     REQUIRE(run(cli + " demo --quick --threads 1 --out " + single.string() + " > /dev/null 2>&1") == 0);
     CHECK(normalized_report(single) == normalized_report(out));
