@@ -11,9 +11,16 @@
 
 namespace qbound::test {
 
-// <tmp>/qbound-test-<tag>-<pid>.onnx: tests of several builds may run at once.
+// <tmp>/qbound-<pid>/ : a scratch folder of this test process (tests of
+// several builds may run at once); file names stay as the tests name them.
+inline std::filesystem::path process_temp_directory() {
+    const auto dir = std::filesystem::temp_directory_path() / ("qbound-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
 inline std::string temp_onnx_path(const std::string& tag) {
-    return (std::filesystem::temp_directory_path() / ("qbound-test-" + tag + "-" + std::to_string(::getpid()) + ".onnx")).string();
+    return (process_temp_directory() / ("qbound-test-" + tag + ".onnx")).string();
 }
 
 // A tiny ONNX graph builder for the tests.

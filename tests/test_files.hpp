@@ -22,9 +22,12 @@ inline std::string read_file_bytes(const std::string& path) {
     return ss.str();
 }
 
-// Writes `bytes` to <tmp>/qbound-test-<tag>-<pid><extension> and returns the path.
+// Writes `bytes` to <tmp>/qbound-<pid>/qbound-test-<tag><extension> (a folder
+// of this test process) and returns the path.
 inline std::string write_temp_file(const std::string& bytes, const std::string& tag, const std::string& extension) {
-    const auto path = std::filesystem::temp_directory_path() / ("qbound-test-" + tag + "-" + std::to_string(::getpid()) + extension);
+    const auto dir = std::filesystem::temp_directory_path() / ("qbound-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto path = dir / ("qbound-test-" + tag + extension);
     std::ofstream(path, std::ios::binary) << bytes;
     return path.string();
 }
