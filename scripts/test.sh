@@ -79,20 +79,21 @@ skip() {
   summary+=("SKIPPED $1")
 }
 
-soundness_labels="arith|proofs|fast"
+soundness_labels="arith|proofs|fast|golden"
 
 # 1. The shipped Release (-O2): everything.
 run_variant build g++ Release "" all ""
 
 # 2, 3. The enclosure-bearing code (the number types with their
 # directed-rounding substitutes, the proof steps and the fast float-sound
-# path) at -O3 for two named ISA levels. (The verification engine's interval
+# path) at -O3 for two named ISA levels, with the golden `qbound info`
+# tables and selfcheck (label golden: the build gives the -O2 build's zoo). (The verification engine's interval
 # code is the arith label's number types; the forward-pass enclosure tests,
 # label net, run under clang at -O3 and the sanitizers at -O1 below; the
 # bounds' MPFR arithmetic does not depend on the compiler's FP code.)
 for v in 2 3; do
   labels=$soundness_labels
-  [ $v = 2 ] && labels="arith|fast"
+  [ $v = 2 ] && labels="arith|fast|golden"
   if [ "$level" -ge $v ]; then
     run_variant build-O3-v$v g++ None "-O3 -march=x86-64-v$v" labels "$labels"
   else
@@ -114,7 +115,7 @@ fi
 
 # 5. clang 14 at the best level this CPU runs: the whole project builds.
 [ "$level" -ge 2 ] && clang_flags="-O3 -march=x86-64-v$level" || clang_flags="-O3"
-run_variant build-clang clang++-14 None "$clang_flags" all "arith|net|proofs|fast|verify"
+run_variant build-clang clang++-14 None "$clang_flags" all "arith|net|proofs|fast|verify|golden"
 
 # 6. ASan + UBSan at -O1: the property tests of arith, bounds and verify with
 # a tenth of their cases (QBOUND_CASES_DIVISOR=10, set by cmake/hardening.cmake
