@@ -40,6 +40,7 @@ if(QBOUND_FUZZ)
     src/arith/scalar.cpp
     src/net/network.cpp
     src/net/batch_norm.cpp
+    src/net/architecture.cpp
     src/io/limits.cpp
     src/io/nnet.cpp
     src/io/onnx_import.cpp
