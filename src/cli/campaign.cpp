@@ -23,105 +23,13 @@
 
 namespace qbound::cli {
 
-std::string case_size_text(const verify::case_size& s) {
-    return fmt::format("{}L/{}u/{}p", s.layers, s.inputs + s.hidden_units, s.nonzero_parameters);
-}
-
 namespace {
 
 std::string ratio_text(double v) { return std::isfinite(v) ? fmt::format("{:.3g}", v) : std::string("inf"); }
 
-}  // namespace
-
-// (a) bound / certified lower per variant, one point per pair (coloured by
-// family); (b) bound and certified bracket per unit of ||theta - theta'||
-// against depth L.
-void write_campaign_plots(const verify::campaign_result& r, const std::filesystem::path& dir) {
-    const auto totals = verify::variant_totals(r);
-    std::map<std::string, std::size_t> position;
-    report::plot_spec tight;
-    tight.title = fmt::format("Tightness: bound / certified lower end of the sup, {} pairs (one point per pair; below 1: violated)", r.pairs);
-    tight.x_label = "bound variant";
-    tight.y_label = "bound / certified lower (log scale)";
-    tight.log_y = true;
-    tight.x_tic_rotation = 45;
-    tight.key = "outside right top";
-    tight.width = 1400;
-    tight.height = 800;
-    for (const auto& [name, t] : totals) {
-        position[name] = tight.x_tics.size();
-        tight.x_tics.push_back({static_cast<double>(tight.x_tics.size()), name});
-    }
-    for (const auto& family : r.families) {
-        report::series s{family, {}, {}, true, false};
-        std::size_t k = 0;
-        for (const auto& p : r.records) {
-            if (p.family != family) continue;
-            const double jitter = (static_cast<double>(k++ % 9) - 4) * 0.04;  // spread the pairs of one variant
-            for (const auto& v : p.variants) {
-                if (!(p.lower > 0)) continue;
-                s.x.push_back(static_cast<double>(position.at(v.bound)) + jitter);
-                s.y.push_back(v.value / p.lower);
-            }
-        }
-        if (!s.x.empty()) tight.lines.push_back(std::move(s));
-    }
-    if (tight.lines.empty()) throw arith::invalid_argument("--plots: no pair has a positive certified lower end to plot");
-    report::series one{"ratio 1 (below: VIOLATED)", {-0.5, static_cast<double>(totals.size()) - 0.5}, {1, 1}, false, true, "black", 0, true};
-    tight.lines.push_back(one);
-    report::write_plot(tight, dir / "campaign_tightness");
-
-    report::plot_spec depth;
-    depth.title = "Bounds vs the certified sup against depth, per unit of ||theta - theta'||_inf (plain MLP chains; points: pairs, lines: medians)";
-    depth.x_label = "depth L (affine layers)";
-    depth.y_label = "value / ||theta - theta'||_inf (log scale)";
-    depth.log_y = true;
-    depth.key = "top left";
-    depth.width = 1200;
-    depth.height = 700;
-    struct quantity {
-        std::string title, color;
-        int point_type;
-        double offset;
-        std::map<std::size_t, std::vector<double>> by_depth;
-    };
-    std::vector<quantity> quantities{{"G[r=max]", "#9400d3", 5, 0.15, {}},
-                                     {"A-per-layer[r=max]", "#009e73", 11, 0.05, {}},
-                                     {"certified upper end of the sup (branch and bound)", "#0072b2", 7, -0.05, {}},
-                                     {"certified lower end of the sup (witness)", "#e69f00", 9, -0.15, {}}};
-    for (const auto& p : r.records) {
-        // Only pairs where A-per-layer's hypotheses hold (plain chains, shared biases): the theorem's setting.
-        const auto a = std::find_if(p.variants.begin(), p.variants.end(), [](const auto& v) { return v.bound == "A-per-layer[r=max]"; });
-        if (a == p.variants.end() || !a->hypotheses_hold || !(p.parameter_change > 0)) continue;
-        for (const auto& v : p.variants)
-            if (v.bound == quantities[0].title) quantities[0].by_depth[p.depth].push_back(v.value / p.parameter_change);
-        quantities[1].by_depth[p.depth].push_back(a->value / p.parameter_change);
-        quantities[2].by_depth[p.depth].push_back(p.upper / p.parameter_change);
-        quantities[3].by_depth[p.depth].push_back(p.lower / p.parameter_change);
-    }
-    for (const auto& q : quantities) {
-        report::series points{"", {}, {}, true, false, q.color, q.point_type};
-        report::series median{q.title + " (median over the pairs of that depth)", {}, {}, true, true, q.color, q.point_type};
-        for (const auto& [L, values] : q.by_depth) {
-            for (double v : values) points.x.push_back(static_cast<double>(L) + q.offset), points.y.push_back(v);
-            std::vector<double> sorted = values;
-            std::sort(sorted.begin(), sorted.end());
-            const std::size_t n = sorted.size();
-            median.x.push_back(static_cast<double>(L));
-            median.y.push_back(n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2);
-        }
-        depth.lines.push_back(std::move(points));
-        depth.lines.push_back(std::move(median));
-    }
-    report::write_plot(depth, dir / "campaign_depth");
-}
-
-namespace {
-
 int report(const verify::campaign_result& r, bool json, const std::string& title, const std::filesystem::path& plots) {
     const auto totals = verify::variant_totals(r);
-    bool theorem_violated = false;
-    for (const auto& [name, t] : totals) theorem_violated = theorem_violated || t.violated_with_hypotheses > 0;
+    const bool theorem_violated = experiments::theorem_violated(totals);
     if (!plots.empty()) write_campaign_plots(r, plots);
     if (json) {
         auto j = verify::campaign_to_json(r);

@@ -15,17 +15,6 @@
 
 namespace qbound::cli {
 
-nlohmann::json verdicts_json(const std::vector<verify::bound_verdict>& verdicts) {
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& v : verdicts)
-        j.push_back({{"bound", v.bound},
-                     {"hypotheses_hold", v.hypotheses_hold},
-                     {"value", bounds::scientific_up(v.value, 8)},
-                     {"verdict", verify::to_string(v.result)},
-                     {"ratio_to_lower", std::isfinite(v.ratio_to_lower) ? nlohmann::json(v.ratio_to_lower) : nlohmann::json("inf")}});
-    return j;
-}
-
 int run_check(const check_command_options& opt) {
     const auto pair = load_pair(opt.pair);
     const arith::rational D = arith::parse_rational(opt.pair.D, "--D");
@@ -45,8 +34,7 @@ int run_check(const check_command_options& opt) {
     const auto r = verify::check_pair(pair.theta.network, pair.quantized.network, copt);
     if (!opt.json) std::cerr << "\r" << std::string(110, ' ') << "\r";
 
-    bool theorem_violated = false;
-    for (const auto& v : r.verdicts) theorem_violated = theorem_violated || (v.result == verify::verdict::violated && v.hypotheses_hold);
+    const bool violated = theorem_violated(r.verdicts);
 
     if (!opt.save_case.empty())
         verify::save_case(opt.save_case, pair.theta.network, pair.quantized.network, D, r.witness,
@@ -65,10 +53,10 @@ int run_check(const check_command_options& opt) {
                          {"boxes", r.boxes},
                          {"stopped_by", r.stopped_by},
                          {"search_evaluations", r.search_evaluations},
-                         {"theorem_violated", theorem_violated}};
+                         {"theorem_violated", violated}};
         j["verdicts"] = verdicts_json(r.verdicts);
         std::cout << j.dump(2) << "\n";
-        return theorem_violated ? 1 : 0;
+        return violated ? 1 : 0;
     }
     fmt::print("theta:  {}\ntheta': {}\nOmega = [-D, D]^{} with D = {}\n\n", pair.theta.described, pair.quantized.described,
                pair.theta.network.input_shape().size(), opt.pair.D);
@@ -92,7 +80,7 @@ int run_check(const check_command_options& opt) {
                "UNDECIDED: the bracket straddles the bound. A VIOLATED bound whose hypotheses are not met refutes that reading;\n"
                "one whose hypotheses are met would refute the theorem (exit status 1).\n");
     if (!opt.save_case.empty()) fmt::print("case saved to {} (replay: qbound replay {})\n", opt.save_case, opt.save_case);
-    return theorem_violated ? 1 : 0;
+    return violated ? 1 : 0;
 }
 
 }  // namespace qbound::cli

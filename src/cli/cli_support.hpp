@@ -1,6 +1,8 @@
 #pragma once
 // Small pieces shared by the CLI's subcommands.
+#include "qbound/experiments/models.hpp"
 #include "qbound/net/network.hpp"
+#include "qbound/report/markdown.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -10,18 +12,11 @@
 
 namespace qbound::cli {
 
-// 1234567 -> "1,234,567"
-std::string grouped(std::size_t v);
+using report::grouped;  // 1234567 -> "1,234,567"
 
-// A model with weights: a file as it is, or a zoo model initialized with
-// seeded He-normal weights (biases ~ N(0, bias_std^2)). `described` says
-// which, for reports ("resnet18 (He-normal, seed 1)").
-struct loaded_model {
-    net::network network;
-    std::string described;
-    bool from_zoo = false;
-};
-loaded_model load_model_with_weights(const std::string& model, std::size_t resolution, std::uint64_t seed, double bias_std);
+// A model with weights: a file as it is, or a seeded He-normal zoo model.
+using experiments::load_model_with_weights;
+using experiments::loaded_model;
 
 // theta and theta' from the pair options (commands.hpp): --against, or theta
 // quantized (default: nearest, 8 bits, per tensor). Validates the quantizer

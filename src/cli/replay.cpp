@@ -3,6 +3,7 @@
 #include "commands.hpp"
 
 #include "qbound/bounds/bounds.hpp"
+#include "qbound/experiments/verdicts.hpp"
 #include "qbound/verify/case_file.hpp"
 
 #include <fmt/core.h>
@@ -18,7 +19,7 @@ int run_replay(const replay_options& opt) {
     bounds::bound_options bopt;
     bopt.D = c.D;
     const auto all = bounds::compute_bounds(c.theta, c.quantized, bopt);
-    bool theorem_violated = false;
+    bool violated_theorem = false;
     nlohmann::json j{{"case", opt.path},
                      {"note", c.note},
                      {"D", arith::to_decimal(c.D, 20)},
@@ -29,21 +30,21 @@ int run_replay(const replay_options& opt) {
     for (const auto& b : all) {
         const bool v = p.lower > b.value.to_rational();
         if (v) violated.push_back(b.name + (b.hypotheses_hold() ? " (hypotheses met: a theorem would be refuted)" : " (hypotheses not met)"));
-        theorem_violated = theorem_violated || (v && b.hypotheses_hold());
+        violated_theorem = violated_theorem || experiments::theorem_violated(v, b.hypotheses_hold());
         j["bounds"].push_back({{"bound", b.name}, {"value", bounds::scientific_up(b.value, 8)}, {"hypotheses_hold", b.hypotheses_hold()},
                                {"violated_at_witness", v}});
     }
-    j["theorem_violated"] = theorem_violated;
+    j["theorem_violated"] = violated_theorem;
     if (opt.json) {
         std::cout << j.dump(2) << "\n";
-        return theorem_violated ? 1 : 0;
+        return violated_theorem ? 1 : 0;
     }
     fmt::print("case {}{}\n", opt.path, c.note.empty() ? "" : " (" + c.note + ")");
     fmt::print("at the witness x: ||R_theta(x) - R_theta'(x)||_inf in [{}, {}] ({})\n", arith::to_decimal(p.lower, 17),
                arith::to_decimal(p.upper, 17), p.arithmetic);
     if (violated.empty()) fmt::print("no bound is violated at this witness\n");
     for (const auto& v : violated) fmt::print("VIOLATED: {}\n", v);
-    return theorem_violated ? 1 : 0;
+    return violated_theorem ? 1 : 0;
 }
 
 }  // namespace qbound::cli

@@ -56,4 +56,14 @@ std::string inline_code(const std::string& text) {
     return fence + (pad ? " " : "") + text + (pad ? " " : "") + fence;
 }
 
+std::string grouped(std::size_t v) {
+    const std::string digits = std::to_string(v);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
 }  // namespace qbound::report

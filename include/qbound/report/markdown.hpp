@@ -1,5 +1,6 @@
 #pragma once
 // Markdown pieces for qbound's reports (report.md of `qbound demo`).
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -18,5 +19,8 @@ std::string to_markdown(const markdown_table& table);
 
 // `text` as inline code (backticks that survive any backticks inside).
 std::string inline_code(const std::string& text);
+
+// 1234567 -> "1,234,567"
+std::string grouped(std::size_t v);
 
 }  // namespace qbound::report

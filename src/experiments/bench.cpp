@@ -1,0 +1,263 @@
+#include "qbound/experiments/bench.hpp"
+
+#include "qbound/arith/parallel.hpp"
+#include "qbound/arith/precision.hpp"
+#include "qbound/arith/scalar.hpp"
+#include "qbound/experiments/models.hpp"
+#include "qbound/fast/enclosure.hpp"
+#include "qbound/io/onnx_export.hpp"
+#include "qbound/net/forward.hpp"
+#include "qbound/report/markdown.hpp"
+#include "qbound/verify/point_difference.hpp"
+
+#include <fmt/core.h>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <string_view>
+
+#ifndef QBOUND_ORT_RUNNER_SCRIPT
+#define QBOUND_ORT_RUNNER_SCRIPT "tools/ort/run_onnx.js"
+#endif
+
+namespace qbound::experiments {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double median_seconds(std::size_t runs, const std::function<void()>& body) {
+    std::vector<double> t;
+    for (std::size_t i = 0; i < runs; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        body();
+        t.push_back(seconds_since(start));
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+}
+
+std::vector<double> bench_input(std::size_t n) {
+    std::mt19937_64 rng(7);
+    std::vector<double> x(n);
+    for (auto& v : x) v = static_cast<double>(static_cast<float>(static_cast<double>(rng() >> 11) * 0x1p-52 - 1.0));
+    return x;
+}
+
+// ONNX Runtime (float32, CPU, through node and tools/ort/run_onnx.js):
+// median of `runs` session.run calls after one warm-up, timed inside node.
+double onnx_runtime_seconds(const net::network& net, const std::vector<double>& x, std::size_t runs, std::string& error) {
+    namespace fs = std::filesystem;
+    const fs::path runner = QBOUND_ORT_RUNNER_SCRIPT;
+    if (!fs::exists(runner)) {
+        error = "ONNX Runtime runner not found: " + runner.string();
+        return 0;
+    }
+    if (!fs::exists(runner.parent_path() / "node_modules" / "onnxruntime-node")) {
+        error = "onnxruntime-node is not installed in " + runner.parent_path().string() + " (run npm ci there)";
+        return 0;
+    }
+    const fs::path dir = fs::temp_directory_path() / ("qbound-bench-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const std::string model = (dir / "model.onnx").string(), input = (dir / "input.bin").string();
+    try {
+        net::network rounded = net;  // ONNX Runtime runs float32: weights rounded to float
+        io::round_weights_to_float(rounded);
+        io::write_onnx(rounded, model, io::onnx_element_type::float32);
+    } catch (const std::exception& e) {
+        error = std::string("export failed: ") + e.what();
+        return 0;
+    }
+    {
+        std::ofstream out(input, std::ios::binary);
+        for (double v : x) {
+            const float f = static_cast<float>(v);
+            out.write(reinterpret_cast<const char*>(&f), 4);
+        }
+    }
+    const auto& s = net.input_shape();
+    const std::string cmd = "node '" + runner.string() + "' --runs " + std::to_string(runs) + " '" + model + "' '" + input + "' 1 " +
+                            std::to_string(s.channels) + " " + std::to_string(s.height) + " " + std::to_string(s.width) + " 2>&1";
+    FILE* pipe = ::popen(cmd.c_str(), "r");
+    std::string text;
+    if (pipe) {
+        char buf[4096];
+        while (std::fgets(buf, sizeof buf, pipe)) text += buf;
+        if (::pclose(pipe) != 0) error = "node failed: " + text.substr(0, 300);
+    } else {
+        error = "cannot run node";
+    }
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    if (!error.empty()) return 0;
+    try {
+        return nlohmann::json::parse(text).at("median_seconds").get<double>();
+    } catch (const std::exception&) {
+        error = std::string("unreadable node output: ") + text.substr(0, 300);
+        return 0;
+    }
+}
+
+// ResNet50's refined certified point enclosure at 250 bits (check needs
+// about 200-230 at this depth with random weights) in a child process; its
+// peak RSS.
+bench_memory resnet50_peak_memory(std::size_t resolution) {
+    bench_memory m;
+    int fds[2];
+    if (::pipe(fds) != 0) return m;
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(fds[0]);
+        double t[2] = {0, 0};
+        try {
+            auto start = std::chrono::steady_clock::now();
+            const auto model = load_model_with_weights("resnet50", resolution, 1, 0);
+            t[0] = seconds_since(start);
+            const auto x = bench_input(model.network.input_shape().size());
+            start = std::chrono::steady_clock::now();
+            fast::options deep;
+            deep.refined_bits = 250;
+            const auto e = fast::enclose_point_refined(model.network, x, deep);
+            t[1] = seconds_since(start);
+        } catch (...) {
+            ::_exit(1);
+        }
+        if (::write(fds[1], t, sizeof t) != static_cast<ssize_t>(sizeof t)) ::_exit(1);
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    double t[2] = {0, 0};
+    const bool read_ok = pid > 0 && ::read(fds[0], t, sizeof t) == static_cast<ssize_t>(sizeof t);
+    ::close(fds[0]);
+    int status = 0;
+    if (pid > 0) ::waitpid(pid, &status, 0);
+    rusage usage{};
+    ::getrusage(RUSAGE_CHILDREN, &usage);
+    m.ok = read_ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    m.peak_gib = static_cast<double>(usage.ru_maxrss) / (1024.0 * 1024.0);  // ru_maxrss is in KiB
+    m.build_seconds = t[0];
+    m.enclose_seconds = t[1];
+    return m;
+}
+
+}  // namespace
+
+bench_report run_bench(const bench_options& opt, const progress_sink& progress) {
+    bench_report report;
+    report.options = opt;
+    // Memory first, before this process grows (the child is a copy of it).
+    auto& mem = report.memory;
+    if (!opt.skip_memory) mem = resnet50_peak_memory(opt.resolution);
+
+    const auto model = load_model_with_weights("resnet18", opt.resolution, 1, 0);
+    const net::network& net = model.network;
+    const std::size_t macs = report.macs = verify::forward_cost(net);
+    const auto x = bench_input(net.input_shape().size());
+    std::vector<double> lo(x.size()), hi(x.size());
+    for (std::size_t k = 0; k < x.size(); ++k) lo[k] = x[k] - 0x1p-8, hi[k] = x[k] + 0x1p-8;
+    report.threads = arith::thread_count(0);
+    progress.status(fmt::format("bench: ResNet18 at {}, {} MACs, {} threads", opt.resolution, qbound::report::grouped(macs), report.threads));
+
+    // The fast rows run interleaved (run 1 of every path, then run 2, ...), so
+    // that load from other processes spreads over all of them alike.
+    double width = 0, refined_width = 0, box_width = 0, refined200_width = 0, pair_width = 0;
+    net::network quantized = net;  // a 2^-8 grid copy for the pair pass
+    for (auto& node : quantized.nodes())
+        for (auto& w : node.weight) w = std::ldexp(std::nearbyint(std::ldexp(w, 8)), -8);
+    const auto max_width = [](const fast::enclosure& e) {
+        double w = 0;
+        for (std::size_t i = 0; i < e.lower.size(); ++i) w = std::max(w, e.upper[i] - e.lower[i]);
+        return w;
+    };
+    fast::options one, bits200;
+    one.threads = 1;
+    bits200.refined_bits = 200;
+    const std::vector<std::pair<std::string, std::function<void()>>> fast_paths{
+        {"plain double forward (fast engine)", [&] { (void)fast::forward_plain(net, x); }},
+        {"certified point enclosure (fast)", [&] { width = max_width(fast::enclose_point(net, x)); }},
+        {"certified point, refined (fast)", [&] { refined_width = max_width(fast::enclose_point_refined(net, x)); }},
+        {"box IBP (fast, x +- 2^-8)", [&] { box_width = max_width(fast::enclose_box(net, lo, hi)); }},
+        {"certified point enclosure, 1 thread", [&] { (void)fast::enclose_point(net, x, one); }},
+        {"certified point, refined 200 bits", [&] { refined200_width = max_width(fast::enclose_point_refined(net, x, bits200)); }},
+        {"pair pass theta, theta', d (x +- 2^-8)", [&] { pair_width = max_width(fast::enclose_box_difference(net, quantized, lo, hi)); }},
+    };
+    std::vector<std::vector<double>> times(fast_paths.size());
+    for (std::size_t run = 0; run < opt.runs; ++run)
+        for (std::size_t p = 0; p < fast_paths.size(); ++p) times[p].push_back(median_seconds(1, fast_paths[p].second));
+    auto& rows = report.rows;
+    for (std::size_t p = 0; p < fast_paths.size(); ++p) {
+        std::sort(times[p].begin(), times[p].end());
+        rows.push_back({fast_paths[p].first, "", times[p][times[p].size() / 2]});
+    }
+    const double plain = rows[0].seconds;
+    rows[1].note = fmt::format("max output width {:.2e}", width);
+    rows[2].note = fmt::format("max output width {:.2e}", refined_width);
+    rows[3].note = fmt::format("max output width {:.2e}", box_width);
+    rows[5].note = fmt::format("max output width {:.2e}", refined200_width);
+    rows[6].note = fmt::format("both networks; max width of d {:.2e}", pair_width);
+
+    // The slow reference paths at a smaller resolution, scaled by MAC count.
+    const auto small = load_model_with_weights("resnet18", opt.slow_resolution, 1, 0);
+    const std::size_t small_macs = verify::forward_cost(small.network);
+    const double scale = static_cast<double>(macs) / static_cast<double>(small_macs);
+    const auto xs = bench_input(small.network.input_shape().size());
+    const std::string scaled = opt.slow_resolution == opt.resolution
+                                   ? std::string()
+                                   : fmt::format("measured at {} ({} MACs), scaled x{:.1f}", opt.slow_resolution, qbound::report::grouped(small_macs), scale);
+    progress.status(fmt::format("bench: slow paths at {} ({} runs)", opt.slow_resolution, opt.slow_runs));
+    rows.push_back({"Boost.Interval element-wise", scaled, scale * median_seconds(opt.slow_runs, [&] {
+                        (void)net::forward<arith::interval_double>(small.network, net::input_from_doubles<arith::interval_double>(xs));
+                    })});
+    {
+        const arith::precision_scope scope(128);
+        rows.push_back({"MPFI 128-bit", scaled, scale * median_seconds(opt.slow_runs, [&] {
+                            (void)net::forward<arith::mpfi_interval>(small.network, net::input_from_doubles<arith::mpfi_interval>(xs));
+                        })});
+    }
+    if (!opt.skip_ort) {
+        std::string error;
+        const double t = onnx_runtime_seconds(net, x, opt.runs, error);
+        rows.push_back({"ONNX Runtime float32 (node, CPU)", error.empty() ? "session.run only" : error, t, error.empty()});
+    }
+
+    const auto seconds_of = [&](std::string_view prefix) {
+        for (const auto& r : rows)
+            if (r.path.rfind(prefix, 0) == 0) return r.seconds;
+        return 0.0;
+    };
+    progress.done();
+    const double point = rows[1].seconds, refined = rows[2].seconds, box = rows[3].seconds, mpfi = seconds_of("MPFI 128-bit");
+    report.plain = plain, report.point = point, report.refined = refined, report.box = box, report.mpfi = mpfi;
+    report.goal_point = point <= 3 * plain, report.goal_box = box <= 5 * plain, report.goal_mpfi = mpfi >= 50 * point;
+    report.goal_refined = refined <= 3 * plain, report.goal_refined_mpfi = mpfi >= 50 * refined;
+    report.goal_memory = mem.ok && mem.peak_gib < 3;
+    return report;
+}
+
+nlohmann::json to_json(const bench_report& r) {
+    const auto& opt = r.options;
+    nlohmann::json j{{"model", "resnet18"}, {"resolution", opt.resolution}, {"macs", r.macs}, {"runs", opt.runs},
+                     {"slow_resolution", opt.slow_resolution}, {"slow_runs", opt.slow_runs}, {"threads", r.threads}};
+    for (const auto& row : r.rows)
+        j["rows"].push_back({{"path", row.path}, {"seconds", row.measured ? nlohmann::json(row.seconds) : nlohmann::json()},
+                             {"ratio_to_plain", row.measured ? nlohmann::json(row.seconds / r.plain) : nlohmann::json()}, {"note", row.note}});
+    j["resnet50_memory"] = {{"measured", r.memory.ok}, {"peak_gib", r.memory.peak_gib}, {"enclose_seconds", r.memory.enclose_seconds}};
+    j["goals"] = {{"point_within_3x_plain", r.goal_point}, {"refined_point_within_3x_plain", r.goal_refined},
+                  {"ibp_within_5x_plain", r.goal_box}, {"at_least_50x_faster_than_mpfi", r.goal_mpfi},
+                  {"refined_at_least_50x_faster_than_mpfi", r.goal_refined_mpfi}, {"resnet50_peak_below_3_gib", r.goal_memory}};
+    return j;
+}
+
+}  // namespace qbound::experiments
