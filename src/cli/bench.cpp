@@ -5,7 +5,7 @@
 #include "cli_support.hpp"
 #include "commands.hpp"
 
-#include "qbound/arith/parallel.hpp"
+#include "qbound/core/parallel.hpp"
 
 #include "qbound/arith/precision.hpp"
 #include "qbound/arith/scalar.hpp"
@@ -185,7 +185,7 @@ int run_bench(const bench_options& opt) {
     const auto x = bench_input(net.input_shape().size());
     std::vector<double> lo(x.size()), hi(x.size());
     for (std::size_t k = 0; k < x.size(); ++k) lo[k] = x[k] - 0x1p-8, hi[k] = x[k] + 0x1p-8;
-    const unsigned threads = arith::thread_count(0);
+    const unsigned threads = core::thread_count(0);
     if (!opt.json) std::cerr << "bench: ResNet18 at " << opt.resolution << ", " << grouped(macs) << " MACs, " << threads << " threads\n";
 
     // The fast rows run interleaved (run 1 of every path, then run 2, ...), so

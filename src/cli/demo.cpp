@@ -20,7 +20,7 @@
 
 #include "qbound/arith/exact_dot.hpp"
 #include "qbound/arith/linalg.hpp"
-#include "qbound/arith/parallel.hpp"
+#include "qbound/core/parallel.hpp"
 #include "qbound/bounds/bounds.hpp"
 #include "qbound/bounds/ingredients.hpp"
 #include "qbound/net/forward.hpp"
@@ -287,7 +287,7 @@ std::vector<depth_point> run_depth_checks(const demo_options& opt, progress_line
     const std::size_t max_depth = opt.quick ? 4 : 8, width = 8;
     std::vector<depth_point> points(max_depth);
     std::atomic<std::size_t> done{0};
-    arith::parallel_for(max_depth, static_cast<unsigned>(opt.threads), [&](std::size_t i, unsigned) {
+    core::parallel_for(max_depth, static_cast<unsigned>(opt.threads), [&](std::size_t i, unsigned) {
         const std::size_t L = i + 1;
         std::vector<std::size_t> widths(L + 1, width);
         widths.front() = 2;
@@ -358,7 +358,7 @@ std::vector<cnn_case> run_cnn_checks(const demo_options& opt, progress_line& pro
     for (const std::string method : {"floor", "nearest", "adaround"})
         for (unsigned bits : {4u, 8u}) cases.push_back({method, bits, fmt::format("cnn-{}-{}bit", method, bits), 0, {}});
     std::atomic<std::size_t> done{0};
-    arith::parallel_for(cases.size(), static_cast<unsigned>(opt.threads), [&](std::size_t i, unsigned) {
+    core::parallel_for(cases.size(), static_cast<unsigned>(opt.threads), [&](std::size_t i, unsigned) {
         auto& c = cases[i];
         quant::options q;
         q.kind = c.method == "floor" ? quant::method::floor : c.method == "nearest" ? quant::method::nearest : quant::method::adaround;
@@ -440,7 +440,7 @@ cle_section run_cle_section(const demo_options& opt, progress_line& progress) {
     s.stages = {{"He-normal", base, {}, 0, {}}, {"imbalanced (exact 2^k channel rescaling)", imbalanced, {}, 0, {}},
                 {"after cross-layer equalization", equalized, {}, 0, {}}};
     std::atomic<std::size_t> done{0};
-    arith::parallel_for(s.stages.size(), static_cast<unsigned>(opt.threads), [&](std::size_t i, unsigned) {
+    core::parallel_for(s.stages.size(), static_cast<unsigned>(opt.threads), [&](std::size_t i, unsigned) {
         auto& st = s.stages[i];
         st.rho = layer_norms(st.network);
         quant::options q;

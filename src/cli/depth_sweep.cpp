@@ -22,8 +22,8 @@ namespace qbound::cli {
 
 nlohmann::json compute_depth_sweep(const depth_sweep_options& opt, bool progress) {
     if (opt.min_depth < 1 || opt.max_depth < opt.min_depth || opt.max_depth > 1000)
-        throw arith::invalid_argument("depth-sweep: need 1 <= --min-depth <= --max-depth <= 1000");
-    if (opt.width < 1 || opt.width > 4096) throw arith::invalid_argument("depth-sweep: --width must be in 1..4096");
+        throw core::invalid_argument("depth-sweep: need 1 <= --min-depth <= --max-depth <= 1000");
+    if (opt.width < 1 || opt.width > 4096) throw core::invalid_argument("depth-sweep: --width must be in 1..4096");
     nlohmann::json rows = nlohmann::json::array();
     report::series g_line{"G (Gonon et al.): max(D,1) W L^2 r^(L-1)", {}, {}}, a_line{"A collapsed: max(D,1) sum N r_mean^(L-1)", {}, {}},
         ratio_line{"G / A", {}, {}};

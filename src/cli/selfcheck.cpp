@@ -1,9 +1,10 @@
 // `qbound selfcheck`: is this binary's arithmetic sound, here and now?
 #include "commands.hpp"
 
-#include "qbound/arith/enclosure_check.hpp"
-#include "qbound/arith/environment_check.hpp"
-#include "qbound/arith/operand_generators.hpp"
+#include "qbound/testing/enclosure_check.hpp"
+#include "qbound/testing/environment_check.hpp"
+#include "qbound/testing/negative_control.hpp"
+#include "qbound/testing/operand_generators.hpp"
 #include "qbound/arith/rational.hpp"
 #include "qbound/fast/enclosure.hpp"
 #include "qbound/net/forward.hpp"
@@ -25,7 +26,7 @@ namespace qbound::cli {
 namespace {
 
 using namespace qbound::arith;
-using namespace qbound::arith::check;
+using namespace qbound::testing;
 
 std::vector<property_result> run_properties(std::size_t cases, std::uint64_t seed, bool progress) {
     std::vector<property_result> results;

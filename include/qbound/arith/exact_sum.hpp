@@ -11,13 +11,6 @@
 
 namespace qbound::arith {
 
-// Knuth's TwoSum: a + b == sum + error exactly, sum = fl(a + b), for finite
-// a, b whose rounded sum does not overflow (round-to-nearest; no FMA needed).
-struct sum_and_error {
-    double sum, error;
-};
-sum_and_error two_sum(double a, double b);
-
 // sum_i |x_i| exactly. Throws domain_error naming `what` and the index on a
 // NaN or infinite entry.
 rational exact_abs_sum(std::span<const double> x, const char* what = "entry");
