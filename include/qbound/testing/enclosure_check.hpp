@@ -67,26 +67,32 @@ std::uint64_t seed_from_env(std::uint64_t fallback);
 // x rounded to `bits` significant bits (towards zero), for shrinking.
 double truncate_mantissa(double x, int bits);
 
-// op applied in any scalar type (rational, mpfr_real, enclosures).
+// op applied in any scalar type (rational, mpfr_real, enclosures). max, abs,
+// relu and relu6 are looked up unqualified: a type's own overloads (found by
+// argument-dependent lookup; the negative controls use this) win over arith's.
 template <class T>
 T apply(binary_op op, const T& x, const T& y) {
+    using arith::max;
     switch (op) {
         case binary_op::add: return x + y;
         case binary_op::sub: return x - y;
         case binary_op::mul: return x * y;
         case binary_op::div: return x / y;
-        case binary_op::max: return arith::max(x, y);
+        case binary_op::max: return max(x, y);
     }
     throw core::invalid_argument("unknown binary_op");
 }
 
 template <class T>
 T apply(unary_op op, const T& x) {
+    using arith::abs;
+    using arith::relu;
+    using arith::relu6;
     switch (op) {
         case unary_op::neg: return -x;
-        case unary_op::abs: return arith::abs(x);
-        case unary_op::relu: return arith::relu(x);
-        case unary_op::relu6: return arith::relu6(x);
+        case unary_op::abs: return abs(x);
+        case unary_op::relu: return relu(x);
+        case unary_op::relu6: return relu6(x);
     }
     throw core::invalid_argument("unknown unary_op");
 }
@@ -138,6 +144,7 @@ std::string describe(const interval_operand& x);
 // must throw domain_error).
 template <class I>
 std::optional<std::string> binary_case_failure(binary_op op, const binary_case& c) {
+    using arith::contains;
     const I x = make_enclosure<I>(c.x.lo, c.x.hi, c.bits);
     const I y = make_enclosure<I>(c.y.lo, c.y.hi, c.bits);
     const bool divisor_is_zero = op == binary_op::div && c.y.lo == 0 && c.y.hi == 0;
@@ -153,7 +160,7 @@ std::optional<std::string> binary_case_failure(binary_op op, const binary_case& 
         for (const auto& py : sample_points(c.y.lo, c.y.hi)) {
             if (op == binary_op::div && py == 0) continue;
             const arith::rational exact = apply_exact(op, px, py);
-            if (!arith::contains(*r, exact))
+            if (!contains(*r, exact))
                 return describe_enclosure(*r) + " misses the exact value " + arith::to_decimal(exact, 25) + " at x = " +
                        arith::to_decimal(px, 25) + ", y = " + arith::to_decimal(py, 25);
         }
@@ -163,11 +170,12 @@ std::optional<std::string> binary_case_failure(binary_op op, const binary_case& 
 
 template <class I>
 std::optional<std::string> unary_case_failure(unary_op op, const unary_case& c) {
+    using arith::contains;
     const I x = make_enclosure<I>(c.x.lo, c.x.hi, c.bits);
     const I r = apply(op, x);
     for (const auto& px : sample_points(c.x.lo, c.x.hi)) {
         const arith::rational exact = apply_exact(op, px);
-        if (!arith::contains(r, exact))
+        if (!contains(r, exact))
             return describe_enclosure(r) + " misses the exact value " + arith::to_decimal(exact, 25) + " at x = " +
                    arith::to_decimal(px, 25);
     }
@@ -270,6 +278,8 @@ std::vector<std::pair<std::vector<double>, std::vector<double>>> dot_reference_p
 
 template <class I>
 std::optional<std::string> dot_case_failure(const dot_case& c) {
+    using arith::contains;
+    using arith::dot;
     std::vector<I> a, b;
     a.reserve(c.a.size());
     b.reserve(c.b.size());
@@ -277,10 +287,10 @@ std::optional<std::string> dot_case_failure(const dot_case& c) {
         a.push_back(make_enclosure<I>(c.a[i].lo, c.a[i].hi, c.bits));
         b.push_back(make_enclosure<I>(c.b[i].lo, c.b[i].hi, c.bits));
     }
-    const I r = arith::dot<I>(a, b);
+    const I r = dot<I>(a, b);
     for (const auto& [pa, pb] : dot_reference_points(c)) {
         const arith::rational exact = arith::exact_dot(pa, pb);
-        if (!arith::contains(r, exact)) return describe_enclosure(r) + " misses the exact dot " + arith::to_decimal(exact, 25);
+        if (!contains(r, exact)) return describe_enclosure(r) + " misses the exact dot " + arith::to_decimal(exact, 25);
     }
     return std::nullopt;
 }
