@@ -1,8 +1,8 @@
 // libFuzzer target: quant::read_calibration on arbitrary bytes, as CSV and
 // as .npy (the first byte picks the format and the network's input size, so
 // both readers and the size checks are exercised). Refusals are
-// arith::invalid_argument; everything else is a finding.
-#include "qbound/arith/errors.hpp"
+// core::invalid_argument; everything else is a finding.
+#include "qbound/core/errors.hpp"
 #include "qbound/quant/calibration.hpp"
 
 #include "fuzz_support.hpp"
@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto rows = qbound::quant::read_calibration(path, dim);
         for (const auto& r : rows)
             if (r.size() != dim) __builtin_trap();  // the reader promises rows of the network's input size
-    } catch (const qbound::arith::invalid_argument&) {
+    } catch (const qbound::core::invalid_argument&) {
     }
     return 0;
 }

@@ -2,9 +2,9 @@
 // two valid networks (theta.onnx, theta_q.onnx, a 2-3-1 MLP written once at
 // start-up), so the fuzzer spends its time in the case reader rather than in
 // the ONNX importer (which has its own target). Refusals are
-// arith::invalid_argument (the case file) or net::model_error (a network it
+// core::invalid_argument (the case file) or net::model_error (a network it
 // names); everything else is a finding.
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/io/onnx_export.hpp"
 #include "qbound/net/errors.hpp"
 #include "qbound/net/network.hpp"
@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         const auto c = qbound::verify::load_case(path);
         if (c.x.size() != c.theta.input_shape().size()) __builtin_trap();
-    } catch (const qbound::arith::invalid_argument&) {
+    } catch (const qbound::core::invalid_argument&) {
     } catch (const qbound::net::model_error&) {
     }
     return 0;

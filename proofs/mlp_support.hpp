@@ -14,7 +14,7 @@ namespace qbound::test {
 using arith::rational;
 
 // widths N_0..N_L; weights scaled so some layers have norm < 1 and some > 1.
-inline net::network draw_mlp(arith::operand_generator& gen, std::string& family) {
+inline net::network draw_mlp(testing::operand_generator& gen, std::string& family) {
     const auto L = static_cast<std::size_t>(gen.uniform_int(1, 5));
     std::vector<std::size_t> widths;
     for (std::size_t l = 0; l <= L; ++l) widths.push_back(static_cast<std::size_t>(gen.uniform_int(1, 7)));

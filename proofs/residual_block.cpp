@@ -36,10 +36,10 @@ namespace {
 
 // ---- (R1) -----------------------------------------------------------------------------------
 
-arith::check::property_result check_block_lipschitz(bool weakened, std::size_t cases, std::uint64_t seed) {
-    auto res = arith::check::start_result(weakened ? "x + F(x) is max(1, Lip F)-Lipschitz" : "x + F(x) is (1 + Lip F)-Lipschitz",
+testing::property_result check_block_lipschitz(bool weakened, std::size_t cases, std::uint64_t seed) {
+    auto res = testing::start_result(weakened ? "x + F(x) is max(1, Lip F)-Lipschitz" : "x + F(x) is (1 + Lip F)-Lipschitz",
                                           "rational", seed);
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     for (std::size_t c = 0; c < cases; ++c) {
         const auto n = static_cast<std::size_t>(gen.uniform_int(1, 5));
         net::network F = net::make_mlp({n, static_cast<std::size_t>(gen.uniform_int(1, 5)), n});
@@ -74,7 +74,7 @@ arith::check::property_result check_block_lipschitz(bool weakened, std::size_t c
         const rational constant = weakened ? arith::max(rational(1), lip_F) : 1 + lip_F;
         ++res.cases;
         if (inf_norm(dy) > constant * inf_norm(dx) && res.failures++ == 0)
-            res.counterexample = arith::check::failure_header(seed, c, family) + "n = " + std::to_string(n) + ": ||B(u)-B(v)|| = " +
+            res.counterexample = testing::failure_header(seed, c, family) + "n = " + std::to_string(n) + ": ||B(u)-B(v)|| = " +
                                  arith::to_decimal(inf_norm(dy)) + " > " + arith::to_decimal(constant * inf_norm(dx));
     }
     return res;
@@ -90,7 +90,7 @@ struct drawn_pair {
 };
 
 // input (d) -> flatten -> dense n -> relu -> [blocks: dense -> relu -> dense, add, relu] -> dense out
-drawn_pair draw_residual_pair(arith::operand_generator& gen) {
+drawn_pair draw_residual_pair(testing::operand_generator& gen) {
     const auto kind = static_cast<residual_family>(gen.uniform_int(0, 4));
     const char* names[] = {"random", "skip-dominant", "branch-dominant", "sign-aligned", "biases changed"};
     const auto d = static_cast<std::size_t>(gen.uniform_int(1, 3)), n = static_cast<std::size_t>(gen.uniform_int(1, 4));
@@ -127,9 +127,9 @@ drawn_pair draw_residual_pair(arith::operand_generator& gen) {
     return out;
 }
 
-arith::check::property_result check_residual_bound(const std::string& bound_name, std::size_t cases, std::uint64_t seed) {
-    auto res = arith::check::start_result(bound_name + " >= ||R_theta(x) - R_theta'(x)|| on residual networks", "rational", seed);
-    arith::operand_generator gen(seed);
+testing::property_result check_residual_bound(const std::string& bound_name, std::size_t cases, std::uint64_t seed) {
+    auto res = testing::start_result(bound_name + " >= ||R_theta(x) - R_theta'(x)|| on residual networks", "rational", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t c = 0; c < cases; ++c) {
         const auto pair = draw_residual_pair(gen);
         const rational D(gen.uniform_int(1, 8), 4);
@@ -155,7 +155,7 @@ arith::check::property_result check_residual_bound(const std::string& bound_name
         if (worst > bound && res.failures++ == 0) {
             std::string xs;
             for (const auto& e : worst_x) xs += (xs.empty() ? "" : ", ") + arith::to_decimal(e, 6);
-            res.counterexample = arith::check::failure_header(seed, c, pair.family) + "D = " + arith::to_decimal(D, 6) + ", x = (" + xs +
+            res.counterexample = testing::failure_header(seed, c, pair.family) + "D = " + arith::to_decimal(D, 6) + ", x = (" + xs +
                                  "): change " + arith::to_decimal(worst) + " > " + bound_name + " = " + arith::to_decimal(bound);
         }
     }

@@ -61,7 +61,7 @@ rational rational_power(const rational& x, std::size_t n) {
 
 enum class variant { all_at_least_one, any, all_below_one };
 
-std::vector<rational> draw_r(arith::operand_generator& gen, variant v, std::string& family) {
+std::vector<rational> draw_r(testing::operand_generator& gen, variant v, std::string& family) {
     const auto L = static_cast<std::size_t>(gen.uniform_int(1, 7));
     std::vector<rational> r(L + 1, 0);
     const bool dominant = gen.chance(0.3);
@@ -99,10 +99,10 @@ std::vector<rational> library_multipliers(const std::vector<rational>& r) {
 
 enum class property { P1, P2, P3, P1_without_hypothesis, P2_without_hypothesis, P3_power_reading };
 
-arith::check::property_result check_rmean(property p, std::size_t cases, std::uint64_t seed) {
+testing::property_result check_rmean(property p, std::size_t cases, std::uint64_t seed) {
     const char* names[] = {"P1", "P2", "P3", "P1 without r >= 1", "P2 without max r >= 1", "r_mean^(L-1) <= r^(L-1) for r < 1"};
-    auto res = arith::check::start_result(names[static_cast<int>(p)], "rational", seed);
-    arith::operand_generator gen(seed);
+    auto res = testing::start_result(names[static_cast<int>(p)], "rational", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t c = 0; c < cases; ++c) {
         const variant v = p == property::P1 ? variant::all_at_least_one
                           : p == property::P3 || p == property::P3_power_reading || p == property::P2_without_hypothesis
@@ -140,17 +140,17 @@ arith::check::property_result check_rmean(property p, std::size_t cases, std::ui
         if (!ok && res.failures++ == 0) {
             std::string rs;
             for (std::size_t l = 1; l <= L; ++l) rs += (l > 1 ? ", " : "") + arith::to_decimal(r[l], 6);
-            res.counterexample = arith::check::failure_header(seed, c, family) + "r = (" + rs + "), max_l M_l = " + arith::to_decimal(max_M);
+            res.counterexample = testing::failure_header(seed, c, family) + "r = (" + rs + "), max_l M_l = " + arith::to_decimal(max_M);
         }
     }
     return res;
 }
 
 // The l = 1 term: constant positive layers, only layer 1 perturbed by delta.
-arith::check::property_result check_first_term(bool read_as_zero, std::size_t cases, std::uint64_t seed) {
-    auto res = arith::check::start_result(read_as_zero ? "A with the l = 1 term read as 0" : "A with M_1 = prod_{j>=2} r_j",
+testing::property_result check_first_term(bool read_as_zero, std::size_t cases, std::uint64_t seed) {
+    auto res = testing::start_result(read_as_zero ? "A with the l = 1 term read as 0" : "A with M_1 = prod_{j>=2} r_j",
                                           "rational", seed);
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     for (std::size_t c = 0; c < cases; ++c) {
         std::vector<std::size_t> widths;
         const auto L = static_cast<std::size_t>(gen.uniform_int(1, 5));
@@ -180,7 +180,7 @@ arith::check::property_result check_first_term(bool read_as_zero, std::size_t ca
         for (std::size_t i = 0; i < y.size(); ++i) diff[i] = yq[i] - y[i];
         ++res.cases;
         if (inf_norm(diff) > bound && res.failures++ == 0)
-            res.counterexample = arith::check::failure_header(seed, c, "constant positive layers") + "L = " + std::to_string(L) +
+            res.counterexample = testing::failure_header(seed, c, "constant positive layers") + "L = " + std::to_string(L) +
                                  ", change at x = D 1: " + arith::to_decimal(inf_norm(diff)) + " > bound " + arith::to_decimal(bound);
     }
     return res;

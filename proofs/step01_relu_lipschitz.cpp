@@ -20,7 +20,7 @@
 #include <functional>
 
 using namespace qbound::arith;
-using namespace qbound::arith::check;
+using namespace qbound::testing;
 using qbound::test::property_cases;
 using qbound::test::property_seed;
 

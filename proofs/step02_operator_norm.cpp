@@ -33,7 +33,7 @@ struct matrix_case {
     std::string family;
 };
 
-matrix_case draw_matrix(arith::operand_generator& gen) {
+matrix_case draw_matrix(testing::operand_generator& gen) {
     matrix_case m;
     m.rows = static_cast<std::size_t>(gen.uniform_int(1, 10));
     m.cols = static_cast<std::size_t>(gen.uniform_int(1, 30));
@@ -77,12 +77,12 @@ std::vector<rational> multiply(const matrix_case& m, const std::vector<rational>
 
 // Checks (a), (b), (c) with the constants `factor_a` (1 for the true claim)
 // and `nnz_slack` (0 for the true claim) and returns the property result.
-arith::check::property_result check_operator_norm(const rational& factor_a, std::size_t nnz_slack, std::size_t cases,
+testing::property_result check_operator_norm(const rational& factor_a, std::size_t nnz_slack, std::size_t cases,
                                                   std::uint64_t seed) {
-    auto res = arith::check::start_result("operator norm inequality (factor " + arith::to_decimal(factor_a, 8) +
+    auto res = testing::start_result("operator norm inequality (factor " + arith::to_decimal(factor_a, 8) +
                                               ", nnz slack " + std::to_string(nnz_slack) + ")",
                                           "rational", seed);
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     for (std::size_t k = 0; k < cases; ++k) {
         const matrix_case m = draw_matrix(gen);
         const rational norm = bounds::operator_norm_inf(m.A, m.rows, m.cols);
@@ -117,7 +117,7 @@ arith::check::property_result check_operator_norm(const rational& factor_a, std:
         }
         ++res.cases;
         if (!failure.empty() && res.failures++ == 0)
-            res.counterexample = arith::check::failure_header(seed, k, m.family) + std::to_string(m.rows) + " x " +
+            res.counterexample = testing::failure_header(seed, k, m.family) + std::to_string(m.rows) + " x " +
                                  std::to_string(m.cols) + ": " + failure;
     }
     return res;

@@ -36,7 +36,7 @@ struct conv_case {
     std::string description;
 };
 
-conv_case draw_conv(arith::operand_generator& gen) {
+conv_case draw_conv(testing::operand_generator& gen) {
     const auto g = static_cast<std::size_t>(gen.uniform_int(1, 3));
     const std::size_t c_in = g * static_cast<std::size_t>(gen.uniform_int(1, 2));
     const std::size_t c_out = g * static_cast<std::size_t>(gen.uniform_int(1, 2));
@@ -67,12 +67,12 @@ conv_case draw_conv(arith::operand_generator& gen) {
 
 // `claim_equality_always` and `nnz_slack` weaken the statement for the
 // negative controls.
-arith::check::property_result check_conv_matrix(bool claim_equality_always, std::size_t nnz_slack, std::size_t cases,
+testing::property_result check_conv_matrix(bool claim_equality_always, std::size_t nnz_slack, std::size_t cases,
                                                 std::uint64_t seed) {
-    auto res = arith::check::start_result(std::string("conv as a sparse matrix") + (claim_equality_always ? " (equality always)" : "") +
+    auto res = testing::start_result(std::string("conv as a sparse matrix") + (claim_equality_always ? " (equality always)" : "") +
                                               (nnz_slack ? " (nnz slack)" : ""),
                                           "rational", seed);
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     for (std::size_t k = 0; k < cases; ++k) {
         const conv_case c = draw_conv(gen);
         const net::node& n = c.net.at(1);
@@ -112,7 +112,7 @@ arith::check::property_result check_conv_matrix(bool claim_equality_always, std:
         }
         ++res.cases;
         if (!failure.empty() && res.failures++ == 0)
-            res.counterexample = arith::check::failure_header(seed, k, "conv") + c.description + ": " + failure;
+            res.counterexample = testing::failure_header(seed, k, "conv") + c.description + ": " + failure;
     }
     return res;
 }

@@ -20,9 +20,9 @@ using namespace qbound::test;
 
 namespace {
 
-arith::check::property_result check_forward_growth(bool only_first_term, std::size_t cases, std::uint64_t seed) {
-    auto res = arith::check::start_result(std::string("forward growth") + (only_first_term ? " (i = 1 term only)" : ""), "rational", seed);
-    arith::operand_generator gen(seed);
+testing::property_result check_forward_growth(bool only_first_term, std::size_t cases, std::uint64_t seed) {
+    auto res = testing::start_result(std::string("forward growth") + (only_first_term ? " (i = 1 term only)" : ""), "rational", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t c = 0; c < cases; ++c) {
         std::string family;
         const net::network m = draw_mlp(gen, family);
@@ -55,7 +55,7 @@ arith::check::property_result check_forward_growth(bool only_first_term, std::si
         }
         ++res.cases;
         if (!failure.empty() && res.failures++ == 0)
-            res.counterexample = arith::check::failure_header(seed, c, family) + m.name() + ", D = " + std::to_string(D) + ": " + failure;
+            res.counterexample = testing::failure_header(seed, c, family) + m.name() + ", D = " + std::to_string(D) + ": " + failure;
     }
     return res;
 }

@@ -24,9 +24,9 @@ std::vector<rational> tail(const std::vector<const net::node*>& layers, std::siz
     return u;
 }
 
-arith::check::property_result check_tail(const rational& factor, std::size_t cases, std::uint64_t seed) {
-    auto res = arith::check::start_result("tail Lipschitz, factor " + arith::to_decimal(factor, 8), "rational", seed);
-    arith::operand_generator gen(seed);
+testing::property_result check_tail(const rational& factor, std::size_t cases, std::uint64_t seed) {
+    auto res = testing::start_result("tail Lipschitz, factor " + arith::to_decimal(factor, 8), "rational", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t c = 0; c < cases; ++c) {
         std::string family;
         const net::network m = draw_mlp(gen, family);
@@ -68,7 +68,7 @@ arith::check::property_result check_tail(const rational& factor, std::size_t cas
         for (std::size_t i = 0; i < tu.size(); ++i) dt[i] = tu[i] - tv[i];
         ++res.cases;
         if (inf_norm(dt) > lipschitz * inf_norm(du) && res.failures++ == 0)
-            res.counterexample = arith::check::failure_header(seed, c, family) + m.name() + ", l = " + std::to_string(l) +
+            res.counterexample = testing::failure_header(seed, c, family) + m.name() + ", l = " + std::to_string(l) +
                                  ": ||T(u) - T(v)|| = " + arith::to_decimal(inf_norm(dt)) + " > " + arith::to_decimal(lipschitz * inf_norm(du));
     }
     return res;

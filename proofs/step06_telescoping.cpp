@@ -206,7 +206,7 @@ std::optional<std::string> case_failure(const pair_case& c, weakening weak) {
 
 // theta rounded to the grid eta_l Z per layer (eta_l a power of two below the
 // layer's largest entry): floor, or nearest with ties to even. Exact in double.
-void quantize_to_grid(pair_case& c, arith::operand_generator& gen, bool floor_rounding) {
+void quantize_to_grid(pair_case& c, testing::operand_generator& gen, bool floor_rounding) {
     for (std::size_t l = 0; l < c.layers(); ++l) {
         double largest = 0;
         for (double w : c.W[l]) largest = std::max(largest, std::fabs(w));
@@ -219,7 +219,7 @@ void quantize_to_grid(pair_case& c, arith::operand_generator& gen, bool floor_ro
     }
 }
 
-void perturb(pair_case& c, arith::operand_generator& gen) {
+void perturb(pair_case& c, testing::operand_generator& gen) {
     const bool sparse = gen.chance(0.5), one_layer = gen.chance(0.3);
     const auto chosen = static_cast<std::size_t>(gen.uniform_int(0, static_cast<std::int64_t>(c.layers()) - 1));
     const int magnitude = static_cast<int>(gen.uniform_int(-12, -2));
@@ -239,7 +239,7 @@ void perturb(pair_case& c, arith::operand_generator& gen) {
 
 // Constant positive matrices c_l and x = D 1: every activation is a constant
 // positive vector and every inequality of (c) holds with equality.
-pair_case draw_tight(arith::operand_generator& gen) {
+pair_case draw_tight(testing::operand_generator& gen) {
     pair_case c;
     c.family = "sign-aligned tight";
     c.tight = true;
@@ -262,7 +262,7 @@ pair_case draw_tight(arith::operand_generator& gen) {
     return c;
 }
 
-pair_case draw_case(arith::operand_generator& gen) {
+pair_case draw_case(testing::operand_generator& gen) {
     if (gen.chance(0.25)) return draw_tight(gen);
     pair_case c;
     const net::network m = draw_mlp(gen, c.family);
@@ -348,29 +348,29 @@ pair_case shrink(pair_case c, weakening weak) {
 std::string describe(const pair_case& c) {
     std::string out = "widths";
     for (std::size_t n : c.widths) out += " " + std::to_string(n);
-    out += ", D = " + arith::describe(c.D) + ", x =";
-    for (double v : c.x) out += " " + arith::describe(v);
+    out += ", D = " + testing::describe(c.D) + ", x =";
+    for (double v : c.x) out += " " + testing::describe(v);
     for (std::size_t l = 0; l < c.layers(); ++l) {
         out += "; layer " + std::to_string(l + 1) + ": W =";
-        for (double w : c.W[l]) out += " " + arith::describe(w);
+        for (double w : c.W[l]) out += " " + testing::describe(w);
         out += ", W' =";
-        for (double w : c.Wq[l]) out += " " + arith::describe(w);
+        for (double w : c.Wq[l]) out += " " + testing::describe(w);
         out += ", b =";
-        for (double v : c.b[l]) out += " " + arith::describe(v);
+        for (double v : c.b[l]) out += " " + testing::describe(v);
     }
     return out;
 }
 
-arith::check::property_result check_telescoping(weakening weak, std::size_t cases, std::uint64_t seed) {
-    auto res = arith::check::start_result(to_string(weak), "rational", seed);
-    arith::operand_generator gen(seed);
+testing::property_result check_telescoping(weakening weak, std::size_t cases, std::uint64_t seed) {
+    auto res = testing::start_result(to_string(weak), "rational", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t k = 0; k < cases; ++k) {
         const pair_case c = draw_case(gen);
         ++res.cases;
         if (!case_failure(c, weak)) continue;
         if (res.failures++ == 0) {
             const pair_case small = shrink(c, weak);
-            res.counterexample = arith::check::failure_header(seed, k, c.family) + describe(small) + ": " + *case_failure(small, weak);
+            res.counterexample = testing::failure_header(seed, k, c.family) + describe(small) + ": " + *case_failure(small, weak);
         }
     }
     return res;

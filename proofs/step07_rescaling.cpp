@@ -118,7 +118,7 @@ net::network build_network(const std::vector<std::size_t>& widths, const std::ve
     return m;
 }
 
-rescale_case draw_case(arith::operand_generator& gen, claim c) {
+rescale_case draw_case(testing::operand_generator& gen, claim c) {
     rescale_case rc;
     net::network drawn = draw_mlp(gen, rc.family);
     while (affine_layers(drawn).size() < 2) drawn = draw_mlp(gen, rc.family);
@@ -283,25 +283,25 @@ rescale_case shrink(rescale_case rc, claim c) {
     return rc;
 }
 
-arith::check::property_result check_rescaling(claim c, std::size_t cases, std::uint64_t seed) {
-    auto res = arith::check::start_result(to_string(c), "rational", seed);
-    arith::operand_generator gen(seed);
+testing::property_result check_rescaling(claim c, std::size_t cases, std::uint64_t seed) {
+    auto res = testing::start_result(to_string(c), "rational", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t k = 0; k < cases; ++k) {
         const rescale_case rc = draw_case(gen, c);
         ++res.cases;
         if (!case_failure(rc, c)) continue;
         if (res.failures++ == 0) {
             const rescale_case small = shrink(rc, c);
-            res.counterexample = arith::check::failure_header(seed, k, rc.family) + describe(small) + ": " + *case_failure(small, c);
+            res.counterexample = testing::failure_header(seed, k, rc.family) + describe(small) + ": " + *case_failure(small, c);
         }
     }
     return res;
 }
 
 // (d) cross-layer equalization on random MLPs (ReLU everywhere).
-arith::check::property_result check_cle(std::size_t cases, std::uint64_t seed) {
-    auto res = arith::check::start_result("cross_layer_equalization is exact power-of-two rescaling", "rational", seed);
-    arith::operand_generator gen(seed);
+testing::property_result check_cle(std::size_t cases, std::uint64_t seed) {
+    auto res = testing::start_result("cross_layer_equalization is exact power-of-two rescaling", "rational", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t k = 0; k < cases; ++k) {
         std::string family;
         const net::network before = draw_mlp(gen, family);
@@ -340,7 +340,7 @@ arith::check::property_result check_cle(std::size_t cases, std::uint64_t seed) {
         }
         ++res.cases;
         if (!failure.empty() && res.failures++ == 0)
-            res.counterexample = arith::check::failure_header(seed, k, family) + before.name() + ": " + failure;
+            res.counterexample = testing::failure_header(seed, k, family) + before.name() + ": " + failure;
     }
     return res;
 }

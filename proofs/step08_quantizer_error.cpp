@@ -60,10 +60,10 @@ struct quant_case {
     std::string family;
 };
 
-double unit(arith::operand_generator& gen) { return static_cast<double>(gen.bits() >> 11) * 0x1p-53; }  // [0, 1)
+double unit(testing::operand_generator& gen) { return static_cast<double>(gen.bits() >> 11) * 0x1p-53; }  // [0, 1)
 
 // A positive magnitude of the case's family.
-double magnitude(arith::operand_generator& gen, int family) {
+double magnitude(testing::operand_generator& gen, int family) {
     switch (family) {
         case 1: return 1e300 * (0.5 + unit(gen) / 2);                                   // huge
         case 2: return std::fabs(gen.subnormal());                                     // tiny (subnormal)
@@ -74,7 +74,7 @@ double magnitude(arith::operand_generator& gen, int family) {
 // One adversarial entry relative to the grid of step eta: a grid point, a
 // half-way point, one ulp either side of either, a random value or a signed
 // zero; |entry| <= bound.
-double adversarial_entry(arith::operand_generator& gen, double eta, std::int64_t max_k, double bound, bool negative) {
+double adversarial_entry(testing::operand_generator& gen, double eta, std::int64_t max_k, double bound, bool negative) {
     const std::int64_t k = gen.uniform_int(-max_k, max_k);
     double w = 0;
     switch (gen.uniform_int(0, 6)) {
@@ -91,7 +91,7 @@ double adversarial_entry(arith::operand_generator& gen, double eta, std::int64_t
 }
 
 // Fills one tensor (weights or biases of `channels` output channels).
-void fill_tensor(arith::operand_generator& gen, std::vector<double>& values, std::size_t channels, const quant::options& opt,
+void fill_tensor(testing::operand_generator& gen, std::vector<double>& values, std::size_t channels, const quant::options& opt,
                  int magnitude_family, bool channels_apart, bool negative) {
     const std::size_t per_channel = values.size() / channels;
     const std::size_t groups = opt.per_channel ? channels : 1, per_group = values.size() / groups;
@@ -130,7 +130,7 @@ void fill_tensor(arith::operand_generator& gen, std::vector<double>& values, std
     }
 }
 
-net::network draw_network(arith::operand_generator& gen) {
+net::network draw_network(testing::operand_generator& gen) {
     switch (gen.uniform_int(0, 2)) {
         case 0:
             return net::make_mlp({static_cast<std::size_t>(gen.uniform_int(1, 8)), static_cast<std::size_t>(gen.uniform_int(1, 6))});
@@ -147,7 +147,7 @@ net::network draw_network(arith::operand_generator& gen) {
     }
 }
 
-quant_case draw_case(arith::operand_generator& gen, quant::method kind) {
+quant_case draw_case(testing::operand_generator& gen, quant::method kind) {
     quant_case c{draw_network(gen), {}, {}};
     quant::options& opt = c.opt;
     opt.kind = kind;
@@ -187,8 +187,8 @@ quant_case draw_case(arith::operand_generator& gen, quant::method kind) {
 }
 
 std::string describe_entry(const std::string& what, std::size_t node, std::size_t i, double w, double wq, double eta, std::int64_t code) {
-    return what + " " + std::to_string(i) + " of node " + std::to_string(node) + ": w = " + arith::describe(w) +
-           ", Q(w) = " + arith::describe(wq) + ", eta = " + arith::describe(eta) + ", code " + std::to_string(code);
+    return what + " " + std::to_string(i) + " of node " + std::to_string(node) + ": w = " + testing::describe(w) +
+           ", Q(w) = " + testing::describe(wq) + ", eta = " + testing::describe(eta) + ", code " + std::to_string(code);
 }
 
 // Checks every entry of one case; returns the first failure, if any.
@@ -222,10 +222,10 @@ std::optional<std::string> case_failure(const quant_case& c, const quant::result
     return std::nullopt;
 }
 
-arith::check::property_result check_quantizer(quant::method kind, const std::string& claim_name, const entry_claim& claim,
+testing::property_result check_quantizer(quant::method kind, const std::string& claim_name, const entry_claim& claim,
                                               std::size_t cases, std::uint64_t seed) {
-    auto res = arith::check::start_result(std::string(quant::to_string(kind)) + ": " + claim_name, "rational", seed);
-    arith::operand_generator gen(seed);
+    auto res = testing::start_result(std::string(quant::to_string(kind)) + ": " + claim_name, "rational", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t i = 0; i < cases; ++i) {
         const quant_case c = draw_case(gen, kind);
         const quant::result r = quant::quantize(c.network, c.opt);
@@ -239,10 +239,10 @@ arith::check::property_result check_quantizer(quant::method kind, const std::str
 // AdaRound with its full optimisation (default knobs, 64 sampled
 // calibration inputs) on He-initialised MLPs and CNNs, where it really
 // departs from nearest rounding.
-arith::check::property_result check_adaround_full(const std::string& claim_name, const entry_claim& claim, std::size_t networks,
+testing::property_result check_adaround_full(const std::string& claim_name, const entry_claim& claim, std::size_t networks,
                                                   std::uint64_t seed) {
-    auto res = arith::check::start_result("adaround (full optimisation): " + claim_name, "rational", seed);
-    arith::operand_generator gen(seed);
+    auto res = testing::start_result("adaround (full optimisation): " + claim_name, "rational", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t i = 0; i < networks; ++i) {
         quant_case c{i % 2 == 0 ? net::make_mlp({8, 32, 32, 4})
                                 : net::make_cnn({{1, 8, 8}, {{4, {3, 3, 1, 1, 1, 1}, true}, {8, {3, 3, 1, 1, 1, 1}, false}}, true, {10}}),
@@ -343,8 +343,8 @@ TEST_CASE("step 8 negative control: a naive grid (unsnapped step max|w| / q_max 
     // Q(w) = round(w / eta0) * eta0 in double with eta0 = max|w| / q_max rounded to nearest:
     // the products are rounded, so "Q(w) = code * eta0 exactly" fails.
     const auto seed = qbound::test::property_seed();
-    auto res = arith::check::start_result("naive grid: Q(w) = code * eta0 exactly", "rational", seed);
-    arith::operand_generator gen(seed);
+    auto res = testing::start_result("naive grid: Q(w) = code * eta0 exactly", "rational", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t i = 0; i < 2000; ++i) {
         const auto bits = static_cast<unsigned>(gen.uniform_int(2, 32));
         const double q_max = static_cast<double>(quant::max_code_for_bits(bits));
@@ -357,8 +357,8 @@ TEST_CASE("step 8 negative control: a naive grid (unsnapped step max|w| / q_max 
             const double code = std::nearbyint(v / eta0), q = code * eta0;
             ++res.cases;
             if (arith::to_rational(q) != rational(static_cast<std::int64_t>(code)) * arith::to_rational(eta0) && res.failures++ == 0)
-                res.counterexample = "seed " + std::to_string(seed) + ", case " + std::to_string(i) + ": w = " + arith::describe(v) +
-                                     ", eta0 = " + arith::describe(eta0) + ", code " + std::to_string(static_cast<std::int64_t>(code)) +
+                res.counterexample = "seed " + std::to_string(seed) + ", case " + std::to_string(i) + ": w = " + testing::describe(v) +
+                                     ", eta0 = " + testing::describe(eta0) + ", code " + std::to_string(static_cast<std::int64_t>(code)) +
                                      ": code * eta0 is not a double";
         }
     }

@@ -25,10 +25,10 @@ namespace {
 
 enum class claim { A_attained, A_attained_for_D_below_one, A_prime_attained };
 
-arith::check::property_result check_tightness(claim what, std::size_t cases, std::uint64_t seed) {
+testing::property_result check_tightness(claim what, std::size_t cases, std::uint64_t seed) {
     const char* names[] = {"A is attained (L = 1, N_0 = 1, D >= 1)", "A is attained for D < 1", "A' is attained"};
-    auto res = arith::check::start_result(names[static_cast<int>(what)], "rational", seed);
-    arith::operand_generator gen(seed);
+    auto res = testing::start_result(names[static_cast<int>(what)], "rational", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t c = 0; c < cases; ++c) {
         const auto outputs = static_cast<std::size_t>(gen.uniform_int(1, 6));
         net::network theta = net::make_mlp({1, outputs});
@@ -68,7 +68,7 @@ arith::check::property_result check_tightness(claim what, std::size_t cases, std
         const bool attained = value == sup && (what != claim::A_attained || collapsed == sup);
         ++res.cases;
         if ((!witness_attains || !attained) && res.failures++ == 0)
-            res.counterexample = arith::check::failure_header(seed, c, "L = 1, N_1 = " + std::to_string(outputs)) +
+            res.counterexample = testing::failure_header(seed, c, "L = 1, N_1 = " + std::to_string(outputs)) +
                                  "D = " + arith::to_decimal(D) + ", sup = " + arith::to_decimal(sup) + ", bound = " +
                                  arith::to_decimal(value) + (witness_attains ? "" : ", witness x = D does not attain the sup");
     }

@@ -5,8 +5,8 @@
 //   QBOUND_CASES_MULTIPLIER=10 ctest ...   long mode (10x cases)
 //   QBOUND_SEED=12345 ctest ...            another seed (default fixed)
 //   QBOUND_CASES_DIVISOR=10 ctest ...      a tenth of the cases (sanitizer build)
-#include "qbound/arith/enclosure_check.hpp"
-#include "qbound/arith/errors.hpp"
+#include "qbound/testing/enclosure_check.hpp"
+#include "qbound/core/errors.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -26,17 +26,17 @@ inline std::size_t cases_divisor() {
     char* end = nullptr;
     const unsigned long d = std::strtoul(v, &end, 10);
     if (*end != '\0' || d == 0 || d > 1000)
-        throw arith::invalid_argument(std::string("QBOUND_CASES_DIVISOR must be an integer in 1..1000, got '") + v + "'");
+        throw core::invalid_argument(std::string("QBOUND_CASES_DIVISOR must be an integer in 1..1000, got '") + v + "'");
     return d;
 }
 
 // Cases per operation and type in the default run (issue: >= 100,000).
 inline std::size_t property_cases(std::size_t base = 100000) {
-    return std::max<std::size_t>(1, base * arith::check::cases_multiplier() / cases_divisor());
+    return std::max<std::size_t>(1, base * testing::cases_multiplier() / cases_divisor());
 }
 
 inline std::uint64_t property_seed(std::uint64_t fallback = 0x5eed2026) {
-    return arith::check::seed_from_env(fallback);
+    return testing::seed_from_env(fallback);
 }
 
 // ||v||_inf of an exact vector.

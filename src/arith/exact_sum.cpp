@@ -1,5 +1,6 @@
 #include "qbound/arith/exact_sum.hpp"
 
+#include "qbound/arith/error_free.hpp"
 #include "qbound/arith/errors.hpp"
 #include "qbound/arith/scalar.hpp"
 
@@ -75,12 +76,6 @@ rational exact_abs_sum(std::span<const double> x, const char* what) {
     else
         mpq_div_2exp(result.backend().data(), result.backend().data(), static_cast<mp_bitcnt_t>(-exp2));
     return result;
-}
-
-sum_and_error two_sum(double a, double b) {
-    const double s = a + b;
-    const double bv = s - a, av = s - bv;
-    return {s, (a - av) + (b - bv)};
 }
 
 rational exact_max_abs_difference(std::span<const double> a, std::span<const double> b, const char* what) {

@@ -1,5 +1,7 @@
 #include "qbound/arith/interval_double.hpp"
 
+#include "qbound/arith/error_free.hpp"
+
 #include <cfloat>
 #include <cmath>
 #include <string>
@@ -39,9 +41,8 @@ double rounded_arith_eft::sum(double x, double y, int dir) {
         if (!std::isfinite(x) || !std::isfinite(y)) return s;  // unbounded endpoint: the limit
         return overflowed(s, dir);
     }
-    // TwoSum (Knuth): s + e == x + y exactly when no intermediate overflows.
-    const double bb = s - x;
-    const double e = (x - (s - bb)) + (y - bb);
+    // s + e == x + y exactly when e is finite (error_free.hpp).
+    const double e = two_sum(x, y).error;
     if (!std::isfinite(e)) return widened(s, dir);
     return directed(s, sign_of(e), dir);
 }
@@ -52,7 +53,7 @@ double rounded_arith_eft::product(double x, double y, int dir) {
     if (!std::isfinite(x) || !std::isfinite(y) || x == 0 || y == 0) return p;  // exact or a limit
     if (std::isinf(p)) return overflowed(p, dir);
     if (std::fabs(p) >= eft_threshold) {
-        const double e = std::fma(x, y, -p);  // exact: x*y - p
+        const double e = two_prod(x, y).error;  // exact: x*y - p (|p| >= 2^-960, error_free.hpp)
         return directed(p, sign_of(e), dir);
     }
     return widened(p, dir);

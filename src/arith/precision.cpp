@@ -12,7 +12,7 @@ thread_local long current_working_precision = default_precision_bits;
 
 mpfr_prec_t checked_precision(long bits, const char* what) {
     if (bits < min_precision_bits || bits > max_precision_bits) {
-        throw invalid_argument(std::string(what) + " must be between " + std::to_string(min_precision_bits) +
+        throw core::invalid_argument(std::string(what) + " must be between " + std::to_string(min_precision_bits) +
                                " and " + std::to_string(max_precision_bits) + " bits, got " +
                                std::to_string(bits));
     }

@@ -38,7 +38,7 @@ namespace {
 
 // Digits with an optional sign, a decimal point and an exponent.
 rational parse_decimal(const std::string& t, const std::string& whole, const char* what) {
-    const auto fail = [&] { return invalid_argument(std::string(what) + ": '" + whole + "' is not a decimal number or a fraction p/q"); };
+    const auto fail = [&] { return core::invalid_argument(std::string(what) + ": '" + whole + "' is not a decimal number or a fraction p/q"); };
     std::size_t i = 0;
     bool negative = false;
     if (i < t.size() && (t[i] == '+' || t[i] == '-')) negative = t[i++] == '-';
@@ -92,7 +92,7 @@ rational parse_rational(const std::string& text, const char* what) {
     if (slash == std::string::npos) return parse_decimal(text, text, what);
     const rational num = parse_decimal(text.substr(0, slash), text, what);
     const rational den = parse_decimal(text.substr(slash + 1), text, what);
-    if (den == 0) throw invalid_argument(std::string(what) + ": '" + text + "' divides by zero");
+    if (den == 0) throw core::invalid_argument(std::string(what) + ": '" + text + "' divides by zero");
     return num / den;
 }
 

@@ -1,6 +1,6 @@
 #include "qbound/bounds/bounds.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/net/errors.hpp"
 
@@ -373,7 +373,7 @@ namespace {
 
 std::vector<bound_result> all_variants(const pair_ingredients& p, const net::network& theta, const bound_options& opt) {
     if (opt.precision < 64 || opt.precision > arith::max_precision_bits)
-        throw arith::invalid_argument("bound precision must be in [64, " + std::to_string(arith::max_precision_bits) + "] bits");
+        throw core::invalid_argument("bound precision must be in [64, " + std::to_string(arith::max_precision_bits) + "] bits");
     if (p.main_path.empty()) throw net::model_error("network '" + p.original_name + "' has no affine layer: nothing to bound");
     const chain_context c(p, opt.precision);
     std::vector<bound_result> out;

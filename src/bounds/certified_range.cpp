@@ -1,6 +1,7 @@
 #include "qbound/bounds/certified_range.hpp"
 
 #include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 
 #include <algorithm>
 #include <string>
@@ -76,7 +77,7 @@ certified_range pow(const certified_range& a, unsigned long n) {
 }
 
 certified_range root(const certified_range& a, unsigned long k) {
-    if (k == 0) throw arith::invalid_argument("certified_range: root of order 0");
+    if (k == 0) throw core::invalid_argument("certified_range: root of order 0");
     mpfr_real lo = arith::make_mpfr_result(a.precision()), hi = arith::make_mpfr_result(a.precision());
     mpfr_rootn_ui(lo.get(), a.lo_.get(), k, MPFR_RNDD);
     mpfr_rootn_ui(hi.get(), a.hi_.get(), k, MPFR_RNDU);

@@ -1,6 +1,6 @@
 #include "qbound/bounds/ingredients.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/arith/exact_sum.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/bounds/norms.hpp"
@@ -161,7 +161,7 @@ rational normalized_input_bound(const net::network& m, const rational& D, bool& 
 }  // namespace
 
 pair_ingredients collect_ingredients(const net::network& theta, const net::network& quant, const rational& D) {
-    if (D < 0) throw arith::invalid_argument("the input bound D must be >= 0");
+    if (D < 0) throw core::invalid_argument("the input bound D must be >= 0");
     check_same_architecture(theta, quant);
     net::check_finite_weights(theta);
     net::check_finite_weights(quant);

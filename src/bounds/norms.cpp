@@ -1,6 +1,6 @@
 #include "qbound/bounds/norms.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/arith/exact_sum.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/net/errors.hpp"
@@ -16,8 +16,8 @@ using arith::abs;
 using arith::max;
 
 rational operator_norm_inf(std::span<const double> A, std::size_t rows, std::size_t cols, std::span<const double> bias) {
-    if (A.size() != rows * cols) throw arith::invalid_argument("operator_norm_inf: matrix size does not match rows x cols");
-    if (!bias.empty() && bias.size() != rows) throw arith::invalid_argument("operator_norm_inf: bias size does not match rows");
+    if (A.size() != rows * cols) throw core::invalid_argument("operator_norm_inf: matrix size does not match rows x cols");
+    if (!bias.empty() && bias.size() != rows) throw core::invalid_argument("operator_norm_inf: bias size does not match rows");
     rational best = 0;
     for (std::size_t i = 0; i < rows; ++i) {
         const rational sum = (bias.empty() ? rational(0) : abs(to_rational(bias[i], "bias"))) +
@@ -28,7 +28,7 @@ rational operator_norm_inf(std::span<const double> A, std::size_t rows, std::siz
 }
 
 rational operator_norm_inf(const sparse_matrix& A, std::span<const double> bias) {
-    if (!bias.empty() && bias.size() != A.rows) throw arith::invalid_argument("operator_norm_inf: bias size does not match rows");
+    if (!bias.empty() && bias.size() != A.rows) throw core::invalid_argument("operator_norm_inf: bias size does not match rows");
     rational best = 0;
     for (std::size_t i = 0; i < A.rows; ++i) {
         rational sum = bias.empty() ? rational(0) : abs(to_rational(bias[i], "bias"));

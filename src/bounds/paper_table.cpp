@@ -1,6 +1,6 @@
 #include "qbound/bounds/paper_table.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 
 #include <cmath>
 
@@ -27,8 +27,8 @@ upper ratio(const upper& a, const upper& b) {
 
 gain_row paper_gain(const net::architecture& arch, const upper& r_old, const upper& r_conv,
                     std::optional<double> target_log10_gain) {
-    if (arch.depth == 0) throw arith::invalid_argument("paper_gain: '" + arch.name + "' has no affine layer");
-    if (r_old.sign() <= 0 || r_conv.sign() <= 0) throw arith::invalid_argument("paper_gain: norms must be positive");
+    if (arch.depth == 0) throw core::invalid_argument("paper_gain: '" + arch.name + "' has no affine layer");
+    if (r_old.sign() <= 0 || r_conv.sign() <= 0) throw core::invalid_argument("paper_gain: norms must be positive");
     gain_row g;
     g.model = arch.name;
     g.L = arch.depth;

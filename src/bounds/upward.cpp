@@ -1,6 +1,7 @@
 #include "qbound/bounds/upward.hpp"
 
 #include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 
 #include <gmp.h>
 
@@ -54,7 +55,7 @@ upper pow_up(const upper& a, unsigned long n) {
 }
 
 upper root_up(const upper& a, unsigned long k) {
-    if (k == 0) throw arith::invalid_argument("root_up: k must be >= 1");
+    if (k == 0) throw core::invalid_argument("root_up: k must be >= 1");
     if (a.sign() < 0) throw arith::domain_error("root_up: negative argument");
     upper r = arith::make_mpfr_result(a.precision());
     mpfr_rootn_ui(r.get(), a.get(), k, upward);

@@ -8,7 +8,7 @@
 #include "commands.hpp"
 #include "reports.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/report/plot.hpp"
 #include "qbound/verify/campaign.hpp"
 
@@ -75,7 +75,7 @@ int run_campaign(const campaign_command_options& opt) {
             c.shard_index = std::stoul(opt.shard.substr(0, slash));
             c.shard_count = std::stoul(opt.shard.substr(slash + 1));
         } catch (const std::exception&) {
-            throw arith::invalid_argument("--shard must be i/n with 0 <= i < n, got '" + opt.shard + "'");
+            throw core::invalid_argument("--shard must be i/n with 0 <= i < n, got '" + opt.shard + "'");
         }
     }
     if (!opt.json)
@@ -93,12 +93,12 @@ int run_merge(const merge_options& opt) {
     verify::campaign_result total;
     for (const auto& file : opt.files) {
         std::ifstream in(file);
-        if (!in) throw arith::invalid_argument(file + ": cannot open the campaign report");
+        if (!in) throw core::invalid_argument(file + ": cannot open the campaign report");
         nlohmann::json j;
         try {
             in >> j;
         } catch (const std::exception& e) {
-            throw arith::invalid_argument(file + ": not JSON (" + e.what() + ")");
+            throw core::invalid_argument(file + ": not JSON (" + e.what() + ")");
         }
         verify::merge_into(total, verify::campaign_from_json(j, file));
     }

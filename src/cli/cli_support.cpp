@@ -2,7 +2,7 @@
 #include "commands.hpp"
 #include "quant_options.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/quant/quantize.hpp"
 
 
@@ -14,7 +14,7 @@ namespace qbound::cli {
 
 loaded_pair load_pair(const pair_options& opt) {
     const arith::rational D = arith::parse_rational(opt.D, "--D");
-    if (D < 0) throw arith::invalid_argument("--D must be >= 0");
+    if (D < 0) throw core::invalid_argument("--D must be >= 0");
     const bool quantize = opt.against.empty();
     quant::options qopt = opt.quant;
     if (quantize) {

@@ -3,8 +3,8 @@
 #include "commands.hpp"
 #include "quant_options.hpp"
 
-#include "qbound/arith/errors.hpp"
-#include "qbound/arith/parallel.hpp"
+#include "qbound/core/errors.hpp"
+#include "qbound/core/parallel.hpp"
 #include "qbound/arith/precision.hpp"
 
 #include <CLI/CLI.hpp>
@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
         app.exit(e);
         return 2;
     }
-    qbound::arith::default_threads() = threads;
+    qbound::core::default_threads() = threads;
     try {
         if (*selfcheck) return qbound::cli::run_selfcheck(check_opt);
         if (*demo) return qbound::cli::run_demo(demo_opt);
@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
         if (*table) return qbound::cli::run_table(table_opt);
         if (*sweep) return qbound::cli::run_depth_sweep(sweep_opt);
         if (*bench) return qbound::cli::run_bench(bench_opt);
-    } catch (const qbound::arith::unsound_error& e) {  // two certified results contradict: a bug, like selfcheck's UNSOUND
+    } catch (const qbound::core::unsound_error& e) {  // two certified results contradict: a bug, like selfcheck's UNSOUND
         std::cerr << "qbound: " << e.what() << "\n";
         return 1;
     } catch (const std::exception& e) {

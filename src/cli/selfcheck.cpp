@@ -12,7 +12,7 @@
 namespace qbound::cli {
 
 int run_selfcheck(const selfcheck_options& opt) {
-    using arith::check::property_result;
+    using testing::property_result;
     if (!opt.json) fmt::print(stderr, "qbound selfcheck: {} cases per operation and type, seed {}\n", opt.cases, opt.seed);
     std::function<void(const property_result&)> on_property;
     if (!opt.json)

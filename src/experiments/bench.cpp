@@ -1,6 +1,6 @@
 #include "qbound/experiments/bench.hpp"
 
-#include "qbound/arith/parallel.hpp"
+#include "qbound/core/parallel.hpp"
 #include "qbound/arith/precision.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/experiments/models.hpp"
@@ -167,7 +167,7 @@ bench_report run_bench(const bench_options& opt, const progress_sink& progress) 
     const auto x = bench_input(net.input_shape().size());
     std::vector<double> lo(x.size()), hi(x.size());
     for (std::size_t k = 0; k < x.size(); ++k) lo[k] = x[k] - 0x1p-8, hi[k] = x[k] + 0x1p-8;
-    report.threads = arith::thread_count(0);
+    report.threads = core::thread_count(0);
     progress.status(fmt::format("bench: ResNet18 at {}, {} MACs, {} threads", opt.resolution, qbound::report::grouped(macs), report.threads));
 
     // The fast rows run interleaved (run 1 of every path, then run 2, ...), so

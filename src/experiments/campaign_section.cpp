@@ -1,6 +1,6 @@
 #include "qbound/experiments/campaign_section.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/experiments/verdicts.hpp"
 #include "qbound/report/markdown.hpp"
 #include "qbound/report/plot.hpp"
@@ -163,7 +163,7 @@ void write_campaign_plots(const verify::campaign_result& r, const std::filesyste
         }
         if (!s.x.empty()) tight.lines.push_back(std::move(s));
     }
-    if (tight.lines.empty()) throw arith::invalid_argument("--plots: no pair has a positive certified lower end to plot");
+    if (tight.lines.empty()) throw core::invalid_argument("--plots: no pair has a positive certified lower end to plot");
     report::series one{"ratio 1 (below: VIOLATED)", {-0.5, static_cast<double>(totals.size()) - 0.5}, {1, 1}, false, true, "black", 0, true};
     tight.lines.push_back(one);
     report::write_plot(tight, dir / "campaign_tightness");

@@ -1,7 +1,7 @@
 #include "qbound/experiments/depth.hpp"
 
-#include "qbound/arith/errors.hpp"
-#include "qbound/arith/parallel.hpp"
+#include "qbound/core/errors.hpp"
+#include "qbound/core/parallel.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/bounds/bounds.hpp"
 #include "qbound/experiments/verdicts.hpp"
@@ -29,8 +29,8 @@ using detail::sci;
 
 depth_sweep run_depth_sweep(const depth_sweep_options& opt, const progress_sink& progress) {
     if (opt.min_depth < 1 || opt.max_depth < opt.min_depth || opt.max_depth > 1000)
-        throw arith::invalid_argument("depth-sweep: need 1 <= --min-depth <= --max-depth <= 1000");
-    if (opt.width < 1 || opt.width > 4096) throw arith::invalid_argument("depth-sweep: --width must be in 1..4096");
+        throw core::invalid_argument("depth-sweep: need 1 <= --min-depth <= --max-depth <= 1000");
+    if (opt.width < 1 || opt.width > 4096) throw core::invalid_argument("depth-sweep: --width must be in 1..4096");
     depth_sweep sweep;
     sweep.options = opt;
     report::series g_line{"G (Gonon et al.): max(D,1) W L^2 r^(L-1)", {}, {}}, a_line{"A collapsed: max(D,1) sum N r_mean^(L-1)", {}, {}},
@@ -110,7 +110,7 @@ std::vector<depth_point> run_depth_checks(const depth_check_options& opt, const 
     const std::size_t width = 8;
     std::vector<depth_point> points(opt.max_depth);
     std::atomic<std::size_t> done{0};
-    arith::parallel_for(opt.max_depth, opt.threads, [&](std::size_t i, unsigned) {
+    core::parallel_for(opt.max_depth, opt.threads, [&](std::size_t i, unsigned) {
         const std::size_t L = i + 1;
         std::vector<std::size_t> widths(L + 1, width);
         widths.front() = 2;

@@ -1,6 +1,6 @@
 #include "qbound/experiments/equalization.hpp"
 
-#include "qbound/arith/parallel.hpp"
+#include "qbound/core/parallel.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/bounds/bounds.hpp"
 #include "qbound/bounds/ingredients.hpp"
@@ -100,7 +100,7 @@ equalization_section run_equalization(const equalization_options& opt, const pro
     s.stages = {{"He-normal", base, {}, 0, {}}, {"imbalanced (exact 2^k channel rescaling)", imbalanced, {}, 0, {}},
                 {"after cross-layer equalization", equalized, {}, 0, {}}};
     std::atomic<std::size_t> done{0};
-    arith::parallel_for(s.stages.size(), opt.threads, [&](std::size_t i, unsigned) {
+    core::parallel_for(s.stages.size(), opt.threads, [&](std::size_t i, unsigned) {
         auto& st = s.stages[i];
         st.rho = layer_norms(st.network);
         quant::options q;

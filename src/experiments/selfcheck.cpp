@@ -1,6 +1,7 @@
 #include "qbound/experiments/selfcheck.hpp"
 
-#include "qbound/arith/operand_generators.hpp"
+#include "qbound/testing/negative_control.hpp"
+#include "qbound/testing/operand_generators.hpp"
 #include "qbound/arith/rational.hpp"
 #include "qbound/fast/enclosure.hpp"
 #include "qbound/net/forward.hpp"
@@ -19,7 +20,7 @@ namespace qbound::experiments {
 namespace {
 
 using namespace qbound::arith;
-using namespace qbound::arith::check;
+using namespace qbound::testing;
 
 std::vector<property_result> run_properties(std::size_t cases, std::uint64_t seed,
                                             const std::function<void(const property_result&)>& on_property) {

@@ -1,6 +1,6 @@
 #include "qbound/experiments/small_cnn.hpp"
 
-#include "qbound/arith/parallel.hpp"
+#include "qbound/core/parallel.hpp"
 #include "qbound/experiments/verdicts.hpp"
 #include "qbound/net/init.hpp"
 #include "qbound/net/zoo.hpp"
@@ -29,7 +29,7 @@ small_cnn_section run_small_cnn(const small_cnn_options& opt, const progress_sin
     for (const std::string method : {"floor", "nearest", "adaround"})
         for (unsigned bits : {4u, 8u}) cases.push_back({method, bits, fmt::format("cnn-{}-{}bit", method, bits), 0, {}});
     std::atomic<std::size_t> done{0};
-    arith::parallel_for(cases.size(), opt.threads, [&](std::size_t i, unsigned) {
+    core::parallel_for(cases.size(), opt.threads, [&](std::size_t i, unsigned) {
         auto& c = cases[i];
         quant::options q;
         q.kind = c.method == "floor" ? quant::method::floor : c.method == "nearest" ? quant::method::nearest : quant::method::adaround;

@@ -4,7 +4,7 @@
 
 #include "kernels.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/net/errors.hpp"
 
 #include <algorithm>
@@ -437,10 +437,10 @@ struct differential_engine {
     interval intersect(interval a, interval b, std::size_t node, const net::node& n, std::size_t k, const char* what) const {
         const interval c{std::max(a.lo, b.lo), std::min(a.hi, b.hi)};
         if (!(c.lo <= c.hi))
-            throw arith::unsound_error("fast correlated pair pass, node " + std::to_string(node) + " ('" + n.name + "'), element " +
-                                       std::to_string(k) + ": " + what + " " + arith::interval_text(a.lo, a.hi) + " and " +
-                                       arith::interval_text(b.lo, b.hi) + " do not overlap over the box " +
-                                       arith::box_text(*box_lower, *box_upper));
+            throw core::unsound_error("fast correlated pair pass, node " + std::to_string(node) + " ('" + n.name + "'), element " +
+                                       std::to_string(k) + ": " + what + " " + core::interval_text(a.lo, a.hi) + " and " +
+                                       core::interval_text(b.lo, b.hi) + " do not overlap over the box " +
+                                       core::box_text(*box_lower, *box_upper));
         return c;
     }
 
@@ -647,7 +647,7 @@ void check_pair_shapes(const net::network& a, const net::network& b) {
 
 double gamma_bound(std::size_t n) {
     const double nu = static_cast<double>(n) * unit_roundoff;  // exact for n < 2^53
-    if (!(nu < 0.25)) throw arith::invalid_argument("fast enclosure: dot product of length " + std::to_string(n) + " is too long");
+    if (!(nu < 0.25)) throw core::invalid_argument("fast enclosure: dot product of length " + std::to_string(n) + " is too long");
     return next_up(next_up(nu) / next_down(1.0 - nu));
 }
 
@@ -660,13 +660,13 @@ namespace {
 
 // The input box as balls; refuses NaN ends, lower > upper and ends of different sizes.
 ball_tensor box_balls(const std::vector<double>& lower, const std::vector<double>& upper) {
-    if (lower.size() != upper.size()) throw arith::invalid_argument("fast enclosure: box ends differ in size");
+    if (lower.size() != upper.size()) throw core::invalid_argument("fast enclosure: box ends differ in size");
     ball_tensor in;
     in.mid.resize(lower.size());
     in.rad.resize(lower.size());
     for (std::size_t k = 0; k < lower.size(); ++k) {
         if (!(lower[k] <= upper[k]) || std::isnan(lower[k]) || std::isnan(upper[k]))
-            throw arith::invalid_argument("fast enclosure: box coordinate " + std::to_string(k) + " has lower > upper or NaN");
+            throw core::invalid_argument("fast enclosure: box coordinate " + std::to_string(k) + " has lower > upper or NaN");
         from_interval({lower[k], upper[k]}, in.mid[k], in.rad[k]);
     }
     return in;
@@ -681,13 +681,13 @@ enclosure enclose_box(const net::network& net, const std::vector<double>& lower,
 
 enclosure enclose_point(const net::network& net, const std::vector<double>& x, const options& opt) {
     for (std::size_t k = 0; k < x.size(); ++k)
-        if (std::isnan(x[k])) throw arith::invalid_argument("fast enclosure: input " + std::to_string(k) + " is NaN");
+        if (std::isnan(x[k])) throw core::invalid_argument("fast enclosure: input " + std::to_string(k) + " is NaN");
     return enclose_box(net, x, x, opt);
 }
 
 enclosure enclose_difference(const net::network& theta, const net::network& quant, const std::vector<double>& x, const options& opt) {
     for (std::size_t k = 0; k < x.size(); ++k)
-        if (std::isnan(x[k])) throw arith::invalid_argument("fast enclosure: input " + std::to_string(k) + " is NaN");
+        if (std::isnan(x[k])) throw core::invalid_argument("fast enclosure: input " + std::to_string(k) + " is NaN");
     return enclose_box_difference(theta, quant, x, x, opt);
 }
 

@@ -2,7 +2,7 @@
 // Internal to src/fast: outward-stepping helpers, the thread pool and the
 // packed matrix-product kernel shared by the a-priori and refined engines.
 #include "qbound/fast/enclosure.hpp"
-#include "qbound/arith/parallel.hpp"
+#include "qbound/core/parallel.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -75,10 +75,10 @@ inline std::vector<std::size_t> last_uses(const net::network& net) {
 
 // ---- threads -----------------------------------------------------------------
 
-inline unsigned thread_count(const options& opt) { return arith::thread_count(opt.threads); }
+inline unsigned thread_count(const options& opt) { return core::thread_count(opt.threads); }
 
 // Tasks write their own outputs only, so results do not depend on the thread count.
-using arith::parallel_for;
+using core::parallel_for;
 
 // C (M x 8*tiles, row stride ldc) = A (M x K, row stride K) * B, B packed as
 // tiles of 8 columns: Bp[(t * K + k) * 8 + c]. Every C element is summed over

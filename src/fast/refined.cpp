@@ -4,7 +4,8 @@
 
 #include "kernels.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/arith/error_free.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/net/errors.hpp"
 
 #include <algorithm>
@@ -43,13 +44,6 @@ inline fine constant(double v) {
 // a subnormal step) in round-to-nearest, generously 2^-51 |x| + 2^-1073.
 inline double rounding_error(double x) { return next_up(std::fabs(x) * 0x1p-51 + 0x1p-1073); }
 
-// s + e == a + b exactly (TwoSum; round-to-nearest, no overflow).
-inline void two_sum(double a, double b, double& s, double& e) {
-    s = a + b;
-    const double bb = s - a;
-    e = (a - (s - bb)) + (b - bb);
-}
-
 // An error-free cascade of L TwoSum levels over a stream of terms: the sum
 // of the terms equals level[0] + ... + level[L-1] plus the exact sum of the
 // terms that fall through to level L, which is summed plainly (error at most
@@ -62,7 +56,10 @@ struct cascade {
     double abs_last = 0;
 
     void push(double t) {
-        for (int j = 0; j < L && t != 0; ++j) two_sum(level[static_cast<std::size_t>(j)], t, level[static_cast<std::size_t>(j)], t);
+        for (int j = 0; j < L && t != 0; ++j) {
+            const auto [s, e] = arith::two_sum(level[static_cast<std::size_t>(j)], t);
+            level[static_cast<std::size_t>(j)] = s, t = e;
+        }
         level[static_cast<std::size_t>(L)] += t;
         abs_last += std::fabs(t);
     }
@@ -362,9 +359,8 @@ struct refined_engine {
                 for (int j = 0; j < C; ++j) {
                     double* s = b.level[static_cast<std::size_t>(j)].data();
                     for (std::size_t c = 0; c < cells; ++c) {
-                        const double sum = s[c] + t[c], bb = sum - s[c];
-                        t[c] = (s[c] - (sum - bb)) + (t[c] - bb);
-                        s[c] = sum;
+                        const auto [sum, error] = arith::two_sum(s[c], t[c]);
+                        t[c] = error, s[c] = sum;
                     }
                 }
                 double* last = b.level[static_cast<std::size_t>(C)].data();
@@ -518,7 +514,7 @@ refined_engine make_engine(const options& opt) {
 fine_tensor refined_output(const refined_engine& e, const net::network& net, const std::vector<double>& x) {
     fine_tensor in = e.empty(x.size());
     for (std::size_t k = 0; k < x.size(); ++k) {
-        if (!std::isfinite(x[k])) throw arith::invalid_argument("fast enclosure: input " + std::to_string(k) + " is not finite");
+        if (!std::isfinite(x[k])) throw core::invalid_argument("fast enclosure: input " + std::to_string(k) + " is not finite");
         in.m[k] = x[k];
     }
     return e.run(net, std::move(in));
@@ -542,7 +538,7 @@ enclosure to_enclosure(const scalar_ops& ops, const fine_tensor& y) {
 
 int refined_corrections(int bits) {
     if (bits < 53 || bits > max_refined_bits)
-        throw arith::invalid_argument("fast enclosure: refined bits must be in [53, " + std::to_string(max_refined_bits) + "], got " + std::to_string(bits));
+        throw core::invalid_argument("fast enclosure: refined bits must be in [53, " + std::to_string(max_refined_bits) + "], got " + std::to_string(bits));
     return std::clamp((bits + 49) / 50 - 1, 1, max_refined_corrections);
 }
 

@@ -1,6 +1,6 @@
 #include "qbound/io/limits.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 
 #include <charconv>
 #include <cstdlib>
@@ -47,7 +47,7 @@ limits limits_from_environment() {
         for (const auto& l : all_limits)
             if (name == l.name) found = &l;
         if (!found || eq == std::string_view::npos)
-            throw arith::invalid_argument("QBOUND_LIMITS: '" + std::string(entry) +
+            throw core::invalid_argument("QBOUND_LIMITS: '" + std::string(entry) +
                                           "' is not name=value with a known limit name (max_file_bytes, max_tensor_elements, "
                                           "max_tensor_bytes, max_nodes, max_graph_depth, max_nnet_layers, max_nnet_layer_size, "
                                           "max_parameters, max_calibration_samples, max_case_file_bytes)");
@@ -55,7 +55,7 @@ limits limits_from_environment() {
         std::uint64_t v = 0;
         const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
         if (ec != std::errc() || end != value.data() + value.size() || v == 0)
-            throw arith::invalid_argument("QBOUND_LIMITS: " + std::string(name) + " = '" + std::string(value) +
+            throw core::invalid_argument("QBOUND_LIMITS: " + std::string(name) + " = '" + std::string(value) +
                                           "' is not a positive integer");
         result.*(found->field) = v;
     }

@@ -1,6 +1,6 @@
 #include "qbound/quant/adaround.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 
 #include "text.hpp"
 
@@ -222,21 +222,21 @@ std::vector<double> optimise_row(const row_problem& r, gram_operator& gram, doub
 }  // namespace
 
 void validate(const adaround_options& opt) {
-    if (opt.iterations == 0) throw arith::invalid_argument("AdaRound: iterations must be at least 1");
+    if (opt.iterations == 0) throw core::invalid_argument("AdaRound: iterations must be at least 1");
     if (!std::isfinite(opt.learning_rate) || !(opt.learning_rate > 0))
-        throw arith::invalid_argument(text("AdaRound: learning rate must be positive and finite (got ", opt.learning_rate, ")"));
+        throw core::invalid_argument(text("AdaRound: learning rate must be positive and finite (got ", opt.learning_rate, ")"));
     if (!std::isfinite(opt.lambda) || opt.lambda < 0)
-        throw arith::invalid_argument(text("AdaRound: lambda must be >= 0 and finite (got ", opt.lambda, ")"));
+        throw core::invalid_argument(text("AdaRound: lambda must be >= 0 and finite (got ", opt.lambda, ")"));
     if (!(opt.warmup >= 0 && opt.warmup < 1))
-        throw arith::invalid_argument(text("AdaRound: warm-up fraction must be in [0, 1) (got ", opt.warmup, ")"));
+        throw core::invalid_argument(text("AdaRound: warm-up fraction must be in [0, 1) (got ", opt.warmup, ")"));
     if (!std::isfinite(opt.beta_start) || !std::isfinite(opt.beta_end) || !(opt.beta_end > 0) || opt.beta_start < opt.beta_end)
-        throw arith::invalid_argument(text("AdaRound: need beta_start >= beta_end > 0 (got ", opt.beta_start, " -> ", opt.beta_end, ")"));
+        throw core::invalid_argument(text("AdaRound: need beta_start >= beta_end > 0 (got ", opt.beta_start, " -> ", opt.beta_end, ")"));
 }
 
 rounding_choice adaround_layer(const rounding_problem& p, const adaround_options& opt) {
     validate(opt);
     if (p.layer == nullptr || !p.layer->is_affine()) throw std::logic_error("adaround_layer: not an affine node");
-    if (p.inputs.empty()) throw arith::invalid_argument("AdaRound: no calibration inputs");
+    if (p.inputs.empty()) throw core::invalid_argument("AdaRound: no calibration inputs");
     const net::node& n = *p.layer;
     const std::size_t rows = n.out_features, per_row = n.weight.size() / rows;
     const bool with_bias = !p.bias_fraction.empty();

@@ -1,6 +1,6 @@
 #include "qbound/quant/calibration.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/io/limits.hpp"
 
 #include "text.hpp"
@@ -23,7 +23,7 @@ namespace {
 using detail::text;
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
-    throw arith::invalid_argument("calibration file " + path + ": " + what);
+    throw core::invalid_argument("calibration file " + path + ": " + what);
 }
 
 std::string read_bytes(const std::string& path, const io::limits& lim) {
@@ -186,15 +186,15 @@ std::vector<std::vector<double>> read_npy(const std::string& path, std::size_t d
 }  // namespace
 
 std::vector<std::vector<double>> read_calibration(const std::string& path, std::size_t expected_dim, const io::limits& lim) {
-    if (expected_dim == 0) throw arith::invalid_argument("read_calibration: the network takes no inputs");
+    if (expected_dim == 0) throw core::invalid_argument("read_calibration: the network takes no inputs");
     const bool npy = path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
     return npy ? read_npy(path, expected_dim, lim) : read_csv(path, expected_dim, lim);
 }
 
 std::vector<std::vector<double>> sample_calibration(std::size_t dim, std::size_t n, double D, std::uint64_t seed) {
-    if (n == 0) throw arith::invalid_argument("--calib-samples must be at least 1");
-    if (dim == 0) throw arith::invalid_argument("sample_calibration: the network takes no inputs");
-    if (!std::isfinite(D) || !(D > 0)) throw arith::invalid_argument(text("--D must be positive and finite (got ", D, ")"));
+    if (n == 0) throw core::invalid_argument("--calib-samples must be at least 1");
+    if (dim == 0) throw core::invalid_argument("sample_calibration: the network takes no inputs");
+    if (!std::isfinite(D) || !(D > 0)) throw core::invalid_argument(text("--D must be positive and finite (got ", D, ")"));
     std::mt19937_64 engine(seed);
     std::vector<std::vector<double>> rows(n, std::vector<double>(dim));
     for (auto& row : rows)

@@ -1,6 +1,6 @@
 #include "qbound/quant/grid.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/arith/scalar.hpp"
 
 #include "text.hpp"
@@ -38,7 +38,7 @@ std::string hex(double x) {
 
 void require_step(double eta, const char* what) {
     if (!std::isfinite(eta) || !(eta > 0))
-        throw arith::invalid_argument(text(what, ": eta must be positive and finite (got ", eta, ")"));
+        throw core::invalid_argument(text(what, ": eta must be positive and finite (got ", eta, ")"));
 }
 
 bool product_overflows(double eta, const arith::integer& max_code) {
@@ -65,7 +65,7 @@ double exact_quotient::fraction() const {
 
 exact_quotient divide(double w, double eta) {
     require_step(eta, "quantization step");
-    if (!std::isfinite(w)) throw arith::invalid_argument("quantization: weight " + hex(w) + " is not finite");
+    if (!std::isfinite(w)) throw core::invalid_argument("quantization: weight " + hex(w) + " is not finite");
     const dyadic a = decompose(w), c = decompose(eta);  // c.mantissa > 0
     arith::integer num = a.mantissa, den = c.mantissa;
     const int shift = a.exponent - c.exponent;
@@ -83,7 +83,7 @@ exact_quotient divide(double w, double eta) {
 
 std::int64_t max_code_for_bits(unsigned bits) {
     if (bits < 1 || bits > 32)
-        throw arith::invalid_argument(text("--bits ", bits, " is outside 1..32"));
+        throw core::invalid_argument(text("--bits ", bits, " is outside 1..32"));
     return bits == 1 ? 1 : (std::int64_t{1} << (bits - 1)) - 1;
 }
 
@@ -100,13 +100,13 @@ int significant_bits(double x) {
 }
 
 double round_up_to_significant_bits(const arith::rational& q, int bits) {
-    if (bits < 1 || bits > 53) throw arith::invalid_argument(text("significant bits ", bits, " outside 1..53"));
-    if (q <= 0) throw arith::invalid_argument("round_up_to_significant_bits: the value must be positive");
+    if (bits < 1 || bits > 53) throw core::invalid_argument(text("significant bits ", bits, " outside 1..53"));
+    if (q <= 0) throw core::invalid_argument("round_up_to_significant_bits: the value must be positive");
     // The smallest double >= q; every double with <= bits significant bits
     // that is >= q is also >= this one, so rounding it up to `bits` bits
     // gives the smallest such double.
     const double d = arith::round_to_double(q, MPFR_RNDU);
-    if (!std::isfinite(d)) throw arith::invalid_argument("quantization step overflows the double range");
+    if (!std::isfinite(d)) throw core::invalid_argument("quantization step overflows the double range");
     const dyadic x = decompose(d);
     const auto drop = static_cast<unsigned>(53 - bits);
     const std::uint64_t unit = std::uint64_t{1} << drop;
@@ -114,7 +114,7 @@ double round_up_to_significant_bits(const arith::rational& q, int bits) {
     // m * 2^exponent is representable: m <= 2^53 has <= bits significant
     // bits, and for subnormal d the exponent only grows when bits are dropped.
     const double r = std::ldexp(static_cast<double>(m), x.exponent);
-    if (!std::isfinite(r)) throw arith::invalid_argument("quantization step overflows the double range");
+    if (!std::isfinite(r)) throw core::invalid_argument("quantization step overflows the double range");
     if (arith::to_rational(r) < q || significant_bits(r) > bits)
         throw std::logic_error("round_up_to_significant_bits: rounding failed for " + hex(d));
     return r;
@@ -131,12 +131,12 @@ bool products_exact(double eta, const arith::integer& max_code) {
 double step_for_bits(double max_abs, unsigned bits) {
     const std::int64_t q_max = max_code_for_bits(bits);
     if (!std::isfinite(max_abs) || max_abs < 0)
-        throw arith::invalid_argument("step_for_bits: max |w| must be finite and >= 0 (got " + hex(max_abs) + ")");
+        throw core::invalid_argument("step_for_bits: max |w| must be finite and >= 0 (got " + hex(max_abs) + ")");
     if (max_abs == 0) return 1.0;  // all-zero tensor or channel: any positive step, all codes 0
     const arith::integer q_max_int(q_max);
     const double eta = round_up_to_significant_bits(arith::to_rational(max_abs) / q_max, 53 - bit_length(q_max_int));
     if (product_overflows(eta, q_max_int))
-        throw arith::invalid_argument(
+        throw core::invalid_argument(
             text("--bits ", bits, ": weights up to ", max_abs, " are too close to the double range (q_max * eta overflows)"));
     if (!products_exact(eta, q_max_int)) throw std::logic_error("step_for_bits: step " + hex(eta) + " is not exact");
     return eta;
@@ -145,20 +145,20 @@ double step_for_bits(double max_abs, unsigned bits) {
 explicit_step step_for_explicit(double max_abs, double eta) {
     require_step(eta, "--eta");
     if (!std::isfinite(max_abs) || max_abs < 0)
-        throw arith::invalid_argument("step_for_explicit: max |w| must be finite and >= 0 (got " + hex(max_abs) + ")");
+        throw core::invalid_argument("step_for_explicit: max |w| must be finite and >= 0 (got " + hex(max_abs) + ")");
     if (max_abs == 0) return {eta, false};
     const arith::integer K = divide(max_abs, eta).ceil();
     if (K >= code_limit)
-        throw arith::invalid_argument(text("--eta ", eta, " is too small for weights up to ", max_abs,
+        throw core::invalid_argument(text("--eta ", eta, " is too small for weights up to ", max_abs,
                                            ": codes would reach 2^52 (|w| / eta = ",
                                            arith::to_decimal(arith::to_rational(max_abs) / arith::to_rational(eta), 6), ")"));
     if (product_overflows(eta, K))
-        throw arith::invalid_argument(text("--eta ", eta, ": weights up to ", max_abs,
+        throw core::invalid_argument(text("--eta ", eta, ": weights up to ", max_abs,
                                            " are too close to the double range (ceil(|w|/eta) * eta overflows)"));
     if (products_exact(eta, K)) return {eta, false};
     const double snapped = round_up_to_significant_bits(arith::to_rational(eta), 53 - bit_length(K));
     if (product_overflows(snapped, K))
-        throw arith::invalid_argument(text("--eta ", eta, ": the snapped step ", snapped, " overflows with weights up to ", max_abs));
+        throw core::invalid_argument(text("--eta ", eta, ": the snapped step ", snapped, " overflows with weights up to ", max_abs));
     if (!products_exact(snapped, K)) throw std::logic_error("step_for_explicit: snapped step " + hex(snapped) + " is not exact");
     return {snapped, true};
 }
@@ -172,7 +172,7 @@ double grid_point(std::int64_t code, double eta) {
 
 std::int64_t to_code(const arith::integer& k) {
     if (abs(k) >= code_limit)
-        throw arith::invalid_argument("quantization code " + k.str() + " does not fit 52 bits (eta too small)");
+        throw core::invalid_argument("quantization code " + k.str() + " does not fit 52 bits (eta too small)");
     return k.convert_to<std::int64_t>();
 }
 

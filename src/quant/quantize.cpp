@@ -1,6 +1,7 @@
 #include "qbound/quant/quantize.hpp"
 
 #include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/net/errors.hpp"
 #include "qbound/net/forward.hpp"
@@ -101,20 +102,20 @@ double round_up(const arith::rational& q) { return arith::round_to_double(q, MPF
 method parse_method(std::string_view name) {
     for (std::size_t k = 0; k < std::size(method_names); ++k)
         if (name == method_names[k]) return static_cast<method>(k);
-    throw arith::invalid_argument("unknown quantization method '" + std::string(name) +
+    throw core::invalid_argument("unknown quantization method '" + std::string(name) +
                                   "' (valid: floor, nearest, stochastic, adaround)");
 }
 
 std::string_view to_string(method m) { return method_names[static_cast<std::size_t>(m)]; }
 
 void validate(const options& opt) {
-    if (opt.eta && opt.bits) throw arith::invalid_argument("give either --eta or --bits, not both");
-    if (!opt.eta && !opt.bits) throw arith::invalid_argument("give a step: --eta E or --bits B");
+    if (opt.eta && opt.bits) throw core::invalid_argument("give either --eta or --bits, not both");
+    if (!opt.eta && !opt.bits) throw core::invalid_argument("give a step: --eta E or --bits B");
     if (opt.eta && (!std::isfinite(*opt.eta) || !(*opt.eta > 0)))
-        throw arith::invalid_argument(text("--eta must be positive and finite (got ", *opt.eta, ")"));
+        throw core::invalid_argument(text("--eta must be positive and finite (got ", *opt.eta, ")"));
     if (opt.bits) max_code_for_bits(*opt.bits);  // throws outside 1..32
-    if (opt.calib_samples == 0) throw arith::invalid_argument("--calib-samples must be at least 1");
-    if (!std::isfinite(opt.D) || !(opt.D > 0)) throw arith::invalid_argument(text("--D must be positive and finite (got ", opt.D, ")"));
+    if (opt.calib_samples == 0) throw core::invalid_argument("--calib-samples must be at least 1");
+    if (!std::isfinite(opt.D) || !(opt.D > 0)) throw core::invalid_argument(text("--D must be positive and finite (got ", opt.D, ")"));
     if (opt.kind == method::adaround) validate(opt.adaround);
 }
 

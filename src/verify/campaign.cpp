@@ -2,8 +2,8 @@
 
 #include "qbound/verify/case_file.hpp"
 
-#include "qbound/arith/errors.hpp"
-#include "qbound/arith/parallel.hpp"
+#include "qbound/core/errors.hpp"
+#include "qbound/core/parallel.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/bounds/bounds.hpp"
 #include "qbound/io/onnx_export.hpp"
@@ -223,7 +223,7 @@ campaign_pair draw(const std::string& family, std::mt19937_64& g) {
         const std::uint64_t quant_seed = g();
         return quantized(m, kind, bits, 1, per_channel, quant_seed);
     }
-    throw arith::invalid_argument("unknown campaign family '" + family + "'");
+    throw core::invalid_argument("unknown campaign family '" + family + "'");
 }
 
 
@@ -327,21 +327,21 @@ double variant_tally::median_bound_over_lower() const {
 
 campaign_pair draw_campaign_pair(const std::string& family, std::uint64_t seed, std::size_t index) {
     if (std::find(campaign_families().begin(), campaign_families().end(), family) == campaign_families().end())
-        throw arith::invalid_argument("unknown campaign family '" + family + "'");
+        throw core::invalid_argument("unknown campaign family '" + family + "'");
     std::mt19937_64 g(campaign_pair_seed(seed, family, index));
     return draw(family, g);
 }
 
 campaign_result run_campaign(const campaign_options& opt) {
     if (opt.shard_count == 0 || opt.shard_index >= opt.shard_count)
-        throw arith::invalid_argument("campaign shard " + std::to_string(opt.shard_index) + "/" + std::to_string(opt.shard_count) +
+        throw core::invalid_argument("campaign shard " + std::to_string(opt.shard_index) + "/" + std::to_string(opt.shard_count) +
                                       ": need 0 <= i < n");
     campaign_result r;
     std::mutex progress_mutex;
     r.families = opt.families.empty() ? campaign_families() : opt.families;
     for (const auto& f : r.families)
         if (std::find(campaign_families().begin(), campaign_families().end(), f) == campaign_families().end())
-            throw arith::invalid_argument("unknown campaign family '" + f + "'");
+            throw core::invalid_argument("unknown campaign family '" + f + "'");
     for (const auto& family : r.families) {
         // Draw this shard's pairs (each from its own generator, seeded by
         // campaign_pair_seed: the same pair whatever the family list, shard
@@ -362,7 +362,7 @@ campaign_result run_campaign(const campaign_options& opt) {
         }
         std::atomic<std::size_t> checked{0};
         if (opt.progress) opt.progress(family, 0, jobs.size());
-        arith::parallel_for(jobs.size(), opt.threads, [&](std::size_t k, unsigned) {
+        core::parallel_for(jobs.size(), opt.threads, [&](std::size_t k, unsigned) {
             job& j = jobs[k];
             check_options c;
             c.D = j.pair.D;
@@ -427,7 +427,7 @@ campaign_result run_campaign(const campaign_options& opt) {
 
 void merge_into(campaign_result& total, const campaign_result& shard) {
     if (total.families.empty()) total.families = shard.families;
-    if (total.families != shard.families) throw arith::invalid_argument("merge: the shards ran different families");
+    if (total.families != shard.families) throw core::invalid_argument("merge: the shards ran different families");
     total.pairs += shard.pairs;
     for (const auto& [family, variants] : shard.tally)
         for (const auto& [name, t] : variants) add_tally(total.tally[family][name], t);
@@ -590,7 +590,7 @@ campaign_result campaign_from_json(const nlohmann::json& j, const std::string& w
             r.records.push_back(std::move(rec));
         }
     } catch (const std::exception& e) {
-        throw arith::invalid_argument(what + ": not a qbound campaign report (" + e.what() + ")");
+        throw core::invalid_argument(what + ": not a qbound campaign report (" + e.what() + ")");
     }
     return r;
 }

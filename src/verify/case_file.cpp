@@ -1,6 +1,6 @@
 #include "qbound/verify/case_file.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/io/onnx.hpp"
 #include "qbound/io/onnx_export.hpp"
 
@@ -45,7 +45,7 @@ void save_case(const std::filesystem::path& folder, const net::network& theta, c
     for (double v : witness.x) w["x_hex"].push_back(hex(v));
     std::ofstream out(folder / "witness.json");
     out << w.dump(2) << "\n";
-    if (!out) throw arith::invalid_argument((folder / "witness.json").string() + ": cannot write the case file");
+    if (!out) throw core::invalid_argument((folder / "witness.json").string() + ": cannot write the case file");
 }
 
 replay_case load_case(const std::filesystem::path& where) {
@@ -55,40 +55,40 @@ replay_case load_case(const std::filesystem::path& where) {
     const io::limits lim = io::limits_from_environment();
     const auto size = io::check_file_size(file, lim.max_case_file_bytes, "max_case_file_bytes");
     if (!size.error.empty())
-        throw arith::invalid_argument(name + ": " + (size.error == "cannot open file" ? "cannot open the case file" : size.error));
+        throw core::invalid_argument(name + ": " + (size.error == "cannot open file" ? "cannot open the case file" : size.error));
     std::ifstream in(file);
-    if (!in) throw arith::invalid_argument(name + ": cannot open the case file");
+    if (!in) throw core::invalid_argument(name + ": cannot open the case file");
     nlohmann::json j;
     try {
         in >> j;
     } catch (const std::exception& e) {
-        throw arith::invalid_argument(name + ": not a qbound case (JSON): " + e.what());
+        throw core::invalid_argument(name + ": not a qbound case (JSON): " + e.what());
     }
     const auto text = [&](const char* field) {
-        if (!j.contains(field) || !j[field].is_string()) throw arith::invalid_argument(name + ": field '" + field + "' is missing or not a string");
+        if (!j.contains(field) || !j[field].is_string()) throw core::invalid_argument(name + ": field '" + field + "' is missing or not a string");
         return j[field].get<std::string>();
     };
-    if (!j.is_object()) throw arith::invalid_argument(name + ": not a qbound case (the JSON is not an object)");
-    if (!j.contains("x_hex") || !j["x_hex"].is_array()) throw arith::invalid_argument(name + ": field 'x_hex' is missing");
-    if (j.contains("note") && !j["note"].is_string()) throw arith::invalid_argument(name + ": field 'note' is not a string");
+    if (!j.is_object()) throw core::invalid_argument(name + ": not a qbound case (the JSON is not an object)");
+    if (!j.contains("x_hex") || !j["x_hex"].is_array()) throw core::invalid_argument(name + ": field 'x_hex' is missing");
+    if (j.contains("note") && !j["note"].is_string()) throw core::invalid_argument(name + ": field 'note' is not a string");
     replay_case c{io::read_onnx((folder / text("theta")).string(), lim).network,
                   io::read_onnx((folder / text("theta_quantized")).string(), lim).network,
                   arith::parse_rational(text("D"), (name + ": D").c_str()), {}, j.value("note", std::string())};
     if (j["x_hex"].size() != c.theta.input_shape().size())
-        throw arith::invalid_argument(name + ": the witness has " + std::to_string(j["x_hex"].size()) + " inputs, the network " +
+        throw core::invalid_argument(name + ": the witness has " + std::to_string(j["x_hex"].size()) + " inputs, the network " +
                                       std::to_string(c.theta.input_shape().size()));
     for (const auto& v : j["x_hex"]) {
-        if (!v.is_string()) throw arith::invalid_argument(name + ": 'x_hex' entries must be hex float strings");
+        if (!v.is_string()) throw core::invalid_argument(name + ": 'x_hex' entries must be hex float strings");
         const std::string s = v.get<std::string>();
         char* end = nullptr;
         const double d = std::strtod(s.c_str(), &end);
-        if (end == s.c_str() || *end != '\0' || !std::isfinite(d)) throw arith::invalid_argument(name + ": bad 'x_hex' entry '" + s + "'");
+        if (end == s.c_str() || *end != '\0' || !std::isfinite(d)) throw core::invalid_argument(name + ": bad 'x_hex' entry '" + s + "'");
         if (arith::to_rational(d) > c.D || arith::to_rational(d) < -c.D)
-            throw arith::invalid_argument(name + ": the witness entry " + s + " lies outside [-D, D]");
+            throw core::invalid_argument(name + ": the witness entry " + s + " lies outside [-D, D]");
         c.x.push_back(d);
     }
     if (c.x.size() != c.theta.input_shape().size())
-        throw arith::invalid_argument(name + ": the witness has " + std::to_string(c.x.size()) + " inputs, the network " +
+        throw core::invalid_argument(name + ": the witness has " + std::to_string(c.x.size()) + " inputs, the network " +
                                       std::to_string(c.theta.input_shape().size()));
     return c;
 }

@@ -1,6 +1,6 @@
 #include "qbound/verify/check.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/fast/enclosure.hpp"
 
@@ -62,8 +62,8 @@ private:
 }  // namespace
 
 check_result check_pair(const net::network& theta, const net::network& quant, const check_options& opt) {
-    if (opt.D < 0) throw arith::invalid_argument("check: D must be >= 0");
-    if (opt.search.max_evaluations == 0) throw arith::invalid_argument("check: the search needs at least one evaluation");
+    if (opt.D < 0) throw core::invalid_argument("check: D must be >= 0");
+    if (opt.search.max_evaluations == 0) throw core::invalid_argument("check: the search needs at least one evaluation");
     const std::size_t d = theta.input_shape().size();
     // D rounded to doubles: the search stays inside Omega (rounded down), the
     // upper bound covers it (rounded up).
@@ -112,9 +112,9 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
         r.upper_method = "fast correlated pair pass of both networks and their difference over Omega (one box, no branching)";
         if (std::isfinite(bound)) {
             if (arith::to_rational(bound) < r.witness.lower)
-                throw arith::unsound_error("check: the " + r.upper_method + " gives the upper bound " + arith::exact_digits(bound) +
+                throw core::unsound_error("check: the " + r.upper_method + " gives the upper bound " + core::exact_digits(bound) +
                                            ", below the certified lower value " + arith::to_decimal(r.witness.lower, 20) + " (" +
-                                           r.witness.arithmetic + ") at the witness x = " + arith::point_text(r.witness.x));
+                                           r.witness.arithmetic + ") at the witness x = " + core::point_text(r.witness.x));
             r.upper = arith::max(arith::to_rational(bound), r.witness.upper);
         } else {
             r.upper_computed = false;
@@ -145,9 +145,9 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
         // Both sides are certified bounds of the same sup: an upper below the
         // lower proves a bug, never patched over.
         if (r.upper < r.witness.lower)
-            throw arith::unsound_error("check: the certified upper bound " + arith::to_decimal(r.upper, 20) + " (" + r.upper_method +
+            throw core::unsound_error("check: the certified upper bound " + arith::to_decimal(r.upper, 20) + " (" + r.upper_method +
                                        ") is below the certified lower value " + arith::to_decimal(r.witness.lower, 20) + " (" +
-                                       r.witness.arithmetic + ") at the witness x = " + arith::point_text(r.witness.x));
+                                       r.witness.arithmetic + ") at the witness x = " + core::point_text(r.witness.x));
         r.relative_gap = r.upper > 0 ? static_cast<double>((r.upper - r.witness.lower) / r.upper) : 0.0;
     } else {
         r.upper = 0;

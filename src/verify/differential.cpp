@@ -3,8 +3,8 @@
 #include "qbound/fast/enclosure.hpp"
 #include "qbound/verify/symbolic_difference.hpp"
 
-#include "qbound/arith/errors.hpp"
-#include "qbound/arith/exact_sum.hpp"
+#include "qbound/core/errors.hpp"
+#include "qbound/arith/error_free.hpp"
 #include "qbound/arith/interval_double.hpp"
 #include "qbound/net/errors.hpp"
 #include "qbound/net/forward.hpp"
@@ -19,7 +19,7 @@ namespace qbound::verify {
 using I = arith::interval_double;
 
 input_box centered_box(std::size_t dim, double D) {
-    if (!(D >= 0) || !std::isfinite(D)) throw arith::invalid_argument("input box: D must be finite and >= 0");
+    if (!(D >= 0) || !std::isfinite(D)) throw core::invalid_argument("input box: D must be finite and >= 0");
     return {std::vector<double>(dim, -D), std::vector<double>(dim, D)};
 }
 
@@ -44,10 +44,10 @@ void split_difference(const std::vector<double>& w, const std::vector<double>& w
 I intersect(const I& d, const I& q, std::size_t node, const std::string& name, std::size_t k, const input_box& box) {
     const double lo = std::max(d.lower(), q.lower()), hi = std::min(d.upper(), q.upper());
     if (lo > hi)
-        throw arith::unsound_error("differential interval pass, node " + std::to_string(node) + " ('" + name + "'), element " +
-                                   std::to_string(k) + ": the propagated difference " + arith::interval_text(d.lower(), d.upper()) +
-                                   " and the difference of the two networks' enclosures " + arith::interval_text(q.lower(), q.upper()) +
-                                   " do not overlap over the box " + arith::box_text(box.lower, box.upper));
+        throw core::unsound_error("differential interval pass, node " + std::to_string(node) + " ('" + name + "'), element " +
+                                   std::to_string(k) + ": the propagated difference " + core::interval_text(d.lower(), d.upper()) +
+                                   " and the difference of the two networks' enclosures " + core::interval_text(q.lower(), q.upper()) +
+                                   " do not overlap over the box " + core::box_text(box.lower, box.upper));
     return arith::make_interval(lo, hi);
 }
 
@@ -73,7 +73,7 @@ std::vector<differential_values> differential_intervals(const net::network& thet
     const auto& nodes = theta.nodes();
     if (quant.nodes().size() != nodes.size()) throw net::model_error("differential bound: the networks differ in structure");
     if (box.lower.size() != theta.input_shape().size() || box.upper.size() != box.lower.size())
-        throw arith::invalid_argument("differential bound: the box has the wrong dimension");
+        throw core::invalid_argument("differential bound: the box has the wrong dimension");
     std::vector<triple> v(nodes.size());
     for (std::size_t k = 0; k < box.lower.size(); ++k) {
         v[0].a.push_back(arith::make_interval(box.lower[k], box.upper[k]));
@@ -256,9 +256,9 @@ branch_and_bound_result branch_and_bound(const net::network& theta, const net::n
     // lower <= sup <= the bound of the box holding the maximizer, which is
     // never dropped: an upper below lower proves a bug.
     if (r.upper < lower)
-        throw arith::unsound_error("branch and bound (" + r.method + ") over the box " + arith::box_text(box.lower, box.upper) +
-                                   ": the certified upper bound " + arith::exact_digits(r.upper) + " is below the certified lower bound " +
-                                   arith::exact_digits(lower) + " after " + std::to_string(r.nodes) + " boxes" +
+        throw core::unsound_error("branch and bound (" + r.method + ") over the box " + core::box_text(box.lower, box.upper) +
+                                   ": the certified upper bound " + core::exact_digits(r.upper) + " is below the certified lower bound " +
+                                   core::exact_digits(lower) + " after " + std::to_string(r.nodes) + " boxes" +
                                    (open.empty() ? " (every box was dropped)" : ""));
     return r;
 }

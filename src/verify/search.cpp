@@ -1,5 +1,5 @@
 #include "qbound/verify/search.hpp"
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 
 #include "qbound/verify/gradient.hpp"
 #include "qbound/verify/point_difference.hpp"
@@ -201,7 +201,7 @@ search_result ascend_from(const net::network& theta, const net::network& quant, 
 }
 
 search_options counted_search(std::size_t inputs, double effort, std::uint64_t seed) {
-    if (!(effort > 0) || !std::isfinite(effort)) throw arith::invalid_argument("search effort must be positive and finite");
+    if (!(effort > 0) || !std::isfinite(effort)) throw core::invalid_argument("search effort must be positive and finite");
     const auto scaled = [&](double base) { return static_cast<std::size_t>(std::max(1.0, std::ceil(base * effort))); };
     const bool wide = inputs > 16;
     search_options o;

@@ -1,6 +1,6 @@
 #include "qbound/verify/shrink.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/bounds/bounds.hpp"
 #include "qbound/verify/differential.hpp"
@@ -230,7 +230,7 @@ public:
             const search_result found = search_worst_case(c.theta, c.quant, centered_box(d, inside), s, {hint});
             p = certify_difference(c.theta, c.quant, found.best_x, opt_.certify_bits);
             if (p.lower > limit) return std::make_pair(std::move(p), it->hypotheses_hold());
-        } catch (const arith::unsound_error&) {
+        } catch (const core::unsound_error&) {
             throw;  // two certified values contradict each other: a bug, never a rejected candidate
         } catch (const std::exception&) {
             // A malformed candidate (e.g. a layer left without inputs) is simply not kept.
@@ -278,7 +278,7 @@ shrink_result shrink_counterexample(const net::network& theta, const net::networ
     shrinker s(bound, opt);
     pair_case cur{theta, quantized, D, x};
     auto first = s.violation(cur, false, false);
-    if (!first) throw arith::invalid_argument("shrink: the witness does not certifiably violate " + bound + " on the given pair");
+    if (!first) throw core::invalid_argument("shrink: the witness does not certifiably violate " + bound + " on the given pair");
     point_difference witness = first->first;
     bool hypotheses = first->second;
     cur.x = witness.x;

@@ -1,6 +1,6 @@
 #include "qbound/verify/symbolic_difference.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/net/errors.hpp"
 #include "qbound/net/forward.hpp"
 
@@ -57,10 +57,10 @@ public:
         const double sym_lo = evaluate(b.lower).lower(), sym_hi = evaluate(b.upper).upper();
         const double lo = std::max(sym_lo, known.lower()), hi = std::min(sym_hi, known.upper());
         if (lo > hi)
-            throw arith::unsound_error("symbolic differential pass, node " + std::to_string(node) + " ('" + name + "'), element " +
-                                       std::to_string(k) + " of " + what + ": the symbolic bounds give " + arith::interval_text(sym_lo, sym_hi) +
-                                       ", the interval pass " + arith::interval_text(known.lower(), known.upper()) +
-                                       "; they do not overlap over the box " + arith::box_text(box.lower, box.upper));
+            throw core::unsound_error("symbolic differential pass, node " + std::to_string(node) + " ('" + name + "'), element " +
+                                       std::to_string(k) + " of " + what + ": the symbolic bounds give " + core::interval_text(sym_lo, sym_hi) +
+                                       ", the interval pass " + core::interval_text(known.lower(), known.upper()) +
+                                       "; they do not overlap over the box " + core::box_text(box.lower, box.upper));
         return arith::make_interval(lo, hi);
     }
 

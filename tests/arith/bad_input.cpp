@@ -50,17 +50,17 @@ TEST_CASE("operations without a real value throw", "[arith][bad-input]") {
     CHECK_THROWS_WITH(big - big, Contains("NaN"));
     CHECK_THROWS_WITH(big * mpfr_real(0.0), Contains("NaN"));
     CHECK_THROWS_AS(big.to_rational(), domain_error);
-    CHECK_THROWS_AS(check::apply_exact(check::binary_op::div, rational(1), rational(0)), domain_error);
+    CHECK_THROWS_AS(qbound::testing::apply_exact(qbound::testing::binary_op::div, rational(1), rational(0)), domain_error);
 }
 
 TEST_CASE("precision 0, negative or absurd is rejected with its value", "[arith][bad-input]") {
     CHECK_THROWS_WITH(mpfr_real(1.0, 0), Contains("between 2 and 16777216 bits, got 0"));
     CHECK_THROWS_WITH(mpfr_real(1.0, -5), Contains("got -5"));
     CHECK_THROWS_WITH(mpfr_real(1.0, 1L << 40), Contains("got 1099511627776"));
-    CHECK_THROWS_AS(mpfi_interval(1.0, 1L << 30), invalid_argument);
-    CHECK_THROWS_AS(mpfi_interval(rational(1), 1), invalid_argument);
+    CHECK_THROWS_AS(mpfi_interval(1.0, 1L << 30), qbound::core::invalid_argument);
+    CHECK_THROWS_AS(mpfi_interval(rational(1), 1), qbound::core::invalid_argument);
     CHECK_THROWS_WITH(set_working_precision(0), Contains("working precision"));
-    CHECK_THROWS_AS(precision_scope(100000000), invalid_argument);
+    CHECK_THROWS_AS(precision_scope(100000000), qbound::core::invalid_argument);
     CHECK(working_precision() == default_precision_bits);  // unchanged after the failures
     CHECK_NOTHROW(mpfr_real(1.0, min_precision_bits));
     CHECK_NOTHROW(mpfr_real(1.0, 100000));
@@ -69,10 +69,10 @@ TEST_CASE("precision 0, negative or absurd is rejected with its value", "[arith]
 TEST_CASE("size mismatches in dot and matvec are rejected", "[arith][bad-input]") {
     const std::vector<double> a{1, 2, 3}, b{1, 2};
     CHECK_THROWS_WITH(dot<double>(a, b), Contains("sizes differ (3 vs 2)"));
-    CHECK_THROWS_AS(exact_dot(a, b), invalid_argument);
+    CHECK_THROWS_AS(exact_dot(a, b), qbound::core::invalid_argument);
     CHECK_THROWS_AS(exact_dot(std::vector<double>{nan_value}, std::vector<double>{1.0}), domain_error);
     const std::vector<mpfr_real> ma(3), mb(2);
-    CHECK_THROWS_AS(dot<mpfr_real>(ma, mb), invalid_argument);
+    CHECK_THROWS_AS(dot<mpfr_real>(ma, mb), qbound::core::invalid_argument);
     const std::vector<double> A{1, 2, 3, 4, 5, 6};
     CHECK_THROWS_WITH(matvec<double>(A, 2, 2, std::vector<double>{1, 1}), Contains("expected 2 x 2"));
     CHECK_THROWS_WITH(matvec<double>(A, 2, 3, std::vector<double>{1, 1}), Contains("input has 2 entries"));
@@ -86,9 +86,9 @@ TEST_CASE("bad QBOUND_CASES_MULTIPLIER and QBOUND_SEED are rejected", "[arith][b
     const char* saved = std::getenv("QBOUND_CASES_MULTIPLIER");
     const std::string saved_value = saved ? saved : "";
     setenv("QBOUND_CASES_MULTIPLIER", "abc", 1);
-    CHECK_THROWS_WITH(check::cases_multiplier(), Contains("QBOUND_CASES_MULTIPLIER"));
+    CHECK_THROWS_WITH(qbound::testing::cases_multiplier(), Contains("QBOUND_CASES_MULTIPLIER"));
     setenv("QBOUND_CASES_MULTIPLIER", "0", 1);
-    CHECK_THROWS_AS(check::cases_multiplier(), invalid_argument);
+    CHECK_THROWS_AS(qbound::testing::cases_multiplier(), qbound::core::invalid_argument);
     if (saved) setenv("QBOUND_CASES_MULTIPLIER", saved_value.c_str(), 1);
     else unsetenv("QBOUND_CASES_MULTIPLIER");
 }

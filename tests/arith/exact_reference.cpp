@@ -6,6 +6,7 @@
 #include <limits>
 
 using namespace qbound::arith;
+using namespace qbound::testing;
 using qbound::test::property_seed;
 
 TEST_CASE("exact_dot equals the rational sum of products", "[arith][reference]") {

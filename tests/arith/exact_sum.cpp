@@ -1,7 +1,7 @@
 // exact_abs_sum and exact_max_abs_difference equal their rational
 // definitions exactly, on random and hostile doubles (full exponent range,
 // subnormals, signed zeros, ties of the rounded difference, huge + tiny).
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/arith/exact_sum.hpp"
 #include "qbound/arith/scalar.hpp"
 
@@ -15,7 +15,7 @@ using arith::rational;
 
 namespace {
 
-std::vector<double> draw_vector(arith::operand_generator& gen, std::string& family) {
+std::vector<double> draw_vector(testing::operand_generator& gen, std::string& family) {
     const auto n = static_cast<std::size_t>(gen.uniform_int(0, 40));
     std::vector<double> v(n);
     const auto kind = gen.uniform_int(0, 3);
@@ -32,9 +32,9 @@ std::vector<double> draw_vector(arith::operand_generator& gen, std::string& fami
     return v;
 }
 
-arith::check::property_result check_abs_sum(std::size_t cases, std::uint64_t seed, bool weakened) {
-    auto res = arith::check::start_result(weakened ? "abs sum == sum in double" : "exact_abs_sum == sum |x_i|", "rational", seed);
-    arith::operand_generator gen(seed);
+testing::property_result check_abs_sum(std::size_t cases, std::uint64_t seed, bool weakened) {
+    auto res = testing::start_result(weakened ? "abs sum == sum in double" : "exact_abs_sum == sum |x_i|", "rational", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t c = 0; c < cases; ++c) {
         std::string family;
         const auto v = draw_vector(gen, family);
@@ -55,9 +55,9 @@ arith::check::property_result check_abs_sum(std::size_t cases, std::uint64_t see
     return res;
 }
 
-arith::check::property_result check_max_difference(std::size_t cases, std::uint64_t seed, bool weakened) {
-    auto res = arith::check::start_result(weakened ? "max |fl(a - b)|" : "exact_max_abs_difference == max |a_i - b_i|", "rational", seed);
-    arith::operand_generator gen(seed);
+testing::property_result check_max_difference(std::size_t cases, std::uint64_t seed, bool weakened) {
+    auto res = testing::start_result(weakened ? "max |fl(a - b)|" : "exact_max_abs_difference == max |a_i - b_i|", "rational", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t c = 0; c < cases; ++c) {
         std::string family;
         auto a = draw_vector(gen, family);
@@ -110,5 +110,5 @@ TEST_CASE("exact sums: tight cases and bad input", "[arith][exact_sum]") {
     CHECK(arith::exact_max_abs_difference(a, b) == 1 + rational(1) / rational(boost::multiprecision::pow(arith::integer(2), 53)));
     std::vector<double> bad{1.0, std::numeric_limits<double>::quiet_NaN()};
     CHECK_THROWS_WITH(arith::exact_abs_sum(bad, "weight"), Catch::Contains("weight 1 is not finite"));
-    CHECK_THROWS_AS(arith::exact_max_abs_difference(a, std::vector<double>{1.0}), arith::invalid_argument);
+    CHECK_THROWS_AS(arith::exact_max_abs_difference(a, std::vector<double>{1.0}), core::invalid_argument);
 }

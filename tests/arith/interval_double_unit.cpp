@@ -7,7 +7,7 @@
 #include <limits>
 
 using namespace qbound::arith;
-using namespace qbound::arith::check;
+using namespace qbound::testing;
 using qbound::test::property_cases;
 using qbound::test::property_seed;
 

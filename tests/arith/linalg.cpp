@@ -5,6 +5,7 @@
 #include "property_support.hpp"
 
 using namespace qbound::arith;
+using namespace qbound::testing;
 using qbound::test::property_seed;
 
 namespace {

@@ -4,7 +4,7 @@
 #include "property_support.hpp"
 
 using namespace qbound::arith;
-using namespace qbound::arith::check;
+using namespace qbound::testing;
 using qbound::test::property_cases;
 using qbound::test::property_seed;
 

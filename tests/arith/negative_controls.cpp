@@ -2,13 +2,14 @@
 // If one of these passes silently, the corresponding property test could not
 // fail either, and its green result would mean nothing.
 #include "property_support.hpp"
+#include "qbound/testing/negative_control.hpp"
 
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
 
 using namespace qbound::arith;
-using namespace qbound::arith::check;
+using namespace qbound::testing;
 using qbound::test::property_seed;
 
 namespace {

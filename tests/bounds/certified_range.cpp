@@ -29,7 +29,7 @@ rational power(const rational& x, unsigned long n) {
     return acc;
 }
 
-long draw_precision(arith::operand_generator& gen) {
+long draw_precision(testing::operand_generator& gen) {
     static const long common[] = {2, 3, 5, 8, 24, 53, 64, 113, 128, 200};
     return common[gen.uniform_int(0, 9)];
 }
@@ -50,7 +50,7 @@ struct evaluated {
 };
 
 struct formula_checker {
-    arith::operand_generator& gen;
+    testing::operand_generator& gen;
     const range_ops& ops;
     bool check_tightness;
     std::string failure;
@@ -137,15 +137,15 @@ struct formula_checker {
     }
 };
 
-arith::check::property_result check_formulas(const std::string& name, const range_ops& ops, bool tightness, std::size_t cases,
+testing::property_result check_formulas(const std::string& name, const range_ops& ops, bool tightness, std::size_t cases,
                                              std::uint64_t seed) {
-    auto res = arith::check::start_result(name, "certified_range", seed);
-    arith::operand_generator gen(seed);
+    auto res = testing::start_result(name, "certified_range", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t c = 0; c < cases; ++c) {
         formula_checker f{gen, ops, tightness, "", 1};
         f.formula(static_cast<int>(gen.uniform_int(1, 5)));
         ++res.cases;
-        if (!f.failure.empty() && res.failures++ == 0) res.counterexample = arith::check::failure_header(seed, c, "formula") + f.failure;
+        if (!f.failure.empty() && res.failures++ == 0) res.counterexample = testing::failure_header(seed, c, "formula") + f.failure;
     }
     return res;
 }
@@ -180,7 +180,7 @@ TEST_CASE("negative controls: a wrong end or a wrong rounding direction is caugh
 
 TEST_CASE("certified_range: roots bracket exactly (lo^k <= x <= hi^k)", "[bounds][range]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     const std::size_t cases = test::property_cases(5000);
     for (std::size_t c = 0; c < cases; ++c) {
         const long bits = draw_precision(gen);
@@ -204,7 +204,7 @@ TEST_CASE("certified_range: preconditions are checked", "[bounds][range]") {
     // Ends out of order or negative.
     CHECK_THROWS_AS(certified_range::from_ends(third.hi(), zero.hi()), arith::domain_error);
     CHECK_THROWS_AS(certified_range::from_ends(arith::mpfr_real(-1.0, 64), zero.hi()), arith::domain_error);
-    CHECK_THROWS_AS(root(third, 0), arith::invalid_argument);
+    CHECK_THROWS_AS(root(third, 0), core::invalid_argument);
     // 1/3 is not representable: a proper range; 1/4 is: a point.
     CHECK_FALSE(third.is_point());
     CHECK(third.lo() < third.hi());

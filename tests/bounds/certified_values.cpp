@@ -172,7 +172,7 @@ void check_against(const std::vector<bounds::bound_result>& all, const std::map<
 
 TEST_CASE("certified values bracket the exact formula on random networks", "[bounds][certified]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     const std::size_t cases = test::property_cases(40);
     for (std::size_t c = 0; c < cases; ++c) {
         std::vector<std::size_t> widths;
@@ -199,7 +199,7 @@ TEST_CASE("every variant: value_lower <= exact <= value, one evaluation", "[boun
     // Non-dyadic D and 64-bit evaluations make the two ends differ; the exact
     // references are rationals (small integer powers), for both sources of r.
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     const std::size_t cases = test::property_cases(60);
     std::size_t proper_ranges = 0;
     for (std::size_t c = 0; c < cases; ++c) {

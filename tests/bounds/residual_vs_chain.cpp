@@ -35,13 +35,13 @@ struct chain_pair {
     std::string description;
 };
 
-double small_weight(arith::operand_generator& gen, int denominator) {
+double small_weight(testing::operand_generator& gen, int denominator) {
     return static_cast<double>(gen.uniform_int(-15, 15)) / denominator;
 }
 
 // A random CNN chain: conv (+ relu) [+ pool] blocks on small maps, flatten,
 // dense layers. Redrawn until the shapes are valid.
-net::network draw_cnn(arith::operand_generator& gen, std::string& text) {
+net::network draw_cnn(testing::operand_generator& gen, std::string& text) {
     for (;;) {
         try {
             const auto c = static_cast<std::size_t>(gen.uniform_int(1, 3)), h = static_cast<std::size_t>(gen.uniform_int(2, 7)),
@@ -95,7 +95,7 @@ net::network draw_cnn(arith::operand_generator& gen, std::string& text) {
     }
 }
 
-net::network draw_mlp(arith::operand_generator& gen, std::string& text) {
+net::network draw_mlp(testing::operand_generator& gen, std::string& text) {
     std::vector<std::size_t> widths;
     const auto L = gen.uniform_int(1, 5);
     for (std::int64_t l = 0; l <= L; ++l) widths.push_back(static_cast<std::size_t>(gen.uniform_int(1, 6)));
@@ -106,7 +106,7 @@ net::network draw_mlp(arith::operand_generator& gen, std::string& text) {
 
 // Random weights and shared biases; the copy changes weights only (rounded to
 // a grid, perturbed, or one layer only: adversarial for per-layer terms).
-chain_pair draw_pair(arith::operand_generator& gen, bool cnn) {
+chain_pair draw_pair(testing::operand_generator& gen, bool cnn) {
     chain_pair p{net::network("x", {1, 1, 1}), net::network("x", {1, 1, 1}), ""};
     p.theta = cnn ? draw_cnn(gen, p.description) : draw_mlp(gen, p.description);
     const bool positive = gen.chance(0.2);
@@ -151,9 +151,9 @@ std::string claim_failure(const std::vector<bounds::bound_result>& all) {
     return {};
 }
 
-arith::check::property_result check_claim(std::size_t cases, std::uint64_t seed) {
-    auto res = arith::check::start_result("residual-aware <= A-per-layer on plain chains with shared biases", "bounds", seed);
-    arith::operand_generator gen(seed);
+testing::property_result check_claim(std::size_t cases, std::uint64_t seed) {
+    auto res = testing::start_result("residual-aware <= A-per-layer on plain chains with shared biases", "bounds", seed);
+    testing::operand_generator gen(seed);
     for (std::size_t c = 0; c < cases; ++c) {
         const bool cnn = gen.chance(0.7);
         const auto pair = draw_pair(gen, cnn);
@@ -162,7 +162,7 @@ arith::check::property_result check_claim(std::size_t cases, std::uint64_t seed)
         const auto failure = claim_failure(bounds::compute_bounds(pair.theta, pair.quant, opt));
         ++res.cases;
         if (!failure.empty() && res.failures++ == 0)
-            res.counterexample = arith::check::failure_header(seed, c, pair.description) + "D = " + arith::to_decimal(opt.D, 6) + ": " + failure;
+            res.counterexample = testing::failure_header(seed, c, pair.description) + "D = " + arith::to_decimal(opt.D, 6) + ": " + failure;
     }
     return res;
 }
@@ -227,7 +227,7 @@ TEST_CASE("channel_row_sum is the per-channel largest row sum of the explicit co
     // Cross-check against bounds::conv_as_matrix (every tap inside the input,
     // one row per output pixel), for both networks of random CNN chains.
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     const std::size_t cases = test::property_cases(200);
     for (std::size_t c = 0; c < cases; ++c) {
         const auto pair = draw_pair(gen, true);
@@ -261,7 +261,7 @@ TEST_CASE("channel_row_sum is the per-channel largest row sum of the explicit co
 
 TEST_CASE("residual-aware on CNN chains: >= the output change at sampled points (exact)", "[bounds][residual]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     const std::size_t cases = test::property_cases(60);
     for (std::size_t c = 0; c < cases; ++c) {
         auto pair = draw_pair(gen, true);

@@ -65,7 +65,7 @@ void require_dot_enclosed(const std::vector<double>& a, const std::vector<double
 
 TEST_CASE("fast: hostile dot products (operand_generator::dot_vectors) are enclosed", "[fast][adversarial]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     for (int trial = 0; trial < 1500; ++trial) {
         auto [a, x] = gen.dot_vectors(300);
         const double bias = gen.chance(0.5) ? 0.0 : gen.any();
@@ -75,7 +75,7 @@ TEST_CASE("fast: hostile dot products (operand_generator::dot_vectors) are enclo
 
 TEST_CASE("fast: huge dynamic range and exact cancellation within one dot product", "[fast][adversarial]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed + 1);
+    testing::operand_generator gen(seed + 1);
     for (int trial = 0; trial < 300; ++trial) {
         const std::size_t n = static_cast<std::size_t>(gen.uniform_int(2, 64));
         std::vector<double> a(n), x(n);
@@ -92,7 +92,7 @@ TEST_CASE("fast: huge dynamic range and exact cancellation within one dot produc
 
 TEST_CASE("fast: long dot products (n = 10^5)", "[fast][adversarial]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed + 2);
+    testing::operand_generator gen(seed + 2);
     for (int trial = 0; trial < 3; ++trial) {
         const std::size_t n = 100000;
         std::vector<double> a(n), x(n);
@@ -107,7 +107,7 @@ TEST_CASE("fast: long dot products (n = 10^5)", "[fast][adversarial]") {
 
 TEST_CASE("fast: subnormal activations and products", "[fast][adversarial]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed + 3);
+    testing::operand_generator gen(seed + 3);
     for (int trial = 0; trial < 300; ++trial) {
         const std::size_t n = static_cast<std::size_t>(gen.uniform_int(1, 200));
         std::vector<double> a(n), x(n);
@@ -126,7 +126,7 @@ TEST_CASE("fast: subnormal activations and products", "[fast][adversarial]") {
         require_dot_enclosed(a, x, 0.0, "subnormal-ties", seed, static_cast<int>(n));
     }
     // Through a whole CNN: an input entirely in the subnormal range.
-    arith::operand_generator net_gen(seed + 4);
+    testing::operand_generator net_gen(seed + 4);
     for (int trial = 0; trial < 20; ++trial) {
         const net::network cnn = test::random_cnn(net_gen, 2, 6, trial % 2 == 1);
         std::vector<double> x(cnn.input_shape().size());
@@ -173,7 +173,7 @@ TEST_CASE("fast: overflow gives an infinite bound, never a wrong finite enclosur
         }
     }
     // Overflow deep in a CNN: huge weights; every output enclosed or infinite.
-    arith::operand_generator gen(test::property_seed() + 5);
+    testing::operand_generator gen(test::property_seed() + 5);
     for (int trial = 0; trial < 10; ++trial) {
         net::network cnn = test::random_cnn(gen, 2, 6, false);
         for (auto& node : cnn.nodes())

@@ -2,7 +2,7 @@
 // Shared pieces of the fast path's soundness tests: seeded random networks
 // with every node kind and hostile weights, and containment of an exact
 // value in a double enclosure (infinite ends contain everything).
-#include "qbound/arith/operand_generators.hpp"
+#include "qbound/testing/operand_generators.hpp"
 #include "qbound/arith/rational.hpp"
 #include "qbound/fast/enclosure.hpp"
 #include "qbound/net/init.hpp"
@@ -25,7 +25,7 @@ inline bool encloses(double lo, double hi, const arith::rational& q) {
 
 // Scales the weights of every affine node by random powers of two and
 // replaces some by few-bit or tiny values (dynamic range, exact ties).
-inline void make_hostile(net::network& n, arith::operand_generator& gen) {
+inline void make_hostile(net::network& n, testing::operand_generator& gen) {
     for (auto& node : n.nodes()) {
         if (!node.is_affine()) continue;
         const int layer_shift = static_cast<int>(gen.uniform_int(-6, 6));
@@ -42,7 +42,7 @@ inline void make_hostile(net::network& n, arith::operand_generator& gen) {
 // A random CNN over {channels, size, size}: convs with random kernel,
 // stride, padding, dilation and groups (incl. depthwise), ReLU / ReLU6,
 // max and average pooling, residual adds, global pooling or flatten, dense.
-inline net::network random_cnn(arith::operand_generator& gen, std::size_t channels, std::size_t size, bool hostile,
+inline net::network random_cnn(testing::operand_generator& gen, std::size_t channels, std::size_t size, bool hostile,
                                std::size_t blocks = 3) {
     net::network n("random-cnn", {channels, size, size});
     std::size_t x = 0, c = channels, h = size;
@@ -88,7 +88,7 @@ inline net::network random_cnn(arith::operand_generator& gen, std::size_t channe
     return n;
 }
 
-inline net::network random_mlp(arith::operand_generator& gen, bool hostile) {
+inline net::network random_mlp(testing::operand_generator& gen, bool hostile) {
     std::vector<std::size_t> widths{static_cast<std::size_t>(gen.uniform_int(1, 12))};
     const auto depth = gen.uniform_int(1, 5);
     for (std::int64_t l = 0; l < depth; ++l) widths.push_back(static_cast<std::size_t>(gen.uniform_int(1, 16)));
@@ -104,7 +104,7 @@ inline net::network random_mlp(arith::operand_generator& gen, bool hostile) {
 }
 
 // An input: moderate values, some few-bit, some tiny or subnormal.
-inline std::vector<double> random_input(arith::operand_generator& gen, std::size_t n) {
+inline std::vector<double> random_input(testing::operand_generator& gen, std::size_t n) {
     std::vector<double> x(n);
     for (auto& v : x) {
         if (gen.chance(0.1))

@@ -35,7 +35,7 @@ net::network medium_cnn(std::uint64_t seed, bool hostile) {
     n.dense(x, 10, "fc");
     net::init_he_normal(n, seed, 0.05);
     if (hostile) {
-        arith::operand_generator gen(seed);
+        testing::operand_generator gen(seed);
         test::make_hostile(n, gen);
     }
     return n;
@@ -61,7 +61,7 @@ void require_contains_mpfi(const fast::enclosure& e, const std::vector<arith::mp
 TEST_CASE("fast point and box enclosures contain the 256-bit MPFI enclosures on medium CNNs", "[fast][medium]") {
     const std::uint64_t seed = test::property_seed();
     const arith::precision_scope scope(256);
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     for (int trial = 0; trial < 4; ++trial) {
         const net::network n = trial < 2 ? medium_cnn(seed + static_cast<std::uint64_t>(trial), trial == 1)
                                          : test::random_cnn(gen, 6, 16, trial == 3, 4);

@@ -2,12 +2,12 @@
 // them (issue item 3): the propagated difference and z' - z both enclose the
 // difference at every node, so an empty intersection proves a bug. A
 // deliberately narrowed difference (fast::narrow_hook, a test-only
-// argument) at each node must throw arith::unsound_error naming the
+// argument) at each node must throw core::unsound_error naming the
 // node, the element, the box and both enclosures; untouched, the pass never
 // throws on the same networks.
 #include "fast_support.hpp"
 
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/net/zoo.hpp"
 
 #include <catch2/catch.hpp>
@@ -50,8 +50,8 @@ TEST_CASE("fast pair pass: a narrowed difference at any node is reported with th
             };
             try {
                 fast::enclose_box_difference(m, q, lower, upper, fast::options{1, 100}, narrow);
-                FAIL("no arith::unsound_error");
-            } catch (const arith::unsound_error& e) {
+                FAIL("no core::unsound_error");
+            } catch (const core::unsound_error& e) {
                 const std::string msg = e.what();
                 CHECK(msg.rfind("UNSOUND: fast correlated pair pass", 0) == 0);
                 CHECK(msg.find("node " + std::to_string(target) + " ('" + node.name + "'), element 0") != std::string::npos);

@@ -17,7 +17,7 @@ namespace {
 
 // theta' from theta: a 2^-6 grid copy (quantization-like), or wild edits
 // (sign flips, zeros, tripled weights, different biases).
-net::network partner(const net::network& n, arith::operand_generator& gen, bool wild) {
+net::network partner(const net::network& n, testing::operand_generator& gen, bool wild) {
     net::network q = n;
     for (auto& node : q.nodes()) {
         for (auto& w : node.weight) {
@@ -47,7 +47,7 @@ double total_width(const fast::enclosure& e) {
 
 TEST_CASE("the correlated pair pass encloses every sampled point's exact difference", "[fast][pair]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed + 21);
+    testing::operand_generator gen(seed + 21);
     for (int trial = 0; trial < 120; ++trial) {
         const bool hostile = trial % 4 == 3, wild = trial % 3 == 1;
         const net::network n = trial % 2 == 0 ? test::random_mlp(gen, hostile)
@@ -93,7 +93,7 @@ TEST_CASE("the correlated pair pass encloses every sampled point's exact differe
 TEST_CASE("the correlated pair pass is never wider than the independent difference, and much narrower for close networks",
           "[fast][pair]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed + 22);
+    testing::operand_generator gen(seed + 22);
     double correlated = 0, independent = 0;
     for (int trial = 0; trial < 30; ++trial) {
         const net::network n = trial % 2 == 0 ? test::random_mlp(gen, false) : test::random_cnn(gen, 2, 7, false);
@@ -118,7 +118,7 @@ TEST_CASE("the correlated pair pass is never wider than the independent differen
 }
 
 TEST_CASE("the pair pass refuses networks that differ in structure", "[fast][pair]") {
-    arith::operand_generator gen(5);
+    testing::operand_generator gen(5);
     const net::network n = test::random_mlp(gen, false);
     net::network other("other", n.input_shape());
     other.dense(0, n.output_shape().size());

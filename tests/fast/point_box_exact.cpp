@@ -32,7 +32,7 @@ void require_point_enclosure(const net::network& n, const std::vector<double>& x
     }
 }
 
-net::network perturbed(const net::network& n, arith::operand_generator& gen) {
+net::network perturbed(const net::network& n, testing::operand_generator& gen) {
     net::network q = n;
     for (auto& node : q.nodes())
         for (auto& w : node.weight)
@@ -44,7 +44,7 @@ net::network perturbed(const net::network& n, arith::operand_generator& gen) {
 
 TEST_CASE("fast point enclosure contains the exact output (MLPs and CNNs, random and hostile)", "[fast][point]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     for (int trial = 0; trial < 120; ++trial) {
         const bool hostile = trial % 2 == 1;
         const net::network n = trial % 3 == 0 ? test::random_mlp(gen, hostile)
@@ -56,7 +56,7 @@ TEST_CASE("fast point enclosure contains the exact output (MLPs and CNNs, random
 
 TEST_CASE("fast box enclosure contains every sampled point's exact output", "[fast][box]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed + 1);
+    testing::operand_generator gen(seed + 1);
     for (int trial = 0; trial < 40; ++trial) {
         const bool hostile = trial % 2 == 1;
         const net::network n = trial % 3 == 0 ? test::random_mlp(gen, hostile) : test::random_cnn(gen, 2, 7, hostile);
@@ -87,7 +87,7 @@ TEST_CASE("fast box enclosure contains every sampled point's exact output", "[fa
 
 TEST_CASE("fast pair mode encloses the exact difference of two networks", "[fast][pair]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed + 2);
+    testing::operand_generator gen(seed + 2);
     for (int trial = 0; trial < 40; ++trial) {
         const net::network n = trial % 2 == 0 ? test::random_mlp(gen, trial % 4 == 1) : test::random_cnn(gen, 2, 6, trial % 4 == 3);
         const net::network q = perturbed(n, gen);
@@ -125,7 +125,7 @@ TEST_CASE("fast pair mode encloses the exact difference of two networks", "[fast
 
 TEST_CASE("fast point enclosures are tight on benign networks", "[fast][point]") {
     // Not a soundness property: a guard against a bound so loose it is useless.
-    arith::operand_generator gen(test::property_seed() + 3);
+    testing::operand_generator gen(test::property_seed() + 3);
     const net::network n = test::random_cnn(gen, 3, 9, false);
     std::vector<double> x(n.input_shape().size());
     for (auto& v : x) v = std::ldexp(static_cast<double>(gen.uniform_int(-(1 << 20), 1 << 20)), -20);  // benign: within [-1, 1]
@@ -152,7 +152,7 @@ TEST_CASE("refined point enclosures stay informative through a deep residual net
     }
     n.dense(n.global_avg_pool(x), 4);
     net::init_he_normal(n, test::property_seed(), 0.0);
-    arith::operand_generator gen(test::property_seed() + 5);
+    testing::operand_generator gen(test::property_seed() + 5);
     const auto input = test::random_input(gen, n.input_shape().size());
     const auto exact = net::forward<arith::rational>(n, net::input_from_doubles<arith::rational>(input));
     const auto r = fast::enclose_point_refined(n, input);
@@ -163,7 +163,7 @@ TEST_CASE("refined point enclosures stay informative through a deep residual net
 }
 
 TEST_CASE("fast plain forward agrees with the generic double forward", "[fast][plain]") {
-    arith::operand_generator gen(test::property_seed() + 4);
+    testing::operand_generator gen(test::property_seed() + 4);
     for (int trial = 0; trial < 20; ++trial) {
         const net::network n = test::random_cnn(gen, 2, 8, false);
         const auto x = test::random_input(gen, n.input_shape().size());

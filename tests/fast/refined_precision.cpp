@@ -44,7 +44,7 @@ std::vector<arith::rational> exact_difference(const net::network& n, const net::
 
 TEST_CASE("refined enclosures contain the exact output at every correction count", "[fast][refined]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed + 7);
+    testing::operand_generator gen(seed + 7);
     for (int trial = 0; trial < 160; ++trial) {
         const bool hostile = trial % 2 == 1;
         const int bits = ladder[trial % 8];
@@ -119,7 +119,7 @@ TEST_CASE("long division keeps average pooling and normalization at full precisi
     y = regrouped.avg_pool(y, {3, 3, 0, true});
     regrouped.activation(y, net::op::identity);  // same node count, as the pair mode requires
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed + 11);
+    testing::operand_generator gen(seed + 11);
     for (int trial = 0; trial < 20; ++trial) {
         const auto input = test::random_input(gen, n.input_shape().size());
         const auto exact = net::forward<arith::rational>(n, net::input_from_doubles<arith::rational>(input));

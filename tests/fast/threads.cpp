@@ -35,7 +35,7 @@ bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
 
 TEST_CASE("fast results (plain, a priori, box, refined) are bit-identical for 1, 2, 3 and 7 threads", "[fast][threads]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     const net::network n = threaded_cnn(seed);
     const auto x = test::random_input(gen, n.input_shape().size());
     std::vector<double> lo = x, hi = x;
@@ -66,7 +66,7 @@ TEST_CASE("fast results (plain, a priori, box, refined) are bit-identical for 1,
 TEST_CASE("fast kernels agree with the generic double forward on a wide CNN", "[fast][threads]") {
     // Guards the im2col / row-block / column-chunk indexing of all modes.
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed + 1);
+    testing::operand_generator gen(seed + 1);
     const net::network n = threaded_cnn(seed + 1);
     std::vector<double> x(n.input_shape().size());
     for (auto& v : x) v = std::ldexp(static_cast<double>(gen.uniform_int(-(1 << 20), 1 << 20)), -20);

@@ -34,7 +34,7 @@ bool nearest_to_signed_root(double d, const rational& square, int sign) {
     return (lo <= 0 || lo * lo <= square) && square <= hi * hi;
 }
 
-network conv_bn(arith::operand_generator& gen, const batch_norm_params& bn) {
+network conv_bn(testing::operand_generator& gen, const batch_norm_params& bn) {
     network n("bn", {2, 4, 4});
     const std::size_t c = n.conv2d(0, 3, {3, 3, 1, 1, 1, 1}, "conv");
     n.batch_norm(c, bn, "bn");
@@ -50,7 +50,7 @@ network conv_bn(arith::operand_generator& gen, const batch_norm_params& bn) {
 
 TEST_CASE("folding with a rational sigma: exact folds give exactly the unfolded rational output", "[net][batch-norm]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     const std::size_t cases = test::property_cases(300);
     std::size_t exact_folds = 0, exact_non_power_of_two = 0, rounded_folds = 0;
     for (std::size_t c = 0; c < cases; ++c) {
@@ -116,7 +116,7 @@ TEST_CASE("folding with a rational sigma: exact folds give exactly the unfolded 
 
 TEST_CASE("folding with an irrational sigma rounds every parameter correctly, once", "[net][batch-norm]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     batch_norm_params bn{{1.0, -0.75, 3.0}, {0.5, 0.0, -1.25}, {0.25, -0.5, 0.0}, {2.0, 0.3, 5.0}, 1e-5};
     const network unfolded = conv_bn(gen, bn);
     network folded = unfolded;
@@ -146,7 +146,7 @@ namespace {
 // A residual CNN with two batch norms (conv and dense) whose sigmas are
 // rational but rarely powers of two (3, 5/4, 7/8, ...): most folded values
 // are not doubles.
-network residual_bn(arith::operand_generator& gen) {
+network residual_bn(testing::operand_generator& gen) {
     const auto params = [&](std::size_t channels) {
         batch_norm_params bn;
         bn.eps = 0x1p-10;
@@ -179,7 +179,7 @@ network residual_bn(arith::operand_generator& gen) {
 
 TEST_CASE("the exact fold computes the unfolded rational output for every rational BN parameter set", "[net][batch-norm]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed + 3);
+    testing::operand_generator gen(seed + 3);
     const std::size_t cases = test::property_cases(100);
     std::size_t not_doubles = 0, double_fold_differs = 0;
     for (std::size_t c = 0; c < cases; ++c) {
@@ -225,7 +225,7 @@ TEST_CASE("the exact fold computes the unfolded rational output for every ration
 
 TEST_CASE("the exact fold refuses an irrational sigma, naming the node and channel, and leaves the network unchanged", "[net][batch-norm]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     batch_norm_params bn{{1.0, -0.75, 3.0}, {0.5, 0.0, -1.25}, {0.25, -0.5, 0.0}, {4.0, 0.3, 5.0}, 0};
     network n = conv_bn(gen, bn);
     const network before = n;

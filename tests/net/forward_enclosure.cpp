@@ -10,6 +10,7 @@
 
 using namespace qbound::net;
 using namespace qbound::arith;
+using namespace qbound::testing;
 using qbound::test::property_seed;
 
 namespace {

@@ -37,7 +37,7 @@ std::string write_csv(const std::vector<std::vector<double>>& rows, const std::s
 // the first layer's input Gram matrix is far from diagonal and AdaRound can
 // beat nearest rounding on layer 1 too.
 std::vector<std::vector<double>> smooth_inputs(const net::shape3& s, std::size_t n, std::uint64_t seed) {
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     auto unit = [&gen] { return static_cast<double>(gen.bits() >> 11) * 0x1p-53; };
     std::vector<std::vector<double>> rows(n, std::vector<double>(s.size()));
     for (auto& row : rows) {

@@ -1,7 +1,7 @@
 // The grid arithmetic behind every quantizer: exact splitting of w / eta,
 // the tie rule, the bit-width mapping (exact, minimal, never needing a
 // clamp) and the snapping of explicit steps.
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/quant/grid.hpp"
 
@@ -70,14 +70,14 @@ TEST_CASE("bit widths map to steps with exact products, eta >= max|w| / q_max, a
     CHECK(quant::step_for_bits(127.0, 8) == 1.0);
     CHECK(quant::step_for_bits(0.5, 2) == 0.5);
 
-    arith::operand_generator gen(qbound::test::property_seed());
+    testing::operand_generator gen(qbound::test::property_seed());
     const std::size_t cases = qbound::test::property_cases(20000);
     std::size_t rounded = 0;
     for (std::size_t i = 0; i < cases; ++i) {
         const auto bits = static_cast<unsigned>(gen.uniform_int(1, 32));
         double max_abs = std::fabs(gen.any());
         if (!std::isfinite(max_abs) || max_abs > 1e300) max_abs = 1e300;
-        INFO("case " << i << ": bits " << bits << ", max|w| = " << arith::describe(max_abs));
+        INFO("case " << i << ": bits " << bits << ", max|w| = " << testing::describe(max_abs));
         const double eta = quant::step_for_bits(max_abs, bits);
         if (max_abs == 0) {
             CHECK(eta == 1.0);

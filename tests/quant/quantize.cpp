@@ -1,7 +1,7 @@
 // The quantizers through the public API: codes and reports, the tie rule,
 // stochastic rounding (reproducible, unbiased), bad options, ONNX round
 // trips with bit-identical weights, and the real imported networks.
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/io/load.hpp"
 #include "qbound/io/onnx.hpp"

@@ -38,7 +38,7 @@ double naive_bound(const net::network& a, const net::network& b, const verify::i
 
 TEST_CASE("the differential bound contains every exact difference in its box", "[verify]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     const std::size_t cases = test::property_cases(60);
     for (std::size_t c = 0; c < cases; ++c) {
         const bool cnn = gen.chance(0.5);

@@ -1,12 +1,12 @@
 // Contradictions are reported, never patched (issue item 3). Two certified
 // enclosures of the same real values that do not overlap prove a bug: each
-// place that intersects two of them throws arith::unsound_error naming the
+// place that intersects two of them throws core::unsound_error naming the
 // node (index and name), the box and both enclosures. The tests inject a
 // deliberately narrowed (wrong) enclosure through the test-only hooks and
 // expect that error, and check that the correct passes never throw.
 #include "qbound/verify/check.hpp"
 #include "qbound/verify/symbolic_difference.hpp"
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/net/init.hpp"
 #include "qbound/net/zoo.hpp"
 
@@ -28,7 +28,7 @@ struct pair {
 pair mlp_pair(std::uint64_t seed) {
     net::network m = net::make_mlp({3, 6, 5, 2});
     net::init_he_normal(m, seed, 0.1);
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     return {m, test::perturbed(m, gen)};
 }
 
@@ -37,10 +37,10 @@ template <class F>
 std::string unsound_message(F&& f) {
     try {
         f();
-    } catch (const arith::unsound_error& e) {
+    } catch (const core::unsound_error& e) {
         return e.what();
     }
-    FAIL("no arith::unsound_error");
+    FAIL("no core::unsound_error");
     return {};
 }
 
@@ -104,7 +104,7 @@ TEST_CASE("branch and bound: an upper bound below the certified lower is reporte
     o.bound_for_test = [&](const verify::input_box& b) { return verify::symbolic_difference_bound(p.theta, p.quant, b) * 1e-6; };
     const std::string msg = unsound_message([&] { verify::branch_and_bound(p.theta, p.quant, box, lower, o); });
     CHECK(msg.rfind("UNSOUND: branch and bound", 0) == 0);
-    CHECK(msg.find(arith::exact_digits(lower)) != std::string::npos);
+    CHECK(msg.find(core::exact_digits(lower)) != std::string::npos);
     CHECK(msg.find("[-1, 1]^3") != std::string::npos);
 }
 

@@ -90,7 +90,7 @@ rational exact_sup(const net::network& a, const net::network& b, const rational&
 
 TEST_CASE("the bracket contains the exact sup (one-input MLPs, exact breakpoints)", "[verify][soundness]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     const std::size_t cases = test::property_cases(150);
     std::size_t lower_exact = 0, upper_exact = 0;
     for (std::size_t c = 0; c < cases; ++c) {

@@ -16,7 +16,7 @@ using arith::rational;
 
 TEST_CASE("difference_gradient matches exact difference quotients", "[verify][gradient]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     std::size_t checked = 0;
     for (std::size_t c = 0; c < test::property_cases(60); ++c) {
         net::network theta = gen.chance(0.5) ? net::make_mlp({3, 6, 5, 2}) : net::make_cnn({});

@@ -2,7 +2,7 @@
 // Small network pairs shared by the verification tests: a network with every
 // layer kind, a random perturbation of a network on a 2^-6 / 2^-7 grid, and
 // random input boxes.
-#include "qbound/arith/operand_generators.hpp"
+#include "qbound/testing/operand_generators.hpp"
 #include "qbound/net/init.hpp"
 #include "qbound/net/network.hpp"
 #include "qbound/verify/differential.hpp"
@@ -27,7 +27,7 @@ inline net::network every_layer_kind(std::uint64_t seed) {
     return n;
 }
 
-inline net::network perturbed(const net::network& m, arith::operand_generator& gen) {
+inline net::network perturbed(const net::network& m, testing::operand_generator& gen) {
     net::network q = m;
     for (auto& n : q.nodes()) {
         for (auto& w : n.weight) w += std::ldexp(static_cast<double>(gen.uniform_int(-8, 8)), -6);
@@ -38,7 +38,7 @@ inline net::network perturbed(const net::network& m, arith::operand_generator& g
 }
 
 // A box with centres on a 1/8 grid in [-1, 1] and radii (min..max)/16 per coordinate.
-inline verify::input_box random_box(arith::operand_generator& gen, std::size_t d, int min_sixteenths, int max_sixteenths) {
+inline verify::input_box random_box(testing::operand_generator& gen, std::size_t d, int min_sixteenths, int max_sixteenths) {
     verify::input_box box{std::vector<double>(d), std::vector<double>(d)};
     for (std::size_t k = 0; k < d; ++k) {
         const double centre = gen.uniform_int(-8, 8) / 8.0, radius = gen.uniform_int(min_sixteenths, max_sixteenths) / 16.0;

@@ -41,7 +41,7 @@ bool linear_on_box(const net::network& theta, const net::network& quant, const v
 
 TEST_CASE("the symbolic bound contains every exact difference and is never looser than intervals", "[verify]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     const std::size_t cases = test::property_cases(80);
     std::size_t strictly_tighter = 0;
     for (std::size_t c = 0; c < cases; ++c) {
@@ -80,7 +80,7 @@ TEST_CASE("the symbolic bound contains every exact difference and is never loose
 
 TEST_CASE("on a box where both networks are linear the symbolic bound is the exact sup", "[verify]") {
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     const std::size_t cases = test::property_cases(200);
     std::size_t linear_cases = 0, interval_loose = 0;
     for (std::size_t c = 0; c < cases; ++c) {
@@ -117,7 +117,7 @@ TEST_CASE("every ReLU case of the difference (each network active, inactive or u
     // nine combinations of theta's and theta''s unit states on the box are
     // all drawn, and the signed difference is checked at many points.
     const std::uint64_t seed = test::property_seed();
-    arith::operand_generator gen(seed);
+    testing::operand_generator gen(seed);
     const std::size_t cases = test::property_cases(3000);
     std::map<std::pair<int, int>, std::size_t> seen;
     const auto state = [](double lo, double hi) { return lo >= 0 ? 1 : hi <= 0 ? -1 : 0; };

@@ -11,7 +11,7 @@
 namespace qbound::arith {
 
 // sum_i a_i b_i exactly. Throws domain_error on NaN/inf entries and
-// invalid_argument when the sizes differ.
+// core::invalid_argument when the sizes differ.
 rational exact_dot(std::span<const double> a, std::span<const double> b);
 
 }  // namespace qbound::arith

@@ -10,7 +10,7 @@
 // (mpfr_dot), so each dot is within half an ulp of the exact value (matvec
 // with a bias rounds once more when adding it); double is plain
 // left-to-right evaluation. Sizes that do not match throw
-// invalid_argument.
+// core::invalid_argument.
 #include "qbound/arith/scalar.hpp"
 
 #include <cstddef>

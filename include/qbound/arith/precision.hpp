@@ -10,12 +10,12 @@ namespace qbound::arith {
 
 // Accepted precisions: [min_precision_bits, max_precision_bits]. Anything
 // outside (0, negative, or beyond 2^24 bits, which would only exhaust memory
-// in a dot product of a real network) throws invalid_argument.
+// in a dot product of a real network) throws core::invalid_argument.
 inline constexpr long min_precision_bits = 2;
 inline constexpr long max_precision_bits = 1L << 24;
 inline constexpr long default_precision_bits = 256;
 
-// Returns `bits` as mpfr_prec_t, or throws invalid_argument naming `what`.
+// Returns `bits` as mpfr_prec_t, or throws core::invalid_argument naming `what`.
 mpfr_prec_t checked_precision(long bits, const char* what = "precision");
 
 long working_precision();

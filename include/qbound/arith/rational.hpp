@@ -25,7 +25,7 @@ int compare(const rational& q, double d);
 
 // The exact value of a decimal ("0.1", "-2.5e-3", "7") or fraction ("1/3")
 // written in `text`: 0.1 is 1/10, not the double nearest to it. Throws
-// invalid_argument naming `what` on anything else.
+// core::invalid_argument naming `what` on anything else.
 rational parse_rational(const std::string& text, const char* what = "number");
 
 // q as a decimal string with `digits` significant digits (for messages).

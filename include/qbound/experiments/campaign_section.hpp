@@ -40,7 +40,7 @@ std::string summary_row(const campaign_section& s);
 // A campaign's plots: DIR/campaign_tightness (bound / certified lower per
 // variant, one point per pair) and DIR/campaign_depth (bounds and the
 // certified bracket per unit of ||theta - theta'|| against depth), PNG and
-// SVG. Throws arith::invalid_argument when no pair has a positive lower end.
+// SVG. Throws core::invalid_argument when no pair has a positive lower end.
 void write_campaign_plots(const verify::campaign_result& r, const std::filesystem::path& dir);
 
 }  // namespace qbound::experiments

@@ -37,7 +37,7 @@ struct depth_sweep {
     std::vector<std::string> plots;  // the two PNG files written
 };
 
-// Throws arith::invalid_argument on out-of-range options. Writes
+// Throws core::invalid_argument on out-of-range options. Writes
 // out/depth_sweep.json and the plots out/depth_sweep_constants and
 // out/depth_sweep_gain (PNG and SVG). progress.status is told each depth.
 depth_sweep run_depth_sweep(const depth_sweep_options& opt, const progress_sink& progress);

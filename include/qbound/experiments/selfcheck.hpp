@@ -5,8 +5,8 @@
 // interval type rounding to nearest), and what a miscompiled library breaks
 // beyond the arithmetic: network builders, zoo shapes, and the fast path's
 // enclosures against exact rationals.
-#include "qbound/arith/enclosure_check.hpp"
-#include "qbound/arith/environment_check.hpp"
+#include "qbound/testing/enclosure_check.hpp"
+#include "qbound/testing/environment_check.hpp"
 #include "qbound/net/network_check.hpp"
 
 #include <nlohmann/json.hpp>
@@ -25,9 +25,9 @@ struct selfcheck_options {
 
 struct selfcheck_report {
     selfcheck_options options;
-    std::vector<arith::environment_finding> environment;
-    std::vector<arith::check::property_result> properties;
-    arith::check::property_result control;  // the unsound-on-purpose interval type
+    std::vector<testing::environment_finding> environment;
+    std::vector<testing::property_result> properties;
+    testing::property_result control;  // the unsound-on-purpose interval type
     bool control_caught = false;
     std::vector<net::structure_finding> networks;
     double seconds = 0, network_seconds = 0;
@@ -36,7 +36,7 @@ struct selfcheck_report {
 
 // on_property (may be empty) is told each property check as it finishes.
 selfcheck_report run_selfcheck(const selfcheck_options& opt,
-                               const std::function<void(const arith::check::property_result&)>& on_property = {});
+                               const std::function<void(const testing::property_result&)>& on_property = {});
 
 nlohmann::json to_json(const selfcheck_report& r);  // what `qbound selfcheck --json` prints
 

@@ -99,7 +99,7 @@ inline constexpr int max_refined_bits = 450;
 inline constexpr int max_refined_corrections = 8;
 
 // Correction components used at `bits` (1 at 100 bits, 3 at 200); throws
-// arith::invalid_argument outside [53, max_refined_bits].
+// core::invalid_argument outside [53, max_refined_bits].
 int refined_corrections(int bits);
 
 // The refined mode cannot split exactly (values or weights beyond about
@@ -142,7 +142,7 @@ enclosure enclose_difference_refined(const net::network& theta, const net::netwo
 // (the correlated pair pass: both networks and their difference together).
 // Two enclosures of the same values that do not overlap (the propagated
 // difference and z' - z, or two forms of a ReLU difference) throw
-// arith::unsound_error naming the node, the element, the box and both.
+// core::unsound_error naming the node, the element, the box and both.
 enclosure enclose_box_difference(const net::network& theta, const net::network& theta_quantized, const std::vector<double>& lower,
                                  const std::vector<double>& upper, const options& opt = {}, const narrow_hook& narrow_for_test = {});
 

@@ -30,7 +30,7 @@ struct limits {
     std::uint64_t max_case_file_bytes = std::uint64_t{1} << 26;   // a replay case's witness.json
 };
 
-// The defaults, with QBOUND_LIMITS applied. Throws arith::invalid_argument
+// The defaults, with QBOUND_LIMITS applied. Throws core::invalid_argument
 // naming QBOUND_LIMITS and the entry for an unknown name or a value that is
 // not a positive integer.
 limits limits_from_environment();

@@ -59,7 +59,7 @@ struct rounding_choice {
     std::size_t fallback_rows = 0;  // rows left at nearest rounding (non-finite data)
 };
 
-// Throws arith::invalid_argument for bad knobs (iterations 0, learning rate
+// Throws core::invalid_argument for bad knobs (iterations 0, learning rate
 // or lambda negative or not finite, warmup outside [0, 1), beta_end <= 0 or
 // beta_start < beta_end).
 void validate(const adaround_options& opt);

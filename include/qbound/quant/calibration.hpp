@@ -19,7 +19,7 @@
 
 namespace qbound::quant {
 
-// Throws arith::invalid_argument naming the file (and the row and column,
+// Throws core::invalid_argument naming the file (and the row and column,
 // or the header field) for: a missing or unreadable file, no inputs, a row
 // with the wrong number of values, a non-numeric, NaN or infinite value, an
 // unsupported dtype, Fortran order or shape, or truncated .npy data; and for

@@ -35,7 +35,7 @@ struct exact_quotient {
     double fraction() const;
 };
 
-// Throws arith::invalid_argument if eta is not positive and finite or w is
+// Throws core::invalid_argument if eta is not positive and finite or w is
 // not finite.
 exact_quotient divide(double w, double eta);
 

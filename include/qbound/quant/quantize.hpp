@@ -42,7 +42,7 @@ namespace qbound::quant {
 enum class method { floor, nearest, stochastic, adaround };
 
 // "floor", "nearest", "stochastic", "adaround"; throws std::invalid_argument
-// (arith::invalid_argument) listing the valid names otherwise.
+// (core::invalid_argument) listing the valid names otherwise.
 method parse_method(std::string_view name);
 std::string_view to_string(method m);
 
@@ -62,7 +62,7 @@ struct options {
     adaround_options adaround;
 };
 
-// Throws arith::invalid_argument (a std::invalid_argument) naming the
+// Throws core::invalid_argument (a std::invalid_argument) naming the
 // option: eta <= 0 or not finite, bits outside 1..32, neither or both of
 // eta and bits, calib_samples == 0, D <= 0 or not finite, bad AdaRound knobs.
 void validate(const options& opt);
@@ -114,7 +114,7 @@ struct result {
 };
 
 // Quantizes every affine node (dense, conv2d) of `original` (batch norm
-// folded, finite weights). Throws arith::invalid_argument for bad options
+// folded, finite weights). Throws core::invalid_argument for bad options
 // or calibration data, net::model_error for a network without weights.
 result quantize(const net::network& original, const options& opt);
 

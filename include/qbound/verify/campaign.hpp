@@ -130,7 +130,7 @@ std::vector<std::pair<std::string, variant_tally>> variant_totals(const campaign
 
 // The `--json` report: families, per-family tallies (with every ratio),
 // per-variant totals and the pair records. campaign_from_json reads it back
-// (the totals are recomputed); throws arith::invalid_argument naming `what`
+// (the totals are recomputed); throws core::invalid_argument naming `what`
 // when a field is missing. Infinite ratios are written as null.
 nlohmann::json campaign_to_json(const campaign_result& r);
 campaign_result campaign_from_json(const nlohmann::json& j, const std::string& what);

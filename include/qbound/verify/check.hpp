@@ -21,7 +21,7 @@
 // candidate (a point is certified unless a rigorous fast bound shows it
 // cannot raise the lower); above fast_path_macs only the search's best
 // point is certified (seconds each). An upper below the lower is a
-// contradiction: arith::unsound_error naming both, the witness and the
+// contradiction: core::unsound_error naming both, the witness and the
 // method (never patched into an ordered bracket).
 #include "qbound/bounds/bounds.hpp"
 #include "qbound/verify/point_difference.hpp"

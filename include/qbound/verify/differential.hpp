@@ -44,7 +44,7 @@ struct differential_values {
 using narrow_hook = std::function<void(std::size_t node, std::vector<arith::interval_double>& delta)>;
 
 // Every node's delta is intersected with aq - a; both enclose the same
-// values, so an empty intersection proves a bug: arith::unsound_error naming
+// values, so an empty intersection proves a bug: core::unsound_error naming
 // the node, the element, the box and both enclosures.
 std::vector<differential_values> differential_intervals(const net::network& theta, const net::network& theta_quantized,
                                                         const input_box& box, const narrow_hook& narrow_for_test = {});
@@ -81,7 +81,7 @@ struct branch_and_bound_result {
 // true sup, since lower <= sup). A child's bound is capped by its parent's,
 // so the upper never rises with the box budget; with counted budgets (the
 // time cap not binding) a budget of N boxes makes the first splits of any
-// larger one. An upper below `lower` proves a bug: arith::unsound_error.
+// larger one. An upper below `lower` proves a bug: core::unsound_error.
 branch_and_bound_result branch_and_bound(const net::network& theta, const net::network& theta_quantized, const input_box& box,
                                          double lower, const branch_and_bound_options& opt);
 

@@ -60,7 +60,7 @@ struct shrink_result {
     std::size_t candidates = 0, accepted = 0;
 };
 
-// Throws arith::invalid_argument when the given witness does not certifiably
+// Throws core::invalid_argument when the given witness does not certifiably
 // violate `bound` (a name of bounds::compute_bounds, e.g. "G-entrywise[r=max]")
 // on the given pair.
 shrink_result shrink_counterexample(const net::network& theta, const net::network& quantized, const arith::rational& D,

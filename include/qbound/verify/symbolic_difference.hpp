@@ -27,7 +27,7 @@
 namespace qbound::verify {
 
 // Per output coordinate k: an enclosure of {R_theta'(x)_k - R_theta(x)_k : x in box}.
-// Throws arith::unsound_error when a symbolic bound and the interval pass's
+// Throws core::unsound_error when a symbolic bound and the interval pass's
 // enclosure of the same values do not overlap. narrow_for_test (test only)
 // is applied to the interval pass's difference enclosures before use.
 std::vector<arith::interval_double> symbolic_difference_enclosures(const net::network& theta, const net::network& theta_quantized,

@@ -2,11 +2,11 @@
 // prints what happened, for the hostile-corpus test (tests/io/hostile_corpus.cpp),
 // which runs it under a memory limit:
 //   refused: <message>     the reader refused the file with its documented
-//                          error (net::model_error or arith::invalid_argument); exit 0
+//                          error (net::model_error or core::invalid_argument); exit 0
 //   loaded: <summary>      the reader accepted it; exit 3
 //   unexpected <what>      any other exception; exit 4 (a crash is a signal)
 // KIND: onnx, nnet, calib:<inputs>, case.
-#include "qbound/arith/errors.hpp"
+#include "qbound/core/errors.hpp"
 #include "qbound/io/nnet.hpp"
 #include "qbound/io/onnx.hpp"
 #include "qbound/net/errors.hpp"
@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
         return 3;
     } catch (const qbound::net::model_error& e) {
         std::cout << "refused: " << e.what() << "\n";
-    } catch (const qbound::arith::invalid_argument& e) {
+    } catch (const qbound::core::invalid_argument& e) {
         std::cout << "refused: " << e.what() << "\n";
     } catch (const std::exception& e) {
         std::cout << "unexpected exception: " << e.what() << "\n";

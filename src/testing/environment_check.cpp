@@ -1,14 +1,17 @@
-#include "qbound/arith/environment_check.hpp"
+#include "qbound/testing/environment_check.hpp"
 
 #include "qbound/arith/interval_double.hpp"
-#include "qbound/arith/operand_generators.hpp"
 #include "qbound/arith/rational.hpp"
+#include "qbound/testing/operand_generators.hpp"
 
 #include <cfenv>
 #include <cfloat>
 #include <cmath>
 
-namespace qbound::arith {
+namespace qbound::testing {
+
+using arith::interval_double;
+using arith::rational;
 
 namespace {
 
@@ -21,7 +24,7 @@ volatile double opaque_third = 1.0 / 3.0;
 
 environment_finding interval_sum_finding(const char* name, const interval_double& s) {
     const rational exact = rational(0.1) + rational(0.2);
-    const bool inside = compare(exact, s.lower()) >= 0 && compare(exact, s.upper()) <= 0;
+    const bool inside = arith::compare(exact, s.lower()) >= 0 && arith::compare(exact, s.upper()) <= 0;
     environment_finding f{name, s.lower() < s.upper() && inside,
                           "[" + describe(s.lower()) + ", " + describe(s.upper()) + "]"};
     if (!f.ok) f.detail += inside ? " is a point although 0.1 + 0.2 is inexact" : " does not contain the exact sum";
@@ -54,4 +57,4 @@ std::vector<environment_finding> check_environment() {
     return out;
 }
 
-}  // namespace qbound::arith
+}  // namespace qbound::testing

@@ -1,6 +1,6 @@
 #pragma once
 // Seeded generators of hostile and random operands for the arithmetic
-// properties (tests/arith, proofs/, `qbound selfcheck`). Same seed, same
+// properties (tests/arith, proofs/, `qbound selfcheck`; library qbound_testing). Same seed, same
 // sequence, on every platform (std::mt19937_64 plus our own mapping; no
 // std::*_distribution, whose output is implementation-defined).
 //
@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-namespace qbound::arith {
+namespace qbound::testing {
 
 class operand_generator {
 public:
@@ -63,4 +63,4 @@ private:
 // Hex-float text of x (exact, replayable) followed by a short decimal.
 std::string describe(double x);
 
-}  // namespace qbound::arith
+}  // namespace qbound::testing

@@ -1,4 +1,4 @@
-#include "qbound/arith/enclosure_check.hpp"
+#include "qbound/testing/enclosure_check.hpp"
 
 #include <algorithm>
 #include <cfloat>
@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <string>
 
-namespace qbound::arith::check {
+namespace qbound::testing {
+
+using namespace arith;
 
 std::string_view to_string(binary_op op) {
     switch (op) {
@@ -66,13 +68,13 @@ std::size_t cases_multiplier() {
         const char* long_mode = std::getenv("QBOUND_PROOFS_LONG");
         if (long_mode == nullptr || *long_mode == '\0' || std::string(long_mode) == "0") return 1;
         if (std::string(long_mode) != "1")
-            throw invalid_argument(std::string("QBOUND_PROOFS_LONG must be 0 or 1, got '") + long_mode + "'");
+            throw core::invalid_argument(std::string("QBOUND_PROOFS_LONG must be 0 or 1, got '") + long_mode + "'");
         return 10;
     }
     char* end = nullptr;
     const unsigned long m = std::strtoul(v, &end, 10);
     if (*end != '\0' || m == 0 || m > 100000)
-        throw invalid_argument(std::string("QBOUND_CASES_MULTIPLIER must be an integer in 1..100000, got '") + v + "'");
+        throw core::invalid_argument(std::string("QBOUND_CASES_MULTIPLIER must be an integer in 1..100000, got '") + v + "'");
     return m;
 }
 
@@ -81,7 +83,7 @@ std::uint64_t seed_from_env(std::uint64_t fallback) {
     if (v == nullptr || *v == '\0') return fallback;
     char* end = nullptr;
     const unsigned long long s = std::strtoull(v, &end, 0);
-    if (*end != '\0') throw invalid_argument(std::string("QBOUND_SEED must be an integer, got '") + v + "'");
+    if (*end != '\0') throw core::invalid_argument(std::string("QBOUND_SEED must be an integer, got '") + v + "'");
     return s;
 }
 
@@ -108,8 +110,8 @@ std::vector<rational> sample_points(double lo, double hi) {
 }
 
 std::string describe(const interval_operand& x) {
-    if (x.lo == x.hi && std::signbit(x.lo) == std::signbit(x.hi)) return arith::describe(x.lo);
-    return "[" + arith::describe(x.lo) + ", " + arith::describe(x.hi) + "]";
+    if (x.lo == x.hi && std::signbit(x.lo) == std::signbit(x.hi)) return testing::describe(x.lo);
+    return "[" + testing::describe(x.lo) + ", " + testing::describe(x.hi) + "]";
 }
 
 std::vector<interval_operand> shrink_candidates(const interval_operand& x) {
@@ -338,4 +340,4 @@ property_result check_mpfr_dot(std::size_t cases, std::uint64_t seed, std::size_
     return res;
 }
 
-}  // namespace qbound::arith::check
+}  // namespace qbound::testing

@@ -1,4 +1,4 @@
-#include "qbound/arith/operand_generators.hpp"
+#include "qbound/testing/operand_generators.hpp"
 
 #include <algorithm>
 #include <cfloat>
@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <limits>
 
-namespace qbound::arith {
+namespace qbound::testing {
 
 std::int64_t operand_generator::uniform_int(std::int64_t lo, std::int64_t hi) {
     const auto span = static_cast<std::uint64_t>(hi - lo) + 1;
@@ -249,4 +249,4 @@ std::string describe(double x) {
     return buf;
 }
 
-}  // namespace qbound::arith
+}  // namespace qbound::testing

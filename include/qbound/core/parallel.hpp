@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-namespace qbound::arith {
+namespace qbound::core {
 
 // The process-wide default for "0 threads" (the CLI's --threads): 0 means
 // all cores.
@@ -65,4 +65,4 @@ void parallel_for(std::size_t tasks, unsigned threads, const Body& body) {
     if (failure) std::rethrow_exception(failure);
 }
 
-}  // namespace qbound::arith
+}  // namespace qbound::core

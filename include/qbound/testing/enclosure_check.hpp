@@ -7,11 +7,13 @@
 // can be replayed.
 //
 // Used by tests/arith (with >= 100,000 cases per operation and type), by the
-// negative controls (which must be caught), and by `qbound selfcheck`.
+// negative controls (which must be caught), and by `qbound selfcheck`; not
+// part of the arithmetic API (library qbound_testing).
 #include "qbound/arith/exact_dot.hpp"
 #include "qbound/arith/linalg.hpp"
-#include "qbound/arith/operand_generators.hpp"
 #include "qbound/arith/scalar.hpp"
+#include "qbound/core/errors.hpp"
+#include "qbound/testing/operand_generators.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -20,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-namespace qbound::arith::check {
+namespace qbound::testing {
 
 struct property_result {
     std::string property;        // e.g. "mul contains exact"
@@ -50,11 +52,11 @@ std::string_view to_string(binary_op op);
 std::string_view to_string(unary_op op);
 
 // The exact results (division by zero throws domain_error).
-rational apply_exact(binary_op op, const rational& x, const rational& y);
-rational apply_exact(unary_op op, const rational& x);
+arith::rational apply_exact(binary_op op, const arith::rational& x, const arith::rational& y);
+arith::rational apply_exact(unary_op op, const arith::rational& x);
 
 // Correct rounding to nearest, ties to even, at r's precision.
-bool is_correctly_rounded(const mpfr_real& r, const rational& exact);
+bool is_correctly_rounded(const arith::mpfr_real& r, const arith::rational& exact);
 
 // Multiplier for case counts: QBOUND_CASES_MULTIPLIER (default 1; the long
 // mode uses 10 or more), or 10 when only QBOUND_PROOFS_LONG=1 is set.
@@ -65,9 +67,12 @@ std::uint64_t seed_from_env(std::uint64_t fallback);
 // x rounded to `bits` significant bits (towards zero), for shrinking.
 double truncate_mantissa(double x, int bits);
 
-// op applied in any scalar type (rational, mpfr_real, enclosures).
+// op applied in any scalar type (rational, mpfr_real, enclosures). max, abs,
+// relu and relu6 are looked up unqualified: a type's own overloads (found by
+// argument-dependent lookup; the negative controls use this) win over arith's.
 template <class T>
 T apply(binary_op op, const T& x, const T& y) {
+    using arith::max;
     switch (op) {
         case binary_op::add: return x + y;
         case binary_op::sub: return x - y;
@@ -75,18 +80,21 @@ T apply(binary_op op, const T& x, const T& y) {
         case binary_op::div: return x / y;
         case binary_op::max: return max(x, y);
     }
-    throw invalid_argument("unknown binary_op");
+    throw core::invalid_argument("unknown binary_op");
 }
 
 template <class T>
 T apply(unary_op op, const T& x) {
+    using arith::abs;
+    using arith::relu;
+    using arith::relu6;
     switch (op) {
         case unary_op::neg: return -x;
         case unary_op::abs: return abs(x);
         case unary_op::relu: return relu(x);
         case unary_op::relu6: return relu6(x);
     }
-    throw invalid_argument("unknown unary_op");
+    throw core::invalid_argument("unknown unary_op");
 }
 
 // ---------------------------------------------------------------------------
@@ -94,8 +102,8 @@ T apply(unary_op op, const T& x) {
 
 template <class I>
 I make_enclosure(double lo, double hi, long bits) {
-    if constexpr (std::is_same_v<I, mpfi_interval>) {
-        return mpfi_interval(lo, hi, bits);
+    if constexpr (std::is_same_v<I, arith::mpfi_interval>) {
+        return arith::mpfi_interval(lo, hi, bits);
     } else {
         (void)bits;
         return I(lo, hi);  // validated by the interval's checking policy
@@ -104,7 +112,7 @@ I make_enclosure(double lo, double hi, long bits) {
 
 template <class I>
 std::string describe_enclosure(const I& x) {
-    if constexpr (std::is_same_v<I, mpfi_interval>) {
+    if constexpr (std::is_same_v<I, arith::mpfi_interval>) {
         return x.to_string(25) + " (" + std::to_string(x.precision()) + " bits)";
     } else {
         return "[" + describe(x.lower()) + ", " + describe(x.upper()) + "]";
@@ -113,7 +121,7 @@ std::string describe_enclosure(const I& x) {
 
 // Exact points of [lo, hi] to test: both endpoints and a midpoint; for an
 // unbounded side, a point beyond the double range.
-std::vector<rational> sample_points(double lo, double hi);
+std::vector<arith::rational> sample_points(double lo, double hi);
 
 struct interval_operand {
     double lo = 0, hi = 0;
@@ -136,13 +144,14 @@ std::string describe(const interval_operand& x);
 // must throw domain_error).
 template <class I>
 std::optional<std::string> binary_case_failure(binary_op op, const binary_case& c) {
+    using arith::contains;
     const I x = make_enclosure<I>(c.x.lo, c.x.hi, c.bits);
     const I y = make_enclosure<I>(c.y.lo, c.y.hi, c.bits);
     const bool divisor_is_zero = op == binary_op::div && c.y.lo == 0 && c.y.hi == 0;
     std::optional<I> r;
     try {
         r = apply(op, x, y);
-    } catch (const domain_error& e) {
+    } catch (const arith::domain_error& e) {
         if (divisor_is_zero) return std::nullopt;
         return std::string("unexpected domain_error: ") + e.what();
     }
@@ -150,10 +159,10 @@ std::optional<std::string> binary_case_failure(binary_op op, const binary_case& 
     for (const auto& px : sample_points(c.x.lo, c.x.hi)) {
         for (const auto& py : sample_points(c.y.lo, c.y.hi)) {
             if (op == binary_op::div && py == 0) continue;
-            const rational exact = apply_exact(op, px, py);
+            const arith::rational exact = apply_exact(op, px, py);
             if (!contains(*r, exact))
-                return describe_enclosure(*r) + " misses the exact value " + to_decimal(exact, 25) + " at x = " +
-                       to_decimal(px, 25) + ", y = " + to_decimal(py, 25);
+                return describe_enclosure(*r) + " misses the exact value " + arith::to_decimal(exact, 25) + " at x = " +
+                       arith::to_decimal(px, 25) + ", y = " + arith::to_decimal(py, 25);
         }
     }
     return std::nullopt;
@@ -161,13 +170,14 @@ std::optional<std::string> binary_case_failure(binary_op op, const binary_case& 
 
 template <class I>
 std::optional<std::string> unary_case_failure(unary_op op, const unary_case& c) {
+    using arith::contains;
     const I x = make_enclosure<I>(c.x.lo, c.x.hi, c.bits);
     const I r = apply(op, x);
     for (const auto& px : sample_points(c.x.lo, c.x.hi)) {
-        const rational exact = apply_exact(op, px);
+        const arith::rational exact = apply_exact(op, px);
         if (!contains(r, exact))
-            return describe_enclosure(r) + " misses the exact value " + to_decimal(exact, 25) + " at x = " +
-                   to_decimal(px, 25);
+            return describe_enclosure(r) + " misses the exact value " + arith::to_decimal(exact, 25) + " at x = " +
+                   arith::to_decimal(px, 25);
     }
     return std::nullopt;
 }
@@ -206,14 +216,14 @@ inline interval_operand draw_operand(operand_generator& gen) {
 
 template <class I>
 long draw_bits(operand_generator& gen) {
-    return std::is_same_v<I, mpfi_interval> ? gen.precision() : 53;
+    return std::is_same_v<I, arith::mpfi_interval> ? gen.precision() : 53;
 }
 
 std::string failure_header(std::uint64_t seed, std::size_t index, const std::string& family);
 
 template <class I>
 property_result check_binary(binary_op op, std::size_t cases, std::uint64_t seed) {
-    property_result res = start_result(std::string(to_string(op)) + " contains exact", scalar_traits<I>::name, seed);
+    property_result res = start_result(std::string(to_string(op)) + " contains exact", arith::scalar_traits<I>::name, seed);
     operand_generator gen(seed);
     for (std::size_t i = 0; i < cases; ++i) {
         binary_case c;
@@ -240,7 +250,7 @@ property_result check_binary(binary_op op, std::size_t cases, std::uint64_t seed
 
 template <class I>
 property_result check_unary(unary_op op, std::size_t cases, std::uint64_t seed) {
-    property_result res = start_result(std::string(to_string(op)) + " contains exact", scalar_traits<I>::name, seed);
+    property_result res = start_result(std::string(to_string(op)) + " contains exact", arith::scalar_traits<I>::name, seed);
     operand_generator gen(seed);
     for (std::size_t i = 0; i < cases; ++i) {
         unary_case c{draw_operand(gen), draw_bits<I>(gen)};
@@ -268,6 +278,8 @@ std::vector<std::pair<std::vector<double>, std::vector<double>>> dot_reference_p
 
 template <class I>
 std::optional<std::string> dot_case_failure(const dot_case& c) {
+    using arith::contains;
+    using arith::dot;
     std::vector<I> a, b;
     a.reserve(c.a.size());
     b.reserve(c.b.size());
@@ -277,8 +289,8 @@ std::optional<std::string> dot_case_failure(const dot_case& c) {
     }
     const I r = dot<I>(a, b);
     for (const auto& [pa, pb] : dot_reference_points(c)) {
-        const rational exact = exact_dot(pa, pb);
-        if (!contains(r, exact)) return describe_enclosure(r) + " misses the exact dot " + to_decimal(exact, 25);
+        const arith::rational exact = arith::exact_dot(pa, pb);
+        if (!contains(r, exact)) return describe_enclosure(r) + " misses the exact dot " + arith::to_decimal(exact, 25);
     }
     return std::nullopt;
 }
@@ -293,7 +305,7 @@ dot_case draw_dot_case(operand_generator& gen, std::size_t max_length, long bits
 
 template <class I>
 property_result check_dot(std::size_t cases, std::uint64_t seed, std::size_t max_length = 4096) {
-    property_result res = start_result("dot contains exact", scalar_traits<I>::name, seed);
+    property_result res = start_result("dot contains exact", arith::scalar_traits<I>::name, seed);
     operand_generator gen(seed);
     for (std::size_t i = 0; i < cases; ++i) {
         const long bits = draw_bits<I>(gen);
@@ -312,31 +324,18 @@ property_result check_dot(std::size_t cases, std::uint64_t seed, std::size_t max
 // ---------------------------------------------------------------------------
 // MPFR: every result correctly rounded (ReLU, ReLU6, max, abs, neg exact).
 
-using mpfr_binary_impl = std::function<mpfr_real(binary_op, const mpfr_real&, const mpfr_real&)>;
-using mpfr_dot_impl = std::function<mpfr_real(std::span<const mpfr_real>, std::span<const mpfr_real>, long)>;
+using mpfr_binary_impl = std::function<arith::mpfr_real(binary_op, const arith::mpfr_real&, const arith::mpfr_real&)>;
+using mpfr_dot_impl = std::function<arith::mpfr_real(std::span<const arith::mpfr_real>, std::span<const arith::mpfr_real>, long)>;
 
 // The library's own operations (the defaults).
-mpfr_real mpfr_apply(binary_op op, const mpfr_real& x, const mpfr_real& y);
-mpfr_real mpfr_apply(unary_op op, const mpfr_real& x);
+arith::mpfr_real mpfr_apply(binary_op op, const arith::mpfr_real& x, const arith::mpfr_real& y);
+arith::mpfr_real mpfr_apply(unary_op op, const arith::mpfr_real& x);
 
 property_result check_mpfr_binary(binary_op op, std::size_t cases, std::uint64_t seed,
                                   const mpfr_binary_impl& impl = mpfr_binary_impl(
-                                      [](binary_op o, const mpfr_real& x, const mpfr_real& y) { return mpfr_apply(o, x, y); }));
+                                      [](binary_op o, const arith::mpfr_real& x, const arith::mpfr_real& y) { return mpfr_apply(o, x, y); }));
 property_result check_mpfr_unary(unary_op op, std::size_t cases, std::uint64_t seed);
 property_result check_mpfr_dot(std::size_t cases, std::uint64_t seed, std::size_t max_length = 4096,
-                               const mpfr_dot_impl& impl = mpfr_dot_impl(correctly_rounded_dot));
+                               const mpfr_dot_impl& impl = mpfr_dot_impl(arith::correctly_rounded_dot));
 
-}  // namespace qbound::arith::check
-
-namespace qbound::arith::check {
-
-// Negative control: Boost.Interval that rounds endpoints to nearest without
-// widening. It is *unsound* (0.1 + 0.2 becomes a point that misses the exact
-// sum); the checkers above must catch it. Never use it for anything else.
-using round_to_nearest_interval = boost::numeric::interval<
-    double, boost::numeric::interval_lib::policies<
-                boost::numeric::interval_lib::save_state_nothing<boost::numeric::interval_lib::rounded_arith_exact<
-                    double, boost::numeric::interval_lib::rounding_control<double>>>,
-                arith::detail::checking_qbound>>;
-
-}  // namespace qbound::arith::check
+}  // namespace qbound::testing

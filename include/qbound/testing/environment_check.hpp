@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace qbound::arith {
+namespace qbound::testing {
 
 struct environment_finding {
     std::string name;
@@ -19,4 +19,4 @@ struct environment_finding {
 // lower < upper and contains the exact sum.
 std::vector<environment_finding> check_environment();
 
-}  // namespace qbound::arith
+}  // namespace qbound::testing
