@@ -127,7 +127,8 @@ drawn_pair draw_residual_pair(testing::operand_generator& gen) {
     return out;
 }
 
-testing::property_result check_residual_bound(const std::string& bound_name, std::size_t cases, std::uint64_t seed) {
+testing::property_result check_residual_bound(const bounds::variant_key& variant, std::size_t cases, std::uint64_t seed) {
+    const std::string bound_name = bounds::to_string(variant);
     auto res = testing::start_result(bound_name + " >= ||R_theta(x) - R_theta'(x)|| on residual networks", "rational", seed);
     testing::operand_generator gen(seed);
     for (std::size_t c = 0; c < cases; ++c) {
@@ -135,9 +136,7 @@ testing::property_result check_residual_bound(const std::string& bound_name, std
         const rational D(gen.uniform_int(1, 8), 4);
         bounds::bound_options opt;
         opt.D = D;
-        rational bound = -1;
-        for (const auto& b : bounds::compute_bounds(pair.theta, pair.quant, opt))
-            if (b.name == bound_name) bound = b.value.to_rational();
+        const rational bound = bounds::find(bounds::compute_bounds(pair.theta, pair.quant, opt), variant).value.to_rational();
         const std::size_t d = pair.theta.input_shape().size();
         rational worst = 0;
         std::vector<rational> worst_x;
@@ -170,11 +169,11 @@ TEST_CASE("residual step R1: x + F(x) is (1 + Lip F)-Lipschitz, tightly", "[proo
 }
 
 TEST_CASE("residual step R2: the residual-aware bound holds on residual networks", "[proofs][residual]") {
-    QBOUND_REQUIRE_PROPERTY(check_residual_bound("residual-aware[r=max]", property_cases(1500), property_seed()));
+    QBOUND_REQUIRE_PROPERTY(check_residual_bound({bounds::bound_family::residual_aware, bounds::r_source::max}, property_cases(1500), property_seed()));
 }
 
 TEST_CASE("the main-path chain reading of A is refuted on skip-dominant blocks", "[proofs][residual][negative]") {
-    const auto refuted = check_residual_bound("A-per-layer[r=max]", 1500, property_seed());
+    const auto refuted = check_residual_bound({bounds::bound_family::A_per_layer, bounds::r_source::max}, 1500, property_seed());
     WARN("main-path reading of A refuted in " << refuted.failures << " of " << refuted.cases
                                                << " cases; first: " << refuted.counterexample);
     QBOUND_REQUIRE_REFUTED(refuted);

@@ -91,9 +91,9 @@ std::vector<rational> library_multipliers(const std::vector<rational>& r) {
     bounds::bound_options opt;
     opt.precision = 4096;
     std::vector<rational> out(L + 1, 0);
-    for (const auto& b : bounds::compute_bounds(theta, theta, opt))
-        if (b.name == "A-per-layer[r=theta]")
-            for (std::size_t k = 0; k < b.terms.size(); ++k) out[k + 1] = b.terms[k].multiplier.to_rational();
+    const auto all = bounds::compute_bounds(theta, theta, opt);
+    const auto& b = bounds::find(all, {bounds::bound_family::A_per_layer, bounds::r_source::theta});
+    for (std::size_t k = 0; k < b.terms.size(); ++k) out[k + 1] = b.terms[k].multiplier.to_rational();
     return out;
 }
 
@@ -168,12 +168,10 @@ testing::property_result check_first_term(bool read_as_zero, std::size_t cases, 
         bounds::bound_options opt;
         opt.D = Dm;  // D >= 1: the construction is tight there
         opt.precision = 4096;
-        rational bound = 0;
-        for (const auto& b : bounds::compute_bounds(theta, quant, opt))
-            if (b.name == "A-per-layer[r=max]") {
-                bound = b.value.to_rational();
-                if (read_as_zero) bound -= b.terms.at(0).term.to_rational();
-            }
+        const auto all = bounds::compute_bounds(theta, quant, opt);
+        const auto& b = bounds::find(all, {bounds::bound_family::A_per_layer, bounds::r_source::max});
+        rational bound = b.value.to_rational();
+        if (read_as_zero) bound -= b.terms.at(0).term.to_rational();
         const std::vector<rational> x(widths[0], Dm);
         const auto y = net::forward<rational>(theta, x), yq = net::forward<rational>(quant, x);
         std::vector<rational> diff(y.size());

@@ -48,12 +48,10 @@ testing::property_result check_tightness(claim what, std::size_t cases, std::uin
         opt.D = D;
         opt.precision = 4096;  // every product of these dyadic ingredients is exact
         const auto all = bounds::compute_bounds(theta, quant, opt);
-        const std::string wanted = what == claim::A_prime_attained ? "A'-per-layer[r=max]" : "A-per-layer[r=max]";
-        rational value = -1, collapsed = -1;
-        for (const auto& b : all) {
-            if (b.name == wanted) value = b.value.to_rational();
-            if (b.name == "A-collapsed[r=max]") collapsed = b.value.to_rational();
-        }
+        using F = bounds::bound_family;
+        const F wanted = what == claim::A_prime_attained ? F::A_prime_per_layer : F::A_per_layer;
+        const rational value = bounds::find(all, {wanted, bounds::r_source::max}).value.to_rational();
+        const rational collapsed = bounds::find(all, {F::A_collapsed, bounds::r_source::max}).value.to_rational();
         // The exact sup and its witness x = D.
         rational delta = 0;
         const auto& w = theta.nodes()[1].weight;

@@ -12,8 +12,6 @@ namespace qbound::bounds {
 
 using arith::rational;
 
-std::string to_string(r_source s) { return s == r_source::theta ? "theta" : "max"; }
-
 bool bound_result::hypotheses_hold() const {
     return std::all_of(hypotheses.begin(), hypotheses.end(), [](const hypothesis& h) { return h.holds; });
 }
@@ -128,15 +126,19 @@ rng total_width(const chain_context& c, const std::function<std::size_t(const la
     return sum;
 }
 
-std::string r_name(const std::string& family, r_source s) { return family + "[r=" + to_string(s) + "]"; }
+// The key of a result and the names read from it (variant.hpp's table).
+void set_key(bound_result& b, variant_key key) {
+    b.key = key;
+    b.name = to_string(key);
+    b.family = to_string(key.family);
+    b.source = key.r;
+}
 
 // ---- G and G-entrywise --------------------------------------------------------
 
 bound_result bound_G(const chain_context& c, r_source s, bool entrywise) {
     bound_result b;
-    b.family = entrywise ? "G-entrywise" : "G";
-    b.name = r_name(b.family, s);
-    b.source = s;
+    set_key(b, {entrywise ? bound_family::G_entrywise : bound_family::G, s});
     b.formula = entrywise ? "max(D,1) * W * L^2 * r^(L-1) * ||theta-theta'||_inf, r = largest |entry| (r >= 1)"
                           : "max(D,1) * W * L^2 * r^(L-1) * ||theta-theta'||_inf, r = max_l rho_l (r >= 1)";
     const auto norms = c.r_values(&layer_ingredients::rho, s);
@@ -169,9 +171,9 @@ bound_result bound_G(const chain_context& c, r_source s, bool entrywise) {
 
 bound_result bound_A(const chain_context& c, r_source s, bool biases, bool per_layer) {
     bound_result b;
-    b.family = std::string(biases ? "A'" : "A") + (per_layer ? "-per-layer" : "-collapsed");
-    b.name = r_name(b.family, s);
-    b.source = s;
+    const bound_family family = biases ? (per_layer ? bound_family::A_prime_per_layer : bound_family::A_prime_collapsed)
+                                       : (per_layer ? bound_family::A_per_layer : bound_family::A_collapsed);
+    set_key(b, {family, s});
     if (biases)
         b.formula = per_layer ? "max(D,1) * sum_l (N_{l-1}+1) * M'_l * max(Delta_l, Delta b_l)"
                               : "max(D,1) * sum_l (N_{l-1}+1) * max_l M'_l * ||theta-theta'||_inf";
@@ -218,9 +220,9 @@ bound_result bound_A(const chain_context& c, r_source s, bool biases, bool per_l
 
 bound_result bound_B(const chain_context& c, r_source s, bool group_aware, bool biases) {
     bound_result b;
-    b.family = std::string("B") + (group_aware ? "-group" : "") + (biases ? "-bias" : "");
-    b.name = r_name(b.family, s);
-    b.source = s;
+    const bound_family family = biases ? (group_aware ? bound_family::B_group_bias : bound_family::B_bias)
+                                       : (group_aware ? bound_family::B_group : bound_family::B);
+    set_key(b, {family, s});
     const std::string width = group_aware ? "p_l^2 c_{l-1} / g_l" : "p_l^2 c_{l-1}";
     b.formula = biases ? "max(D,1) * sum_l (" + width + " + 1) * max_l M'_l(r^conv) * ||theta-theta'||_inf"
                        : "D * sum_l " + width + " * r_conv^(L-1) * ||theta-theta'||_inf, r_conv^(L-1) = max_l prod_{k!=l} r^conv_k";
@@ -286,9 +288,7 @@ bound_result bound_B(const chain_context& c, r_source s, bool group_aware, bool 
 
 bound_result bound_residual_aware(const chain_context& c, const net::network& theta, r_source s) {
     bound_result b;
-    b.family = "residual-aware";
-    b.name = r_name(b.family, s);
-    b.source = s;
+    set_key(b, {bound_family::residual_aware, s});
     b.formula = "sum_j Lip_j * (rows_j * Delta_j * m_j + Delta b_j): m_j bounds ||input of j||_inf (forward, step 4), "
                 "Lip_j bounds the map from j's output to the output (backward: residual block 1 + Lip(F))";
     const auto& nodes = theta.nodes();
@@ -371,21 +371,32 @@ bound_result bound_residual_aware(const chain_context& c, const net::network& th
 
 namespace {
 
-std::vector<bound_result> all_variants(const pair_ingredients& p, const net::network& theta, const bound_options& opt) {
+// One variant of the pair.
+bound_result evaluate_variant(const chain_context& c, const net::network& theta, variant_key k) {
+    switch (k.family) {
+    case bound_family::G: return bound_G(c, k.r, false);
+    case bound_family::G_entrywise: return bound_G(c, k.r, true);
+    case bound_family::A_per_layer: return bound_A(c, k.r, false, true);
+    case bound_family::A_collapsed: return bound_A(c, k.r, false, false);
+    case bound_family::A_prime_per_layer: return bound_A(c, k.r, true, true);
+    case bound_family::A_prime_collapsed: return bound_A(c, k.r, true, false);
+    case bound_family::B: return bound_B(c, k.r, false, false);
+    case bound_family::B_group: return bound_B(c, k.r, true, false);
+    case bound_family::B_bias: return bound_B(c, k.r, false, true);
+    case bound_family::B_group_bias: return bound_B(c, k.r, true, true);
+    case bound_family::residual_aware: return bound_residual_aware(c, theta, k.r);
+    }
+    throw core::invalid_argument("bound variant '" + to_string(k) + "' has no formula");
+}
+
+// Every variant, in the order of all_variants().
+std::vector<bound_result> evaluate_all(const pair_ingredients& p, const net::network& theta, const bound_options& opt) {
     if (opt.precision < 64 || opt.precision > arith::max_precision_bits)
         throw core::invalid_argument("bound precision must be in [64, " + std::to_string(arith::max_precision_bits) + "] bits");
     if (p.main_path.empty()) throw net::model_error("network '" + p.original_name + "' has no affine layer: nothing to bound");
     const chain_context c(p, opt.precision);
     std::vector<bound_result> out;
-    for (r_source s : {r_source::theta, r_source::max}) out.push_back(bound_G(c, s, false));
-    for (r_source s : {r_source::theta, r_source::max}) out.push_back(bound_G(c, s, true));
-    for (bool biases : {false, true})
-        for (bool per_layer : {true, false})
-            for (r_source s : {r_source::theta, r_source::max}) out.push_back(bound_A(c, s, biases, per_layer));
-    for (bool biases : {false, true})
-        for (bool group : {false, true})
-            for (r_source s : {r_source::theta, r_source::max}) out.push_back(bound_B(c, s, group, biases));
-    for (r_source s : {r_source::theta, r_source::max}) out.push_back(bound_residual_aware(c, theta, s));
+    for (const variant_key& k : all_variants()) out.push_back(evaluate_variant(c, theta, k));
     return out;
 }
 
@@ -393,11 +404,17 @@ std::vector<bound_result> all_variants(const pair_ingredients& p, const net::net
 
 std::vector<bound_result> compute_bounds(const pair_ingredients& p, const net::network& theta, const net::network&,
                                          const bound_options& opt) {
-    return all_variants(p, theta, opt);  // one evaluation: value and value_lower are the two ends of one range
+    return evaluate_all(p, theta, opt);  // one evaluation: value and value_lower are the two ends of one range
 }
 
 std::vector<bound_result> compute_bounds(const net::network& theta, const net::network& quant, const bound_options& opt) {
     return compute_bounds(collect_ingredients(theta, quant, opt.D), theta, quant, opt);
+}
+
+const bound_result& find(const std::vector<bound_result>& results, const variant_key& key) {
+    const auto it = std::find_if(results.begin(), results.end(), [&](const bound_result& b) { return b.key == key; });
+    if (it == results.end()) throw core::invalid_argument("bound variant '" + to_string(key) + "' is not among the results");
+    return *it;
 }
 
 }  // namespace qbound::bounds

@@ -6,6 +6,7 @@
 #include "qbound/core/errors.hpp"
 #include "qbound/core/parallel.hpp"
 #include "qbound/arith/precision.hpp"
+#include "qbound/verify/campaign.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -111,7 +112,7 @@ int main(int argc, char** argv) {
     campaign->add_option("--pairs", campaign_opt.pairs, "Pairs per family (default 40)")->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
     campaign->add_option("--seed", campaign_opt.seed, "Campaign seed");
     campaign->add_option("--family", campaign_opt.families,
-                         "Only these families (default all): random-mlp, deep-mlp, small-norms, sign-aligned, dominant-layer, tight, random-cnn, entrywise-G, skip-dominant, random-residual, mixed-mlp, mixed-cnn");
+                         "Only these families (default all): " + qbound::verify::campaign_family_list());
     campaign->add_option("--threads", campaign_opt.threads, "Pairs checked in parallel (default: all cores; results do not depend on it)")
         ->check(CLI::Range(0u, 1024u));
     campaign->add_option("--nodes", campaign_opt.nodes, "Branch-and-bound boxes per pair (default 300)")

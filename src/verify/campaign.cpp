@@ -27,13 +27,6 @@
 
 namespace qbound::verify {
 
-const std::vector<std::string>& campaign_families() {
-    static const std::vector<std::string> names{"random-mlp",     "deep-mlp",     "small-norms",   "sign-aligned", "dominant-layer",
-                                                "tight",          "random-cnn",   "entrywise-G",   "skip-dominant", "random-residual",
-                                                "mixed-mlp",      "mixed-cnn"};
-    return names;
-}
-
 namespace {
 // splitmix64's finalizer: a bijection of 64-bit words that mixes every bit.
 std::uint64_t mix64(std::uint64_t z) {
@@ -82,150 +75,205 @@ net::network residual_net(std::mt19937_64& g, std::size_t blocks) {
     return m;
 }
 
-campaign_pair draw(const std::string& family, std::mt19937_64& g) {
-    if (family == "random-mlp" || family == "small-norms") {
-        std::vector<std::size_t> widths;
-        const std::size_t L = pick(g, 1, 4);
-        for (std::size_t l = 0; l <= L; ++l) widths.push_back(pick(g, 1, 8));
-        net::network m = net::make_mlp(widths);
-        net::init_he_normal(m, g(), 0.1);
-        if (family == "small-norms") net::scale_to_operator_norms(m, {0.5});
-        const auto kind = g() % 2 ? quant::method::nearest : quant::method::floor;
-        const auto bits = static_cast<unsigned>(pick(g, 2, 6));
-        return quantized(m, kind, bits, arith::rational(pick(g, 1, 4), 2));
-    }
-    if (family == "deep-mlp") {
-        std::vector<std::size_t> widths{pick(g, 1, 4)};
-        const std::size_t L = pick(g, 5, 12);
-        for (std::size_t l = 1; l < L; ++l) widths.push_back(pick(g, 4, 16));
-        widths.push_back(pick(g, 1, 3));
-        net::network m = net::make_mlp(widths);
-        if (g() % 2) {
-            net::init_he_normal(m, g(), 0.05);
-        } else {
-            net::init_uniform(m, 0.5, g());
-        }
-        const auto kind = g() % 2 ? quant::method::nearest : quant::method::stochastic;
-        return quantized(m, kind, static_cast<unsigned>(pick(g, 3, 8)), 1);
-    }
-    if (family == "sign-aligned") {
-        // All-positive weights and perturbations of one sign: the term bounds align.
-        std::vector<std::size_t> widths;
-        const std::size_t L = pick(g, 1, 4);
-        for (std::size_t l = 0; l <= L; ++l) widths.push_back(pick(g, 1, 6));
-        net::network m = net::make_mlp(widths);
-        for (auto& n : m.nodes())
-            for (auto& w : n.weight) w = static_cast<double>(pick(g, 1, 8)) / 8;
-        net::network q = m;
-        for (auto& n : q.nodes())
-            for (auto& w : n.weight) w += static_cast<double>(pick(g, 0, 4)) / 64;
-        return {m, q, arith::rational(pick(g, 1, 4))};
-    }
-    if (family == "dominant-layer") {
-        std::vector<std::size_t> widths;
-        const std::size_t L = pick(g, 2, 5);
-        for (std::size_t l = 0; l <= L; ++l) widths.push_back(pick(g, 1, 8));
-        net::network m = net::make_mlp(widths);
-        net::init_he_normal(m, g(), 0.1);
-        std::vector<double> norms(L, 0.25);
-        norms[pick(g, 0, L - 1)] = 64;  // norm concentrated in one layer
-        net::scale_to_operator_norms(m, norms);
-        return quantized(m, quant::method::floor, static_cast<unsigned>(pick(g, 3, 6)), 1);
-    }
-    if (family == "tight") {
-        // Proof step 9: L = 1, N_0 = 1, D >= 1, where bound A is attained.
-        net::network m = net::make_mlp({1, pick(g, 1, 4)});
-        for (auto& w : m.nodes()[1].weight) w = static_cast<double>(static_cast<std::int64_t>(pick(g, 0, 16)) - 8) / 4;
-        net::network q = m;
-        for (auto& w : q.nodes()[1].weight) w += static_cast<double>(static_cast<std::int64_t>(pick(g, 0, 8)) - 4) / 16;
-        return {m, q, arith::rational(pick(g, 4, 16), 4)};
-    }
-    if (family == "random-cnn") {
-        net::cnn_config cfg;
-        cfg.input = {pick(g, 1, 2), 6, 6};
-        cfg.convs.clear();
-        const std::size_t convs = pick(g, 1, 2);
-        for (std::size_t k = 0; k < convs; ++k)
-            cfg.convs.push_back({pick(g, 2, 4), {3, 3, pick(g, 1, 2), 1, 1, 1}, k == 0 && g() % 2 == 0});
-        cfg.global_pool = g() % 2 == 0;
-        cfg.dense = {pick(g, 1, 3)};
-        net::network m = net::make_cnn(cfg);
-        net::init_he_normal(m, g(), 0.1);
-        const auto kind = g() % 2 ? quant::method::nearest : quant::method::floor;
-        return quantized(m, kind, static_cast<unsigned>(pick(g, 3, 6)), 1);
-    }
-    if (family == "entrywise-G") {
-        const std::size_t width = pick(g, 8, 32), hidden = pick(g, 3, 4);
-        std::vector<std::size_t> widths{1};
-        for (std::size_t l = 0; l < hidden; ++l) widths.push_back(width);
-        widths.push_back(1);
-        net::network m = net::make_mlp(widths);
-        for (auto& n : m.nodes())
-            for (auto& w : n.weight) w = 1;
-        net::network q = m;
-        const double delta = std::ldexp(1.0, -static_cast<int>(pick(g, 8, 12)));
-        for (auto& w : q.nodes()[1].weight) w += delta;
-        return {m, q, 1};
-    }
-    if (family == "skip-dominant") {
-        net::network m = residual_net(g, pick(g, 1, 2));
-        for (auto& n : m.nodes())
-            for (auto& w : n.weight) w = (n.name.find(".fc") != std::string::npos ? 0x1p-12 : 1.0) * static_cast<double>(pick(g, 1, 4)) / 4;
-        net::network q = m;
-        for (auto& n : q.nodes())
-            if (n.name == "stem")
-                for (auto& w : n.weight) w += static_cast<double>(pick(g, 1, 8)) / 16;
-        return {m, q, 1};
-    }
-    if (family == "random-residual") {
-        net::network m = residual_net(g, pick(g, 1, 2));
-        net::init_he_normal(m, g(), 0.1);
-        return quantized(m, quant::method::nearest, static_cast<unsigned>(pick(g, 4, 6)), 1);
-    }
-    if (family == "mixed-mlp") {
-        const std::size_t L = pick(g, 1, 4);
-        std::vector<std::size_t> widths;
-        for (std::size_t l = 0; l <= L; ++l) widths.push_back(pick(g, 1, 16));
-        if (g() % 4 == 0) widths[pick(g, 0, L - 1)] = pick(g, 33, 64);  // one wide layer (or a wide input)
-        net::network m = net::make_mlp(widths);
-        const bool biases = g() % 2 == 0;
-        if (g() % 2) {
-            net::init_he_normal(m, g(), biases ? 0.1 : 0.0);
-        } else {
-            net::init_uniform(m, 0.5, g());
-            if (!biases)
-                for (auto& n : m.nodes()) std::fill(n.bias.begin(), n.bias.end(), 0.0);
-        }
-        const std::size_t zero_in_ten = std::array<std::size_t, 3>{0, 5, 8}[g() % 3];  // sparsity: none, half, 80%
-        for (auto& n : m.nodes())
-            for (auto& w : n.weight)
-                if (g() % 10 < zero_in_ten) w = 0;
-        const auto kind = all_methods[g() % 4];
-        const auto bits = std::array<unsigned, 5>{2, 3, 4, 6, 8}[g() % 5];
-        const bool per_channel = g() % 2 == 0;
-        const std::uint64_t quant_seed = g();
-        return quantized(m, kind, bits, arith::rational(pick(g, 1, 4), 2), per_channel, quant_seed);
-    }
-    if (family == "mixed-cnn") {
-        net::cnn_config cfg;
-        cfg.input = {pick(g, 1, 2), 6, 6};
-        cfg.convs.clear();
-        const std::size_t convs = pick(g, 1, 2);
-        for (std::size_t k = 0; k < convs; ++k)
-            cfg.convs.push_back({pick(g, 2, 4), {3, 3, pick(g, 1, 2), 1, 1, 1}, k == 0 && g() % 2 == 0});
-        cfg.global_pool = g() % 2 == 0;
-        cfg.dense = {pick(g, 1, 3)};
-        net::network m = net::make_cnn(cfg);
-        net::init_he_normal(m, g(), 0.1);
-        const auto kind = all_methods[g() % 4];
-        const auto bits = static_cast<unsigned>(pick(g, 2, 8));
-        const bool per_channel = g() % 2 == 0;
-        const std::uint64_t quant_seed = g();
-        return quantized(m, kind, bits, 1, per_channel, quant_seed);
-    }
-    throw core::invalid_argument("unknown campaign family '" + family + "'");
+// random-mlp, or small-norms (the same scaled so every layer norm is 1/2).
+campaign_pair draw_random_mlp(std::mt19937_64& g, bool small_norms) {
+    std::vector<std::size_t> widths;
+    const std::size_t L = pick(g, 1, 4);
+    for (std::size_t l = 0; l <= L; ++l) widths.push_back(pick(g, 1, 8));
+    net::network m = net::make_mlp(widths);
+    net::init_he_normal(m, g(), 0.1);
+    if (small_norms) net::scale_to_operator_norms(m, {0.5});
+    const auto kind = g() % 2 ? quant::method::nearest : quant::method::floor;
+    const auto bits = static_cast<unsigned>(pick(g, 2, 6));
+    return quantized(m, kind, bits, arith::rational(pick(g, 1, 4), 2));
 }
 
+campaign_pair draw_deep_mlp(std::mt19937_64& g) {
+    std::vector<std::size_t> widths{pick(g, 1, 4)};
+    const std::size_t L = pick(g, 5, 12);
+    for (std::size_t l = 1; l < L; ++l) widths.push_back(pick(g, 4, 16));
+    widths.push_back(pick(g, 1, 3));
+    net::network m = net::make_mlp(widths);
+    if (g() % 2) {
+        net::init_he_normal(m, g(), 0.05);
+    } else {
+        net::init_uniform(m, 0.5, g());
+    }
+    const auto kind = g() % 2 ? quant::method::nearest : quant::method::stochastic;
+    return quantized(m, kind, static_cast<unsigned>(pick(g, 3, 8)), 1);
+}
+
+campaign_pair draw_sign_aligned(std::mt19937_64& g) {
+    // All-positive weights and perturbations of one sign: the term bounds align.
+    std::vector<std::size_t> widths;
+    const std::size_t L = pick(g, 1, 4);
+    for (std::size_t l = 0; l <= L; ++l) widths.push_back(pick(g, 1, 6));
+    net::network m = net::make_mlp(widths);
+    for (auto& n : m.nodes())
+        for (auto& w : n.weight) w = static_cast<double>(pick(g, 1, 8)) / 8;
+    net::network q = m;
+    for (auto& n : q.nodes())
+        for (auto& w : n.weight) w += static_cast<double>(pick(g, 0, 4)) / 64;
+    return {m, q, arith::rational(pick(g, 1, 4))};
+}
+
+campaign_pair draw_dominant_layer(std::mt19937_64& g) {
+    std::vector<std::size_t> widths;
+    const std::size_t L = pick(g, 2, 5);
+    for (std::size_t l = 0; l <= L; ++l) widths.push_back(pick(g, 1, 8));
+    net::network m = net::make_mlp(widths);
+    net::init_he_normal(m, g(), 0.1);
+    std::vector<double> norms(L, 0.25);
+    norms[pick(g, 0, L - 1)] = 64;  // norm concentrated in one layer
+    net::scale_to_operator_norms(m, norms);
+    return quantized(m, quant::method::floor, static_cast<unsigned>(pick(g, 3, 6)), 1);
+}
+
+campaign_pair draw_tight(std::mt19937_64& g) {
+    // Proof step 9: L = 1, N_0 = 1, D >= 1, where bound A is attained.
+    net::network m = net::make_mlp({1, pick(g, 1, 4)});
+    for (auto& w : m.nodes()[1].weight) w = static_cast<double>(static_cast<std::int64_t>(pick(g, 0, 16)) - 8) / 4;
+    net::network q = m;
+    for (auto& w : q.nodes()[1].weight) w += static_cast<double>(static_cast<std::int64_t>(pick(g, 0, 8)) - 4) / 16;
+    return {m, q, arith::rational(pick(g, 4, 16), 4)};
+}
+
+campaign_pair draw_random_cnn(std::mt19937_64& g) {
+    net::cnn_config cfg;
+    cfg.input = {pick(g, 1, 2), 6, 6};
+    cfg.convs.clear();
+    const std::size_t convs = pick(g, 1, 2);
+    for (std::size_t k = 0; k < convs; ++k)
+        cfg.convs.push_back({pick(g, 2, 4), {3, 3, pick(g, 1, 2), 1, 1, 1}, k == 0 && g() % 2 == 0});
+    cfg.global_pool = g() % 2 == 0;
+    cfg.dense = {pick(g, 1, 3)};
+    net::network m = net::make_cnn(cfg);
+    net::init_he_normal(m, g(), 0.1);
+    const auto kind = g() % 2 ? quant::method::nearest : quant::method::floor;
+    return quantized(m, kind, static_cast<unsigned>(pick(g, 3, 6)), 1);
+}
+
+campaign_pair draw_entrywise_G(std::mt19937_64& g) {
+    const std::size_t width = pick(g, 8, 32), hidden = pick(g, 3, 4);
+    std::vector<std::size_t> widths{1};
+    for (std::size_t l = 0; l < hidden; ++l) widths.push_back(width);
+    widths.push_back(1);
+    net::network m = net::make_mlp(widths);
+    for (auto& n : m.nodes())
+        for (auto& w : n.weight) w = 1;
+    net::network q = m;
+    const double delta = std::ldexp(1.0, -static_cast<int>(pick(g, 8, 12)));
+    for (auto& w : q.nodes()[1].weight) w += delta;
+    return {m, q, 1};
+}
+
+campaign_pair draw_skip_dominant(std::mt19937_64& g) {
+    net::network m = residual_net(g, pick(g, 1, 2));
+    for (auto& n : m.nodes())
+        for (auto& w : n.weight) w = (n.name.find(".fc") != std::string::npos ? 0x1p-12 : 1.0) * static_cast<double>(pick(g, 1, 4)) / 4;
+    net::network q = m;
+    for (auto& n : q.nodes())
+        if (n.name == "stem")
+            for (auto& w : n.weight) w += static_cast<double>(pick(g, 1, 8)) / 16;
+    return {m, q, 1};
+}
+
+campaign_pair draw_random_residual(std::mt19937_64& g) {
+    net::network m = residual_net(g, pick(g, 1, 2));
+    net::init_he_normal(m, g(), 0.1);
+    return quantized(m, quant::method::nearest, static_cast<unsigned>(pick(g, 4, 6)), 1);
+}
+
+campaign_pair draw_mixed_mlp(std::mt19937_64& g) {
+    const std::size_t L = pick(g, 1, 4);
+    std::vector<std::size_t> widths;
+    for (std::size_t l = 0; l <= L; ++l) widths.push_back(pick(g, 1, 16));
+    if (g() % 4 == 0) widths[pick(g, 0, L - 1)] = pick(g, 33, 64);  // one wide layer (or a wide input)
+    net::network m = net::make_mlp(widths);
+    const bool biases = g() % 2 == 0;
+    if (g() % 2) {
+        net::init_he_normal(m, g(), biases ? 0.1 : 0.0);
+    } else {
+        net::init_uniform(m, 0.5, g());
+        if (!biases)
+            for (auto& n : m.nodes()) std::fill(n.bias.begin(), n.bias.end(), 0.0);
+    }
+    const std::size_t zero_in_ten = std::array<std::size_t, 3>{0, 5, 8}[g() % 3];  // sparsity: none, half, 80%
+    for (auto& n : m.nodes())
+        for (auto& w : n.weight)
+            if (g() % 10 < zero_in_ten) w = 0;
+    const auto kind = all_methods[g() % 4];
+    const auto bits = std::array<unsigned, 5>{2, 3, 4, 6, 8}[g() % 5];
+    const bool per_channel = g() % 2 == 0;
+    const std::uint64_t quant_seed = g();
+    return quantized(m, kind, bits, arith::rational(pick(g, 1, 4), 2), per_channel, quant_seed);
+}
+
+campaign_pair draw_mixed_cnn(std::mt19937_64& g) {
+    net::cnn_config cfg;
+    cfg.input = {pick(g, 1, 2), 6, 6};
+    cfg.convs.clear();
+    const std::size_t convs = pick(g, 1, 2);
+    for (std::size_t k = 0; k < convs; ++k)
+        cfg.convs.push_back({pick(g, 2, 4), {3, 3, pick(g, 1, 2), 1, 1, 1}, k == 0 && g() % 2 == 0});
+    cfg.global_pool = g() % 2 == 0;
+    cfg.dense = {pick(g, 1, 3)};
+    net::network m = net::make_cnn(cfg);
+    net::init_he_normal(m, g(), 0.1);
+    const auto kind = all_methods[g() % 4];
+    const auto bits = static_cast<unsigned>(pick(g, 2, 8));
+    const bool per_channel = g() % 2 == 0;
+    const std::uint64_t quant_seed = g();
+    return quantized(m, kind, bits, 1, per_channel, quant_seed);
+}
+
+}  // namespace
+
+const std::vector<campaign_family>& campaign_family_registry() {
+    static const std::vector<campaign_family> registry{
+        {"random-mlp", "He-normal MLPs (depth 1..4, widths 1..8), nearest or floor at 2..6 bits",
+         [](std::mt19937_64& g) { return draw_random_mlp(g, false); }},
+        {"deep-mlp", "depth 5..12, widths 4..16, He-normal or uniform, nearest or stochastic at 3..8 bits", draw_deep_mlp},
+        {"small-norms", "random-mlp scaled so every layer norm is 1/2 (all r_l < 1)",
+         [](std::mt19937_64& g) { return draw_random_mlp(g, true); }},
+        {"sign-aligned", "all-positive weights, non-negative perturbations", draw_sign_aligned},
+        {"dominant-layer", "one layer of norm 64, the others 1/4; floor (raises row sums of negative weights)", draw_dominant_layer},
+        {"tight", "proof step 9's construction (L = 1, N_0 = 1, D >= 1): bound A is attained", draw_tight},
+        {"random-cnn", "small CNNs (1-2 convs, stride 1-2, max pool, flatten or global pooling), nearest or floor", draw_random_cnn},
+        {"entrywise-G", "constant weights 1, width 8..32, depth 3..4, layer 1 perturbed (THEOREMS.md 3, G)", draw_entrywise_G},
+        {"skip-dominant", "residual blocks whose branch is tiny; only the stem perturbed", draw_skip_dominant},
+        {"random-residual", "residual MLP blocks with He-normal weights, nearest at 4..6 bits", draw_random_residual},
+        {"mixed-mlp",
+         "depth 1..4, widths up to 64, Gaussian or uniform, dense or sparse, with or without biases; "
+         "floor, nearest, stochastic or AdaRound at 2..8 bits, per tensor or per channel",
+         draw_mixed_mlp},
+        {"mixed-cnn", "random-cnn with biases, per-channel steps and every method at 2..8 bits", draw_mixed_cnn},
+    };
+    return registry;
+}
+
+const std::vector<std::string>& campaign_families() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for (const auto& f : campaign_family_registry()) out.emplace_back(f.name);
+        return out;
+    }();
+    return names;
+}
+
+std::string campaign_family_list() {
+    std::string out;
+    for (const auto& f : campaign_family_registry()) out += (out.empty() ? "" : ", ") + std::string(f.name);
+    return out;
+}
+
+const campaign_family& find_campaign_family(std::string_view name) {
+    for (const auto& f : campaign_family_registry())
+        if (f.name == name) return f;
+    throw core::invalid_argument("unknown campaign family '" + std::string(name) + "' (valid: " + campaign_family_list() + ")");
+}
+
+namespace {
 
 std::vector<std::size_t> record_widths(const net::network& m, std::size_t& depth) {
     std::vector<std::size_t> widths{m.input_shape().size()};
@@ -326,10 +374,9 @@ double variant_tally::median_bound_over_lower() const {
 }
 
 campaign_pair draw_campaign_pair(const std::string& family, std::uint64_t seed, std::size_t index) {
-    if (std::find(campaign_families().begin(), campaign_families().end(), family) == campaign_families().end())
-        throw core::invalid_argument("unknown campaign family '" + family + "'");
+    const campaign_family& f = find_campaign_family(family);
     std::mt19937_64 g(campaign_pair_seed(seed, family, index));
-    return draw(family, g);
+    return f.draw(g);
 }
 
 campaign_result run_campaign(const campaign_options& opt) {
@@ -339,10 +386,9 @@ campaign_result run_campaign(const campaign_options& opt) {
     campaign_result r;
     std::mutex progress_mutex;
     r.families = opt.families.empty() ? campaign_families() : opt.families;
-    for (const auto& f : r.families)
-        if (std::find(campaign_families().begin(), campaign_families().end(), f) == campaign_families().end())
-            throw core::invalid_argument("unknown campaign family '" + f + "'");
+    for (const auto& f : r.families) find_campaign_family(f);  // throws on an unknown name, before any work
     for (const auto& family : r.families) {
+        const campaign_family& generator = find_campaign_family(family);
         // Draw this shard's pairs (each from its own generator, seeded by
         // campaign_pair_seed: the same pair whatever the family list, shard
         // or thread count), check them in parallel, then tally and save
@@ -356,7 +402,7 @@ campaign_result run_campaign(const campaign_options& opt) {
         std::vector<job> jobs;
         for (std::size_t i = opt.shard_index; i < opt.pairs; i += opt.shard_count) {
             std::mt19937_64 g(campaign_pair_seed(opt.seed, family, i));
-            campaign_pair p = draw(family, g);
+            campaign_pair p = generator.draw(g);
             const std::uint64_t search_seed = g();
             jobs.push_back({i, std::move(p), search_seed, {}});
         }

@@ -191,8 +191,8 @@ bool same_weights(const pair_case& p, const pair_case& q) {
 
 class shrinker {
 public:
-    shrinker(std::string bound, const shrink_options& opt)
-        : bound_(std::move(bound)), opt_(opt), rng_(opt.seed), start_(std::chrono::steady_clock::now()) {}
+    shrinker(const std::string& bound, const shrink_options& opt)
+        : bound_(bounds::parse_variant(bound)), opt_(opt), rng_(opt.seed), start_(std::chrono::steady_clock::now()) {}
 
     bool exhausted() const {
         return candidates_ >= opt_.max_candidates ||
@@ -208,16 +208,15 @@ public:
             bounds::bound_options bopt;
             bopt.D = c.D;
             const auto all = bounds::compute_bounds(c.theta, c.quant, bopt);
-            const auto it = std::find_if(all.begin(), all.end(), [&](const bounds::bound_result& b) { return b.name == bound_; });
-            if (it == all.end()) return std::nullopt;
-            const arith::rational limit = it->value.to_rational();
+            const bounds::bound_result& target = bounds::find(all, bound_);
+            const arith::rational limit = target.value.to_rational();
             const std::size_t d = c.theta.input_shape().size();
             const double inside = arith::round_to_double(c.D, MPFR_RNDD);
             std::vector<double> hint = c.x;
             hint.resize(d, inside);
             for (auto& v : hint) v = std::clamp(v, -inside, inside);
             point_difference p = certify_difference(c.theta, c.quant, hint, opt_.certify_bits);
-            if (p.lower > limit) return std::make_pair(std::move(p), it->hypotheses_hold());
+            if (p.lower > limit) return std::make_pair(std::move(p), target.hypotheses_hold());
             if (!search) return std::nullopt;
             search_options s;
             s.random_samples = 32;
@@ -229,7 +228,7 @@ public:
             s.seed = rng_();
             const search_result found = search_worst_case(c.theta, c.quant, centered_box(d, inside), s, {hint});
             p = certify_difference(c.theta, c.quant, found.best_x, opt_.certify_bits);
-            if (p.lower > limit) return std::make_pair(std::move(p), it->hypotheses_hold());
+            if (p.lower > limit) return std::make_pair(std::move(p), target.hypotheses_hold());
         } catch (const core::unsound_error&) {
             throw;  // two certified values contradict each other: a bug, never a rejected candidate
         } catch (const std::exception&) {
@@ -257,7 +256,7 @@ public:
     }
 
 private:
-    std::string bound_;
+    bounds::variant_key bound_;  // parsed once: an unknown name is an error, never a pair that violates nothing
     shrink_options opt_;
     std::mt19937_64 rng_;
     std::chrono::steady_clock::time_point start_;

@@ -7,18 +7,14 @@
 
 #include <catch2/catch.hpp>
 
-#include <map>
 
 using namespace qbound;
 using arith::rational;
 
 namespace {
 
-std::map<std::string, bounds::bound_result> by_name(const std::vector<bounds::bound_result>& all) {
-    std::map<std::string, bounds::bound_result> out;
-    for (const auto& b : all) out.emplace(b.name, b);
-    return out;
-}
+using F = bounds::bound_family;
+using R = bounds::r_source;
 
 rational exact(const bounds::upper& v) { return v.to_rational(); }
 
@@ -52,20 +48,20 @@ TEST_CASE("L = 1, one input: every form reduces to its closed value", "[bounds]"
     set_dense(quant, 1, {2.25}, {0.5});
     bounds::bound_options opt;
     opt.D = 3;
-    const auto b = by_name(bounds::compute_bounds(theta, quant, opt));
+    const auto b = bounds::compute_bounds(theta, quant, opt);
     // sup_{|x| <= 3} |0.25 x| = 0.75: A, G and B meet it (step 9: tight).
-    CHECK(exact(b.at("A-per-layer[r=max]").value) == rational(3, 4));
-    CHECK(exact(b.at("A-collapsed[r=theta]").value) == rational(3, 4));
-    CHECK(exact(b.at("G[r=max]").value) == rational(3, 4));
-    CHECK(exact(b.at("B[r=max]").value) == rational(3, 4));
-    CHECK(exact(b.at("residual-aware[r=max]").value) == rational(3, 4));
+    CHECK(exact(bounds::find(b, {F::A_per_layer, R::max}).value) == rational(3, 4));
+    CHECK(exact(bounds::find(b, {F::A_collapsed, R::theta}).value) == rational(3, 4));
+    CHECK(exact(bounds::find(b, {F::G, R::max}).value) == rational(3, 4));
+    CHECK(exact(bounds::find(b, {F::B, R::max}).value) == rational(3, 4));
+    CHECK(exact(bounds::find(b, {F::residual_aware, R::max}).value) == rational(3, 4));
     // A' and B-bias count the bias column: (1 + 1) * 3 * 0.25.
-    CHECK(exact(b.at("A'-per-layer[r=max]").value) == rational(3, 2));
-    CHECK(exact(b.at("B-bias[r=theta]").value) == rational(3, 2));
+    CHECK(exact(bounds::find(b, {F::A_prime_per_layer, R::max}).value) == rational(3, 2));
+    CHECK(exact(bounds::find(b, {F::B_bias, R::theta}).value) == rational(3, 2));
     // L = 1: r_mean has power 0 and is reported as 0 (not used).
-    CHECK(b.at("A-collapsed[r=max]").r_summary.sign() == 0);
+    CHECK(bounds::find(b, {F::A_collapsed, R::max}).r_summary.sign() == 0);
     // B needs a network without biases; this one has a bias.
-    const auto* h = find_hypothesis(b.at("B[r=max]"), "networks without biases");
+    const auto* h = find_hypothesis(bounds::find(b, {F::B, R::max}), "networks without biases");
     REQUIRE(h != nullptr);
     CHECK_FALSE(h->holds);
     CHECK_THAT(h->reason, Catch::Contains("non-zero biases"));
@@ -90,51 +86,52 @@ std::pair<net::network, net::network> mixed_norm_pair() {
 
 TEST_CASE("mixed r_l: every variant against its hand computation", "[bounds]") {
     const auto [theta, quant] = mixed_norm_pair();
-    const auto b = by_name(bounds::compute_bounds(theta, quant));
+    const auto b = bounds::compute_bounds(theta, quant);
     // ||theta - theta'|| = 1/8; D = 1.
     // A-per-layer, r = theta: M_1 = r2 r3 = 1.5, M_3 = max(r1 r2, r2) = 1:
     //   2 * 1.5 * 1/16 + 2 * 1 * 1/8 = 0.4375.
-    CHECK(exact(b.at("A-per-layer[r=theta]").value) == rational(7, 16));
+    CHECK(exact(bounds::find(b, {F::A_per_layer, R::theta}).value) == rational(7, 16));
     // r = max: M_3 = max(2.0625 * 0.5, 0.5) = 1.03125: 0.1875 + 0.2578125.
-    CHECK(exact(b.at("A-per-layer[r=max]").value) == rational(57, 128));
+    CHECK(exact(bounds::find(b, {F::A_per_layer, R::max}).value) == rational(57, 128));
     // A-collapsed: max_l M_l = M_2 = r3 r1 = 6 (6.1875 with max); C = 6 * 6.
-    CHECK(exact(b.at("A-collapsed[r=theta]").constant) == 36);
-    CHECK(exact(b.at("A-collapsed[r=theta]").value) == rational(9, 2));
-    CHECK(exact(b.at("A-collapsed[r=max]").value) == rational(297, 64));
+    CHECK(exact(bounds::find(b, {F::A_collapsed, R::theta}).constant) == 36);
+    CHECK(exact(bounds::find(b, {F::A_collapsed, R::theta}).value) == rational(9, 2));
+    CHECK(exact(bounds::find(b, {F::A_collapsed, R::max}).value) == rational(297, 64));
     // r_mean = sqrt(6), rounded up.
-    const auto& r_mean = b.at("A-collapsed[r=theta]").r_summary;
+    const auto& r_mean = bounds::find(b, {F::A_collapsed, R::theta}).r_summary;
     CHECK(exact(bounds::mul_up(r_mean, r_mean)) >= 6);
     CHECK(r_mean.to_double() == Approx(2.449489742783178).epsilon(1e-15));
     // The theta reading fails the proof's hypothesis: rho_1(theta') > rho_1(theta).
-    const auto* h = find_hypothesis(b.at("A-per-layer[r=theta]"), "r_l from theta bounds the layer norm rho_l of theta'");
+    const auto* h = find_hypothesis(bounds::find(b, {F::A_per_layer, R::theta}), "r_l from theta bounds the layer norm rho_l of theta'");
     REQUIRE(h != nullptr);
     CHECK_FALSE(h->holds);
     CHECK_THAT(h->reason, Catch::Contains("layer 1"));
-    CHECK(b.at("A-per-layer[r=max]").hypotheses_hold());
+    CHECK(bounds::find(b, {F::A_per_layer, R::max}).hypotheses_hold());
     // A': widths N+1 = 3, M'_1 = 1.5, M'_2 = 6, M'_3 = max(1, 0.5, 1) = 1;
     // per layer: 3 * 1.5 * 1/16 + 3 * 1 * 1/8 = 0.65625.
-    CHECK(exact(b.at("A'-per-layer[r=theta]").value) == rational(21, 32));
-    CHECK(exact(b.at("A'-collapsed[r=theta]").value) == rational(9 * 6, 8));
+    CHECK(exact(bounds::find(b, {F::A_prime_per_layer, R::theta}).value) == rational(21, 32));
+    CHECK(exact(bounds::find(b, {F::A_prime_collapsed, R::theta}).value) == rational(9 * 6, 8));
     // G: W = 2, L = 3, r = 3: C = 2 * 9 * 9 = 162.
-    CHECK(exact(b.at("G[r=theta]").constant) == 162);
-    CHECK(exact(b.at("G[r=max]").value) == rational(162, 8));
+    CHECK(exact(bounds::find(b, {F::G, R::theta}).constant) == 162);
+    CHECK(exact(bounds::find(b, {F::G, R::max}).value) == rational(162, 8));
     // G-entrywise: r = largest entry = 2, C = 2 * 9 * 4 = 72, and it is flagged.
-    CHECK(exact(b.at("G-entrywise[r=theta]").constant) == 72);
-    const auto* g = find_hypothesis(b.at("G-entrywise[r=theta]"), "r bounds every layer's operator norm");
+    CHECK(exact(bounds::find(b, {F::G_entrywise, R::theta}).constant) == 72);
+    const auto* g = find_hypothesis(bounds::find(b, {F::G_entrywise, R::theta}), "r bounds every layer's operator norm");
     REQUIRE(g != nullptr);
     CHECK_FALSE(g->holds);
     // B: sum p^2 c = 6, max_l prod_{k!=l} r_k = r1 r3 = 6: 36 / 8.
-    CHECK(exact(b.at("B[r=theta]").value) == rational(9, 2));
+    CHECK(exact(bounds::find(b, {F::B, R::theta}).value) == rational(9, 2));
     // B-bias: sum (N+1) = 9, max M'_l = 6: 54 / 8.
-    CHECK(exact(b.at("B-bias[r=theta]").value) == rational(27, 4));
+    CHECK(exact(bounds::find(b, {F::B_bias, R::theta}).value) == rational(27, 4));
     // Residual-aware on a chain: m_0 = 1, m_1 = 2, m_2 = 0.75; Lip_1 = 0.75,
     // Lip_3 = 1: 0.75 * 2 * 1/16 + 1 * 2 * 1/8 * 0.75 = 0.28125.
-    CHECK(exact(b.at("residual-aware[r=theta]").value) == rational(9, 32));
-    for (const auto& [name, bound] : b) {
-        INFO(name);
+    CHECK(exact(bounds::find(b, {F::residual_aware, R::theta}).value) == rational(9, 32));
+    for (const auto& bound : b) {
+        INFO(bound.name);
         CHECK(bound.value.sign() >= 0);
         // Dyadic ingredients: the upward and downward evaluations coincide.
-        if (name.rfind("A-per-layer", 0) == 0 || name.rfind("B", 0) == 0) CHECK(bound.value_lower == bound.value);
+        const F f = bound.key.family;
+        if (f == F::A_per_layer || f == F::B || f == F::B_group || f == F::B_bias || f == F::B_group_bias) CHECK(bound.value_lower == bound.value);
     }
 }
 
@@ -145,17 +142,17 @@ TEST_CASE("all r_l < 1: the bias path keeps M_L >= r_{L-1} (P3)", "[bounds]") {
     set_dense(theta, 3, {0.5}, {0});
     auto quant = theta;
     set_dense(quant, 3, {0.375}, {0});  // Delta_3 = 1/8, rho_3' = 0.375
-    const auto b = by_name(bounds::compute_bounds(theta, quant));
+    const auto b = bounds::compute_bounds(theta, quant);
     // M_1 = r2 r3 = 0.25, M_2 = r3 r1 = 0.25, M_3 = max(r1 r2, r2) = 0.5 = r_2.
-    const auto& A = b.at("A-per-layer[r=theta]");
+    const auto& A = bounds::find(b, {F::A_per_layer, R::theta});
     REQUIRE(A.terms.size() == 3);
     CHECK(exact(A.terms[0].multiplier) == rational(1, 4));
     CHECK(exact(A.terms[1].multiplier) == rational(1, 4));
     CHECK(exact(A.terms[2].multiplier) == rational(1, 2));
     // r_mean^2 = 0.5 although every r_j = 0.5: not r^(L-1) = 0.25.
-    CHECK(exact(b.at("A-collapsed[r=theta]").value) == rational(3, 1) * rational(1, 2) * rational(1, 8));
+    CHECK(exact(bounds::find(b, {F::A_collapsed, R::theta}).value) == rational(3, 1) * rational(1, 2) * rational(1, 8));
     // G needs r >= 1.
-    const auto* h = find_hypothesis(b.at("G[r=theta]"), "r >= 1");
+    const auto* h = find_hypothesis(bounds::find(b, {F::G, R::theta}), "r >= 1");
     REQUIRE(h != nullptr);
     CHECK_FALSE(h->holds);
     CHECK_THAT(h->reason, Catch::Contains("r must be >= 1"));
@@ -170,11 +167,11 @@ TEST_CASE("the l = 1 term of A uses M_1 = prod_{j >= 2} r_j", "[bounds]") {
     set_dense(quant, 1, {1.5, 1.5, 1.5, 0, 0, 0}, {0, 0});
     bounds::bound_options opt;
     opt.D = 2;
-    const auto b = by_name(bounds::compute_bounds(theta, quant, opt));
+    const auto b = bounds::compute_bounds(theta, quant, opt);
     // max(D,1) N_0 M_1 Delta_1 = 2 * 3 * 4 * 0.5 = 12, and the witness
     // x = (2, 2, 2) moves the output by 4 * 1.5 * 2 = 12: tight.
-    CHECK(exact(b.at("A-per-layer[r=max]").value) == 12);
-    CHECK(exact(b.at("A-per-layer[r=max]").terms.at(0).multiplier) == 4);
+    CHECK(exact(bounds::find(b, {F::A_per_layer, R::max}).value) == 12);
+    CHECK(exact(bounds::find(b, {F::A_per_layer, R::max}).terms.at(0).multiplier) == 4);
 }
 
 TEST_CASE("residual networks: chain variants report the main-path reading", "[bounds]") {
@@ -189,15 +186,15 @@ TEST_CASE("residual networks: chain variants report the main-path reading", "[bo
         for (auto& w : n.weight) w = 0.5;
     auto quant = m;
     quant.at(d2).weight[0] = 0.625;
-    const auto b = by_name(bounds::compute_bounds(m, quant));
-    const auto* h = find_hypothesis(b.at("A-per-layer[r=max]"), "plain chain");
+    const auto b = bounds::compute_bounds(m, quant);
+    const auto* h = find_hypothesis(bounds::find(b, {F::A_per_layer, R::max}), "plain chain");
     REQUIRE(h != nullptr);
     CHECK_FALSE(h->holds);
     CHECK_THAT(h->reason, Catch::Contains("residual"));
     // Residual-aware: m_in(d2) = ||relu(d1)|| <= 1 (x in [-1,1]^2, rows sum 1);
     // Lip(d2) = ||W3|| = 1; rows 2, Delta 1/8: 2 * 1/8 * 1 = 0.25.
-    CHECK(exact(b.at("residual-aware[r=max]").value) == rational(1, 4));
-    CHECK(b.at("residual-aware[r=max]").hypotheses_hold());
+    CHECK(exact(bounds::find(b, {F::residual_aware, R::max}).value) == rational(1, 4));
+    CHECK(bounds::find(b, {F::residual_aware, R::max}).hypotheses_hold());
 }
 
 TEST_CASE("bounds refuse pairs that are not comparable", "[bounds]") {

@@ -34,10 +34,14 @@ T power(const T& x, std::size_t n) {
     return acc;
 }
 
-// Reference values by bound name, for r = max over theta and theta' (suffix
-// "[r=max]") or r from theta ("[r=theta]").
+using F = bounds::bound_family;
+using R = bounds::r_source;
+using key = bounds::variant_key;
+
+// Reference values by bound variant, for r = max over theta and theta'
+// (R::max) or r from theta (R::theta): every chain variant, residual-aware aside.
 template <class T>
-std::map<std::string, T> reference(const bounds::pair_ingredients& p, bool from_theta = false) {
+std::map<key, T> reference(const bounds::pair_ingredients& p, bool from_theta = false) {
     const std::size_t L = p.main_path.size();
     const auto pick = [from_theta](const std::array<rational, 2>& v) { return from_theta ? v[0] : arith::max(v[0], v[1]); };
     std::vector<T> rho(L + 1), conv(L + 1), entry(L + 1);
@@ -53,13 +57,13 @@ std::map<std::string, T> reference(const bounds::pair_ingredients& p, bool from_
         for (std::size_t k = a; k <= b; ++k) acc = acc * r[k];
         return acc;
     };
-    std::map<std::string, T> out;
+    std::map<key, T> out;
     T r_max = from<T>(0), e_max = from<T>(0);
     for (std::size_t l = 1; l <= L; ++l) r_max = larger(r_max, rho[l]), e_max = larger(e_max, entry[l]);
     const T Lt = from<T>(rational(static_cast<long>(L)));
-    const std::string r = from_theta ? "[r=theta]" : "[r=max]";
-    out["G" + r] = D1 * from<T>(rational(static_cast<long>(p.width))) * Lt * Lt * power(r_max, L - 1) * change;
-    out["G-entrywise" + r] = D1 * from<T>(rational(static_cast<long>(p.width))) * Lt * Lt * power(e_max, L - 1) * change;
+    const R r = from_theta ? R::theta : R::max;
+    out[key{F::G, r}] = D1 * from<T>(rational(static_cast<long>(p.width))) * Lt * Lt * power(r_max, L - 1) * change;
+    out[key{F::G_entrywise, r}] = D1 * from<T>(rational(static_cast<long>(p.width))) * Lt * Lt * power(e_max, L - 1) * change;
     T per_layer = from<T>(0), widths = from<T>(0), max_M = from<T>(0), per_layer_b = from<T>(0), widths_b = from<T>(0), max_Mb = from<T>(0);
     T b_widths = from<T>(0), b_max = from<T>(0), bb_widths = from<T>(0), bb_max = from<T>(0), bg_widths = from<T>(0), b1_widths = from<T>(0);
     for (std::size_t l = 1; l <= L; ++l) {
@@ -86,14 +90,14 @@ std::map<std::string, T> reference(const bounds::pair_ingredients& p, bool from_
         b1_widths = b1_widths + from<T>(rational(static_cast<long>(layer.dense_count + 1)));
         bb_max = larger(bb_max, Mconv);
     }
-    out["A-per-layer" + r] = per_layer;
-    out["A-collapsed" + r] = D1 * widths * max_M * change;
-    out["A'-per-layer" + r] = per_layer_b;
-    out["A'-collapsed" + r] = D1 * widths_b * max_Mb * change;
-    out["B" + r] = D * b_widths * b_max * change;
-    out["B-group" + r] = D * bg_widths * b_max * change;
-    out["B-bias" + r] = D1 * b1_widths * bb_max * change;
-    out["B-group-bias" + r] = D1 * bb_widths * bb_max * change;
+    out[key{F::A_per_layer, r}] = per_layer;
+    out[key{F::A_collapsed, r}] = D1 * widths * max_M * change;
+    out[key{F::A_prime_per_layer, r}] = per_layer_b;
+    out[key{F::A_prime_collapsed, r}] = D1 * widths_b * max_Mb * change;
+    out[key{F::B, r}] = D * b_widths * b_max * change;
+    out[key{F::B_group, r}] = D * bg_widths * b_max * change;
+    out[key{F::B_bias, r}] = D1 * b1_widths * bb_max * change;
+    out[key{F::B_group_bias, r}] = D1 * bb_widths * bb_max * change;
     return out;
 }
 
@@ -146,15 +150,15 @@ rational residual_reference(const net::network& theta, const net::network& quant
     return total;
 }
 
-// certified >= reference and (certified - reference) <= 1e-12 reference;
-// for exact references also lower <= exact, within 1e-12.
+// For every variant of `ref` (bounds::find: a variant missing from `all`
+// throws, failing the test): certified >= reference and (certified -
+// reference) <= 1e-12 reference; for exact references also lower <= exact,
+// within 1e-12.
 template <class T>
-void check_against(const std::vector<bounds::bound_result>& all, const std::map<std::string, T>& ref, std::string& failure) {
-    for (const auto& b : all) {
-        const auto it = ref.find(b.name);
-        if (it == ref.end()) continue;
+void check_against(const std::vector<bounds::bound_result>& all, const std::map<key, T>& ref, std::string& failure) {
+    for (const auto& [k, exact] : ref) {
+        const bounds::bound_result& b = bounds::find(all, k);
         const T certified = from<T>(b.value.to_rational());
-        const T& exact = it->second;
         const bool below = certified < exact;
         const bool loose = certified - exact > exact * from<T>(rational(1, 1000000000000LL));
         if ((below || loose) && failure.empty())
@@ -222,15 +226,15 @@ TEST_CASE("every variant: value_lower <= exact <= value, one evaluation", "[boun
         const auto all = bounds::compute_bounds(p, theta, quant, opt);
         auto ref = reference<rational>(p, false);
         for (auto& [k, v] : reference<rational>(p, true)) ref[k] = v;
-        ref["residual-aware[r=max]"] = residual_reference(theta, quant, opt.D, false);
-        ref["residual-aware[r=theta]"] = residual_reference(theta, quant, opt.D, true);
+        ref[{F::residual_aware, R::max}] = residual_reference(theta, quant, opt.D, false);
+        ref[{F::residual_aware, R::theta}] = residual_reference(theta, quant, opt.D, true);
         INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << ", L = " << L << ", D = " << arith::to_decimal(opt.D, 8)
                      << ", " << opt.precision << " bits");
         REQUIRE(all.size() == 22);
         for (const auto& b : all) {
             INFO(b.name);
-            REQUIRE(ref.count(b.name) == 1);
-            const rational& exact = ref.at(b.name);
+            REQUIRE(ref.count(b.key) == 1);
+            const rational& exact = ref.at(b.key);
             const rational lo = b.value_lower.to_rational(), hi = b.value.to_rational();
             CHECK(lo <= exact);
             CHECK(exact <= hi);
@@ -263,8 +267,7 @@ TEST_CASE("certified values match 256-bit MPFR on deep and ImageNet-size network
         INFO(theta.name());
         CHECK(failure.empty());
         if (theta.name().rfind("mlp", 0) == 0) {
-            for (const auto& b : all)
-                if (b.name == "G[r=max]") CHECK(std::stod(bounds::log10_text(b.value)) > 300);
+            CHECK(std::stod(bounds::log10_text(bounds::find(all, {F::G, R::max}).value)) > 300);
         }
     }
 }

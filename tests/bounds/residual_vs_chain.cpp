@@ -17,18 +17,14 @@
 
 #include "property_support.hpp"
 
-#include <map>
 
 using namespace qbound;
 using arith::rational;
 
 namespace {
 
-std::map<std::string, bounds::bound_result> by_name(const std::vector<bounds::bound_result>& all) {
-    std::map<std::string, bounds::bound_result> out;
-    for (const auto& b : all) out.emplace(b.name, b);
-    return out;
-}
+using F = bounds::bound_family;
+using R = bounds::r_source;
 
 struct chain_pair {
     net::network theta, quant;
@@ -137,16 +133,14 @@ chain_pair draw_pair(testing::operand_generator& gen, bool cnn) {
 // residual-aware[r=s] <= A-per-layer[r=s] for s = theta, max: empty when it
 // holds, else the values.
 std::string claim_failure(const std::vector<bounds::bound_result>& all) {
-    const auto b = by_name(all);
-    for (const char* source : {"theta", "max"}) {
-        const std::string s = source;
-        const auto& R = b.at("residual-aware[r=" + s + "]");
-        const auto& A = b.at("A-per-layer[r=" + s + "]");
-        if (!A.hypotheses_hold() && s == "max") return "A-per-layer[r=max] hypotheses fail on a chain with shared biases";
-        const rational lo = R.value_lower.to_rational(), hi = R.value.to_rational(), a = A.value.to_rational();
+    for (const R s : {R::theta, R::max}) {
+        const auto& res = bounds::find(all, {F::residual_aware, s});
+        const auto& A = bounds::find(all, {F::A_per_layer, s});
+        if (!A.hypotheses_hold() && s == R::max) return A.name + " hypotheses fail on a chain with shared biases";
+        const rational lo = res.value_lower.to_rational(), hi = res.value.to_rational(), a = A.value.to_rational();
         if (lo > a || hi > a * (1 + rational(1) / rational(arith::integer(1) << 100)))
-            return "residual-aware[r=" + s + "] = [" + arith::to_decimal(lo, 12) + ", " + arith::to_decimal(hi, 12) + "] > A-per-layer[r=" +
-                   s + "] = " + arith::to_decimal(a, 12);
+            return res.name + " = [" + arith::to_decimal(lo, 12) + ", " + arith::to_decimal(hi, 12) + "] > " + A.name + " = " +
+                   arith::to_decimal(a, 12);
     }
     return {};
 }
@@ -205,13 +199,13 @@ TEST_CASE("regression: residual-aware uses the matrix row sums of a conv on a sm
     CHECK(conv2.channel_row_sum[bounds::original].at(0) == 4);
     CHECK(conv2.weight_norm[bounds::original] == 4);
     CHECK(p.layers.at(0).channel_row_sum[bounds::original].at(0) == rational(9, 8));
-    const auto b = by_name(bounds::compute_bounds(p, pair.theta, pair.quant));
+    const auto b = bounds::compute_bounds(p, pair.theta, pair.quant);
     // A: N_2 M_3 Delta_3 = 4 * max(9/8 * 4, 4) * 1/16 = 9/8. Residual-aware:
     // rows 4 * Delta 1/16 * Lip 1 * m = ||input of fc|| <= 4 * 9/8: also 9/8
     // (with sum |k| = 9 for conv2 it was 4 * 1/16 * 81/8 = 81/32, 2.25x above A).
-    CHECK(b.at("A-per-layer[r=max]").value.to_rational() == rational(9, 8));
-    CHECK(b.at("residual-aware[r=max]").value.to_rational() == rational(9, 8));
-    CHECK(b.at("residual-aware[r=theta]").value.to_rational() == rational(9, 8));
+    CHECK(bounds::find(b, {F::A_per_layer, R::max}).value.to_rational() == rational(9, 8));
+    CHECK(bounds::find(b, {F::residual_aware, R::max}).value.to_rational() == rational(9, 8));
+    CHECK(bounds::find(b, {F::residual_aware, R::theta}).value.to_rational() == rational(9, 8));
     CHECK(claim_failure(bounds::compute_bounds(p, pair.theta, pair.quant)).empty());
     // The bound still holds: x = 1 everywhere moves the output by 9/8 * 4 / 16.
     const std::vector<rational> ones(16, rational(1));
@@ -271,8 +265,8 @@ TEST_CASE("residual-aware on CNN chains: >= the output change at sampled points 
         const rational D(gen.uniform_int(1, 8), 4);
         bounds::bound_options opt;
         opt.D = D;
-        const auto b = by_name(bounds::compute_bounds(pair.theta, pair.quant, opt));
-        const rational bound = b.at("residual-aware[r=max]").value.to_rational();
+        const auto b = bounds::compute_bounds(pair.theta, pair.quant, opt);
+        const rational bound = bounds::find(b, {F::residual_aware, R::max}).value.to_rational();
         const std::size_t d = pair.theta.input_shape().size();
         rational worst = 0;
         for (int s = 0; s < 24; ++s) {

@@ -15,6 +15,8 @@
 #include <set>
 
 using namespace qbound;
+using F = bounds::bound_family;
+using R = bounds::r_source;
 
 namespace {
 
@@ -57,12 +59,12 @@ TEST_CASE("campaign: false readings refuted, proved bounds never violated", "[ve
                 CHECK(t.counterexample_shrunk.parameters <= t.counterexample_original.parameters);
             }
         }
-    const auto& g = r.tally.at("entrywise-G").at("G-entrywise[r=max]");
+    const auto& g = r.tally.at("entrywise-G").at(bounds::to_string({F::G_entrywise, R::max}));
     CHECK(g.violated == opt.pairs);
     CHECK(g.counterexample_shrunk.parameters < g.counterexample_original.parameters);
-    const auto& main_path = r.tally.at("skip-dominant").at("A-per-layer[r=max]");
+    const auto& main_path = r.tally.at("skip-dominant").at(bounds::to_string({F::A_per_layer, R::max}));
     CHECK(main_path.violated > 0);
-    CHECK(r.tally.at("skip-dominant").at("residual-aware[r=max]").violated == 0);
+    CHECK(r.tally.at("skip-dominant").at(bounds::to_string({F::residual_aware, R::max})).violated == 0);
     // The saved (shrunk) case is complete, its networks load back bit-exactly
     // and its witness still violates the entrywise reading.
     const std::filesystem::path saved = g.first_counterexample;
@@ -72,8 +74,7 @@ TEST_CASE("campaign: false readings refuted, proved bounds never violated", "[ve
     const auto replay = verify::certify_difference(c.theta, c.quantized, c.x);
     bounds::bound_options bopt;
     bopt.D = c.D;
-    for (const auto& b : bounds::compute_bounds(c.theta, c.quantized, bopt))
-        if (b.name == "G-entrywise[r=max]") CHECK(replay.lower > b.value.to_rational());
+    CHECK(replay.lower > bounds::find(bounds::compute_bounds(c.theta, c.quantized, bopt), {F::G_entrywise, R::max}).value.to_rational());
     std::filesystem::remove_all(dir);
 }
 

@@ -17,6 +17,8 @@
 #include <map>
 
 using namespace qbound;
+using F = bounds::bound_family;
+using R = bounds::r_source;
 using arith::rational;
 
 namespace {
@@ -73,10 +75,10 @@ TEST_CASE("the bracket closes on the tight case L = 1, N_0 = 1", "[verify]") {
     const auto r = verify::check_pair(theta, quant, opt);
     CHECK(r.witness.lower == rational(3, 4));
     CHECK(r.upper == rational(3, 4));
-    std::map<std::string, verify::verdict> v;
-    for (const auto& b : r.verdicts) v[b.bound] = b.result;
-    CHECK(v.at("A-per-layer[r=max]") == verify::verdict::holds);  // equality: the bound is attained
-    CHECK(v.at("A'-per-layer[r=max]") == verify::verdict::holds);
+    std::map<bounds::variant_key, verify::verdict> v;
+    for (const auto& b : r.verdicts) v[bounds::parse_variant(b.bound)] = b.result;
+    CHECK(v.at({F::A_per_layer, R::max}) == verify::verdict::holds);  // equality: the bound is attained
+    CHECK(v.at({F::A_prime_per_layer, R::max}) == verify::verdict::holds);
 }
 
 TEST_CASE("G-entrywise is refuted by the spec's construction, with a certified witness", "[verify]") {
@@ -93,12 +95,12 @@ TEST_CASE("G-entrywise is refuted by the spec's construction, with a certified w
     // The output at x = 1 moves by 32^3 * 2^-10 = 32 exactly.
     CHECK(r.witness.lower == 32);
     CHECK(r.upper == 32);
-    std::map<std::string, verify::bound_verdict> v;
-    for (const auto& b : r.verdicts) v[b.bound] = b;
-    CHECK(v.at("G-entrywise[r=max]").result == verify::verdict::violated);
-    CHECK(v.at("G[r=max]").result == verify::verdict::holds);
-    CHECK(v.at("A-collapsed[r=max]").result == verify::verdict::holds);
-    CHECK(v.at("residual-aware[r=max]").result == verify::verdict::holds);
+    std::map<bounds::variant_key, verify::bound_verdict> v;
+    for (const auto& b : r.verdicts) v[bounds::parse_variant(b.bound)] = b;
+    CHECK(v.at({F::G_entrywise, R::max}).result == verify::verdict::violated);
+    CHECK(v.at({F::G, R::max}).result == verify::verdict::holds);
+    CHECK(v.at({F::A_collapsed, R::max}).result == verify::verdict::holds);
+    CHECK(v.at({F::residual_aware, R::max}).result == verify::verdict::holds);
 }
 
 TEST_CASE("the main-path reading is violated on a skip-dominant residual block", "[verify]") {
@@ -113,9 +115,9 @@ TEST_CASE("the main-path reading is violated on a skip-dominant residual block",
     verify::check_options opt;
     opt.D = 1;
     const auto r = verify::check_pair(m, quant, opt);
-    std::map<std::string, verify::verdict> v;
-    for (const auto& b : r.verdicts) v[b.bound] = b.result;
+    std::map<bounds::variant_key, verify::verdict> v;
+    for (const auto& b : r.verdicts) v[bounds::parse_variant(b.bound)] = b.result;
     CHECK(r.witness.lower > rational(1, 2));
-    CHECK(v.at("A-per-layer[r=max]") == verify::verdict::violated);
-    CHECK(v.at("residual-aware[r=max]") == verify::verdict::holds);
+    CHECK(v.at({F::A_per_layer, R::max}) == verify::verdict::violated);
+    CHECK(v.at({F::residual_aware, R::max}) == verify::verdict::holds);
 }

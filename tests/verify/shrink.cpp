@@ -68,22 +68,25 @@ verify::check_result check(const net::network& a, const net::network& b, const a
     return verify::check_pair(a, b, c);
 }
 
-const verify::bound_verdict& verdict_of(const verify::check_result& r, const std::string& bound) {
+using F = bounds::bound_family;
+using R = bounds::r_source;
+
+const verify::bound_verdict& verdict_of(const verify::check_result& r, const bounds::variant_key& bound) {
     for (const auto& v : r.verdicts)
-        if (v.bound == bound) return v;
-    FAIL("no variant " << bound);
+        if (bounds::parse_variant(v.bound) == bound) return v;
+    FAIL("no variant " << bounds::to_string(bound));
     throw;
 }
 
 // The claims: no larger on every measure, the variant still VIOLATED (re-certified
 // by check_pair and at the returned witness), and the saved case replays.
-verify::shrink_result require_shrunk_and_violated(const pair_case& p, const std::string& bound, std::uint64_t seed) {
+verify::shrink_result require_shrunk_and_violated(const pair_case& p, const bounds::variant_key& bound, std::uint64_t seed) {
     const auto before = check(p.theta, p.quant, p.D, seed);
     REQUIRE(verdict_of(before, bound).result == verify::verdict::violated);
     verify::shrink_options so;
     so.seed = seed;
     so.max_candidates = 200;
-    verify::shrink_result out = verify::shrink_counterexample(p.theta, p.quant, p.D, before.witness.x, bound, so);
+    verify::shrink_result out = verify::shrink_counterexample(p.theta, p.quant, p.D, before.witness.x, bounds::to_string(bound), so);
     const auto& o = out.original;
     const auto& s = out.shrunk;
     CHECK(o == verify::size_of(p.theta));
@@ -98,9 +101,7 @@ verify::shrink_result require_shrunk_and_violated(const pair_case& p, const std:
     CHECK(verdict_of(after, bound).result == verify::verdict::violated);
     bounds::bound_options bopt;
     bopt.D = out.D;
-    arith::rational limit = -1;
-    for (const auto& b : bounds::compute_bounds(out.theta, out.quantized, bopt))
-        if (b.name == bound) limit = b.value.to_rational();
+    const arith::rational limit = bounds::find(bounds::compute_bounds(out.theta, out.quantized, bopt), bound).value.to_rational();
     REQUIRE(limit >= 0);
     const auto at = verify::certify_difference(out.theta, out.quantized, out.witness.x);
     CHECK(at.lower > limit);
@@ -122,7 +123,7 @@ TEST_CASE("shrink: entrywise-G counterexamples shrink and stay certified violati
         std::mt19937_64 g(seed);
         const std::size_t width = 8 + g() % 9, hidden = 3 + g() % 2;
         const auto p = entrywise_g(width, hidden, -static_cast<int>(8 + g() % 5));
-        const auto r = require_shrunk_and_violated(p, "G-entrywise[r=max]", seed);
+        const auto r = require_shrunk_and_violated(p, {F::G_entrywise, R::max}, seed);
         INFO("shrunk to " << r.shrunk.layers << " layers, " << r.shrunk.hidden_units << " hidden units, " << r.shrunk.parameters
                           << " parameters after " << r.candidates << " candidates");
         // The construction needs depth and width to beat the entrywise formula, but far less than drawn.
@@ -137,8 +138,8 @@ TEST_CASE("shrink: skip-dominant residual counterexamples to the chain reading s
         INFO("seed " << seed);
         std::mt19937_64 g(seed);
         const auto p = skip_dominant(g, 1 + seed % 2);
-        if (verdict_of(check(p.theta, p.quant, p.D, seed), "A-per-layer[r=max]").result != verify::verdict::violated) continue;
-        const auto r = require_shrunk_and_violated(p, "A-per-layer[r=max]", seed);
+        if (verdict_of(check(p.theta, p.quant, p.D, seed), {F::A_per_layer, R::max}).result != verify::verdict::violated) continue;
+        const auto r = require_shrunk_and_violated(p, {F::A_per_layer, R::max}, seed);
         CHECK(r.shrunk.parameters < r.original.parameters);
         ++shrunk;
     }
@@ -156,14 +157,20 @@ TEST_CASE("shrink: convolutional pairs are simplified but keep their structure",
     net::network q = m;
     for (auto& w : q.nodes()[1].weight) w += 0x1p-6;
     const pair_case p{m, q, 1};
-    const auto r = require_shrunk_and_violated(p, "G-entrywise[r=max]", 7);
+    const auto r = require_shrunk_and_violated(p, {F::G_entrywise, R::max}, 7);
     CHECK(r.shrunk.layers == r.original.layers);
 }
 
 TEST_CASE("shrink: a witness that does not violate is refused", "[verify][shrink]") {
     const auto p = entrywise_g(8, 3, -10);
-    CHECK_THROWS_WITH(verify::shrink_counterexample(p.theta, p.quant, p.D, {0.0}, "G-entrywise[r=max]"),
+    CHECK_THROWS_WITH(verify::shrink_counterexample(p.theta, p.quant, p.D, {0.0}, bounds::to_string({F::G_entrywise, R::max})),
                       Catch::Contains("does not certifiably violate"));
-    CHECK_THROWS_WITH(verify::shrink_counterexample(p.theta, p.quant, p.D, {1.0}, "A-per-layer[r=max]"),
+    CHECK_THROWS_WITH(verify::shrink_counterexample(p.theta, p.quant, p.D, {1.0}, bounds::to_string({F::A_per_layer, R::max})),
                       Catch::Contains("does not certifiably violate"));
+}
+
+TEST_CASE("shrink: an unknown variant name is refused, naming it", "[verify][shrink]") {
+    const auto p = entrywise_g(8, 3, -10);
+    CHECK_THROWS_WITH(verify::shrink_counterexample(p.theta, p.quant, p.D, {1.0}, "G-entrywise[r=mean]"),
+                      Catch::Contains("unknown bound variant 'G-entrywise[r=mean]'"));
 }

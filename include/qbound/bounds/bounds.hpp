@@ -33,14 +33,12 @@
 #include "qbound/bounds/certified_range.hpp"
 #include "qbound/bounds/ingredients.hpp"
 #include "qbound/bounds/upward.hpp"
+#include "qbound/bounds/variant.hpp"
 
 #include <string>
 #include <vector>
 
 namespace qbound::bounds {
-
-enum class r_source { theta, max };
-std::string to_string(r_source s);
 
 struct hypothesis {
     std::string name;
@@ -59,10 +57,11 @@ struct layer_term {
 };
 
 struct bound_result {
-    std::string name;     // e.g. "A-collapsed[r=max]"
-    std::string family;   // "G", "G-entrywise", "A-per-layer", ...
+    variant_key key;      // which variant (variant.hpp); the three fields below are read from it
+    std::string name;     // to_string(key), e.g. "A-collapsed[r=max]"
+    std::string family;   // to_string(key.family): "G", "G-entrywise", "A-per-layer", ...
     std::string formula;
-    r_source source = r_source::max;
+    r_source source = r_source::max;  // key.r
     std::vector<hypothesis> hypotheses;
     bool hypotheses_hold() const;
     upper r_summary;      // r (G), r_mean (A), r_conv (B): rounded up; 0 when not used
@@ -79,13 +78,17 @@ struct bound_options {
     long precision = bound_precision;  // bits of the upward-rounded evaluation (>= 64)
 };
 
-// All variants for the pair, in a fixed order (the names above, each with
-// [r=theta] then [r=max]).
+// All variants for the pair, one per key, in the order of all_variants()
+// (the names above, each with [r=theta] then [r=max]).
 std::vector<bound_result> compute_bounds(const net::network& theta, const net::network& theta_quantized,
                                          const bound_options& opt = {});
 // The same from precomputed ingredients (the residual-aware bound also needs
 // the graph, hence the networks).
 std::vector<bound_result> compute_bounds(const pair_ingredients& p, const net::network& theta,
                                          const net::network& theta_quantized, const bound_options& opt = {});
+
+// The result of variant `key`; throws core::invalid_argument naming the
+// variant when `results` has none (never a silent skip).
+const bound_result& find(const std::vector<bound_result>& results, const variant_key& key);
 
 }  // namespace qbound::bounds

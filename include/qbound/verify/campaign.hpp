@@ -7,21 +7,8 @@
 // networks as float64 ONNX, D and the witness), which `qbound replay FOLDER`
 // re-certifies.
 //
-// Families (seeded):
-//   random-mlp        He-normal MLPs (depth 1..4, widths 1..8), nearest or floor at 2..6 bits
-//   deep-mlp          depth 5..12, widths 4..16, He-normal or uniform, nearest or stochastic at 3..8 bits
-//   small-norms       the same scaled so every layer norm is 1/2 (all r_l < 1)
-//   sign-aligned      all-positive weights, non-negative perturbations
-//   dominant-layer    one layer of norm 64, the others 1/4; floor (raises row sums of negative weights)
-//   tight             proof step 9's construction (L = 1, N_0 = 1, D >= 1): bound A is attained
-//   random-cnn        small CNNs (1-2 convs, stride 1-2, max pool, flatten or global pooling), nearest or floor
-//   entrywise-G       constant weights 1, width 8..32, depth 3..4, layer 1 perturbed (THEOREMS.md 3, G)
-//   skip-dominant     residual blocks whose branch is tiny; only the stem perturbed
-//   random-residual   residual MLP blocks with He-normal weights, nearest at 4..6 bits
-//   mixed-mlp         depth 1..4, widths 1..64 (one pair in four has a layer of 33..64 units), Gaussian or
-//                     uniform, dense or sparse (half or 80% zeros), with or without biases; floor, nearest,
-//                     stochastic or AdaRound at 2, 3, 4, 6 or 8 bits, per tensor or per channel
-//   mixed-cnn         random-cnn with biases, per-channel steps and every method at 2..8 bits
+// Families (seeded): campaign_family_registry() below, one entry per family
+// with its generator and a one-line description (README lists the same).
 #include "qbound/verify/check.hpp"
 #include "qbound/verify/shrink.hpp"
 
@@ -30,7 +17,9 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace qbound::verify {
@@ -100,9 +89,6 @@ struct campaign_result {
     std::vector<pair_record> records;  // ordered by family (as in `families`), then pair index
 };
 
-const std::vector<std::string>& campaign_families();
-campaign_result run_campaign(const campaign_options& opt);
-
 // One drawn pair of a campaign family.
 struct campaign_pair {
     net::network theta, quant;
@@ -111,6 +97,24 @@ struct campaign_pair {
     unsigned bits = 0;
     bool per_channel = false;
 };
+
+// A campaign family: its name, what it draws (one line) and its generator,
+// which draws one pair from `g` (and leaves `g` to seed the pair's search).
+struct campaign_family {
+    std::string_view name;
+    std::string_view description;
+    campaign_pair (*draw)(std::mt19937_64& g);
+};
+// THE list of families, in the order of the reports: random-mlp, deep-mlp,
+// small-norms, sign-aligned, dominant-layer, tight, random-cnn, entrywise-G,
+// skip-dominant, random-residual, mixed-mlp, mixed-cnn.
+const std::vector<campaign_family>& campaign_family_registry();
+// The family named `name`; throws core::invalid_argument naming it and listing the valid names.
+const campaign_family& find_campaign_family(std::string_view name);
+const std::vector<std::string>& campaign_families();  // the registry's names, in its order
+std::string campaign_family_list();                   // "random-mlp, deep-mlp, ...": the names joined by ", "
+
+campaign_result run_campaign(const campaign_options& opt);
 // Pair `index` of `family` in a campaign of seed `seed` is a function of
 // these three only (never of the --family list, the shard or the threads):
 // its generator is seeded with campaign_pair_seed(seed, family, index).
