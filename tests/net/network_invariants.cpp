@@ -201,7 +201,8 @@ TEST_CASE("check_invariants refuses hand-broken node lists, naming the node", "[
     check_broken(f, [](auto& n) { n[3].output = {32, 1, 1}; }, "(flatten): output shape 32x1x1, its inputs and geometry give 8x1x1");
 
     network r("res", {2, 1, 1});
-    r.add(r.dense(0, 2, "a"), r.dense(0, 2, "b"), "sum");
+    const std::size_t left = r.dense(0, 2, "a");
+    r.add(left, r.dense(0, 2, "b"), "sum");
     check_broken(r, [](auto& n) { n[3].inputs = {1}; }, "reads 1 nodes; a add node reads 2");
     check_broken(r, [](auto& n) {
                      n[2].out_features = 3;
