@@ -17,13 +17,13 @@ namespace {
 void write_networks() {
     qbound::net::network net("fuzz-mlp", {2, 1, 1});
     const std::size_t hidden = net.dense(0, 3, "fc1");
-    for (std::size_t k = 0; k < net.at(hidden).weight.size(); ++k) net.at(hidden).weight[k] = 0.25 * static_cast<double>(k) - 0.5;
+    for (std::size_t k = 0; k < net.weights(hidden).size(); ++k) net.weights(hidden)[k] = 0.25 * static_cast<double>(k) - 0.5;
     const std::size_t relu = net.activation(hidden, qbound::net::op::relu, "relu1");
     const std::size_t out = net.dense(relu, 1, "fc2");
-    net.at(out).weight = {1.0, -2.0, 0.5};
+    net.set_weights(out, {1.0, -2.0, 0.5});
     const auto folder = qbound::fuzz::scratch_folder();
     qbound::io::write_onnx(net, (folder / "theta.onnx").string());
-    net.at(out).weight = {1.0, -2.0, 0.75};
+    net.set_weights(out, {1.0, -2.0, 0.75});
     qbound::io::write_onnx(net, (folder / "theta_q.onnx").string());
 }
 

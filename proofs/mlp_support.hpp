@@ -21,15 +21,14 @@ inline net::network draw_mlp(testing::operand_generator& gen, std::string& famil
     net::network m = net::make_mlp(widths);
     const auto kind = gen.uniform_int(0, 3);
     family = kind == 0 ? "random" : kind == 1 ? "small norms" : kind == 2 ? "sign-aligned" : "zero rows and biases";
-    for (auto& n : m.nodes()) {
-        if (!n.is_affine()) continue;
+    for (std::size_t i : m.affine_nodes()) {
         const double scale = kind == 1 ? 0x1p-3 : std::ldexp(1.0, static_cast<int>(gen.uniform_int(-2, 2)));
-        for (auto& w : n.weight) {
+        for (double& w : m.weights(i)) {
             w = scale * gen.few_bits() / 8;
             if (kind == 2) w = std::fabs(w);
             if (kind == 3 && gen.chance(0.3)) w = 0;
         }
-        for (auto& b : n.bias) b = kind == 3 && gen.chance(0.5) ? 0.0 : scale * gen.few_bits() / 16;
+        for (double& b : m.bias(i)) b = kind == 3 && gen.chance(0.5) ? 0.0 : scale * gen.few_bits() / 16;
     }
     return m;
 }

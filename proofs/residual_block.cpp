@@ -48,13 +48,13 @@ testing::property_result check_block_lipschitz(bool weakened, std::size_t cases,
         if (tight) F = net::make_mlp({n, n, n});
         const double a = std::ldexp(static_cast<double>(gen.uniform_int(1, 8)), -2), cc = std::ldexp(static_cast<double>(gen.uniform_int(1, 8)), -2);
         std::size_t layer = 0;
-        for (auto& node : F.nodes()) {
-            if (!node.is_affine()) continue;
+        for (std::size_t k : F.affine_nodes()) {
+            const net::node& node = F.at(k);
             ++layer;
             for (std::size_t o = 0; o < node.out_features; ++o)
                 for (std::size_t i = 0; i < node.in_features; ++i)
-                    node.weight[o * node.in_features + i] = tight ? (o == i ? (layer == 1 ? a : cc) : 0.0) : gen.few_bits() / 4;
-            for (auto& b : node.bias) b = tight ? 0.0 : gen.few_bits() / 8;
+                    F.weights(k)[o * node.in_features + i] = tight ? (o == i ? (layer == 1 ? a : cc) : 0.0) : gen.few_bits() / 4;
+            for (double& b : F.bias(k)) b = tight ? 0.0 : gen.few_bits() / 8;
         }
         const auto layers = affine_layers(F);
         const rational lip_F = weight_norm(*layers[0]) * weight_norm(*layers[1]);
@@ -103,26 +103,25 @@ drawn_pair draw_residual_pair(testing::operand_generator& gen) {
         x = m.activation(m.add(branch, x, p + ".add"), net::op::relu);
     }
     m.dense(x, static_cast<std::size_t>(gen.uniform_int(1, 3)), "head");
-    for (auto& node : m.nodes()) {
-        if (!node.is_affine()) continue;
+    for (std::size_t k : m.affine_nodes()) {
+        const net::node& node = m.at(k);
         const bool in_branch = node.name.find(".fc") != std::string::npos;
         double scale = 1;
         if (kind == residual_family::skip_dominant && in_branch) scale = 0x1p-12;
         if (kind == residual_family::branch_dominant && in_branch) scale = 4;
-        for (auto& w : node.weight) {
+        for (double& w : m.weights(k)) {
             w = scale * gen.few_bits() / 4;
             if (kind == residual_family::sign_aligned || kind == residual_family::skip_dominant) w = std::fabs(w);
         }
-        for (auto& b : node.bias) b = gen.chance(0.5) ? 0.0 : gen.few_bits() / 8;
+        for (double& b : m.bias(k)) b = gen.chance(0.5) ? 0.0 : gen.few_bits() / 8;
     }
     drawn_pair out{m, m, names[static_cast<int>(kind)]};
-    for (auto& node : out.quant.nodes()) {
-        if (!node.is_affine()) continue;
-        const bool perturb = kind != residual_family::skip_dominant || node.name == "stem";
-        for (auto& w : node.weight)
+    for (std::size_t k : out.quant.affine_nodes()) {
+        const bool perturb = kind != residual_family::skip_dominant || out.quant.at(k).name == "stem";
+        for (double& w : out.quant.weights(k))
             if (perturb && gen.chance(0.7)) w += std::fabs(gen.few_bits()) / 16;
         if (kind == residual_family::biases_changed)
-            for (auto& b : node.bias) b += gen.few_bits() / 32;
+            for (double& b : out.quant.bias(k)) b += gen.few_bits() / 32;
     }
     return out;
 }

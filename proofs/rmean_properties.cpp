@@ -86,8 +86,7 @@ std::vector<rational> library_multipliers(const std::vector<rational>& r) {
     const std::size_t L = r.size() - 1;
     net::network theta = net::make_mlp(std::vector<std::size_t>(L + 1, 1));
     std::size_t l = 0;
-    for (auto& n : theta.nodes())
-        if (n.is_affine()) n.weight[0] = static_cast<double>(r[++l]);  // r has <= 16 significant bits: exact
+    for (std::size_t i : theta.affine_nodes()) theta.weights(i)[0] = static_cast<double>(r[++l]);  // r has <= 16 significant bits: exact
     bounds::bound_options opt;
     opt.precision = 4096;
     std::vector<rational> out(L + 1, 0);
@@ -156,13 +155,14 @@ testing::property_result check_first_term(bool read_as_zero, std::size_t cases, 
         const auto L = static_cast<std::size_t>(gen.uniform_int(1, 5));
         for (std::size_t l = 0; l <= L; ++l) widths.push_back(static_cast<std::size_t>(gen.uniform_int(1, 5)));
         net::network theta = net::make_mlp(widths);
-        for (auto& n : theta.nodes()) {
+        for (std::size_t i = 0; i < theta.nodes().size(); ++i) {
             const double value = std::ldexp(static_cast<double>(gen.uniform_int(1, 8)), -2);
-            for (auto& w : n.weight) w = value;
+            if (theta.at(i).is_affine())
+                for (double& w : theta.weights(i)) w = value;
         }
         net::network quant = theta;
         const double delta = std::ldexp(1.0, static_cast<int>(gen.uniform_int(-8, -3)));
-        for (auto& w : quant.nodes()[1].weight) w += delta;
+        for (double& w : quant.weights(1)) w += delta;
         const rational D(gen.uniform_int(1, 12), gen.chance(0.5) ? 1 : 2);
         const rational Dm = arith::max(D, rational(1));
         bounds::bound_options opt;

@@ -55,9 +55,8 @@ conv_case draw_conv(testing::operand_generator& gen) {
     conv_case c;
     c.net = net::network("conv", {c_in, fit(geo.kernel_h), fit(geo.kernel_w)});
     const std::size_t idx = c.net.conv2d(0, c_out, geo, "conv");
-    auto& n = c.net.at(idx);
-    for (auto& w : n.weight) w = gen.chance(0.15) ? 0.0 : (gen.chance(0.1) ? std::ldexp(gen.moderate(), 200) : gen.moderate());
-    for (auto& b : n.bias) b = gen.chance(0.3) ? 0.0 : gen.moderate();
+    for (double& w : c.net.weights(idx)) w = gen.chance(0.15) ? 0.0 : (gen.chance(0.1) ? std::ldexp(gen.moderate(), 200) : gen.moderate());
+    for (double& b : c.net.bias(idx)) b = gen.chance(0.3) ? 0.0 : gen.moderate();
     const auto& in = c.net.input_shape();
     c.description = "input " + net::to_string(in) + ", " + std::to_string(c_out) + " filters " + std::to_string(geo.kernel_h) + "x" +
                     std::to_string(geo.kernel_w) + ", stride " + std::to_string(geo.stride) + ", padding " +

@@ -76,10 +76,9 @@ std::string to_string(weakening w) {
 net::network to_network(const pair_case& c, std::size_t quantized_layers) {
     net::network m = net::make_mlp(c.widths);
     std::size_t l = 0;
-    for (auto& n : m.nodes()) {
-        if (!n.is_affine()) continue;
-        n.weight = l < quantized_layers ? c.Wq[l] : c.W[l];
-        n.bias = c.b[l];
+    for (std::size_t i : m.affine_nodes()) {
+        m.set_weights(i, l < quantized_layers ? c.Wq[l] : c.W[l]);
+        m.set_bias(i, c.b[l]);
         ++l;
     }
     return m;

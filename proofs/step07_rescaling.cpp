@@ -133,10 +133,10 @@ rescale_case draw_case(testing::operand_generator& gen, claim c) {
                                          : (gen.chance(0.3) ? net::op::relu6 : net::op::relu));
     rc.net = build_network(e.widths, e.activation);
     std::size_t k = 0;
-    for (auto& n : rc.net.nodes()) {
-        if (!n.is_affine()) continue;
-        n.weight = layers[k]->weight;
-        n.bias = layers[k]->bias;
+    for (std::size_t i : rc.net.affine_nodes()) {
+        rc.net.set_weights(i, layers[k]->weight);
+        rc.net.set_bias(i, layers[k]->bias);
+        const net::node& n = rc.net.at(i);
         std::vector<rational> W, b;
         for (double w : n.weight) W.push_back(arith::to_rational(w));
         for (double v : n.bias) b.push_back(arith::to_rational(v));

@@ -45,6 +45,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <span>
 
 using namespace qbound;
 using arith::rational;
@@ -91,7 +92,7 @@ double adversarial_entry(testing::operand_generator& gen, double eta, std::int64
 }
 
 // Fills one tensor (weights or biases of `channels` output channels).
-void fill_tensor(testing::operand_generator& gen, std::vector<double>& values, std::size_t channels, const quant::options& opt,
+void fill_tensor(testing::operand_generator& gen, std::span<double> values, std::size_t channels, const quant::options& opt,
                  int magnitude_family, bool channels_apart, bool negative) {
     const std::size_t per_channel = values.size() / channels;
     const std::size_t groups = opt.per_channel ? channels : 1, per_group = values.size() / groups;
@@ -178,10 +179,10 @@ quant_case draw_case(testing::operand_generator& gen, quant::method kind) {
     if (channels_apart) c.family += ", channels 2^100 apart";
     c.family += opt.per_channel ? ", per channel" : ", per tensor";
     if (opt.quantize_biases) c.family += ", biases quantized";
-    for (auto& n : c.network.nodes()) {
-        if (!n.is_affine()) continue;
-        fill_tensor(gen, n.weight, n.out_features, opt, magnitude_family, channels_apart, negative);
-        fill_tensor(gen, n.bias, n.out_features, opt, magnitude_family, channels_apart, negative);
+    for (std::size_t i : c.network.affine_nodes()) {
+        const std::size_t channels = c.network.at(i).out_features;
+        fill_tensor(gen, c.network.weights(i), channels, opt, magnitude_family, channels_apart, negative);
+        fill_tensor(gen, c.network.bias(i), channels, opt, magnitude_family, channels_apart, negative);
     }
     return c;
 }

@@ -33,13 +33,13 @@ testing::property_result check_tightness(claim what, std::size_t cases, std::uin
         const auto outputs = static_cast<std::size_t>(gen.uniform_int(1, 6));
         net::network theta = net::make_mlp({1, outputs});
         const int exponent = static_cast<int>(gen.uniform_int(-300, 300));
-        for (auto& n : theta.nodes())
-            for (auto& w : n.weight) w = std::ldexp(gen.few_bits(), gen.chance(0.5) ? exponent : 0);
-        for (auto& n : theta.nodes())
-            for (auto& b : n.bias) b = gen.chance(0.5) ? 0.0 : gen.few_bits();
+        for (std::size_t i : theta.affine_nodes())
+            for (double& w : theta.weights(i)) w = std::ldexp(gen.few_bits(), gen.chance(0.5) ? exponent : 0);
+        for (std::size_t i : theta.affine_nodes())
+            for (double& b : theta.bias(i)) b = gen.chance(0.5) ? 0.0 : gen.few_bits();
         net::network quant = theta;
-        for (auto& n : quant.nodes())
-            for (auto& w : n.weight) w += std::ldexp(gen.few_bits(), gen.chance(0.5) ? exponent : -4);
+        for (std::size_t i : quant.affine_nodes())
+            for (double& w : quant.weights(i)) w += std::ldexp(gen.few_bits(), gen.chance(0.5) ? exponent : -4);
         // D >= 1 (or < 1 for the negative control), a rational with few bits.
         const rational D = what == claim::A_attained_for_D_below_one
                                ? rational(gen.uniform_int(1, 15), 16)

@@ -174,8 +174,8 @@ bench_report run_bench(const bench_options& opt, const progress_sink& progress) 
     // that load from other processes spreads over all of them alike.
     double width = 0, refined_width = 0, box_width = 0, refined200_width = 0, pair_width = 0;
     net::network quantized = net;  // a 2^-8 grid copy for the pair pass
-    for (auto& node : quantized.nodes())
-        for (auto& w : node.weight) w = std::ldexp(std::nearbyint(std::ldexp(w, 8)), -8);
+    for (std::size_t i : quantized.affine_nodes())
+        for (double& w : quantized.weights(i)) w = std::ldexp(std::nearbyint(std::ldexp(w, 8)), -8);
     const auto max_width = [](const fast::enclosure& e) {
         double w = 0;
         for (std::size_t i = 0; i < e.lower.size(); ++i) w = std::max(w, e.upper[i] - e.lower[i]);

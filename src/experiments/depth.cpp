@@ -47,11 +47,10 @@ depth_sweep run_depth_sweep(const depth_sweep_options& opt, const progress_sink&
         progress.status(fmt::format("depth-sweep: depth {} / {}", L, opt.max_depth));
         net::network m = net::make_mlp(std::vector<std::size_t>(L + 1, opt.width));
         std::size_t l = 0;
-        for (auto& n : m.nodes()) {
-            if (!n.is_affine()) continue;
+        for (std::size_t i : m.affine_nodes()) {
             const net::node* from = ++l < L ? pool[l - 1] : pool.back();
-            n.weight = from->weight;
-            n.bias = from->bias;
+            m.set_weights(i, from->weight);
+            m.set_bias(i, from->bias);
         }
         bounds::bound_options bopt;
         bopt.D = 1;

@@ -132,9 +132,9 @@ std::vector<double> random_input(operand_generator& gen, std::size_t size) {
 // A quantized copy: every weight and bias rounded to a grid of 2^-5.
 net::network quantized_copy(const net::network& n) {
     net::network q = n;
-    for (auto& node : q.nodes()) {
-        for (auto& w : node.weight) w = std::ldexp(std::nearbyint(std::ldexp(w, 5)), -5);
-        for (auto& b : node.bias) b = std::ldexp(std::nearbyint(std::ldexp(b, 5)), -5);
+    for (std::size_t i : q.affine_nodes()) {
+        for (double& w : q.weights(i)) w = std::ldexp(std::nearbyint(std::ldexp(w, 5)), -5);
+        for (double& b : q.bias(i)) b = std::ldexp(std::nearbyint(std::ldexp(b, 5)), -5);
     }
     return q;
 }

@@ -133,12 +133,15 @@ nnet_model read_nnet(const std::string& path, const limits& lim) {
     std::size_t x = net.normalize(0, means, ranges, "input_normalization");
     for (std::size_t l = 0; l < layers; ++l) {
         x = net.dense(x, sizes[l + 1], "layer" + std::to_string(l + 1));
-        auto& n = net.at(x);
+        std::vector<double> weight, bias;
+        weight.reserve(sizes[l + 1] * sizes[l]);
         for (std::size_t row = 0; row < sizes[l + 1]; ++row) {
             const auto w = r.exactly(sizes[l], "weight row");
-            std::copy(w.begin(), w.end(), n.weight.begin() + static_cast<std::ptrdiff_t>(row * sizes[l]));
+            weight.insert(weight.end(), w.begin(), w.end());
         }
-        for (std::size_t row = 0; row < sizes[l + 1]; ++row) n.bias[row] = r.exactly(1, "bias")[0];
+        for (std::size_t row = 0; row < sizes[l + 1]; ++row) bias.push_back(r.exactly(1, "bias")[0]);
+        net.set_weights(x, std::move(weight));
+        net.set_bias(x, std::move(bias));
         if (l + 1 < layers) x = net.activation(x, net::op::relu, "relu" + std::to_string(l + 1));
     }
     if (!r.at_end()) r.fail("unexpected data after the last layer");

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <span>
 #include <string>
 
 namespace qbound::io {
@@ -228,16 +229,21 @@ void write_onnx(const net::network& net, const std::string& path, onnx_element_t
 }
 
 void round_weights_to_float(net::network& net) {
-    auto round_all = [](std::vector<double>& v) {
+    auto round_all = [](std::span<double> v) {
         for (auto& x : v) x = static_cast<double>(static_cast<float>(x));
     };
-    for (auto& n : net.nodes()) {
-        round_all(n.weight);
-        round_all(n.bias);
-        round_all(n.norm_mean);
-        round_all(n.norm_scale);
-        round_all(n.norm_divisor);
-        round_all(n.norm_offset);
+    auto rounded = [&](std::vector<double> v) {
+        round_all(v);
+        return v;
+    };
+    for (std::size_t i = 0; i < net.nodes().size(); ++i) {
+        const net::node& n = net.at(i);
+        if (n.is_affine()) {
+            round_all(net.weights(i));
+            round_all(net.bias(i));
+        }
+        if (n.kind == net::op::normalize)
+            net.set_normalize(i, rounded(n.norm_mean), rounded(n.norm_scale), rounded(n.norm_divisor), rounded(n.norm_offset));
     }
 }
 

@@ -526,7 +526,7 @@ private:
             w = std::move(permuted);
         }
         const std::size_t d = net_->dense(x.node, out, n.name());
-        net_->at(d).weight = std::move(w);
+        net_->set_weights(d, std::move(w));
         return d;
     }
 
@@ -548,11 +548,12 @@ private:
     }
 
     void set_bias(std::size_t node_index, const constant_tensor& c) {
-        auto& node = net_->at(node_index);
-        const std::size_t out = node.out_features;
+        const std::size_t out = net_->at(node_index).out_features;
         if (c.size() != out && c.size() != 1)
             throw model_error("bias has " + std::to_string(c.size()) + " values for " + std::to_string(out) + " outputs");
-        for (std::size_t o = 0; o < out; ++o) node.bias[o] = c.size() == 1 ? c.data[0] : c.data[o];
+        std::vector<double> bias(out);
+        for (std::size_t o = 0; o < out; ++o) bias[o] = c.size() == 1 ? c.data[0] : c.data[o];
+        net_->set_bias(node_index, std::move(bias));
     }
 
     static std::size_t uniform(const std::vector<std::int64_t>& v, std::size_t fallback, const char* what) {
@@ -589,7 +590,7 @@ private:
             throw model_error("Conv weights of " + std::to_string(w.dims[1]) + " input channels per group do not fit " +
                               std::to_string(in.channels) + " channels in " + std::to_string(g.groups) + " groups");
         const std::size_t c = net_->conv2d(x.node, static_cast<std::size_t>(w.dims[0]), g, n.name());
-        net_->at(c).weight = w.data;
+        net_->set_weights(c, w.data);
         if (n.input_size() > 2 && !n.input(2).empty()) set_bias(c, constant(n, 2));
         else bias_pending_.insert(c);
         set_runtime(n, {c, 4, false, {}});
@@ -667,7 +668,8 @@ private:
         std::size_t target = r.node;
         const bool first_step = net_->at(target).kind != net::op::normalize;
         if (first_step) target = net_->normalize(r.node, {}, {}, n.name());
-        auto& node = net_->at(target);
+        const net::node& node = net_->at(target);
+        std::vector<double> mean = node.norm_mean, scale = node.norm_scale, divisor = node.norm_divisor, offset = node.norm_offset;
         const std::size_t size = node.output.size();
         const std::size_t plane = node.output.height * node.output.width;
         auto value_at = [&](std::size_t k) {
@@ -687,14 +689,15 @@ private:
         };
         for (std::size_t k = 0; k < size; ++k) {
             const double v = value_at(k);
-            const bool only_mean = node.norm_scale[k] == 1 && node.norm_divisor[k] == 1 && node.norm_offset[k] == 0;
-            if (t == "Sub" && only_mean) exact_update(node.norm_mean[k], v, false);
-            else if (t == "Add" && first_step) exact_update(node.norm_mean[k], -v, false);  // x + c = x - (-c)
-            else if (t == "Add") exact_update(node.norm_offset[k], v, false);
-            else if (t == "Mul" && node.norm_divisor[k] == 1 && node.norm_offset[k] == 0) exact_update(node.norm_scale[k], v, true);
-            else if (t == "Div" && node.norm_offset[k] == 0 && v != 0) exact_update(node.norm_divisor[k], v, true);
+            const bool only_mean = scale[k] == 1 && divisor[k] == 1 && offset[k] == 0;
+            if (t == "Sub" && only_mean) exact_update(mean[k], v, false);
+            else if (t == "Add" && first_step) exact_update(mean[k], -v, false);  // x + c = x - (-c)
+            else if (t == "Add") exact_update(offset[k], v, false);
+            else if (t == "Mul" && divisor[k] == 1 && offset[k] == 0) exact_update(scale[k], v, true);
+            else if (t == "Div" && offset[k] == 0 && v != 0) exact_update(divisor[k], v, true);
             else throw model_error("this input normalization chain (" + t + " after the previous steps) is not supported");
         }
+        net_->set_normalize(target, std::move(mean), std::move(scale), std::move(divisor), std::move(offset));
         set_runtime(n, {target, r.rank, false, {}});
     }
 };

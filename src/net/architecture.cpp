@@ -78,7 +78,7 @@ architecture describe_architecture(const network& net) {
 
 std::size_t mark_shortcut_projections(network& net) {
     std::size_t marked = 0;
-    auto& nodes = net.nodes();
+    const auto& nodes = net.nodes();
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         if (nodes[i].kind != op::add) continue;
         // Walk back from both inputs in decreasing node order (nodes are
@@ -104,7 +104,7 @@ std::size_t mark_shortcut_projections(network& net) {
         if (affine[0] == affine[1]) continue;
         for (std::size_t k : branch[affine[0] < affine[1] ? 0 : 1])
             if (nodes[k].is_affine() && nodes[k].main_path) {
-                nodes[k].main_path = false;
+                net.set_main_path(k, false);
                 ++marked;
             }
     }

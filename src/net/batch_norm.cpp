@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace qbound::net {
@@ -100,7 +101,7 @@ private:
 // parameters (and requires rational sigmas).
 fold_report fold(network& net, exact_parameters* exact) {
     fold_report report;
-    auto& nodes = net.nodes();
+    const auto& nodes = net.nodes();
     if (exact && net.has_weights()) {
         exact->weight.assign(nodes.size(), {});
         exact->bias.assign(nodes.size(), {});
@@ -112,9 +113,9 @@ fold_report fold(network& net, exact_parameters* exact) {
     }
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         if (nodes[i].kind != op::batch_norm) continue;
-        node& bn = nodes[i];
+        const node& bn = nodes[i];
         const std::size_t src = bn.inputs.at(0);
-        node& affine = nodes[src];
+        const node& affine = nodes[src];
         std::size_t readers = 0;
         for (const auto& other : nodes)
             for (std::size_t in : other.inputs) readers += in == src;
@@ -123,6 +124,7 @@ fold_report fold(network& net, exact_parameters* exact) {
         if (net.has_weights()) {
             const std::size_t out = affine.out_features;
             const std::size_t per_out = affine.weight.size() / out;
+            const std::span<double> weight = net.weights(src), bias = net.bias(src);
             for (std::size_t o = 0; o < out; ++o) {
                 const channel_fold f(bn.bn, o, what);
                 if (exact) {
@@ -143,16 +145,15 @@ fold_report fold(network& net, exact_parameters* exact) {
                     return r.first;
                 };
                 for (std::size_t k = 0; k < per_out; ++k) {
-                    double& w = affine.weight[o * per_out + k];
+                    double& w = weight[o * per_out + k];
                     w = account(f.round(arith::to_rational(w), 0));
                 }
-                const rational t = arith::to_rational(affine.bias[o]) - arith::to_rational(bn.bn.mean[o]);
-                affine.bias[o] = account(f.round(t, arith::to_rational(bn.bn.beta[o])));
+                const rational t = arith::to_rational(bias[o]) - arith::to_rational(bn.bn.mean[o]);
+                bias[o] = account(f.round(t, arith::to_rational(bn.bn.beta[o])));
             }
         }
         // The batch norm node becomes an identity on the folded output.
-        bn.kind = op::identity;
-        bn.bn = {};
+        net.batch_norm_to_identity(i);
         ++report.folded;
     }
     return report;

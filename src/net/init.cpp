@@ -48,11 +48,10 @@ void require_weights(const network& net) {
 void init_he_normal(network& net, std::uint64_t seed, double bias_std) {
     require_weights(net);
     sampler s(seed);
-    for (auto& n : net.nodes()) {
-        if (!n.is_affine()) continue;
-        const double std_dev = std::sqrt(2.0 / static_cast<double>(fan_in(n)));
-        for (auto& w : n.weight) w = std_dev * s.normal();
-        for (auto& b : n.bias) b = bias_std * s.normal();
+    for (std::size_t i : net.affine_nodes()) {
+        const double std_dev = std::sqrt(2.0 / static_cast<double>(fan_in(net.at(i))));
+        for (double& w : net.weights(i)) w = std_dev * s.normal();
+        for (double& b : net.bias(i)) b = bias_std * s.normal();
     }
 }
 
@@ -60,10 +59,9 @@ void init_uniform(network& net, double a, std::uint64_t seed) {
     require_weights(net);
     if (!(a > 0) || !std::isfinite(a)) throw model_error("init_uniform: a must be positive and finite");
     sampler s(seed);
-    for (auto& n : net.nodes()) {
-        if (!n.is_affine()) continue;
-        for (auto& w : n.weight) w = s.uniform(a);
-        for (auto& b : n.bias) b = s.uniform(a);
+    for (std::size_t i : net.affine_nodes()) {
+        for (double& w : net.weights(i)) w = s.uniform(a);
+        for (double& b : net.bias(i)) b = s.uniform(a);
     }
 }
 
@@ -87,8 +85,8 @@ void scale_to_operator_norms(network& net, const std::vector<double>& r) {
         throw model_error(net.name() + ": " + std::to_string(r.size()) + " norms given for " + std::to_string(affine) +
                           " affine layers");
     std::size_t l = 0;
-    for (auto& n : net.nodes()) {
-        if (!n.is_affine()) continue;
+    for (std::size_t i : net.affine_nodes()) {
+        const node& n = net.at(i);
         const double target = r.size() == 1 ? r[0] : r[l];
         ++l;
         if (!(target > 0) || !std::isfinite(target))
@@ -96,8 +94,8 @@ void scale_to_operator_norms(network& net, const std::vector<double>& r) {
         const double current = approximate_operator_norm(n);
         if (current == 0) throw model_error(net.name() + ": layer '" + n.name + "' is all zero and cannot be scaled");
         const double factor = target / current;
-        for (auto& w : n.weight) w *= factor;
-        for (auto& b : n.bias) b *= factor;
+        for (double& w : net.weights(i)) w *= factor;
+        for (double& b : net.bias(i)) b *= factor;
     }
 }
 

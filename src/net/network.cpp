@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <limits>
+#include <span>
 #include <string>
+#include <utility>
 
 namespace qbound::net {
 
@@ -79,9 +81,12 @@ std::size_t network::append(node n) {
     return nodes_.size() - 1;
 }
 
-bool network::is_flat(std::size_t i) const {
+namespace {
+
+// network::is_flat on a node list (inputs read earlier nodes).
+bool is_flat_in(const std::vector<node>& nodes, std::size_t i) {
     for (;;) {
-        const node& n = nodes_.at(i);
+        const node& n = nodes.at(i);
         switch (n.kind) {
             case op::input: return n.output.height == 1 && n.output.width == 1;
             case op::dense:
@@ -99,6 +104,10 @@ bool network::is_flat(std::size_t i) const {
         }
     }
 }
+
+}  // namespace
+
+bool network::is_flat(std::size_t i) const { return is_flat_in(nodes_, i); }
 
 std::size_t network::dense(std::size_t from, std::size_t out_features, std::string name, bool main_path) {
     check_from(from, "dense");
@@ -273,14 +282,200 @@ std::size_t network::normalize(std::size_t from, std::vector<double> mean, std::
     return append(std::move(n));
 }
 
+std::size_t network::weight_count(const node& n) {
+    if (n.kind == op::dense) return n.out_features * n.in_features;
+    if (n.kind == op::conv2d) return n.out_features * (n.in_features / n.conv.groups) * n.conv.kernel_h * n.conv.kernel_w;
+    return 0;
+}
+
 std::size_t network::parameter_count() const {
     std::size_t total = 0;
-    for (const auto& n : nodes_) {
-        if (n.kind == op::dense) total += n.in_features * n.out_features + n.out_features;
-        if (n.kind == op::conv2d)
-            total += n.out_features * (n.in_features / n.conv.groups) * n.conv.kernel_h * n.conv.kernel_w + n.out_features;
-    }
+    for (const auto& n : nodes_)
+        if (n.is_affine()) total += weight_count(n) + n.out_features;
     return total;
+}
+
+std::vector<std::size_t> network::affine_nodes() const {
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+        if (nodes_[i].is_affine()) out.push_back(i);
+    return out;
+}
+
+std::string network::describe(std::size_t i) const {
+    if (i >= nodes_.size())
+        throw model_error(name_ + ": there is no node " + std::to_string(i) + " (the network has " + std::to_string(nodes_.size()) +
+                          " nodes)");
+    const node& n = nodes_[i];
+    return name_ + ": node " + std::to_string(i) + " '" + n.name + "' (" + std::string(to_string(n.kind)) + ")";
+}
+
+node& network::affine_node(std::size_t i, const char* what) {
+    const std::string who = describe(i);
+    if (!nodes_[i].is_affine()) throw model_error(who + " is not affine (dense or conv2d): it has no " + what);
+    return nodes_[i];
+}
+
+void network::set_weights(std::size_t i, std::vector<double> w) {
+    node& n = affine_node(i, "weights");
+    if (!with_weights_) throw model_error(describe(i) + ": a shape-only network holds no weights");
+    const std::size_t expected = weight_count(n);
+    if (w.size() != expected)
+        throw model_error(describe(i) + ": " + std::to_string(w.size()) + " weights given, its shape needs " + std::to_string(expected));
+    n.weight = std::move(w);
+}
+
+void network::set_bias(std::size_t i, std::vector<double> b) {
+    node& n = affine_node(i, "bias");
+    if (!with_weights_) throw model_error(describe(i) + ": a shape-only network holds no biases");
+    if (b.size() != n.out_features)
+        throw model_error(describe(i) + ": " + std::to_string(b.size()) + " biases given, its shape needs " +
+                          std::to_string(n.out_features));
+    n.bias = std::move(b);
+}
+
+std::span<double> network::weights(std::size_t i) { return affine_node(i, "weights").weight; }
+
+std::span<double> network::bias(std::size_t i) { return affine_node(i, "bias").bias; }
+
+void network::set_main_path(std::size_t i, bool main_path) { affine_node(i, "main-path flag").main_path = main_path; }
+
+void network::set_normalize(std::size_t i, std::vector<double> mean, std::vector<double> scale, std::vector<double> divisor,
+                            std::vector<double> offset) {
+    const std::string who = describe(i);
+    node& n = nodes_[i];
+    if (n.kind != op::normalize) throw model_error(who + " is not a normalize node: it has no normalization parameters");
+    const std::size_t expected = n.output.size();
+    const std::pair<const char*, const std::vector<double>*> parts[] = {
+        {"mean", &mean}, {"scale", &scale}, {"divisor", &divisor}, {"offset", &offset}};
+    for (const auto& [what, v] : parts)
+        if (v->size() != expected)
+            throw model_error(who + ": " + std::to_string(v->size()) + " " + what + " values given, its shape needs " +
+                              std::to_string(expected));
+    for (std::size_t k = 0; k < expected; ++k)
+        if (!std::isfinite(mean[k]) || !std::isfinite(scale[k]) || !std::isfinite(divisor[k]) || !std::isfinite(offset[k]) ||
+            divisor[k] == 0)
+            throw model_error(who + " element " + std::to_string(k) + ": parameters must be finite, divisor non-zero");
+    n.norm_mean = std::move(mean);
+    n.norm_scale = std::move(scale);
+    n.norm_divisor = std::move(divisor);
+    n.norm_offset = std::move(offset);
+}
+
+void network::batch_norm_to_identity(std::size_t i) {
+    const std::string who = describe(i);
+    node& n = nodes_[i];
+    if (n.kind != op::batch_norm) throw model_error(who + " is not a batch_norm node");
+    n.kind = op::identity;
+    n.bn = {};
+}
+
+void check_invariants(const network& net) { check_invariants(net.name(), net.nodes(), net.has_weights()); }
+
+void check_invariants(const std::string& name, const std::vector<node>& nodes, bool with_weights) {
+    if (nodes.empty()) throw model_error(name + ": a network has at least its input node");
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        const node& n = nodes[i];
+        const std::string who = name + ": node " + std::to_string(i) + " '" + n.name + "' (" + std::string(to_string(n.kind)) + ")";
+        const auto fail = [&](const std::string& what) { throw model_error(who + ": " + what); };
+        if (n.name.empty()) fail("has no name");
+        if ((i == 0) != (n.kind == op::input)) fail(i == 0 ? "node 0 must be the input" : "only node 0 may be an input");
+        const std::size_t arity = n.kind == op::input ? 0 : n.kind == op::add ? 2 : 1;
+        if (n.inputs.size() != arity)
+            fail("reads " + std::to_string(n.inputs.size()) + " nodes; a " + std::string(to_string(n.kind)) + " node reads " +
+                 std::to_string(arity));
+        for (std::size_t from : n.inputs)
+            if (from >= i) fail("reads node " + std::to_string(from) + ", which is not an earlier node");
+        const auto expect_output = [&](const shape3& s) {
+            if (!(n.output == s)) fail("output shape " + to_string(n.output) + ", its inputs and geometry give " + to_string(s));
+        };
+        const auto expect_size = [&](const std::vector<double>& v, std::size_t size, const char* what) {
+            if (v.size() != size)
+                fail(std::to_string(v.size()) + " " + what + " values, its shape needs " + std::to_string(size));
+        };
+        if (!n.is_affine()) {
+            expect_size(n.weight, 0, "weight");
+            expect_size(n.bias, 0, "bias");
+        }
+        if (n.kind != op::normalize) {
+            expect_size(n.norm_mean, 0, "normalize mean");
+            expect_size(n.norm_scale, 0, "normalize scale");
+            expect_size(n.norm_divisor, 0, "normalize divisor");
+            expect_size(n.norm_offset, 0, "normalize offset");
+        }
+        if (n.kind == op::input) {
+            if (n.output.size() == 0) fail("empty input shape");
+            continue;
+        }
+        const shape3 in = nodes[n.inputs[0]].output;
+        switch (n.kind) {
+            case op::input: break;
+            case op::dense:
+                if (!is_flat_in(nodes, n.inputs[0])) fail("reads a feature map (a dense node reads a flat tensor)");
+                if (n.in_features != in.size()) fail(std::to_string(n.in_features) + " input features for an input of " + to_string(in));
+                if (n.out_features == 0) fail("has no outputs");
+                expect_output({n.out_features, 1, 1});
+                break;
+            case op::conv2d: {
+                const conv_geometry& g = n.conv;
+                if (n.in_features != in.channels) fail(std::to_string(n.in_features) + " input channels for an input of " + to_string(in));
+                if (g.groups == 0 || n.out_features == 0 || in.channels % g.groups != 0 || n.out_features % g.groups != 0)
+                    fail("groups " + std::to_string(g.groups) + " must divide input channels " + std::to_string(in.channels) +
+                         " and output channels " + std::to_string(n.out_features));
+                expect_output({n.out_features, window_output_size(in.height, g.kernel_h, g.stride, g.padding, g.dilation, who),
+                               window_output_size(in.width, g.kernel_w, g.stride, g.padding, g.dilation, who)});
+                break;
+            }
+            case op::batch_norm: {
+                expect_output(in);
+                if (with_weights) {  // a shape-only network need not carry them
+                    expect_size(n.bn.gamma, in.channels, "batch_norm gamma");
+                    expect_size(n.bn.beta, in.channels, "batch_norm beta");
+                    expect_size(n.bn.mean, in.channels, "batch_norm mean");
+                    expect_size(n.bn.var, in.channels, "batch_norm var");
+                }
+                if (!(n.bn.eps >= 0)) fail("negative or NaN epsilon");
+                break;
+            }
+            case op::relu:
+            case op::relu6:
+            case op::identity:
+            case op::flatten:
+                expect_output(n.kind == op::flatten ? shape3{in.size(), 1, 1} : in);
+                break;
+            case op::max_pool:
+            case op::avg_pool: {
+                const pool_geometry& g = n.pool;
+                if (g.padding * 2 > g.kernel) fail("padding larger than half the kernel");
+                if (n.kind == op::max_pool && g.count_include_pad != pool_geometry{}.count_include_pad)
+                    fail("count_include_pad is not the canonical value for a maximum");
+                expect_output({in.channels, window_output_size(in.height, g.kernel, g.stride, g.padding, 1, who),
+                               window_output_size(in.width, g.kernel, g.stride, g.padding, 1, who)});
+                break;
+            }
+            case op::global_avg_pool: expect_output({in.channels, 1, 1}); break;
+            case op::add:
+                if (!(nodes[n.inputs[1]].output == in))
+                    fail("adds shapes " + to_string(in) + " and " + to_string(nodes[n.inputs[1]].output));
+                expect_output(in);
+                break;
+            case op::normalize:
+                expect_output(in);
+                expect_size(n.norm_mean, in.size(), "normalize mean");
+                expect_size(n.norm_scale, in.size(), "normalize scale");
+                expect_size(n.norm_divisor, in.size(), "normalize divisor");
+                expect_size(n.norm_offset, in.size(), "normalize offset");
+                for (std::size_t k = 0; k < in.size(); ++k)
+                    if (!std::isfinite(n.norm_mean[k]) || !std::isfinite(n.norm_scale[k]) || !std::isfinite(n.norm_divisor[k]) ||
+                        !std::isfinite(n.norm_offset[k]) || n.norm_divisor[k] == 0)
+                        fail("element " + std::to_string(k) + ": normalize parameters must be finite, divisor non-zero");
+                break;
+        }
+        if (n.is_affine()) {
+            expect_size(n.weight, with_weights ? network::weight_count(n) : 0, "weight");
+            expect_size(n.bias, with_weights ? n.out_features : 0, "bias");
+        }
+    }
 }
 
 void check_finite_weights(const network& net) {

@@ -242,9 +242,9 @@ namespace {
 std::vector<structure_finding> check_builders_or_throw(std::uint64_t seed) {
     network n = builder_network();
     std::mt19937_64 rng(seed);
-    for (auto& node : n.nodes()) {
-        for (auto& w : node.weight) w = small_dyadic(rng, 8, 3);
-        for (auto& b : node.bias) b = small_dyadic(rng, 4, 2);
+    for (std::size_t i : n.affine_nodes()) {
+        for (double& w : n.weights(i)) w = small_dyadic(rng, 8, 3);
+        for (double& b : n.bias(i)) b = small_dyadic(rng, 4, 2);
     }
     const std::size_t c_in = 4, h_in = 10, w_in = 9;
     std::vector<arith::rational> x;

@@ -205,9 +205,9 @@ void rescale_layer_pair(network& net, std::size_t first_affine_node, const std::
     auto all_finite = [](const std::vector<double>& v) { return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); }); };
     if (!all_finite(wa) || !all_finite(ba) || !all_finite(wb))
         throw model_error(what + " and " + describe(net.at(b)) + ": a rescaled weight overflows");
-    net.at(p.first).weight = std::move(wa);
-    net.at(p.first).bias = std::move(ba);
-    net.at(b).weight = std::move(wb);
+    net.set_weights(p.first, std::move(wa));
+    net.set_bias(p.first, std::move(ba));
+    net.set_weights(b, std::move(wb));
 }
 
 cle_report cross_layer_equalization(network& net, const cle_options& options) {
@@ -249,8 +249,7 @@ cle_report cross_layer_equalization(network& net, const cle_options& options) {
         bool changed = false;
         for (std::size_t q = 0; q < layouts.size(); ++q) {
             const pair_layout& p = layouts[q];
-            node& A = net.at(p.first);
-            node& B = net.at(p.second);
+            const std::span<double> a_weight = net.weights(p.first), a_bias = net.bias(p.first), b_weight = net.weights(p.second);
             auto& total = report.pairs[q].exponents;
             for (std::size_t c = 0; c < p.channels; ++c) {
                 const auto r = ranges_of(net, p, c);
@@ -258,15 +257,15 @@ cle_report cross_layer_equalization(network& net, const cle_options& options) {
                 const int wanted = balancing_exponent(r.first, r.second);
                 if (wanted == 0) continue;
                 int lo = -options.max_exponent - total[c], hi = options.max_exponent - total[c];
-                for (std::size_t k = c * p.filter_size; k < (c + 1) * p.filter_size; ++k) restrict_to_exact(A.weight[k], -1, lo, hi);
-                restrict_to_exact(A.bias[c], -1, lo, hi);
-                for (std::size_t k : p.partner_taps[c]) restrict_to_exact(B.weight[k], +1, lo, hi);
+                for (std::size_t k = c * p.filter_size; k < (c + 1) * p.filter_size; ++k) restrict_to_exact(a_weight[k], -1, lo, hi);
+                restrict_to_exact(a_bias[c], -1, lo, hi);
+                for (std::size_t k : p.partner_taps[c]) restrict_to_exact(b_weight[k], +1, lo, hi);
                 const int e = std::clamp(wanted, lo, hi);  // lo <= 0 <= hi: e = 0 always qualifies
                 if (e != wanted) limited[q].insert(c);
                 if (e == 0) continue;
-                for (std::size_t k = c * p.filter_size; k < (c + 1) * p.filter_size; ++k) A.weight[k] = std::ldexp(A.weight[k], -e);
-                A.bias[c] = std::ldexp(A.bias[c], -e);
-                for (std::size_t k : p.partner_taps[c]) B.weight[k] = std::ldexp(B.weight[k], e);
+                for (std::size_t k = c * p.filter_size; k < (c + 1) * p.filter_size; ++k) a_weight[k] = std::ldexp(a_weight[k], -e);
+                a_bias[c] = std::ldexp(a_bias[c], -e);
+                for (std::size_t k : p.partner_taps[c]) b_weight[k] = std::ldexp(b_weight[k], e);
                 total[c] += e;
                 changed = true;
             }

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <span>
 #include <stdexcept>
 
 namespace qbound::quant {
@@ -84,7 +85,7 @@ std::int64_t pick(const entry_split& e, method kind, bool adaround_up) {
 }
 
 // Writes the grid points into `values` (checked exact) and returns max |w - w'| exactly.
-arith::rational apply_codes(std::vector<double>& values, const std::vector<std::int64_t>& codes, const tensor_steps& steps) {
+arith::rational apply_codes(std::span<double> values, const std::vector<std::int64_t>& codes, const tensor_steps& steps) {
     arith::rational largest = 0;
     for (std::size_t i = 0; i < values.size(); ++i) {
         const double q = grid_point(codes[i], steps.step(i));
@@ -146,10 +147,10 @@ result quantize(const net::network& original, const options& opt) {
     }
 
     std::mt19937_64 engine(opt.seed);
-    auto& nodes = res.network.nodes();
+    const auto& nodes = res.network.nodes();
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         if (!nodes[i].is_affine()) continue;
-        net::node& n = nodes[i];
+        const net::node& n = nodes[i];
         const std::size_t channels = n.out_features;
         const tensor_steps w_steps = choose_steps(n.weight, opt.per_channel ? channels : 1, opt);
         const auto w_split = split_entries(n.weight, w_steps, opt.kind, engine);
@@ -217,11 +218,11 @@ result quantize(const net::network& original, const options& opt) {
         q.eta = w_steps.eta;
         q.codes.reserve(n.weight.size());
         for (std::size_t k = 0; k < n.weight.size(); ++k) q.codes.push_back(pick(w_split[k], opt.kind, !weight_up.empty() && weight_up[k]));
-        rep.max_weight_change_exact = apply_codes(n.weight, q.codes, w_steps);
+        rep.max_weight_change_exact = apply_codes(res.network.weights(i), q.codes, w_steps);
         if (opt.quantize_biases) {
             q.bias_eta = b_steps.eta;
             for (std::size_t o = 0; o < n.bias.size(); ++o) q.bias_codes.push_back(pick(b_split[o], opt.kind, !bias_up.empty() && bias_up[o]));
-            rep.max_bias_change_exact = apply_codes(n.bias, q.bias_codes, b_steps);
+            rep.max_bias_change_exact = apply_codes(res.network.bias(i), q.bias_codes, b_steps);
         }
         if (!q.codes.empty()) {
             const auto [lo, hi] = std::minmax_element(q.codes.begin(), q.codes.end());

@@ -109,11 +109,11 @@ campaign_pair draw_sign_aligned(std::mt19937_64& g) {
     const std::size_t L = pick(g, 1, 4);
     for (std::size_t l = 0; l <= L; ++l) widths.push_back(pick(g, 1, 6));
     net::network m = net::make_mlp(widths);
-    for (auto& n : m.nodes())
-        for (auto& w : n.weight) w = static_cast<double>(pick(g, 1, 8)) / 8;
+    for (std::size_t i : m.affine_nodes())
+        for (double& w : m.weights(i)) w = static_cast<double>(pick(g, 1, 8)) / 8;
     net::network q = m;
-    for (auto& n : q.nodes())
-        for (auto& w : n.weight) w += static_cast<double>(pick(g, 0, 4)) / 64;
+    for (std::size_t i : q.affine_nodes())
+        for (double& w : q.weights(i)) w += static_cast<double>(pick(g, 0, 4)) / 64;
     return {m, q, arith::rational(pick(g, 1, 4))};
 }
 
@@ -132,9 +132,9 @@ campaign_pair draw_dominant_layer(std::mt19937_64& g) {
 campaign_pair draw_tight(std::mt19937_64& g) {
     // Proof step 9: L = 1, N_0 = 1, D >= 1, where bound A is attained.
     net::network m = net::make_mlp({1, pick(g, 1, 4)});
-    for (auto& w : m.nodes()[1].weight) w = static_cast<double>(static_cast<std::int64_t>(pick(g, 0, 16)) - 8) / 4;
+    for (double& w : m.weights(1)) w = static_cast<double>(static_cast<std::int64_t>(pick(g, 0, 16)) - 8) / 4;
     net::network q = m;
-    for (auto& w : q.nodes()[1].weight) w += static_cast<double>(static_cast<std::int64_t>(pick(g, 0, 8)) - 4) / 16;
+    for (double& w : q.weights(1)) w += static_cast<double>(static_cast<std::int64_t>(pick(g, 0, 8)) - 4) / 16;
     return {m, q, arith::rational(pick(g, 4, 16), 4)};
 }
 
@@ -159,22 +159,24 @@ campaign_pair draw_entrywise_G(std::mt19937_64& g) {
     for (std::size_t l = 0; l < hidden; ++l) widths.push_back(width);
     widths.push_back(1);
     net::network m = net::make_mlp(widths);
-    for (auto& n : m.nodes())
-        for (auto& w : n.weight) w = 1;
+    for (std::size_t i : m.affine_nodes())
+        for (double& w : m.weights(i)) w = 1;
     net::network q = m;
     const double delta = std::ldexp(1.0, -static_cast<int>(pick(g, 8, 12)));
-    for (auto& w : q.nodes()[1].weight) w += delta;
+    for (double& w : q.weights(1)) w += delta;
     return {m, q, 1};
 }
 
 campaign_pair draw_skip_dominant(std::mt19937_64& g) {
     net::network m = residual_net(g, pick(g, 1, 2));
-    for (auto& n : m.nodes())
-        for (auto& w : n.weight) w = (n.name.find(".fc") != std::string::npos ? 0x1p-12 : 1.0) * static_cast<double>(pick(g, 1, 4)) / 4;
+    for (std::size_t i : m.affine_nodes()) {
+        const double scale = m.at(i).name.find(".fc") != std::string::npos ? 0x1p-12 : 1.0;
+        for (double& w : m.weights(i)) w = scale * static_cast<double>(pick(g, 1, 4)) / 4;
+    }
     net::network q = m;
-    for (auto& n : q.nodes())
-        if (n.name == "stem")
-            for (auto& w : n.weight) w += static_cast<double>(pick(g, 1, 8)) / 16;
+    for (std::size_t i : q.affine_nodes())
+        if (q.at(i).name == "stem")
+            for (double& w : q.weights(i)) w += static_cast<double>(pick(g, 1, 8)) / 16;
     return {m, q, 1};
 }
 
@@ -196,11 +198,11 @@ campaign_pair draw_mixed_mlp(std::mt19937_64& g) {
     } else {
         net::init_uniform(m, 0.5, g());
         if (!biases)
-            for (auto& n : m.nodes()) std::fill(n.bias.begin(), n.bias.end(), 0.0);
+            for (std::size_t i : m.affine_nodes()) std::ranges::fill(m.bias(i), 0.0);
     }
     const std::size_t zero_in_ten = std::array<std::size_t, 3>{0, 5, 8}[g() % 3];  // sparsity: none, half, 80%
-    for (auto& n : m.nodes())
-        for (auto& w : n.weight)
+    for (std::size_t i : m.affine_nodes())
+        for (double& w : m.weights(i))
             if (g() % 10 < zero_in_ten) w = 0;
     const auto kind = all_methods[g() % 4];
     const auto bits = std::array<unsigned, 5>{2, 3, 4, 6, 8}[g() % 5];

@@ -26,13 +26,13 @@ const bounds::hypothesis* find_hypothesis(const bounds::bound_result& b, const s
 
 void set_dense(net::network& m, std::size_t layer, std::vector<double> W, std::vector<double> b) {
     std::size_t seen = 0;
-    for (auto& n : m.nodes()) {
-        if (!n.is_affine()) continue;
+    for (std::size_t i : m.affine_nodes()) {
+        const net::node& n = m.at(i);
         if (++seen == layer) {
             REQUIRE(n.weight.size() == W.size());
             REQUIRE(n.bias.size() == b.size());
-            n.weight = std::move(W);
-            n.bias = std::move(b);
+            m.set_weights(i, std::move(W));
+            m.set_bias(i, std::move(b));
             return;
         }
     }
@@ -182,10 +182,10 @@ TEST_CASE("residual networks: chain variants report the main-path reading", "[bo
     const auto d2 = m.dense(r1, 2);
     const auto sum = m.add(d2, r1);
     m.dense(sum, 1);
-    for (auto& n : m.nodes())
-        for (auto& w : n.weight) w = 0.5;
+    for (std::size_t i : m.affine_nodes())
+        for (double& w : m.weights(i)) w = 0.5;
     auto quant = m;
-    quant.at(d2).weight[0] = 0.625;
+    quant.weights(d2)[0] = 0.625;
     const auto b = bounds::compute_bounds(m, quant);
     const auto* h = find_hypothesis(bounds::find(b, {F::A_per_layer, R::max}), "plain chain");
     REQUIRE(h != nullptr);
@@ -202,7 +202,7 @@ TEST_CASE("bounds refuse pairs that are not comparable", "[bounds]") {
     auto b = net::make_mlp({2, 4, 1});
     CHECK_THROWS_WITH(bounds::compute_bounds(a, b), Catch::Contains("do not have the same architecture"));
     auto c = a;
-    c.nodes()[1].weight[0] = std::numeric_limits<double>::quiet_NaN();
+    c.weights(1)[0] = std::numeric_limits<double>::quiet_NaN();
     CHECK_THROWS_WITH(bounds::compute_bounds(a, c), Catch::Contains("not finite") || Catch::Contains("NaN"));
     bounds::bound_options opt;
     opt.D = -1;

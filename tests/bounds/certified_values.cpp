@@ -186,8 +186,8 @@ TEST_CASE("certified values bracket the exact formula on random networks", "[bou
         net::init_he_normal(theta, gen.bits(), gen.chance(0.5) ? 0.1 : 0.0);
         if (gen.chance(0.3)) net::scale_to_operator_norms(theta, {0.5});  // all r_l < 1
         auto quant = theta;
-        for (auto& n : quant.nodes())
-            for (auto& w : n.weight) w = std::nearbyint(w * 16) / 16;  // a power-of-two grid
+        for (std::size_t i : quant.affine_nodes())
+            for (double& w : quant.weights(i)) w = std::nearbyint(w * 16) / 16;  // a power-of-two grid
         bounds::bound_options opt;
         opt.D = gen.chance(0.5) ? rational(1) : rational(gen.uniform_int(1, 9), 4);
         const auto p = bounds::collect_ingredients(theta, quant, opt.D);
@@ -214,10 +214,10 @@ TEST_CASE("every variant: value_lower <= exact <= value, one evaluation", "[boun
         net::init_he_normal(theta, gen.bits(), gen.chance(0.5) ? 0.1 : 0.0);
         auto quant = theta;
         const bool bias_change = gen.chance(0.3);
-        for (auto& n : quant.nodes()) {
-            for (auto& w : n.weight) w = std::nearbyint(w * 16) / 16;
+        for (std::size_t i : quant.affine_nodes()) {
+            for (double& w : quant.weights(i)) w = std::nearbyint(w * 16) / 16;
             if (bias_change)
-                for (auto& b : n.bias) b = std::nearbyint(b * 8) / 8;
+                for (double& b : quant.bias(i)) b = std::nearbyint(b * 8) / 8;
         }
         bounds::bound_options opt;
         opt.D = gen.chance(0.2) ? rational(1) : rational(gen.uniform_int(1, 40), 3 * gen.uniform_int(1, 7));
@@ -258,8 +258,8 @@ TEST_CASE("certified values match 256-bit MPFR on deep and ImageNet-size network
     net::init_he_normal(models.back(), 5, 0.01);
     for (const auto& theta : models) {
         auto quant = theta;
-        for (auto& n : quant.nodes())
-            for (auto& w : n.weight) w = std::floor(w * 256) / 256;
+        for (std::size_t i : quant.affine_nodes())
+            for (double& w : quant.weights(i)) w = std::floor(w * 256) / 256;
         const auto p = bounds::collect_ingredients(theta, quant, 1);
         const auto all = bounds::compute_bounds(p, theta, quant);
         std::string failure;

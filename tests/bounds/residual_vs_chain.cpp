@@ -106,10 +106,9 @@ chain_pair draw_pair(testing::operand_generator& gen, bool cnn) {
     chain_pair p{net::network("x", {1, 1, 1}), net::network("x", {1, 1, 1}), ""};
     p.theta = cnn ? draw_cnn(gen, p.description) : draw_mlp(gen, p.description);
     const bool positive = gen.chance(0.2);
-    for (auto& n : p.theta.nodes()) {
-        if (!n.is_affine()) continue;
-        for (auto& w : n.weight) w = positive ? std::fabs(small_weight(gen, 8)) : small_weight(gen, 8);
-        for (auto& b : n.bias) b = gen.chance(0.5) ? 0.0 : small_weight(gen, 16);
+    for (std::size_t i : p.theta.affine_nodes()) {
+        for (double& w : p.theta.weights(i)) w = positive ? std::fabs(small_weight(gen, 8)) : small_weight(gen, 8);
+        for (double& b : p.theta.bias(i)) b = gen.chance(0.5) ? 0.0 : small_weight(gen, 16);
     }
     p.quant = p.theta;
     const auto mode = gen.uniform_int(0, 2);
@@ -117,9 +116,8 @@ chain_pair draw_pair(testing::operand_generator& gen, bool cnn) {
     for (const auto& n : p.theta.nodes()) affine += n.is_affine() ? 1 : 0;
     chosen = static_cast<std::size_t>(gen.uniform_int(0, static_cast<std::int64_t>(affine) - 1));
     std::size_t index = 0;
-    for (auto& n : p.quant.nodes()) {
-        if (!n.is_affine()) continue;
-        for (auto& w : n.weight) {
+    for (std::size_t i : p.quant.affine_nodes()) {
+        for (double& w : p.quant.weights(i)) {
             if (mode == 0) w = std::nearbyint(w * 4) / 4;
             else if (mode == 1 && gen.chance(0.5)) w += static_cast<double>(gen.uniform_int(-2, 2)) / 32;
             else if (mode == 2 && index == chosen && gen.chance(0.7)) w += static_cast<double>(gen.uniform_int(1, 3)) / 16;
@@ -175,16 +173,16 @@ chain_pair pooled_regression_pair() {
     x = m.max_pool(x, p);
     x = m.activation(m.conv2d(x, 1, g, "conv2"), net::op::relu);
     m.dense(m.flatten(x), 1, "fc");
-    for (auto& w : m.at(1).weight) w = 0.125;  // sum |k| = 9/8 = rho_1 (full field inside)
-    for (auto& n : m.nodes())
-        if (n.name == "conv2")
-            for (auto& w : n.weight) w = 1;  // sum |k| = 9, matrix row sums 4
-    for (auto& n : m.nodes())
-        if (n.name == "fc")
-            for (auto& w : n.weight) w = 0.25;
+    for (double& w : m.weights(1)) w = 0.125;  // sum |k| = 9/8 = rho_1 (full field inside)
+    for (std::size_t i : m.affine_nodes())
+        if (m.at(i).name == "conv2")
+            for (double& w : m.weights(i)) w = 1;  // sum |k| = 9, matrix row sums 4
+    for (std::size_t i : m.affine_nodes())
+        if (m.at(i).name == "fc")
+            for (double& w : m.weights(i)) w = 0.25;
     chain_pair out{m, m, "pooled chain"};
-    for (auto& n : out.quant.nodes())
-        if (n.name == "fc") n.weight[0] = 0.3125;  // Delta = 1/16
+    for (std::size_t i : out.quant.affine_nodes())
+        if (out.quant.at(i).name == "fc") out.quant.weights(i)[0] = 0.3125;  // Delta = 1/16
     return out;
 }
 
@@ -260,8 +258,8 @@ TEST_CASE("residual-aware on CNN chains: >= the output change at sampled points 
     for (std::size_t c = 0; c < cases; ++c) {
         auto pair = draw_pair(gen, true);
         if (gen.chance(0.3))  // biases changed too: the Delta b term
-            for (auto& n : pair.quant.nodes())
-                for (auto& b : n.bias) b += static_cast<double>(gen.uniform_int(-2, 2)) / 16;
+            for (std::size_t i : pair.quant.affine_nodes())
+                for (double& b : pair.quant.bias(i)) b += static_cast<double>(gen.uniform_int(-2, 2)) / 16;
         const rational D(gen.uniform_int(1, 8), 4);
         bounds::bound_options opt;
         opt.D = D;

@@ -29,8 +29,8 @@ const std::vector<std::string> expected_names{
 
 net::network quantized_copy(const net::network& m) {
     net::network q = m;
-    for (auto& n : q.nodes())
-        for (auto& w : n.weight) w = std::nearbyint(w * 16) / 16;
+    for (std::size_t i : q.affine_nodes())
+        for (double& w : q.weights(i)) w = std::nearbyint(w * 16) / 16;
     return q;
 }
 

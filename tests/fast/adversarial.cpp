@@ -20,8 +20,8 @@ namespace {
 net::network dot_layer(const std::vector<double>& a, double bias, bool relu) {
     net::network n("dot", {a.size(), 1, 1});
     std::size_t x = n.dense(0, 1);
-    n.at(x).weight = a;
-    n.at(x).bias = {bias};
+    n.set_weights(x, a);
+    n.set_bias(x, {bias});
     if (relu) n.activation(x, net::op::relu);
     return n;
 }
@@ -31,8 +31,8 @@ net::network dot_layer(const std::vector<double>& a, double bias, bool relu) {
 net::network dot_conv(const std::vector<double>& a, double bias) {
     net::network n("dot-conv", {a.size(), 1, 1});
     std::size_t x = n.conv2d(0, 1, {1, 1, 1, 0, 1, 1});
-    n.at(x).weight = a;
-    n.at(x).bias = {bias};
+    n.set_weights(x, a);
+    n.set_bias(x, {bias});
     return n;
 }
 
@@ -176,8 +176,8 @@ TEST_CASE("fast: overflow gives an infinite bound, never a wrong finite enclosur
     testing::operand_generator gen(test::property_seed() + 5);
     for (int trial = 0; trial < 10; ++trial) {
         net::network cnn = test::random_cnn(gen, 2, 6, false);
-        for (auto& node : cnn.nodes())
-            for (auto& w : node.weight) w = std::ldexp(w, 400);
+        for (std::size_t i : cnn.affine_nodes())
+            for (double& w : cnn.weights(i)) w = std::ldexp(w, 400);
         const auto x = test::random_input(gen, cnn.input_shape().size());
         const auto exact = net::forward<arith::rational>(cnn, net::input_from_doubles<arith::rational>(x));
         for (const bool refined : {false, true}) {

@@ -26,15 +26,14 @@ inline bool encloses(double lo, double hi, const arith::rational& q) {
 // Scales the weights of every affine node by random powers of two and
 // replaces some by few-bit or tiny values (dynamic range, exact ties).
 inline void make_hostile(net::network& n, testing::operand_generator& gen) {
-    for (auto& node : n.nodes()) {
-        if (!node.is_affine()) continue;
+    for (std::size_t i : n.affine_nodes()) {
         const int layer_shift = static_cast<int>(gen.uniform_int(-6, 6));
-        for (auto& w : node.weight) {
+        for (double& w : n.weights(i)) {
             if (gen.chance(0.05)) w = gen.few_bits();
             if (gen.chance(0.02)) w = std::ldexp(w, static_cast<int>(gen.uniform_int(-60, 60)));
             w = std::ldexp(w, layer_shift);
         }
-        for (auto& b : node.bias)
+        for (double& b : n.bias(i))
             if (gen.chance(0.1)) b = gen.few_bits() * 0.25;
     }
 }

@@ -18,8 +18,8 @@ namespace {
 
 net::network partner(const net::network& n) {
     net::network q = n;
-    for (auto& node : q.nodes())
-        for (auto& w : node.weight) w = std::ldexp(std::nearbyint(std::ldexp(w, 6)), -6);
+    for (std::size_t i : q.affine_nodes())
+        for (double& w : q.weights(i)) w = std::ldexp(std::nearbyint(std::ldexp(w, 6)), -6);
     return q;
 }
 

@@ -19,8 +19,8 @@ namespace {
 // (sign flips, zeros, tripled weights, different biases).
 net::network partner(const net::network& n, testing::operand_generator& gen, bool wild) {
     net::network q = n;
-    for (auto& node : q.nodes()) {
-        for (auto& w : node.weight) {
+    for (std::size_t i : q.affine_nodes()) {
+        for (double& w : q.weights(i)) {
             if (!wild) {
                 w = std::ldexp(std::nearbyint(std::ldexp(w, 6)), -6);
             } else {
@@ -31,7 +31,7 @@ net::network partner(const net::network& n, testing::operand_generator& gen, boo
                 if (pick == 3) w += gen.few_bits() * 0x1p-3;
             }
         }
-        for (auto& b : node.bias)
+        for (double& b : q.bias(i))
             if (wild && gen.chance(0.3)) b += std::ldexp(static_cast<double>(gen.uniform_int(-8, 8)), -4);
     }
     return q;

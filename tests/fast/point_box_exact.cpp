@@ -34,8 +34,8 @@ void require_point_enclosure(const net::network& n, const std::vector<double>& x
 
 net::network perturbed(const net::network& n, testing::operand_generator& gen) {
     net::network q = n;
-    for (auto& node : q.nodes())
-        for (auto& w : node.weight)
+    for (std::size_t i : q.affine_nodes())
+        for (double& w : q.weights(i))
             if (gen.chance(0.5)) w += std::ldexp(static_cast<double>(gen.uniform_int(-8, 8)), -9) * std::fabs(w);
     return q;
 }

@@ -27,8 +27,8 @@ std::pair<net::network, net::network> deep_pair(std::size_t depth, std::size_t w
     }
     net::init_he_normal(n, seed, 0.1);
     net::network q = n;
-    for (auto& node : q.nodes())
-        for (auto& w : node.weight) w = std::ldexp(std::nearbyint(std::ldexp(w, 8)), -8);
+    for (std::size_t i : q.affine_nodes())
+        for (double& w : q.weights(i)) w = std::ldexp(std::nearbyint(std::ldexp(w, 8)), -8);
     return {n, q};
 }
 
@@ -52,8 +52,8 @@ TEST_CASE("refined enclosures contain the exact output at every correction count
                                               : test::random_cnn(gen, static_cast<std::size_t>(gen.uniform_int(1, 4)),
                                                                  static_cast<std::size_t>(gen.uniform_int(3, 9)), hostile);
         net::network q = n;
-        for (auto& node : q.nodes())
-            for (auto& w : node.weight)
+        for (std::size_t i : q.affine_nodes())
+            for (double& w : q.weights(i))
                 if (gen.chance(0.5)) w += std::ldexp(static_cast<double>(gen.uniform_int(-8, 8)), -9) * std::fabs(w);
         const auto x = test::random_input(gen, n.input_shape().size());
         fast::enclosure e, d;

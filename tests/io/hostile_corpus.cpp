@@ -420,7 +420,7 @@ TEST_CASE("hostile case files are refused with their exact error, within the mem
     // Two valid 2-input networks beside the witness files.
     qbound::net::network net("hostile-mlp", {2, 1, 1});
     const std::size_t d = net.dense(0, 1, "fc");
-    net.at(d).weight = {1.0, -1.0};
+    net.set_weights(d, {1.0, -1.0});
     qbound::io::write_onnx(net, (corpus_folder() / "theta.onnx").string());
     qbound::io::write_onnx(net, (corpus_folder() / "theta_q.onnx").string());
     for (const auto& c : case_file_cases()) check_case(c);

@@ -135,7 +135,7 @@ TEST_CASE("export then import gives bit-identical weights and identical outputs"
 
 TEST_CASE("float32 export refuses weights that float cannot hold", "[io][onnx][export]") {
     net::network mlp = net::make_mlp({2, 3});
-    mlp.at(1).weight[0] = 0.1;  // not a float
+    mlp.weights(1)[0] = 0.1;  // not a float
     CHECK_THROWS_WITH(io::write_onnx(mlp, test::temp_onnx_path("f32"), io::onnx_element_type::float32),
                       Catch::Matchers::Contains("not exactly representable in float32"));
     io::round_weights_to_float(mlp);
@@ -255,6 +255,6 @@ TEST_CASE("the ONNX Runtime comparison catches a network that differs", "[io][on
     const auto ort = run_onnx_runtime(path, x, {1, 3});
     CHECK(first_disagreement(net::forward<double>(m, x), ort) == 2);  // agrees
     net::network changed = m;
-    for (auto& w : changed.at(3).weight) w += 1.0 / 64;
+    for (double& w : changed.weights(3)) w += 1.0 / 64;
     CHECK(first_disagreement(net::forward<double>(changed, x), ort) < 2);
 }

@@ -39,9 +39,9 @@ network conv_bn(testing::operand_generator& gen, const batch_norm_params& bn) {
     const std::size_t c = n.conv2d(0, 3, {3, 3, 1, 1, 1, 1}, "conv");
     n.batch_norm(c, bn, "bn");
     n.dense(n.flatten(n.activation(c + 1, op::relu)), 2, "head");
-    for (auto& node : n.nodes()) {
-        for (auto& w : node.weight) w = std::ldexp(static_cast<double>(gen.uniform_int(-64, 64)), -5);
-        for (auto& b : node.bias) b = std::ldexp(static_cast<double>(gen.uniform_int(-64, 64)), -6);
+    for (std::size_t i : n.affine_nodes()) {
+        for (double& w : n.weights(i)) w = std::ldexp(static_cast<double>(gen.uniform_int(-64, 64)), -5);
+        for (double& b : n.bias(i)) b = std::ldexp(static_cast<double>(gen.uniform_int(-64, 64)), -6);
     }
     return n;
 }
@@ -168,9 +168,9 @@ network residual_bn(testing::operand_generator& gen) {
     x = n.dense(n.flatten(n.global_avg_pool(x)), 3, "fc");
     x = n.batch_norm(x, params(3), "bn2");
     n.dense(n.activation(x, op::relu), 2, "head");
-    for (auto& node : n.nodes()) {
-        for (auto& w : node.weight) w = gen.chance(0.8) ? std::ldexp(static_cast<double>(gen.uniform_int(-64, 64)), -5) : gen.few_bits();
-        for (auto& b : node.bias) b = std::ldexp(static_cast<double>(gen.uniform_int(-64, 64)), -6);
+    for (std::size_t i : n.affine_nodes()) {
+        for (double& w : n.weights(i)) w = gen.chance(0.8) ? std::ldexp(static_cast<double>(gen.uniform_int(-64, 64)), -5) : gen.few_bits();
+        for (double& b : n.bias(i)) b = std::ldexp(static_cast<double>(gen.uniform_int(-64, 64)), -6);
     }
     return n;
 }

@@ -107,7 +107,7 @@ TEST_CASE("forward negative control: a perturbed weight is detected", "[net][for
     const std::vector<double> x{0.25, -0.5, 0.75};
     const auto exact = forward<rational>(net, input_from_doubles<rational>(x));
     network other = net;
-    auto& w = other.at(1).weight[0];
+    double& w = other.weights(1)[0];
     w = std::nextafter(w, 10.0);
     const auto enc = forward<mpfi_interval>(other, input_from_doubles<mpfi_interval>(x));
     bool all_contained = true;
@@ -127,8 +127,8 @@ TEST_CASE("batch norm folding matches the unfolded network (double)", "[net][bat
     // Unfolded reference in rationals: conv, then gamma (z - mu) / sigma + beta (sigma exact: 2, 0.5, 1).
     network conv_only("conv", {2, 5, 5});
     conv_only.conv2d(0, 3, {3, 3, 1, 1, 1, 1});
-    conv_only.at(1).weight = conv_before.weight;
-    conv_only.at(1).bias = conv_before.bias;
+    conv_only.set_weights(1, conv_before.weight);
+    conv_only.set_bias(1, conv_before.bias);
     const auto z = forward<rational>(conv_only, input_from_doubles<rational>(x));
     const double sigma[3] = {2.0, 0.5, 1.0};
     fold_batch_norm(net);
@@ -153,6 +153,6 @@ TEST_CASE("forward rejects wrong input sizes, shape-only nets and unfolded batch
     network bn("bn", {1, 3, 3});
     bn.batch_norm(bn.conv2d(0, 1, {1, 1, 1, 0, 1, 1}), {{1}, {0}, {0}, {1}, 0});
     CHECK_THROWS_WITH(forward<double>(bn, std::vector<double>(9, 1.0)), Contains("must be folded"));
-    net.at(1).weight[0] = std::nan("");
+    net.weights(1)[0] = std::nan("");
     CHECK_THROWS_WITH(check_finite_weights(net), Contains("weight 0 is NaN"));
 }

@@ -14,6 +14,7 @@
 
 #include <cmath>
 #include <limits>
+#include <span>
 
 using namespace qbound::net;
 using namespace qbound::arith;
@@ -85,13 +86,14 @@ void unbalance(network& net, operand_generator& gen, int spread) {
     for (std::size_t i = 0; i < net.nodes().size(); ++i)
         if (net.at(i).is_affine()) last = i;
     for (std::size_t i = 0; i < last; ++i) {
-        node& n = net.at(i);
+        const node& n = net.at(i);
         if (!n.is_affine()) continue;
         const std::size_t per = n.weight.size() / n.out_features;
+        const std::span<double> weight = net.weights(i), bias = net.bias(i);
         for (std::size_t o = 0; o < n.out_features; ++o) {
             const int k = static_cast<int>(gen.uniform_int(-spread, spread));
-            for (std::size_t j = o * per; j < (o + 1) * per; ++j) n.weight[j] = std::ldexp(n.weight[j], k);
-            n.bias[o] = std::ldexp(n.bias[o], k);
+            for (std::size_t j = o * per; j < (o + 1) * per; ++j) weight[j] = std::ldexp(weight[j], k);
+            bias[o] = std::ldexp(bias[o], k);
         }
     }
 }
@@ -224,8 +226,8 @@ TEST_CASE("CLE limits a channel's exponent where a scaled entry would round or o
         network net = two_layer("underflow", 2, 2, op::relu);
         // channel 0 wants s = 2^500 (range 2^1000 against 1), but its
         // other weight 2^-1060 only allows 2^14; channel 1 holds denorm_min: no step at all.
-        net.at(1).weight = {0x1p1000, 0x1p-1060, 0x1p1000, denorm_min};
-        net.at(3).weight = {0x1p-1000, 0x1p-1000, 1.0, 1.0};
+        net.set_weights(1, {0x1p1000, 0x1p-1060, 0x1p1000, denorm_min});
+        net.set_weights(3, {0x1p-1000, 0x1p-1000, 1.0, 1.0});
         const network before = net;
         cle_options options;
         options.max_exponent = 4000;
@@ -240,9 +242,9 @@ TEST_CASE("CLE limits a channel's exponent where a scaled entry would round or o
     }
     SECTION("overflow: a huge bias cannot be doubled past DBL_MAX") {
         network net = two_layer("overflow", 1, 1, op::relu);
-        net.at(1).weight = {0x1p-1000};
-        net.at(1).bias = {0x1p1020};
-        net.at(3).weight = {0x1p1000, 0x1p1000};
+        net.set_weights(1, {0x1p-1000});
+        net.set_bias(1, {0x1p1020});
+        net.set_weights(3, {0x1p1000, 0x1p1000});
         const network before = net;
         cle_options options;
         options.max_exponent = 4000;
@@ -254,8 +256,8 @@ TEST_CASE("CLE limits a channel's exponent where a scaled entry would round or o
     }
     SECTION("max_exponent caps the accumulated exponent") {
         network net = two_layer("capped", 1, 1, op::relu);
-        net.at(1).weight = {0x1p200};
-        net.at(3).weight = {0x1p-200, 1.0};
+        net.set_weights(1, {0x1p200});
+        net.set_weights(3, {0x1p-200, 1.0});
         const network before = net;
         const cle_report report = cross_layer_equalization(net);  // default max_exponent 64
         REQUIRE(report.pairs[0].exponents == std::vector<int>{64});
@@ -264,8 +266,8 @@ TEST_CASE("CLE limits a channel's exponent where a scaled entry would round or o
     }
     SECTION("zero channels are skipped") {
         network net = two_layer("dead", 2, 2, op::relu);
-        net.at(1).weight = {0.0, 0.0, 0x1p10, 1.0};
-        net.at(3).weight = {1.0, 0.0, 2.0, 0.0};
+        net.set_weights(1, {0.0, 0.0, 0x1p10, 1.0});
+        net.set_weights(3, {1.0, 0.0, 2.0, 0.0});
         const cle_report report = cross_layer_equalization(net);
         REQUIRE(report.pairs[0].skipped_channels == 2);
         REQUIRE(report.pairs[0].exponents == std::vector<int>{0, 0});

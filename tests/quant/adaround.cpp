@@ -67,10 +67,10 @@ std::vector<layer_errors> reconstruction_errors(const net::network& original, co
     for (std::size_t k = 0; k < ada.layers.size(); ++k) {
         const std::size_t l = ada.layers[k].node;
         net::network with_original = ada.network, with_nearest = ada.network;
-        with_original.at(l).weight = original.at(l).weight;
-        with_original.at(l).bias = original.at(l).bias;
-        with_nearest.at(l).weight = nearest.network.at(l).weight;
-        with_nearest.at(l).bias = nearest.network.at(l).bias;
+        with_original.set_weights(l, original.at(l).weight);
+        with_original.set_bias(l, original.at(l).bias);
+        with_nearest.set_weights(l, nearest.network.at(l).weight);
+        with_nearest.set_bias(l, nearest.network.at(l).bias);
         layer_errors e{ada.layers[k].name, 0, 0, *ada.layers[k].reconstruction_error};
         for (const auto& x : calibration) {
             const auto a = net::forward_all<double>(ada.network, x)[l];

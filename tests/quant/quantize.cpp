@@ -106,7 +106,7 @@ TEST_CASE("method names", "[quant]") {
 
 TEST_CASE("floor and nearest on hand-picked weights: ties to even, negative values", "[quant]") {
     net::network m = net::make_mlp({8, 1});
-    m.at(1).weight = {0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.75, -0.25};
+    m.set_weights(1, {0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.75, -0.25});
     quant::options o;
     o.eta = 1.0;
     o.kind = quant::method::nearest;
@@ -196,7 +196,7 @@ TEST_CASE("stochastic rounding is reproducible from the seed and unbiased", "[qu
     CHECK(std::fabs(mean) < 5 * 0.5 / 64);
 
     // Weights a quarter above a grid point go up a quarter of the time.
-    for (std::size_t k = 0; k < 4096; ++k) m.at(1).weight[k] = (static_cast<double>(k % 7) - 3 + 0.25) * 0.125;
+    for (std::size_t k = 0; k < 4096; ++k) m.weights(1)[k] = (static_cast<double>(k % 7) - 3 + 0.25) * 0.125;
     const auto q = quant::quantize(m, o);
     std::size_t up = 0;
     for (std::size_t k = 0; k < 4096; ++k) up += q.network.at(1).weight[k] > m.at(1).weight[k];
@@ -243,10 +243,10 @@ TEST_CASE("bad options are refused with clear messages", "[quant]") {
     o.adaround.warmup = 0.2;
     // A network without weights, and one with a NaN weight.
     CHECK_THROWS_AS(quant::quantize(net::make_mlp({2, 3}, false), o), net::model_error);
-    m.at(1).weight[0] = std::numeric_limits<double>::quiet_NaN();
+    m.weights(1)[0] = std::numeric_limits<double>::quiet_NaN();
     CHECK_THROWS_WITH(quant::quantize(m, o), Contains("NaN"));
     // Weights that make the codes too large for the step.
-    m.at(1).weight[0] = 1.0;
+    m.weights(1)[0] = 1.0;
     o = quant::options{};
     o.eta = 1e-300;
     CHECK_THROWS_WITH(quant::quantize(m, o), Contains("too small"));

@@ -66,8 +66,8 @@ drawn_pair one_weight(std::mt19937_64& g) {
     drawn_pair p = random_mlp(g);
     p.what = "one changed weight";
     p.quant = p.theta;
-    auto& n = p.quant.nodes()[1];
-    n.weight[g() % n.weight.size()] += 0x1p-6;
+    const auto w = p.quant.weights(1);
+    w[g() % w.size()] += 0x1p-6;
     return p;
 }
 
@@ -75,11 +75,11 @@ drawn_pair one_weight(std::mt19937_64& g) {
 drawn_pair mirrored(std::mt19937_64& g) {
     net::network m = net::make_mlp({2, 4 + g() % 4, 1});
     net::init_he_normal(m, g(), 0.1);
-    auto& first = m.nodes()[1];
-    for (std::size_t o = 0; o < first.out_features; ++o) first.weight[o * 2 + 1] = first.weight[o * 2];
+    const auto first = m.weights(1);
+    for (std::size_t o = 0; o < m.at(1).out_features; ++o) first[o * 2 + 1] = first[o * 2];
     net::network q = m;
-    for (auto& n : q.nodes())
-        for (auto& w : n.weight) w = std::floor(w * 8) / 8;
+    for (std::size_t i : q.affine_nodes())
+        for (double& w : q.weights(i)) w = std::floor(w * 8) / 8;
     return {"mirror-symmetric", m, q, 1};
 }
 

@@ -67,9 +67,9 @@ TEST_CASE("the differential bound contains every exact difference in its box", "
 
 TEST_CASE("the bracket closes on the tight case L = 1, N_0 = 1", "[verify]") {
     auto theta = net::make_mlp({1, 2});
-    theta.nodes()[1].weight = {0.5, -2};
+    theta.set_weights(1, {0.5, -2});
     auto quant = theta;
-    quant.nodes()[1].weight = {0.625, -2.25};  // Delta = 1/4
+    quant.set_weights(1, {0.625, -2.25});  // Delta = 1/4
     verify::check_options opt;
     opt.D = 3;
     const auto r = verify::check_pair(theta, quant, opt);
@@ -85,10 +85,10 @@ TEST_CASE("G-entrywise is refuted by the spec's construction, with a certified w
     // L = 4, one input, three hidden layers of width 32, one output, all
     // weights 1, no biases, D = 1; theta' adds 2^-10 to every layer-1 weight.
     auto theta = net::make_mlp({1, 32, 32, 32, 1});
-    for (auto& n : theta.nodes())
-        for (auto& w : n.weight) w = 1;
+    for (std::size_t i : theta.affine_nodes())
+        for (double& w : theta.weights(i)) w = 1;
     auto quant = theta;
-    for (auto& w : quant.nodes()[1].weight) w += 0x1p-10;
+    for (double& w : quant.weights(1)) w += 0x1p-10;
     verify::check_options opt;
     opt.D = 1;
     const auto r = verify::check_pair(theta, quant, opt);
@@ -108,10 +108,10 @@ TEST_CASE("the main-path reading is violated on a skip-dominant residual block",
     const auto stem = m.activation(m.dense(m.flatten(0), 1, "stem"), net::op::relu);
     const auto branch = m.dense(m.activation(m.dense(stem, 1, "fc1"), net::op::relu), 1, "fc2");
     m.dense(m.add(branch, stem), 1, "head");
-    for (auto& n : m.nodes())
-        for (auto& w : n.weight) w = n.name.rfind("fc", 0) == 0 ? 0x1p-12 : 1;
+    for (std::size_t i : m.affine_nodes())
+        for (double& w : m.weights(i)) w = m.at(i).name.rfind("fc", 0) == 0 ? 0x1p-12 : 1;
     auto quant = m;
-    quant.at(2).weight[0] = 1.5;  // the stem
+    quant.weights(2)[0] = 1.5;  // the stem
     verify::check_options opt;
     opt.D = 1;
     const auto r = verify::check_pair(m, quant, opt);

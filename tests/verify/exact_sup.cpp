@@ -100,15 +100,15 @@ TEST_CASE("the bracket contains the exact sup (one-input MLPs, exact breakpoints
         widths.push_back(static_cast<std::size_t>(gen.uniform_int(1, 3)));
         net::network theta = net::make_mlp(widths);
         const auto family = gen.uniform_int(0, 2);  // random, sign-aligned, dominant layer
-        for (auto& n : theta.nodes()) {
-            for (auto& w : n.weight) w = family == 1 ? std::fabs(gen.few_bits()) / 4 : gen.few_bits() / 4;
-            for (auto& b : n.bias) b = gen.few_bits() / 8;
+        for (std::size_t i : theta.affine_nodes()) {
+            for (double& w : theta.weights(i)) w = family == 1 ? std::fabs(gen.few_bits()) / 4 : gen.few_bits() / 4;
+            for (double& b : theta.bias(i)) b = gen.few_bits() / 8;
         }
         if (family == 2)
-            for (auto& w : theta.nodes()[1].weight) w *= 64;
+            for (double& w : theta.weights(1)) w *= 64;
         net::network quant = theta;
-        for (auto& n : quant.nodes())
-            for (auto& w : n.weight) w = std::floor(w * 4) / 4;  // floor on a 1/4 grid
+        for (std::size_t i : quant.affine_nodes())
+            for (double& w : quant.weights(i)) w = std::floor(w * 4) / 4;  // floor on a 1/4 grid
         const rational D(gen.uniform_int(1, 12), 4);
         verify::check_options opt;
         opt.D = D;

@@ -22,8 +22,8 @@ TEST_CASE("difference_gradient matches exact difference quotients", "[verify][gr
         net::network theta = gen.chance(0.5) ? net::make_mlp({3, 6, 5, 2}) : net::make_cnn({});
         net::init_he_normal(theta, gen.bits(), 0.1);
         net::network quant = theta;
-        for (auto& n : quant.nodes())
-            for (auto& w : n.weight) w = std::nearbyint(w * 8) / 8;
+        for (std::size_t i : quant.affine_nodes())
+            for (double& w : quant.weights(i)) w = std::nearbyint(w * 8) / 8;
         const std::size_t d = theta.input_shape().size();
         std::vector<double> x(d), v(d);
         for (auto& e : x) e = gen.uniform_int(-64, 64) / 64.0 + 0x1p-20 * static_cast<double>(gen.uniform_int(1, 1000));

@@ -29,9 +29,9 @@ inline net::network every_layer_kind(std::uint64_t seed) {
 
 inline net::network perturbed(const net::network& m, testing::operand_generator& gen) {
     net::network q = m;
-    for (auto& n : q.nodes()) {
-        for (auto& w : n.weight) w += std::ldexp(static_cast<double>(gen.uniform_int(-8, 8)), -6);
-        for (auto& b : n.bias)
+    for (std::size_t i : q.affine_nodes()) {
+        for (double& w : q.weights(i)) w += std::ldexp(static_cast<double>(gen.uniform_int(-8, 8)), -6);
+        for (double& b : q.bias(i))
             if (gen.chance(0.3)) b += std::ldexp(static_cast<double>(gen.uniform_int(-8, 8)), -7);
     }
     return q;

@@ -30,10 +30,10 @@ pair_case entrywise_g(std::size_t width, std::size_t hidden, int delta_exponent)
     for (std::size_t l = 0; l < hidden; ++l) widths.push_back(width);
     widths.push_back(1);
     net::network m = net::make_mlp(widths);
-    for (auto& n : m.nodes())
-        for (auto& w : n.weight) w = 1;
+    for (std::size_t i : m.affine_nodes())
+        for (double& w : m.weights(i)) w = 1;
     net::network q = m;
-    for (auto& w : q.nodes()[1].weight) w += std::ldexp(1.0, delta_exponent);
+    for (double& w : q.weights(1)) w += std::ldexp(1.0, delta_exponent);
     return {m, q, 1};
 }
 
@@ -50,12 +50,12 @@ pair_case skip_dominant(std::mt19937_64& g, std::size_t blocks) {
         x = m.activation(m.add(branch, x, p + ".add"), net::op::relu);
     }
     m.dense(x, pick(1, 3), "head");
-    for (auto& node : m.nodes())
-        for (auto& w : node.weight) w = (node.name.find(".fc") != std::string::npos ? 0x1p-12 : 1.0) * static_cast<double>(pick(1, 4)) / 4;
+    for (std::size_t i : m.affine_nodes())
+        for (double& w : m.weights(i)) w = (m.at(i).name.find(".fc") != std::string::npos ? 0x1p-12 : 1.0) * static_cast<double>(pick(1, 4)) / 4;
     net::network q = m;
-    for (auto& node : q.nodes())
-        if (node.name == "stem")
-            for (auto& w : node.weight) w += static_cast<double>(pick(1, 8)) / 16;
+    for (std::size_t i : q.affine_nodes())
+        if (q.at(i).name == "stem")
+            for (double& w : q.weights(i)) w += static_cast<double>(pick(1, 8)) / 16;
     return {m, q, 1};
 }
 
@@ -152,10 +152,10 @@ TEST_CASE("shrink: convolutional pairs are simplified but keep their structure",
     cfg.convs = {{2, {3, 3, 1, 1, 1, 1}, false}};
     cfg.dense = {1};
     net::network m = net::make_cnn(cfg);
-    for (auto& n : m.nodes())
-        for (auto& w : n.weight) w = 1;
+    for (std::size_t i : m.affine_nodes())
+        for (double& w : m.weights(i)) w = 1;
     net::network q = m;
-    for (auto& w : q.nodes()[1].weight) w += 0x1p-6;
+    for (double& w : q.weights(1)) w += 0x1p-6;
     const pair_case p{m, q, 1};
     const auto r = require_shrunk_and_violated(p, {F::G_entrywise, R::max}, 7);
     CHECK(r.shrunk.layers == r.original.layers);

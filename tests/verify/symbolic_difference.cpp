@@ -123,16 +123,14 @@ TEST_CASE("every ReLU case of the difference (each network active, inactive or u
     const auto state = [](double lo, double hi) { return lo >= 0 ? 1 : hi <= 0 ? -1 : 0; };
     for (std::size_t c = 0; c < cases; ++c) {
         net::network theta = net::make_mlp({1, 1, 1});
-        auto& hidden = theta.nodes()[1];
-        auto& out = theta.nodes()[3];
-        hidden.weight = {gen.uniform_int(-16, 16) / 8.0};
-        hidden.bias = {gen.uniform_int(-16, 16) / 8.0};
-        out.weight = {gen.chance(0.5) ? 1.0 : -1.0};
-        out.bias = {0};
+        theta.set_weights(1, {gen.uniform_int(-16, 16) / 8.0});
+        theta.set_bias(1, {gen.uniform_int(-16, 16) / 8.0});
+        theta.set_weights(3, {gen.chance(0.5) ? 1.0 : -1.0});
+        theta.set_bias(3, {0});
         net::network quant = theta;
-        quant.nodes()[1].weight[0] += gen.uniform_int(-16, 16) / 8.0;
-        quant.nodes()[1].bias[0] += gen.uniform_int(-16, 16) / 8.0;
-        quant.nodes()[3].weight[0] += gen.uniform_int(-2, 2) / 8.0;
+        quant.weights(1)[0] += gen.uniform_int(-16, 16) / 8.0;
+        quant.bias(1)[0] += gen.uniform_int(-16, 16) / 8.0;
+        quant.weights(3)[0] += gen.uniform_int(-2, 2) / 8.0;
         const double centre = gen.uniform_int(-8, 8) / 8.0, radius = gen.uniform_int(1, 8) / 8.0;
         const verify::input_box box{{centre - radius}, {centre + radius}};
         const auto z = [&](const net::network& n, double x) { return n.at(1).weight[0] * x + n.at(1).bias[0]; };  // exact on this grid

@@ -22,7 +22,9 @@ enum class onnx_element_type { float32, float64 };
 
 void write_onnx(const net::network& net, const std::string& path, onnx_element_type type = onnx_element_type::float64);
 
-// Rounds every weight, bias and normalization constant to the nearest float.
+// Rounds every weight, bias and normalization constant to the nearest float;
+// throws model_error (naming the node) when a normalization constant would
+// round to an infinity or a divisor to zero.
 void round_weights_to_float(net::network& net);
 
 }  // namespace qbound::io

@@ -17,6 +17,7 @@
 // into a weight), visible in the architecture and not counted in L.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,10 +93,19 @@ public:
     network(std::string name, shape3 input, bool with_weights = true);
 
     const std::string& name() const { return name_; }
+    // Read access only: nodes change through the builders and the checked
+    // mutators below, so every node keeps the sizes and shapes its builder
+    // gave it (check_invariants).
     const std::vector<node>& nodes() const { return nodes_; }
-    std::vector<node>& nodes() { return nodes_; }
     const node& at(std::size_t i) const { return nodes_.at(i); }
+#ifdef QBOUND_NETWORK_MIGRATION
+    // TEMPORARY, TO BE REMOVED (issue 20 migration): unchecked mutable access,
+    // compiled only into the few sources CMakeLists.txt lists under
+    // QBOUND_NETWORK_MIGRATION until they use the checked mutators. Nothing
+    // else may use it.
+    std::vector<node>& nodes() { return nodes_; }
     node& at(std::size_t i) { return nodes_.at(i); }
+#endif
     std::size_t input_index() const { return 0; }
     std::size_t output_index() const { return nodes_.size() - 1; }
     const shape3& input_shape() const { return nodes_.front().output; }
@@ -127,6 +137,34 @@ public:
 
     // Number of weights and biases of all affine nodes.
     std::size_t parameter_count() const;
+    // Indices of the affine (dense, conv2d) nodes, in order.
+    std::vector<std::size_t> affine_nodes() const;
+    // Weights an affine node holds: dense out*in, conv2d out*(in/groups)*kh*kw.
+    static std::size_t weight_count(const node& n);
+
+    // Checked mutators. Each keeps the invariants (check_invariants) and
+    // throws model_error naming the network, the node's index and name, and
+    // the expected and given sizes when the call would break them. Weight
+    // and bias VALUES are not checked (NaN and infinities pass;
+    // check_finite_weights refuses them where it matters).
+    //
+    // Affine node i's weights (weight_count values) / bias (out_features
+    // values), replaced; refused in a shape-only network.
+    void set_weights(std::size_t i, std::vector<double> w);
+    void set_bias(std::size_t i, std::vector<double> b);
+    // Affine node i's weights / bias for in-place element edits (the size is
+    // fixed); empty in a shape-only network.
+    std::span<double> weights(std::size_t i);
+    std::span<double> bias(std::size_t i);
+    // Affine node i counted in L (true) or a shortcut projection (false).
+    void set_main_path(std::size_t i, bool main_path);
+    // Normalize node i's parameters, one value per element each, finite,
+    // divisors non-zero (as normalize() gives them).
+    void set_normalize(std::size_t i, std::vector<double> mean, std::vector<double> scale, std::vector<double> divisor,
+                       std::vector<double> offset);
+    // Batch norm node i becomes an identity (its parameters dropped), once
+    // fold_batch_norm has merged them into the affine node before it.
+    void batch_norm_to_identity(std::size_t i);
 
 private:
     std::string name_;
@@ -134,7 +172,21 @@ private:
     std::vector<node> nodes_;
     std::size_t append(node n);
     void check_from(std::size_t from, const char* what) const;
+    // "NAME: node I 'N' (KIND)", for errors; throws when node i does not exist.
+    std::string describe(std::size_t i) const;
+    node& affine_node(std::size_t i, const char* what);
 };
+
+// Throws model_error (naming the network, the node's index and name) unless
+// the node list is one the builders can produce: node 0 the only input; every
+// node reads earlier nodes (add two, the others one); each node's output
+// shape follows from its inputs and geometry; dense / conv2d hold exactly
+// weight_count weights and out_features biases (none in a shape-only
+// network: with_weights false) and no other node holds weights; batch norm
+// one parameter per channel (with weights) and eps >= 0; normalize one
+// finite value per element, divisors non-zero.
+void check_invariants(const std::string& name, const std::vector<node>& nodes, bool with_weights);
+void check_invariants(const network& net);
 
 // Output size of a convolution or pooling along one axis; throws
 // invalid_argument (naming `what`) when the window does not fit.
