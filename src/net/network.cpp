@@ -13,22 +13,11 @@ std::string to_string(const shape3& s) {
 }
 
 std::string_view to_string(op kind) {
-    switch (kind) {
-        case op::input: return "input";
-        case op::dense: return "dense";
-        case op::conv2d: return "conv2d";
-        case op::batch_norm: return "batch_norm";
-        case op::relu: return "relu";
-        case op::relu6: return "relu6";
-        case op::identity: return "identity";
-        case op::max_pool: return "max_pool";
-        case op::avg_pool: return "avg_pool";
-        case op::global_avg_pool: return "global_avg_pool";
-        case op::flatten: return "flatten";
-        case op::add: return "add";
-        case op::normalize: return "normalize";
-    }
-    return "?";
+#define QBOUND_NET_OP_NAME(name) #name,
+    static constexpr std::string_view names[] = {QBOUND_NET_OPS(QBOUND_NET_OP_NAME)};
+#undef QBOUND_NET_OP_NAME
+    const auto k = static_cast<std::size_t>(kind);
+    return k < op_count ? names[k] : "?";
 }
 
 namespace {
