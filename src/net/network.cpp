@@ -1,6 +1,7 @@
 #include "qbound/net/network.hpp"
 
 #include "qbound/net/errors.hpp"
+#include "qbound/net/walk.hpp"
 
 #include <cmath>
 #include <limits>
@@ -68,24 +69,35 @@ std::size_t network::append(node n) {
     return nodes_.size() - 1;
 }
 
+namespace {
+
+// Whether a node's value is a vector in ONNX terms (a visitor of dispatch).
+enum class flatness { flat, feature_map, as_input };
+struct flatness_of {
+    flatness visit(op_tag<op::input>, const node& n) const {
+        return n.output.height == 1 && n.output.width == 1 ? flatness::flat : flatness::feature_map;
+    }
+    template <op K>
+        requires(K == op::dense || K == op::flatten)
+    flatness visit(op_tag<K>, const node&) const { return flatness::flat; }
+    template <op K>
+        requires(K == op::conv2d || K == op::max_pool || K == op::avg_pool || K == op::global_avg_pool)
+    flatness visit(op_tag<K>, const node&) const { return flatness::feature_map; }
+    // Shape-preserving: as flat as its input.
+    template <op K>
+        requires(K == op::batch_norm || K == op::relu || K == op::relu6 || K == op::identity || K == op::add || K == op::normalize)
+    flatness visit(op_tag<K>, const node&) const { return flatness::as_input; }
+};
+
+}  // namespace
+
 bool network::is_flat(std::size_t i) const {
+    const flatness_of visitor;
     for (;;) {
         const node& n = nodes_.at(i);
-        switch (n.kind) {
-            case op::input: return n.output.height == 1 && n.output.width == 1;
-            case op::dense:
-            case op::flatten: return true;
-            case op::conv2d:
-            case op::max_pool:
-            case op::avg_pool:
-            case op::global_avg_pool: return false;
-            case op::batch_norm:
-            case op::relu:
-            case op::relu6:
-            case op::identity:
-            case op::add:
-            case op::normalize: i = n.inputs.at(0); break;  // shape-preserving: as flat as its input
-        }
+        const flatness f = dispatch<flatness>(*this, i, "is_flat", visitor, n);
+        if (f != flatness::as_input) return f == flatness::flat;
+        i = n.inputs.at(0);
     }
 }
 
