@@ -3,6 +3,7 @@
 #include "qbound/core/errors.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/net/errors.hpp"
+#include "qbound/net/walk.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -286,6 +287,42 @@ bound_result bound_B(const chain_context& c, r_source s, bool group_aware, bool 
 // can exceed rho_k), which is how residual-aware once exceeded A on CNN
 // chains with pooling (tests/bounds/residual_vs_chain.cpp).
 
+// Forward, per node: a bound on ||value of the node||_inf in any network
+// mixing theta and theta' layers, from its inputs' bounds `m` (a visitor of
+// net::dispatch).
+template <class Pick>
+struct norm_step {
+    static constexpr net::op_set refused{net::op::batch_norm};
+    const chain_context& c;
+    const std::vector<std::size_t>& layer_of;
+    const Pick& pick;
+    const std::vector<rng>& m;
+    rng six;
+
+    rng visit(net::op_tag<net::op::input>, const net::node&, std::size_t) const { return c.exact(c.p.D); }
+    rng visit(net::op_tag<net::op::normalize>, const net::node&, std::size_t) const { return c.D; }
+    template <net::op K>
+        requires(K == net::op::dense || K == net::op::conv2d)
+    rng visit(net::op_tag<K>, const net::node& n, std::size_t i) const {
+        const auto& l = c.p.layers[layer_of[i]];
+        const rng& in = m[n.inputs.at(0)];
+        rng best = c.zero;
+        for (std::size_t o = 0; o < l.channel_row_sum[original].size(); ++o) {
+            const rational row = pick({l.channel_row_sum[original][o], l.channel_row_sum[quantized][o]});
+            const rational bias = pick({l.channel_abs_bias[original][o], l.channel_abs_bias[quantized][o]});
+            best = max(best, c.exact(row) * in + c.exact(bias));
+        }
+        return best;
+    }
+    rng visit(net::op_tag<net::op::relu6>, const net::node& n, std::size_t) const { return min(m[n.inputs.at(0)], six); }
+    rng visit(net::op_tag<net::op::add>, const net::node& n, std::size_t) const { return m[n.inputs.at(0)] + m[n.inputs.at(1)]; }
+    // ReLU, identity, pooling, flatten: never increase ||.||_inf.
+    template <net::op K>
+        requires(K == net::op::relu || K == net::op::identity || K == net::op::max_pool || K == net::op::avg_pool ||
+                 K == net::op::global_avg_pool || K == net::op::flatten)
+    rng visit(net::op_tag<K>, const net::node& n, std::size_t) const { return m[n.inputs.at(0)]; }
+};
+
 bound_result bound_residual_aware(const chain_context& c, const net::network& theta, r_source s) {
     bound_result b;
     set_key(b, {bound_family::residual_aware, s});
@@ -310,31 +347,8 @@ bound_result bound_residual_aware(const chain_context& c, const net::network& th
     }
     // Forward: m[n] >= ||value of node n||_inf in any network mixing theta and theta' layers.
     std::vector<rng> m(nodes.size(), c.zero);
-    const rng six = c.count(6);
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-        const auto& n = nodes[i];
-        switch (n.kind) {
-        case net::op::input: m[i] = c.exact(c.p.D); break;
-        case net::op::normalize: m[i] = c.D; break;
-        case net::op::dense:
-        case net::op::conv2d: {
-            const auto& l = c.p.layers[layer_of[i]];
-            const rng& in = m[n.inputs.at(0)];
-            rng best = c.zero;
-            for (std::size_t o = 0; o < l.channel_row_sum[original].size(); ++o) {
-                const rational row = pick({l.channel_row_sum[original][o], l.channel_row_sum[quantized][o]});
-                const rational bias = pick({l.channel_abs_bias[original][o], l.channel_abs_bias[quantized][o]});
-                best = max(best, c.exact(row) * in + c.exact(bias));
-            }
-            m[i] = best;
-            break;
-        }
-        case net::op::relu6: m[i] = min(m[n.inputs.at(0)], six); break;
-        case net::op::add: m[i] = m[n.inputs.at(0)] + m[n.inputs.at(1)]; break;
-        case net::op::batch_norm: throw net::model_error("node '" + n.name + "': fold batch norm before computing bounds");
-        default: m[i] = m[n.inputs.at(0)]; break;  // relu, identity, pooling, flatten: never increase ||.||_inf
-        }
-    }
+    const norm_step<decltype(pick)> step{c, layer_of, pick, m, c.count(6)};
+    for (std::size_t i = 0; i < nodes.size(); ++i) m[i] = net::dispatch<rng>(theta, i, "the residual-aware bound", step, nodes[i], i);
     // Backward: Lip[n] bounds the Lipschitz constant of the map from node n's
     // value to the output (other branches held fixed): the sum over consumers.
     std::vector<rng> lip(nodes.size(), c.zero);

@@ -6,6 +6,7 @@
 
 #include "qbound/core/errors.hpp"
 #include "qbound/net/errors.hpp"
+#include "qbound/net/walk.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -362,44 +363,29 @@ struct engine {
             [&](double v, std::size_t k) { return (v - n.norm_mean[k]) * n.norm_scale[k] / n.norm_divisor[k] + n.norm_offset[k]; });
     }
 
+    // The node handlers of the walk (net/walk.hpp).
+    static constexpr net::op_set refused{net::op::batch_norm};
+    using visit_t = net::node_visit<ball_tensor>;
+    ball_tensor visit(net::op_tag<net::op::dense>, const visit_t& c) const { return dense(c.n, c.input()); }
+    ball_tensor visit(net::op_tag<net::op::conv2d>, const visit_t& c) const { return conv2d(c.n, c.input_shape(), c.input()); }
+    ball_tensor visit(net::op_tag<net::op::relu>, const visit_t& c) const { return clamp_activation(c.input(), inf); }
+    ball_tensor visit(net::op_tag<net::op::relu6>, const visit_t& c) const { return clamp_activation(c.input(), 6.0); }
+    template <net::op K>
+        requires(K == net::op::identity || K == net::op::flatten)
+    ball_tensor visit(net::op_tag<K>, const visit_t& c) const { return c.take_input(); }
+    template <net::op K>
+        requires(K == net::op::max_pool || K == net::op::avg_pool)
+    ball_tensor visit(net::op_tag<K>, const visit_t& c) const { return pool(c.n, c.input_shape(), c.input()); }
+    ball_tensor visit(net::op_tag<net::op::global_avg_pool>, const visit_t& c) const { return global_avg_pool(c.input_shape(), c.input()); }
+    ball_tensor visit(net::op_tag<net::op::add>, const visit_t& c) const {
+        if (c.input(1).mid.size() != c.input(0).mid.size()) throw net::model_error("node '" + c.n.name + "': add of different sizes");
+        return add(c.input(0), c.input(1));
+    }
+    ball_tensor visit(net::op_tag<net::op::normalize>, const visit_t& c) const { return normalize(c.n, c.input()); }
+
     ball_tensor run(const net::network& net, ball_tensor input) const {
-        if (!net.has_weights()) throw net::model_error(net.name() + ": a shape-only network cannot be evaluated");
-        if (input.mid.size() != net.input_shape().size())
-            throw net::model_error(net.name() + ": input has " + std::to_string(input.mid.size()) + " values, expected " +
-                                   std::to_string(net.input_shape().size()));
-        const auto& nodes = net.nodes();
-        // Free each value after its last reader.
-        const std::vector<std::size_t> last_use = last_uses(net);
-        std::vector<ball_tensor> values(nodes.size());
-        values[0] = std::move(input);
-        for (std::size_t i = 1; i < nodes.size(); ++i) {
-            const net::node& n = nodes[i];
-            const ball_tensor& x = values[n.inputs.at(0)];
-            const net::shape3& in = nodes[n.inputs.at(0)].output;
-            switch (n.kind) {
-            case net::op::dense: values[i] = dense(n, x); break;
-            case net::op::conv2d: values[i] = conv2d(n, in, x); break;
-            case net::op::relu: values[i] = clamp_activation(x, inf); break;
-            case net::op::relu6: values[i] = clamp_activation(x, 6.0); break;
-            case net::op::identity:
-            case net::op::flatten: values[i] = x; break;
-            case net::op::max_pool:
-            case net::op::avg_pool: values[i] = pool(n, in, x); break;
-            case net::op::global_avg_pool: values[i] = global_avg_pool(in, x); break;
-            case net::op::add: {
-                const ball_tensor& b = values[n.inputs.at(1)];
-                if (b.mid.size() != x.mid.size()) throw net::model_error("node '" + n.name + "': add of different sizes");
-                values[i] = add(x, b);
-                break;
-            }
-            case net::op::normalize: values[i] = normalize(n, x); break;
-            case net::op::batch_norm:
-                throw net::model_error(net.name() + ": batch_norm '" + n.name + "' must be folded before evaluation (fold_batch_norm)");
-            case net::op::input: throw net::model_error(net.name() + ": second input node '" + n.name + "'");
-            }
-            for (std::size_t j : n.inputs)
-                if (last_use[j] == i) values[j] = ball_tensor{};
-        }
+        net::check_evaluation_input(net, input.mid.size());
+        auto values = net::walk(net, std::move(input), *this, {"the fast engine", true});
         return std::move(values.back());
     }
 };
@@ -552,71 +538,79 @@ struct differential_engine {
         return e.normalize(linear, dx);
     }
 
+    // The node handlers of the pair walk (net/walk.hpp): z and z' by the
+    // engine, the node's own rule for d, then finish().
+    static constexpr net::op_set refused{net::op::batch_norm};
+    using visit_t = net::node_visit<pair_values>;
+    std::vector<interval> output;  // the output node's difference
+
+    // d narrowed (tests), intersected with z' - z; the output node's kept as intervals.
+    pair_values finish(const visit_t& c, ball_tensor z, ball_tensor zq, std::vector<interval> d) {
+        if (narrow_for_test && *narrow_for_test)
+            for (std::size_t k = 0; k < d.size(); ++k) (*narrow_for_test)(c.index, k, d[k].lo, d[k].hi);
+        d = tightened(d, z, zq, c.index, c.n);
+        pair_values y{std::move(z), std::move(zq), from_intervals(d)};
+        if (c.index + 1 == c.source.nodes().size()) output = std::move(d);
+        return y;
+    }
+
+    template <net::op K>
+        requires(K == net::op::dense || K == net::op::conv2d)
+    pair_values visit(net::op_tag<K>, const visit_t& c) {
+        const pair_values& x = c.input();
+        const net::shape3& in = c.input_shape();
+        const auto apply = [&](const net::node& n, const ball_tensor& v) { return K == net::op::dense ? e.dense(n, v) : e.conv2d(n, in, v); };
+        ball_tensor z = apply(c.n, x.z), zq = apply(c.paired(), x.zq);
+        return finish(c, std::move(z), std::move(zq), affine(c.n, c.paired(), in, x));
+    }
+    template <net::op K>
+        requires(K == net::op::relu || K == net::op::relu6)
+    pair_values visit(net::op_tag<K>, const visit_t& c) {
+        const double top = K == net::op::relu ? inf : 6.0;
+        const pair_values& x = c.input();
+        return finish(c, e.clamp_activation(x.z, top), e.clamp_activation(x.zq, top), clamp(x, top, c.index, c.n));
+    }
+    template <net::op K>
+        requires(K == net::op::identity || K == net::op::flatten)
+    pair_values visit(net::op_tag<K>, const visit_t& c) {
+        pair_values y = c.take_input();
+        if (c.index + 1 == c.source.nodes().size()) output = intervals(y.d);
+        return y;
+    }
+    pair_values visit(net::op_tag<net::op::max_pool>, const visit_t& c) {
+        const pair_values& x = c.input();
+        const net::shape3& in = c.input_shape();
+        return finish(c, e.pool(c.n, in, x.z), e.pool(c.paired(), in, x.zq), max_pool(c.n, in, x.d));
+    }
+    pair_values visit(net::op_tag<net::op::avg_pool>, const visit_t& c) {
+        const pair_values& x = c.input();
+        const net::shape3& in = c.input_shape();
+        return finish(c, e.pool(c.n, in, x.z), e.pool(c.paired(), in, x.zq), intervals(e.pool(c.n, in, x.d)));
+    }
+    pair_values visit(net::op_tag<net::op::global_avg_pool>, const visit_t& c) {
+        const pair_values& x = c.input();
+        const net::shape3& in = c.input_shape();
+        return finish(c, e.global_avg_pool(in, x.z), e.global_avg_pool(in, x.zq), intervals(e.global_avg_pool(in, x.d)));
+    }
+    pair_values visit(net::op_tag<net::op::add>, const visit_t& c) {
+        const pair_values &x = c.input(0), &b = c.input(1);
+        if (b.z.mid.size() != x.z.mid.size()) throw net::model_error("node '" + c.n.name + "': add of different sizes");
+        return finish(c, e.add(x.z, b.z), e.add(x.zq, b.zq), intervals(e.add(x.d, b.d)));
+    }
+    pair_values visit(net::op_tag<net::op::normalize>, const visit_t& c) {
+        const net::node &n = c.n, &nq = c.paired();
+        if (n.norm_mean != nq.norm_mean || n.norm_scale != nq.norm_scale || n.norm_divisor != nq.norm_divisor || n.norm_offset != nq.norm_offset)
+            throw net::model_error("fast pair mode: normalization '" + n.name + "' differs between the networks");
+        const pair_values& x = c.input();
+        return finish(c, e.normalize(n, x.z), e.normalize(nq, x.zq), intervals(normalize(n, x.d)));
+    }
+
     // The enclosure of the output difference: the last node's intervals
     // themselves (a ball would widen them by an ulp).
-    enclosure run(const net::network& theta, const net::network& quant, const ball_tensor& input) const {
-        const auto& nodes = theta.nodes();
-        const auto& qnodes = quant.nodes();
-        const std::vector<std::size_t> last_use = last_uses(theta);
-        std::vector<pair_values> values(nodes.size());
-        std::vector<interval> output;
-        values[0] = {input, input, ball_tensor{std::vector<double>(input.mid.size(), 0.0), std::vector<double>(input.mid.size(), 0.0)}};
-        for (std::size_t i = 1; i < nodes.size(); ++i) {
-            const net::node& n = nodes[i];
-            const net::node& nq = qnodes[i];
-            if (n.kind != nq.kind || n.inputs != nq.inputs || n.output != nq.output || n.weight.size() != nq.weight.size())
-                throw net::model_error("fast pair mode: node " + std::to_string(i) + " ('" + n.name + "') differs between the networks");
-            const pair_values& x = values[n.inputs.at(0)];
-            const net::shape3& in = nodes[n.inputs.at(0)].output;
-            pair_values& y = values[i];
-            std::vector<interval> d;  // the new difference before it is intersected with z' - z
-            switch (n.kind) {
-            case net::op::dense:
-            case net::op::conv2d:
-                y.z = n.kind == net::op::dense ? e.dense(n, x.z) : e.conv2d(n, in, x.z);
-                y.zq = n.kind == net::op::dense ? e.dense(nq, x.zq) : e.conv2d(nq, in, x.zq);
-                d = affine(n, nq, in, x);
-                break;
-            case net::op::relu:
-            case net::op::relu6: {
-                const double top = n.kind == net::op::relu ? inf : 6.0;
-                y.z = e.clamp_activation(x.z, top), y.zq = e.clamp_activation(x.zq, top), d = clamp(x, top, i, n);
-                break;
-            }
-            case net::op::identity:
-            case net::op::flatten: y = x; break;
-            case net::op::max_pool: y.z = e.pool(n, in, x.z), y.zq = e.pool(nq, in, x.zq), d = max_pool(n, in, x.d); break;
-            case net::op::avg_pool: y.z = e.pool(n, in, x.z), y.zq = e.pool(nq, in, x.zq), d = intervals(e.pool(n, in, x.d)); break;
-            case net::op::global_avg_pool:
-                y.z = e.global_avg_pool(in, x.z), y.zq = e.global_avg_pool(in, x.zq), d = intervals(e.global_avg_pool(in, x.d));
-                break;
-            case net::op::add: {
-                const pair_values& b = values[n.inputs.at(1)];
-                if (b.z.mid.size() != x.z.mid.size()) throw net::model_error("node '" + n.name + "': add of different sizes");
-                y.z = e.add(x.z, b.z), y.zq = e.add(x.zq, b.zq), d = intervals(e.add(x.d, b.d));
-                break;
-            }
-            case net::op::normalize:
-                if (n.norm_mean != nq.norm_mean || n.norm_scale != nq.norm_scale || n.norm_divisor != nq.norm_divisor || n.norm_offset != nq.norm_offset)
-                    throw net::model_error("fast pair mode: normalization '" + n.name + "' differs between the networks");
-                y.z = e.normalize(n, x.z), y.zq = e.normalize(nq, x.zq), d = intervals(normalize(n, x.d));
-                break;
-            case net::op::batch_norm:
-                throw net::model_error(theta.name() + ": batch_norm '" + n.name + "' must be folded before evaluation (fold_batch_norm)");
-            case net::op::input: throw net::model_error(theta.name() + ": second input node '" + n.name + "'");
-            }
-            if (n.kind != net::op::identity && n.kind != net::op::flatten) {
-                if (narrow_for_test && *narrow_for_test)
-                    for (std::size_t k = 0; k < d.size(); ++k) (*narrow_for_test)(i, k, d[k].lo, d[k].hi);
-                d = tightened(d, y.z, y.zq, i, n);
-                y.d = from_intervals(d);
-            } else {
-                d = intervals(y.d);
-            }
-            if (i + 1 == nodes.size()) output = std::move(d);
-            for (std::size_t j : n.inputs)
-                if (last_use[j] == i) values[j] = pair_values{};
-        }
+    enclosure run(const net::network& theta, const net::network& quant, const ball_tensor& input) {
+        pair_values start{input, input, ball_tensor{std::vector<double>(input.mid.size(), 0.0), std::vector<double>(input.mid.size(), 0.0)}};
+        output.clear();
+        net::walk_pair(theta, quant, std::move(start), *this, {"fast pair mode", true});
         enclosure out;
         for (const interval& v : output) out.lower.push_back(v.lo), out.upper.push_back(v.hi);
         return out;
@@ -636,11 +630,6 @@ enclosure to_enclosure(const ball_tensor& y) {
         e.lower[k] = v.lo, e.upper[k] = v.hi;
     }
     return e;
-}
-
-void check_pair_shapes(const net::network& a, const net::network& b) {
-    if (a.nodes().size() != b.nodes().size() || a.output_shape() != b.output_shape() || a.input_shape() != b.input_shape())
-        throw net::model_error("fast pair mode: the networks differ in structure");
 }
 
 }  // namespace
@@ -693,7 +682,7 @@ enclosure enclose_difference(const net::network& theta, const net::network& quan
 
 enclosure enclose_box_difference(const net::network& theta, const net::network& quant, const std::vector<double>& lower,
                                  const std::vector<double>& upper, const options& opt, const narrow_hook& narrow_for_test) {
-    check_pair_shapes(theta, quant);
+    net::check_lockstep(theta, quant, "fast pair mode");
     if (!theta.has_weights() || !quant.has_weights()) throw net::model_error("fast pair mode: a shape-only network cannot be evaluated");
     ball_tensor in = box_balls(lower, upper);
     if (in.mid.size() != theta.input_shape().size())

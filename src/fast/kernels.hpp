@@ -60,19 +60,6 @@ inline void sanitize(double& m, double& r) {
     if (!std::isfinite(m) || !(r <= std::numeric_limits<double>::max())) m = 0, r = inf;
 }
 
-// ---- node walk -------------------------------------------------------------------
-
-// For each node, the index of its last reader (the output node: past the
-// end), so an engine can free each value as soon as it is read for the last time.
-inline std::vector<std::size_t> last_uses(const net::network& net) {
-    const auto& nodes = net.nodes();
-    std::vector<std::size_t> last(nodes.size(), 0);
-    for (std::size_t i = 1; i < nodes.size(); ++i)
-        for (std::size_t j : nodes[i].inputs) last.at(j) = i;
-    last.back() = nodes.size();
-    return last;
-}
-
 // ---- threads -----------------------------------------------------------------
 
 inline unsigned thread_count(const options& opt) { return core::thread_count(opt.threads); }

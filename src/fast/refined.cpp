@@ -7,6 +7,7 @@
 #include "qbound/arith/error_free.hpp"
 #include "qbound/core/errors.hpp"
 #include "qbound/net/errors.hpp"
+#include "qbound/net/walk.hpp"
 
 #include <algorithm>
 #include <array>
@@ -462,46 +463,41 @@ struct refined_engine {
         return y;
     }
 
+    // The node handlers of the walk (net/walk.hpp).
+    static constexpr net::op_set refused{net::op::batch_norm};
+    using visit_t = net::node_visit<fine_tensor>;
+    template <net::op K>
+        requires(K == net::op::dense || K == net::op::conv2d)
+    fine_tensor visit(net::op_tag<K>, const visit_t& c) const { return affine(c.n, c.input_shape(), c.input()); }
+    fine_tensor visit(net::op_tag<net::op::relu>, const visit_t& c) const {
+        return map(c.input(), [&](const fine& v, std::size_t) { return ops.clamp(v, inf); });
+    }
+    fine_tensor visit(net::op_tag<net::op::relu6>, const visit_t& c) const {
+        return map(c.input(), [&](const fine& v, std::size_t) { return ops.clamp(v, 6.0); });
+    }
+    template <net::op K>
+        requires(K == net::op::identity || K == net::op::flatten)
+    fine_tensor visit(net::op_tag<K>, const visit_t& c) const { return c.take_input(); }
+    template <net::op K>
+        requires(K == net::op::max_pool || K == net::op::avg_pool)
+    fine_tensor visit(net::op_tag<K>, const visit_t& c) const { return pool(c.n, c.input_shape(), c.input()); }
+    fine_tensor visit(net::op_tag<net::op::global_avg_pool>, const visit_t& c) const { return global_avg_pool(c.input_shape(), c.input()); }
+    fine_tensor visit(net::op_tag<net::op::add>, const visit_t& c) const {
+        const fine_tensor& z = c.input(1);
+        if (z.size() != c.input().size()) throw net::model_error("node '" + c.n.name + "': add of different sizes");
+        return map(c.input(), [&](const fine& v, std::size_t k) { return ops.add(v, z.at(k)); });
+    }
+    fine_tensor visit(net::op_tag<net::op::normalize>, const visit_t& c) const {
+        const net::node& n = c.n;
+        return map(c.input(), [&](const fine& v, std::size_t k) {
+            const fine centred = ops.add(v, constant(-n.norm_mean[k]));
+            return ops.add(ops.divide(ops.scale(centred, n.norm_scale[k]), n.norm_divisor[k]), constant(n.norm_offset[k]));
+        });
+    }
+
     fine_tensor run(const net::network& net, fine_tensor input) const {
-        if (!net.has_weights()) throw net::model_error(net.name() + ": a shape-only network cannot be evaluated");
-        if (input.size() != net.input_shape().size()) throw net::model_error(net.name() + ": input has the wrong size");
-        const auto& nodes = net.nodes();
-        const std::vector<std::size_t> last_use = last_uses(net);
-        std::vector<fine_tensor> values(nodes.size());
-        values[0] = std::move(input);
-        for (std::size_t i = 1; i < nodes.size(); ++i) {
-            const net::node& n = nodes[i];
-            const fine_tensor& x = values[n.inputs.at(0)];
-            const net::shape3& in = nodes[n.inputs.at(0)].output;
-            switch (n.kind) {
-            case net::op::dense:
-            case net::op::conv2d: values[i] = affine(n, in, x); break;
-            case net::op::relu: values[i] = map(x, [&](const fine& v, std::size_t) { return ops.clamp(v, inf); }); break;
-            case net::op::relu6: values[i] = map(x, [&](const fine& v, std::size_t) { return ops.clamp(v, 6.0); }); break;
-            case net::op::identity:
-            case net::op::flatten: values[i] = x; break;
-            case net::op::max_pool:
-            case net::op::avg_pool: values[i] = pool(n, in, x); break;
-            case net::op::global_avg_pool: values[i] = global_avg_pool(in, x); break;
-            case net::op::add: {
-                const fine_tensor& z = values[n.inputs.at(1)];
-                if (z.size() != x.size()) throw net::model_error("node '" + n.name + "': add of different sizes");
-                values[i] = map(x, [&](const fine& v, std::size_t k) { return ops.add(v, z.at(k)); });
-                break;
-            }
-            case net::op::normalize:
-                values[i] = map(x, [&](const fine& v, std::size_t k) {
-                    const fine centred = ops.add(v, constant(-n.norm_mean[k]));
-                    return ops.add(ops.divide(ops.scale(centred, n.norm_scale[k]), n.norm_divisor[k]), constant(n.norm_offset[k]));
-                });
-                break;
-            case net::op::batch_norm:
-                throw net::model_error(net.name() + ": batch_norm '" + n.name + "' must be folded before evaluation (fold_batch_norm)");
-            case net::op::input: throw net::model_error(net.name() + ": second input node '" + n.name + "'");
-            }
-            for (std::size_t j : n.inputs)
-                if (last_use[j] == i) values[j] = fine_tensor{};
-        }
+        net::check_evaluation_input(net, input.size());
+        auto values = net::walk(net, std::move(input), *this, {"the fast refined engine", true});
         return std::move(values.back());
     }
 };
@@ -548,6 +544,7 @@ enclosure enclose_point_refined(const net::network& net, const std::vector<doubl
 }
 
 enclosure enclose_difference_refined(const net::network& theta, const net::network& quant, const std::vector<double>& x, const options& opt) {
+    // Two independent walks: only the outputs must correspond.
     if (theta.nodes().size() != quant.nodes().size() || theta.output_shape() != quant.output_shape())
         throw net::model_error("fast pair mode: the networks differ in structure");
     const refined_engine e = make_engine(opt);

@@ -1,6 +1,7 @@
 #include "qbound/io/onnx_export.hpp"
 
 #include "qbound/net/errors.hpp"
+#include "qbound/net/walk.hpp"
 
 #include <onnx/onnx_pb.h>
 
@@ -122,66 +123,76 @@ private:
         a->set_i(v);
     }
 
+    // Node i as ONNX nodes writing tensor `out` (the handlers of
+    // net::dispatch; batch norm is folded and node 0 is the graph input).
+    struct emit_args {
+        std::size_t i;
+        const node& n;
+        std::string in;
+        std::size_t in_rank;
+        std::string out;
+    };
     void emit(std::size_t i, const node& n) {
-        const std::string in = names_[n.inputs.at(0)];
-        const std::size_t in_rank = rank_.at(n.inputs.at(0));
-        const std::string out = "t" + std::to_string(i);
-        names_[i] = out;
-        rank_[i] = in_rank;
-        const auto s = [](std::size_t v) { return static_cast<std::int64_t>(v); };
-        switch (n.kind) {
-            case op::dense: {
-                std::string x = in;
-                if (in_rank != 2) {
-                    x = out + "_flat";
-                    int1(add_node("Flatten", {in}, x, n.name + "/flatten"), "axis", 1);
-                }
-                auto* g = add_node("Gemm", {x, tensor("weight", {s(n.out_features), s(n.in_features)}, n.weight, n.name),
-                                            tensor("bias", {s(n.out_features)}, n.bias, n.name)},
-                                   out, n.name);
-                int1(g, "transB", 1);
-                rank_[i] = 2;
-                break;
-            }
-            case op::conv2d: {
-                const auto& g = n.conv;
-                auto* c = add_node("Conv", {in, tensor("weight", {s(n.out_features), s(n.in_features / g.groups), s(g.kernel_h), s(g.kernel_w)}, n.weight, n.name),
-                                            tensor("bias", {s(n.out_features)}, n.bias, n.name)},
-                                   out, n.name);
-                ints(c, "kernel_shape", {s(g.kernel_h), s(g.kernel_w)});
-                ints(c, "strides", {s(g.stride), s(g.stride)});
-                ints(c, "pads", {s(g.padding), s(g.padding), s(g.padding), s(g.padding)});
-                ints(c, "dilations", {s(g.dilation), s(g.dilation)});
-                int1(c, "group", s(g.groups));
-                rank_[i] = 4;
-                break;
-            }
-            case op::relu: add_node("Relu", {in}, out, n.name); break;
-            case op::relu6:
-                add_node("Clip", {in, tensor("min", {}, {0.0}, n.name), tensor("max", {}, {6.0}, n.name)}, out, n.name);
-                break;
-            case op::identity: add_node("Identity", {in}, out, n.name); break;
-            case op::max_pool:
-            case op::avg_pool: {
-                auto* p = add_node(n.kind == op::max_pool ? "MaxPool" : "AveragePool", {in}, out, n.name);
-                ints(p, "kernel_shape", {s(n.pool.kernel), s(n.pool.kernel)});
-                ints(p, "strides", {s(n.pool.stride), s(n.pool.stride)});
-                ints(p, "pads", {s(n.pool.padding), s(n.pool.padding), s(n.pool.padding), s(n.pool.padding)});
-                if (n.kind == op::avg_pool) int1(p, "count_include_pad", n.pool.count_include_pad ? 1 : 0);
-                break;
-            }
-            case op::global_avg_pool: add_node("GlobalAveragePool", {in}, out, n.name); break;
-            case op::flatten:
-                int1(add_node("Flatten", {in}, out, n.name), "axis", 1);
-                rank_[i] = 2;
-                break;
-            case op::add: add_node("Add", {in, names_[n.inputs.at(1)]}, out, n.name); break;
-            case op::normalize: emit_normalize(n, in, in_rank, out); break;
-            case op::batch_norm:
-            case op::input: throw model_error(net_.name() + ": cannot export node '" + n.name + "'");
-        }
+        emit_args a{i, n, names_[n.inputs.at(0)], rank_.at(n.inputs.at(0)), "t" + std::to_string(i)};
+        names_[i] = a.out;
+        rank_[i] = a.in_rank;
+        net::dispatch<void>(net_, i, "the ONNX export", *this, a);
     }
 
+public:
+    static constexpr net::op_set refused{op::batch_norm, op::input};
+    static std::int64_t s(std::size_t v) { return static_cast<std::int64_t>(v); }
+
+    void visit(net::op_tag<op::dense>, const emit_args& a) {
+        const node& n = a.n;
+        std::string x = a.in;
+        if (a.in_rank != 2) {
+            x = a.out + "_flat";
+            int1(add_node("Flatten", {a.in}, x, n.name + "/flatten"), "axis", 1);
+        }
+        auto* g = add_node("Gemm", {x, tensor("weight", {s(n.out_features), s(n.in_features)}, n.weight, n.name),
+                                    tensor("bias", {s(n.out_features)}, n.bias, n.name)},
+                           a.out, n.name);
+        int1(g, "transB", 1);
+        rank_[a.i] = 2;
+    }
+    void visit(net::op_tag<op::conv2d>, const emit_args& a) {
+        const node& n = a.n;
+        const auto& g = n.conv;
+        auto* c = add_node("Conv", {a.in, tensor("weight", {s(n.out_features), s(n.in_features / g.groups), s(g.kernel_h), s(g.kernel_w)}, n.weight, n.name),
+                                    tensor("bias", {s(n.out_features)}, n.bias, n.name)},
+                           a.out, n.name);
+        ints(c, "kernel_shape", {s(g.kernel_h), s(g.kernel_w)});
+        ints(c, "strides", {s(g.stride), s(g.stride)});
+        ints(c, "pads", {s(g.padding), s(g.padding), s(g.padding), s(g.padding)});
+        ints(c, "dilations", {s(g.dilation), s(g.dilation)});
+        int1(c, "group", s(g.groups));
+        rank_[a.i] = 4;
+    }
+    void visit(net::op_tag<op::relu>, const emit_args& a) { add_node("Relu", {a.in}, a.out, a.n.name); }
+    void visit(net::op_tag<op::relu6>, const emit_args& a) {
+        add_node("Clip", {a.in, tensor("min", {}, {0.0}, a.n.name), tensor("max", {}, {6.0}, a.n.name)}, a.out, a.n.name);
+    }
+    void visit(net::op_tag<op::identity>, const emit_args& a) { add_node("Identity", {a.in}, a.out, a.n.name); }
+    template <op K>
+        requires(K == op::max_pool || K == op::avg_pool)
+    void visit(net::op_tag<K>, const emit_args& a) {
+        const node& n = a.n;
+        auto* p = add_node(K == op::max_pool ? "MaxPool" : "AveragePool", {a.in}, a.out, n.name);
+        ints(p, "kernel_shape", {s(n.pool.kernel), s(n.pool.kernel)});
+        ints(p, "strides", {s(n.pool.stride), s(n.pool.stride)});
+        ints(p, "pads", {s(n.pool.padding), s(n.pool.padding), s(n.pool.padding), s(n.pool.padding)});
+        if constexpr (K == op::avg_pool) int1(p, "count_include_pad", n.pool.count_include_pad ? 1 : 0);
+    }
+    void visit(net::op_tag<op::global_avg_pool>, const emit_args& a) { add_node("GlobalAveragePool", {a.in}, a.out, a.n.name); }
+    void visit(net::op_tag<op::flatten>, const emit_args& a) {
+        int1(add_node("Flatten", {a.in}, a.out, a.n.name), "axis", 1);
+        rank_[a.i] = 2;
+    }
+    void visit(net::op_tag<op::add>, const emit_args& a) { add_node("Add", {a.in, names_[a.n.inputs.at(1)]}, a.out, a.n.name); }
+    void visit(net::op_tag<op::normalize>, const emit_args& a) { emit_normalize(a.n, a.in, a.in_rank, a.out); }
+
+private:
     void emit_normalize(const node& n, const std::string& in, std::size_t rank, const std::string& out) {
         std::vector<std::int64_t> dims{1};
         if (rank == 2) dims.push_back(static_cast<std::int64_t>(n.output.size()));

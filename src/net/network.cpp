@@ -1,6 +1,7 @@
 #include "qbound/net/network.hpp"
 
 #include "qbound/net/errors.hpp"
+#include "qbound/net/walk.hpp"
 
 #include <cmath>
 #include <limits>
@@ -15,22 +16,11 @@ std::string to_string(const shape3& s) {
 }
 
 std::string_view to_string(op kind) {
-    switch (kind) {
-        case op::input: return "input";
-        case op::dense: return "dense";
-        case op::conv2d: return "conv2d";
-        case op::batch_norm: return "batch_norm";
-        case op::relu: return "relu";
-        case op::relu6: return "relu6";
-        case op::identity: return "identity";
-        case op::max_pool: return "max_pool";
-        case op::avg_pool: return "avg_pool";
-        case op::global_avg_pool: return "global_avg_pool";
-        case op::flatten: return "flatten";
-        case op::add: return "add";
-        case op::normalize: return "normalize";
-    }
-    return "?";
+#define QBOUND_NET_OP_NAME(name) #name,
+    static constexpr std::string_view names[] = {QBOUND_NET_OPS(QBOUND_NET_OP_NAME)};
+#undef QBOUND_NET_OP_NAME
+    const auto k = static_cast<std::size_t>(kind);
+    return k < op_count ? names[k] : "?";
 }
 
 namespace {
@@ -83,25 +73,32 @@ std::size_t network::append(node n) {
 
 namespace {
 
+// Whether a node's value is a vector in ONNX terms (a visitor of dispatch).
+enum class flatness { flat, feature_map, as_input };
+struct flatness_of {
+    flatness visit(op_tag<op::input>, const node& n) const {
+        return n.output.height == 1 && n.output.width == 1 ? flatness::flat : flatness::feature_map;
+    }
+    template <op K>
+        requires(K == op::dense || K == op::flatten)
+    flatness visit(op_tag<K>, const node&) const { return flatness::flat; }
+    template <op K>
+        requires(K == op::conv2d || K == op::max_pool || K == op::avg_pool || K == op::global_avg_pool)
+    flatness visit(op_tag<K>, const node&) const { return flatness::feature_map; }
+    // Shape-preserving: as flat as its input.
+    template <op K>
+        requires(K == op::batch_norm || K == op::relu || K == op::relu6 || K == op::identity || K == op::add || K == op::normalize)
+    flatness visit(op_tag<K>, const node&) const { return flatness::as_input; }
+};
+
 // network::is_flat on a node list (inputs read earlier nodes).
 bool is_flat_in(const std::vector<node>& nodes, std::size_t i) {
+    const flatness_of visitor;
     for (;;) {
         const node& n = nodes.at(i);
-        switch (n.kind) {
-            case op::input: return n.output.height == 1 && n.output.width == 1;
-            case op::dense:
-            case op::flatten: return true;
-            case op::conv2d:
-            case op::max_pool:
-            case op::avg_pool:
-            case op::global_avg_pool: return false;
-            case op::batch_norm:
-            case op::relu:
-            case op::relu6:
-            case op::identity:
-            case op::add:
-            case op::normalize: i = n.inputs.at(0); break;  // shape-preserving: as flat as its input
-        }
+        const flatness f = dispatch_kind<flatness>(n.kind, visitor, n);
+        if (f != flatness::as_input) return f == flatness::flat;
+        i = n.inputs.at(0);
     }
 }
 

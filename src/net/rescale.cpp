@@ -3,6 +3,7 @@
 #include "qbound/arith/exact_sum.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/net/errors.hpp"
+#include "qbound/net/walk.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -26,12 +27,45 @@ std::vector<std::vector<std::size_t>> readers_of(const network& net) {
     return readers;
 }
 
+// One step on the way from an affine node to its partner (a visitor of
+// dispatch): true at the partner (the next affine node), false through a
+// node that commutes with a positive per-channel scale, else throws naming
+// the node and why.
+struct partner_step {
+    const std::string& what;
+
+    template <op K>
+        requires(K == op::dense || K == op::conv2d)
+    bool visit(op_tag<K>, const node&) const { return true; }
+    template <op K>
+        requires(K == op::relu || K == op::identity || K == op::max_pool || K == op::avg_pool || K == op::global_avg_pool ||
+                 K == op::flatten)
+    bool visit(op_tag<K>, const node&) const { return false; }
+    bool visit(op_tag<op::relu6>, const node& n) const {
+        throw model_error(what + ": " + describe(n) +
+                          " lies before the next affine layer, and ReLU6 is not positively homogeneous "
+                          "(min(max(t/s, 0), 6) s != min(max(t, 0), 6) when t > 6 or t/s > 6)");
+    }
+    bool visit(op_tag<op::add>, const node& n) const {
+        throw model_error(what + ": " + describe(n) + " is a residual add; its other branch would not be rescaled");
+    }
+    bool visit(op_tag<op::batch_norm>, const node& n) const {
+        throw model_error(what + ": " + describe(n) + " must be folded first (fold_batch_norm)");
+    }
+    template <op K>
+        requires(K == op::normalize || K == op::input)
+    bool visit(op_tag<K>, const node& n) const {
+        throw model_error(what + ": " + describe(n) + " is not a per-channel positively homogeneous node");
+    }
+};
+
 std::size_t find_partner(const network& net, std::size_t a, const std::vector<std::vector<std::size_t>>& readers) {
     if (a >= net.nodes().size()) throw model_error(net.name() + ": no node " + std::to_string(a) + " to rescale");
     const node& A = net.at(a);
     const std::string what = net.name() + ": cannot rescale " + describe(A);
     if (!A.is_affine()) throw model_error(what + ": not a dense or conv2d node");
     if (!net.has_weights()) throw model_error(what + ": a shape-only network has no weights");
+    const partner_step step{what};
     std::size_t current = a;
     for (;;) {
         const auto& next = readers[current];
@@ -44,26 +78,8 @@ std::size_t find_partner(const network& net, std::size_t a, const std::vector<st
             throw model_error(what + ": fan-out, " + describe(net.at(current)) + " is read by " + std::to_string(next.size()) +
                               " nodes (" + list + "); one layer cannot compensate");
         }
-        const node& n = net.at(next[0]);
-        switch (n.kind) {
-            case op::dense:
-            case op::conv2d: return next[0];
-            case op::relu:
-            case op::identity:
-            case op::max_pool:
-            case op::avg_pool:
-            case op::global_avg_pool:
-            case op::flatten: current = next[0]; break;
-            case op::relu6:
-                throw model_error(what + ": " + describe(n) +
-                                  " lies before the next affine layer, and ReLU6 is not positively homogeneous "
-                                  "(min(max(t/s, 0), 6) s != min(max(t, 0), 6) when t > 6 or t/s > 6)");
-            case op::add:
-                throw model_error(what + ": " + describe(n) + " is a residual add; its other branch would not be rescaled");
-            case op::batch_norm: throw model_error(what + ": " + describe(n) + " must be folded first (fold_batch_norm)");
-            case op::normalize:
-            case op::input: throw model_error(what + ": " + describe(n) + " is not a per-channel positively homogeneous node");
-        }
+        if (dispatch<bool>(net, next[0], "rescaling", step, net.at(next[0]))) return next[0];
+        current = next[0];
     }
 }
 

@@ -8,6 +8,7 @@
 #include "qbound/arith/interval_double.hpp"
 #include "qbound/net/errors.hpp"
 #include "qbound/net/forward.hpp"
+#include "qbound/net/walk.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -66,105 +67,138 @@ I monotone_difference(const I& v, const I& u, const I& delta, double flat_below,
 
 using triple = differential_values;
 
+// The differential interval pass as a visitor on the pair walk
+// (net/walk.hpp): a and aq in interval arithmetic, the node's own rule for
+// the difference, then finish() intersects it with aq - a.
+struct differential_pass {
+    static constexpr net::op_set refused{net::op::batch_norm};
+    using visit_t = net::node_visit<triple>;
+    const input_box& box;
+    const narrow_hook& narrow_for_test;
+
+    triple finish(const visit_t& c, triple out, std::vector<I> d) const {
+        if (narrow_for_test) narrow_for_test(c.index, d);
+        out.delta.resize(d.size());
+        for (std::size_t k = 0; k < d.size(); ++k) out.delta[k] = intersect(d[k], out.aq[k] - out.a[k], c.index, c.n.name, k, box);
+        return out;
+    }
+
+    template <net::op K>
+        requires(K == net::op::dense || K == net::op::conv2d)
+    triple visit(net::op_tag<K>, const visit_t& c) const {
+        const net::node &n = c.n, &nq = c.paired();
+        const triple& x = c.input();
+        const net::shape3& in = c.input_shape();
+        const auto eval = [&](const net::node& node, const std::vector<I>& input) {
+            if constexpr (K == net::op::dense)
+                return net::detail::eval_dense<I>(node, input);
+            else
+                return net::detail::eval_conv2d<I>(node, in, input);
+        };
+        triple out;
+        out.a = eval(n, x.a);
+        out.aq = eval(nq, x.aq);
+        net::node quant_no_bias = nq;
+        std::fill(quant_no_bias.bias.begin(), quant_no_bias.bias.end(), 0.0);
+        net::node diff_hi = n, diff_lo = n;
+        split_difference(n.weight, nq.weight, diff_hi.weight, diff_lo.weight);
+        split_difference(n.bias, nq.bias, diff_hi.bias, diff_lo.bias);
+        const auto t1 = eval(quant_no_bias, x.delta), t2 = eval(diff_hi, x.a), t3 = eval(diff_lo, x.a);
+        std::vector<I> d;
+        for (std::size_t k = 0; k < t1.size(); ++k) d.push_back(t1[k] + t2[k] + t3[k]);
+        return finish(c, std::move(out), std::move(d));
+    }
+    template <net::op K>
+        requires(K == net::op::relu || K == net::op::relu6)
+    triple visit(net::op_tag<K>, const visit_t& c) const {
+        const double top = K == net::op::relu ? std::numeric_limits<double>::infinity() : 6.0;
+        const triple& x = c.input();
+        triple out;
+        std::vector<I> d;
+        for (std::size_t k = 0; k < x.a.size(); ++k) {
+            out.a.push_back(K == net::op::relu ? arith::relu(x.a[k]) : arith::relu6(x.a[k]));
+            out.aq.push_back(K == net::op::relu ? arith::relu(x.aq[k]) : arith::relu6(x.aq[k]));
+            d.push_back(monotone_difference(x.a[k], x.aq[k], x.delta[k], 0.0, top));
+        }
+        return finish(c, std::move(out), std::move(d));
+    }
+    template <net::op K>
+        requires(K == net::op::identity || K == net::op::flatten)
+    triple visit(net::op_tag<K>, const visit_t& c) const { return c.take_input(); }
+    template <net::op K>
+        requires(K == net::op::avg_pool || K == net::op::global_avg_pool)
+    triple visit(net::op_tag<K>, const visit_t& c) const {
+        const net::node& n = c.n;
+        const net::shape3& in = c.input_shape();
+        const auto pool = [&](const std::vector<I>& input) {
+            if constexpr (K == net::op::avg_pool)
+                return net::detail::eval_pool<I>(n, in, input);
+            else
+                return net::detail::eval_global_avg_pool<I>(in, input);
+        };
+        const triple& x = c.input();
+        triple out;
+        out.a = pool(x.a);
+        out.aq = pool(x.aq);
+        return finish(c, std::move(out), pool(x.delta));
+    }
+    triple visit(net::op_tag<net::op::max_pool>, const visit_t& c) const {
+        const net::node& n = c.n;
+        const net::shape3& in = c.input_shape();
+        const triple& x = c.input();
+        triple out;
+        out.a = net::detail::eval_pool<I>(n, in, x.a);
+        out.aq = net::detail::eval_pool<I>(n, in, x.aq);
+        // max(u) - max(v) lies in [min_k (u_k - v_k), max_k (u_k - v_k)] over the window.
+        std::vector<double> hi, neg_lo;
+        for (const auto& dk : x.delta) hi.push_back(dk.upper()), neg_lo.push_back(-dk.lower());
+        const auto max_hi = net::detail::eval_pool<double>(n, in, hi), max_neg_lo = net::detail::eval_pool<double>(n, in, neg_lo);
+        std::vector<I> d;
+        for (std::size_t k = 0; k < max_hi.size(); ++k) d.push_back(arith::make_interval(-max_neg_lo[k], max_hi[k]));
+        return finish(c, std::move(out), std::move(d));
+    }
+    triple visit(net::op_tag<net::op::add>, const visit_t& c) const {
+        const triple &x = c.input(0), &z = c.input(1);
+        triple out;
+        std::vector<I> d;
+        for (std::size_t k = 0; k < x.a.size(); ++k) {
+            out.a.push_back(x.a[k] + z.a[k]);
+            out.aq.push_back(x.aq[k] + z.aq[k]);
+            d.push_back(x.delta[k] + z.delta[k]);
+        }
+        return finish(c, std::move(out), std::move(d));
+    }
+    triple visit(net::op_tag<net::op::normalize>, const visit_t& c) const {
+        const net::node& n = c.n;
+        const triple& x = c.input();
+        triple out;
+        std::vector<I> d;
+        for (std::size_t k = 0; k < x.a.size(); ++k) {
+            const I factor = arith::make_interval(n.norm_scale[k]) / arith::make_interval(n.norm_divisor[k]);
+            const I mean = arith::make_interval(n.norm_mean[k]), offset = arith::make_interval(n.norm_offset[k]);
+            out.a.push_back((x.a[k] - mean) * factor + offset);
+            out.aq.push_back((x.aq[k] - mean) * factor + offset);
+            d.push_back(x.delta[k] * factor);
+        }
+        return finish(c, std::move(out), std::move(d));
+    }
+};
+
 }  // namespace
 
 std::vector<differential_values> differential_intervals(const net::network& theta, const net::network& quant, const input_box& box,
                                                         const narrow_hook& narrow_for_test) {
-    const auto& nodes = theta.nodes();
-    if (quant.nodes().size() != nodes.size()) throw net::model_error("differential bound: the networks differ in structure");
+    net::check_lockstep(theta, quant, "differential bound");
     if (box.lower.size() != theta.input_shape().size() || box.upper.size() != box.lower.size())
         throw core::invalid_argument("differential bound: the box has the wrong dimension");
-    std::vector<triple> v(nodes.size());
+    triple start;
     for (std::size_t k = 0; k < box.lower.size(); ++k) {
-        v[0].a.push_back(arith::make_interval(box.lower[k], box.upper[k]));
-        v[0].delta.push_back(arith::make_interval(0.0));
+        start.a.push_back(arith::make_interval(box.lower[k], box.upper[k]));
+        start.delta.push_back(arith::make_interval(0.0));
     }
-    v[0].aq = v[0].a;
-    std::vector<double> s, e;
-    for (std::size_t i = 1; i < nodes.size(); ++i) {
-        const net::node& n = nodes[i];
-        const net::node& nq = quant.at(i);
-        const triple& x = v[n.inputs.at(0)];
-        const net::shape3& in = nodes[n.inputs.at(0)].output;
-        triple& out = v[i];
-        std::vector<I> d;  // the node's own rule for the difference, before the intersection with aq - a
-        switch (n.kind) {
-        case net::op::dense:
-        case net::op::conv2d: {
-            const auto eval = [&](const net::node& node, const std::vector<I>& input) {
-                return n.kind == net::op::dense ? net::detail::eval_dense<I>(node, input) : net::detail::eval_conv2d<I>(node, in, input);
-            };
-            out.a = eval(n, x.a);
-            out.aq = eval(nq, x.aq);
-            net::node quant_no_bias = nq;
-            std::fill(quant_no_bias.bias.begin(), quant_no_bias.bias.end(), 0.0);
-            net::node diff_hi = n, diff_lo = n;
-            split_difference(n.weight, nq.weight, diff_hi.weight, diff_lo.weight);
-            split_difference(n.bias, nq.bias, diff_hi.bias, diff_lo.bias);
-            const auto t1 = eval(quant_no_bias, x.delta), t2 = eval(diff_hi, x.a), t3 = eval(diff_lo, x.a);
-            for (std::size_t k = 0; k < t1.size(); ++k) d.push_back(t1[k] + t2[k] + t3[k]);
-            break;
-        }
-        case net::op::relu:
-        case net::op::relu6: {
-            const double top = n.kind == net::op::relu ? std::numeric_limits<double>::infinity() : 6.0;
-            for (std::size_t k = 0; k < x.a.size(); ++k) {
-                out.a.push_back(n.kind == net::op::relu ? arith::relu(x.a[k]) : arith::relu6(x.a[k]));
-                out.aq.push_back(n.kind == net::op::relu ? arith::relu(x.aq[k]) : arith::relu6(x.aq[k]));
-                d.push_back(monotone_difference(x.a[k], x.aq[k], x.delta[k], 0.0, top));
-            }
-            break;
-        }
-        case net::op::identity:
-        case net::op::flatten: out = x; break;
-        case net::op::avg_pool:
-        case net::op::global_avg_pool: {
-            const auto pool = [&](const std::vector<I>& input) {
-                return n.kind == net::op::avg_pool ? net::detail::eval_pool<I>(n, in, input) : net::detail::eval_global_avg_pool<I>(in, input);
-            };
-            out.a = pool(x.a);
-            out.aq = pool(x.aq);
-            d = pool(x.delta);
-            break;
-        }
-        case net::op::max_pool: {
-            out.a = net::detail::eval_pool<I>(n, in, x.a);
-            out.aq = net::detail::eval_pool<I>(n, in, x.aq);
-            // max(u) - max(v) lies in [min_k (u_k - v_k), max_k (u_k - v_k)] over the window.
-            std::vector<double> hi, neg_lo;
-            for (const auto& dk : x.delta) hi.push_back(dk.upper()), neg_lo.push_back(-dk.lower());
-            const auto max_hi = net::detail::eval_pool<double>(n, in, hi), max_neg_lo = net::detail::eval_pool<double>(n, in, neg_lo);
-            for (std::size_t k = 0; k < max_hi.size(); ++k) d.push_back(arith::make_interval(-max_neg_lo[k], max_hi[k]));
-            break;
-        }
-        case net::op::add: {
-            const triple& z = v[n.inputs.at(1)];
-            for (std::size_t k = 0; k < x.a.size(); ++k) {
-                out.a.push_back(x.a[k] + z.a[k]);
-                out.aq.push_back(x.aq[k] + z.aq[k]);
-                d.push_back(x.delta[k] + z.delta[k]);
-            }
-            break;
-        }
-        case net::op::normalize: {
-            for (std::size_t k = 0; k < x.a.size(); ++k) {
-                const I factor = arith::make_interval(n.norm_scale[k]) / arith::make_interval(n.norm_divisor[k]);
-                const I mean = arith::make_interval(n.norm_mean[k]), offset = arith::make_interval(n.norm_offset[k]);
-                out.a.push_back((x.a[k] - mean) * factor + offset);
-                out.aq.push_back((x.aq[k] - mean) * factor + offset);
-                d.push_back(x.delta[k] * factor);
-            }
-            break;
-        }
-        case net::op::batch_norm: throw net::model_error("node '" + n.name + "': fold batch norm before verification");
-        case net::op::input: throw net::model_error("node '" + n.name + "': a second input node");
-        }
-        if (n.kind == net::op::identity || n.kind == net::op::flatten) continue;
-        if (narrow_for_test) narrow_for_test(i, d);
-        out.delta.resize(d.size());
-        for (std::size_t k = 0; k < d.size(); ++k) out.delta[k] = intersect(d[k], out.aq[k] - out.a[k], i, n.name, k, box);
-    }
-    return v;
+    start.aq = start.a;
+    const differential_pass pass{box, narrow_for_test};
+    return net::walk_pair(theta, quant, std::move(start), pass, {"differential bound", false});
 }
 
 double differential_upper_bound(const net::network& theta, const net::network& quant, const input_box& box) {

@@ -3,6 +3,7 @@
 #include "qbound/core/errors.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/bounds/bounds.hpp"
+#include "qbound/net/walk.hpp"
 #include "qbound/verify/differential.hpp"
 #include "qbound/verify/search.hpp"
 
@@ -41,45 +42,59 @@ struct pair_case {
 
 bool is_vector(const net::shape3& s) { return s.height == 1 && s.width == 1; }
 
+// The operators of the graphs the structural edits apply to.
+constexpr net::op_set vector_ops{net::op::input, net::op::dense, net::op::relu, net::op::relu6, net::op::identity, net::op::flatten, net::op::add};
+
 // Networks of dense layers, activations, flattens of vectors and additions.
 bool vector_graph(const net::network& m) {
-    for (const auto& n : m.nodes()) {
-        const bool kind_ok = n.kind == net::op::input || n.kind == net::op::dense || n.kind == net::op::relu || n.kind == net::op::relu6 ||
-                             n.kind == net::op::identity || n.kind == net::op::flatten || n.kind == net::op::add;
-        if (!kind_ok || !is_vector(n.output)) return false;
-    }
+    for (const auto& n : m.nodes())
+        if (!vector_ops.contains(n.kind) || !is_vector(n.output)) return false;
     return true;
 }
 
-// Re-derives shapes after an edit: dense layers whose input width changed get
-// their columns truncated or zero-padded (the same in both networks).
-// False when an addition's operands no longer match.
-bool fix_shapes(pair_case& c) {
-    auto& a = c.theta.nodes();
-    auto& b = c.quant.nodes();
-    for (std::size_t i = 1; i < a.size(); ++i) {
-        auto& n = a[i];
-        const std::size_t in = a[n.inputs.at(0)].output.size();
-        switch (n.kind) {
-        case net::op::dense:
-            if (in != n.in_features) {
-                for (auto* m : {&a[i], &b[i]}) {
-                    std::vector<double> w(m->out_features * in, 0.0);
-                    for (std::size_t o = 0; o < m->out_features; ++o)
-                        for (std::size_t j = 0; j < std::min(in, m->in_features); ++j) w[o * in + j] = m->weight[o * m->in_features + j];
-                    m->weight = std::move(w);
-                    m->in_features = in;
-                }
+// Node i's shape re-derived after an edit (a visitor of net::dispatch on
+// vector graphs only): false when an addition's operands no longer match.
+struct shape_fix {
+    static constexpr net::op_set refused{net::op::input,    net::op::conv2d,          net::op::batch_norm, net::op::max_pool,
+                                         net::op::avg_pool, net::op::global_avg_pool, net::op::normalize};
+    std::vector<net::node>& a;
+    std::vector<net::node>& b;
+
+    // Dense layers whose input width changed get their columns truncated or
+    // zero-padded (the same in both networks).
+    bool visit(net::op_tag<net::op::dense>, std::size_t i) {
+        const std::size_t in = a[a[i].inputs.at(0)].output.size();
+        if (in != a[i].in_features) {
+            for (auto* m : {&a[i], &b[i]}) {
+                std::vector<double> w(m->out_features * in, 0.0);
+                for (std::size_t o = 0; o < m->out_features; ++o)
+                    for (std::size_t j = 0; j < std::min(in, m->in_features); ++j) w[o * in + j] = m->weight[o * m->in_features + j];
+                m->weight = std::move(w);
+                m->in_features = in;
             }
-            break;
-        case net::op::add:
-            if (a[n.inputs.at(1)].output.size() != in) return false;
-            [[fallthrough]];
-        default:
-            n.output = {in, 1, 1};
-            b[i].output = n.output;
         }
+        return true;
     }
+    bool visit(net::op_tag<net::op::add>, std::size_t i) {
+        if (a[a[i].inputs.at(1)].output.size() != a[a[i].inputs.at(0)].output.size()) return false;
+        return preserve(i);
+    }
+    template <net::op K>
+        requires(K == net::op::relu || K == net::op::relu6 || K == net::op::identity || K == net::op::flatten)
+    bool visit(net::op_tag<K>, std::size_t i) { return preserve(i); }
+
+    // The output is a vector of the input's size.
+    bool preserve(std::size_t i) {
+        a[i].output = {a[a[i].inputs.at(0)].output.size(), 1, 1};
+        b[i].output = a[i].output;
+        return true;
+    }
+};
+
+bool fix_shapes(pair_case& c) {
+    shape_fix fix{c.theta.nodes(), c.quant.nodes()};
+    for (std::size_t i = 1; i < c.theta.nodes().size(); ++i)
+        if (!net::dispatch<bool>(c.theta, i, "shrink", fix, i)) return false;
     return true;
 }
 

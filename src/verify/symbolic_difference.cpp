@@ -3,6 +3,7 @@
 #include "qbound/core/errors.hpp"
 #include "qbound/net/errors.hpp"
 #include "qbound/net/forward.hpp"
+#include "qbound/net/walk.hpp"
 
 #include <algorithm>
 #include <array>
@@ -152,6 +153,151 @@ bounds2 relu_difference_bounds(const symbolic_pass& s, const bounds2& z, const b
     return {std::move(lower), std::move(upper)};
 }
 
+// The symbolic pass as a visitor on the pair walk (net/walk.hpp): linear
+// rules where a node has one, else constant bounds from the interval pass.
+template <class Concrete>
+struct symbolic_walk {
+    static constexpr net::op_set refused{net::op::batch_norm};
+    using visit_t = net::node_visit<symbolic_node>;
+    symbolic_pass& s;
+    const std::vector<differential_values>& intervals;
+    const Concrete& concrete;
+
+    template <net::op K>
+        requires(K == net::op::dense || K == net::op::conv2d)
+    symbolic_node visit(net::op_tag<K>, const visit_t& c) const {
+        const net::node &n = c.n, &nq = c.paired();
+        const symbolic_node& x = c.input();
+        symbolic_node out;
+        const std::size_t outputs = n.output.size();
+        const bounds2 zero = s.constant_bounds(arith::make_interval(0.0));
+        out.z.assign(outputs, zero);
+        out.q.assign(outputs, zero);
+        out.d.assign(outputs, zero);
+        const std::size_t pixels = K == net::op::conv2d ? n.output.height * n.output.width : 1;
+        std::size_t current = 0;
+        const auto begin = [&](std::size_t o) {
+            current = o;
+            const std::size_t channel = o / pixels;
+            const I b = arith::make_interval(n.bias[channel]), bq = arith::make_interval(nq.bias[channel]);
+            out.z[o].lower.back() = out.z[o].upper.back() = b;
+            out.q[o].lower.back() = out.q[o].upper.back() = bq;
+            out.d[o].lower.back() = out.d[o].upper.back() = bq - b;
+        };
+        const auto tap = [&](std::size_t w, std::size_t in) {
+            const double wt = n.weight[w], wq = nq.weight[w];
+            symbolic_pass::accumulate(out.z[current], x.z[in], wt);
+            symbolic_pass::accumulate(out.q[current], x.q[in], wq);
+            // d_out += w' d + (w' - w) a: the sign of w' - w is exact from the doubles.
+            symbolic_pass::accumulate(out.d[current], x.d[in], wq);
+            const int sign = wq > wt ? 1 : wq < wt ? -1 : 0;
+            if (sign != 0)
+                symbolic_pass::accumulate(out.d[current], x.z[in], arith::make_interval(wq) - arith::make_interval(wt), sign);
+        };
+        if constexpr (K == net::op::conv2d) {
+            net::detail::for_each_conv_tap(n, c.input_shape(), begin, tap, [](std::size_t) {});
+        } else {
+            for (std::size_t o = 0; o < n.out_features; ++o) {
+                begin(o);
+                for (std::size_t k = 0; k < n.in_features; ++k) tap(o * n.in_features + k, k);
+            }
+        }
+        return out;
+    }
+    symbolic_node visit(net::op_tag<net::op::relu>, const visit_t& c) const {
+        const symbolic_node& x = c.input();
+        const std::size_t from = c.n.inputs.at(0);
+        symbolic_node out;
+        for (std::size_t k = 0; k < x.z.size(); ++k) {
+            const auto [zi, qi, di] = concrete(x, from, k);
+            out.z.push_back(relu_bounds(s, x.z[k], zi));
+            out.q.push_back(relu_bounds(s, x.q[k], qi));
+            out.d.push_back(relu_difference_bounds(s, x.z[k], x.q[k], x.d[k], zi, qi, di));
+        }
+        return out;
+    }
+    template <net::op K>
+        requires(K == net::op::identity || K == net::op::flatten)
+    symbolic_node visit(net::op_tag<K>, const visit_t& c) const { return c.take_input(); }
+    template <net::op K>
+        requires(K == net::op::avg_pool || K == net::op::global_avg_pool)
+    symbolic_node visit(net::op_tag<K>, const visit_t& c) const {
+        // Linear with non-negative weights 1/divisor: average the bounds.
+        const net::node& n = c.n;
+        const net::shape3& in = c.input_shape();
+        const symbolic_node& x = c.input();
+        symbolic_node out;
+        const std::size_t outputs = n.output.size();
+        const bounds2 zero = s.constant_bounds(arith::make_interval(0.0));
+        out.z.assign(outputs, zero);
+        out.q.assign(outputs, zero);
+        out.d.assign(outputs, zero);
+        const auto average = [&](std::size_t o, const std::vector<std::size_t>& taps, double divisor) {
+            const I w = arith::make_interval(1.0) / arith::make_interval(divisor);
+            for (std::size_t t : taps) {
+                symbolic_pass::accumulate(out.z[o], x.z[t], w, 1);
+                symbolic_pass::accumulate(out.q[o], x.q[t], w, 1);
+                symbolic_pass::accumulate(out.d[o], x.d[t], w, 1);
+            }
+        };
+        if constexpr (K == net::op::global_avg_pool) {
+            const std::size_t hw = in.height * in.width;
+            std::vector<std::size_t> taps(hw);
+            for (std::size_t ch = 0; ch < in.channels; ++ch) {
+                for (std::size_t k = 0; k < hw; ++k) taps[k] = ch * hw + k;
+                average(ch, taps, static_cast<double>(hw));
+            }
+        } else {
+            net::for_each_pool_window(n, in, [&](std::size_t o, const std::vector<std::size_t>& taps) {
+                average(o, taps, net::pool_divisor(n, taps.size()));
+            });
+        }
+        return out;
+    }
+    symbolic_node visit(net::op_tag<net::op::add>, const visit_t& c) const {
+        const symbolic_node& y = c.input(1);
+        symbolic_node out = c.input(0);
+        for (std::size_t k = 0; k < out.z.size(); ++k) {
+            symbolic_pass::accumulate(out.z[k], y.z[k], 1.0);
+            symbolic_pass::accumulate(out.q[k], y.q[k], 1.0);
+            symbolic_pass::accumulate(out.d[k], y.d[k], 1.0);
+        }
+        return out;
+    }
+    symbolic_node visit(net::op_tag<net::op::normalize>, const visit_t& c) const {
+        const net::node& n = c.n;
+        const symbolic_node& x = c.input();
+        symbolic_node out;
+        for (std::size_t k = 0; k < x.z.size(); ++k) {
+            // (v - mean) * scale / divisor + offset; the factor's sign is exact from the doubles.
+            const I factor = arith::make_interval(n.norm_scale[k]) / arith::make_interval(n.norm_divisor[k]);
+            const int sign = (n.norm_scale[k] > 0) == (n.norm_divisor[k] > 0) ? (n.norm_scale[k] == 0 ? 0 : 1) : -1;
+            const I shift = arith::make_interval(n.norm_offset[k]) - arith::make_interval(n.norm_mean[k]) * factor;
+            bounds2 z = s.constant_bounds(shift), q = z, d = s.constant_bounds(arith::make_interval(0.0));
+            symbolic_pass::accumulate(z, x.z[k], factor, sign);
+            symbolic_pass::accumulate(q, x.q[k], factor, sign);
+            symbolic_pass::accumulate(d, x.d[k], factor, sign);
+            out.z.push_back(std::move(z));
+            out.q.push_back(std::move(q));
+            out.d.push_back(std::move(d));
+        }
+        return out;
+    }
+    // Max pooling, ReLU6: no linear rule here; constant bounds from the interval pass.
+    template <net::op K>
+        requires(K == net::op::max_pool || K == net::op::relu6)
+    symbolic_node visit(net::op_tag<K>, const visit_t& c) const {
+        const auto& iv = intervals[c.index];
+        symbolic_node out;
+        for (std::size_t k = 0; k < iv.a.size(); ++k) {
+            out.z.push_back(s.constant_bounds(iv.a[k]));
+            out.q.push_back(s.constant_bounds(iv.aq[k]));
+            out.d.push_back(s.constant_bounds(iv.delta[k]));
+        }
+        return out;
+    }
+};
+
 }  // namespace
 
 std::size_t symbolic_cost(const net::network& net) {
@@ -184,131 +330,8 @@ std::vector<arith::interval_double> symbolic_difference_enclosures(const net::ne
                                 s.concretize(sn.q[k], iv.aq[k], node, name, k, "theta'", box),
                                 s.concretize(sn.d[k], iv.delta[k], node, name, k, "the difference", box)};
     };
-    for (std::size_t i = 1; i < nodes.size(); ++i) {
-        const net::node& n = nodes[i];
-        const net::node& nq = quant.at(i);
-        const std::size_t from = n.inputs.at(0);
-        const symbolic_node& x = v[from];
-        symbolic_node& out = v[i];
-        switch (n.kind) {
-        case net::op::dense:
-        case net::op::conv2d: {
-            const std::size_t outputs = n.output.size();
-            const bounds2 zero = s.constant_bounds(arith::make_interval(0.0));
-            out.z.assign(outputs, zero);
-            out.q.assign(outputs, zero);
-            out.d.assign(outputs, zero);
-            const std::size_t pixels = n.kind == net::op::conv2d ? n.output.height * n.output.width : 1;
-            std::size_t current = 0;
-            const auto begin = [&](std::size_t o) {
-                current = o;
-                const std::size_t channel = o / pixels;
-                const I b = arith::make_interval(n.bias[channel]), bq = arith::make_interval(nq.bias[channel]);
-                out.z[o].lower.back() = out.z[o].upper.back() = b;
-                out.q[o].lower.back() = out.q[o].upper.back() = bq;
-                out.d[o].lower.back() = out.d[o].upper.back() = bq - b;
-            };
-            const auto tap = [&](std::size_t w, std::size_t in) {
-                const double wt = n.weight[w], wq = nq.weight[w];
-                symbolic_pass::accumulate(out.z[current], x.z[in], wt);
-                symbolic_pass::accumulate(out.q[current], x.q[in], wq);
-                // d_out += w' d + (w' - w) a: the sign of w' - w is exact from the doubles.
-                symbolic_pass::accumulate(out.d[current], x.d[in], wq);
-                const int sign = wq > wt ? 1 : wq < wt ? -1 : 0;
-                if (sign != 0)
-                    symbolic_pass::accumulate(out.d[current], x.z[in], arith::make_interval(wq) - arith::make_interval(wt), sign);
-            };
-            if (n.kind == net::op::conv2d) {
-                net::detail::for_each_conv_tap(n, nodes[from].output, begin, tap, [](std::size_t) {});
-            } else {
-                for (std::size_t o = 0; o < n.out_features; ++o) {
-                    begin(o);
-                    for (std::size_t k = 0; k < n.in_features; ++k) tap(o * n.in_features + k, k);
-                }
-            }
-            break;
-        }
-        case net::op::relu: {
-            for (std::size_t k = 0; k < x.z.size(); ++k) {
-                const auto [zi, qi, di] = concrete(x, from, k);
-                out.z.push_back(relu_bounds(s, x.z[k], zi));
-                out.q.push_back(relu_bounds(s, x.q[k], qi));
-                out.d.push_back(relu_difference_bounds(s, x.z[k], x.q[k], x.d[k], zi, qi, di));
-            }
-            break;
-        }
-        case net::op::identity:
-        case net::op::flatten: out = x; break;
-        case net::op::avg_pool:
-        case net::op::global_avg_pool: {
-            // Linear with non-negative weights 1/divisor: average the bounds.
-            const net::shape3& in = nodes[from].output;
-            const bool global = n.kind == net::op::global_avg_pool;
-            const std::size_t outputs = n.output.size();
-            const bounds2 zero = s.constant_bounds(arith::make_interval(0.0));
-            out.z.assign(outputs, zero);
-            out.q.assign(outputs, zero);
-            out.d.assign(outputs, zero);
-            const auto average = [&](std::size_t o, const std::vector<std::size_t>& taps, double divisor) {
-                const I w = arith::make_interval(1.0) / arith::make_interval(divisor);
-                for (std::size_t t : taps) {
-                    symbolic_pass::accumulate(out.z[o], x.z[t], w, 1);
-                    symbolic_pass::accumulate(out.q[o], x.q[t], w, 1);
-                    symbolic_pass::accumulate(out.d[o], x.d[t], w, 1);
-                }
-            };
-            if (global) {
-                const std::size_t hw = in.height * in.width;
-                std::vector<std::size_t> taps(hw);
-                for (std::size_t c = 0; c < in.channels; ++c) {
-                    for (std::size_t k = 0; k < hw; ++k) taps[k] = c * hw + k;
-                    average(c, taps, static_cast<double>(hw));
-                }
-            } else {
-                net::for_each_pool_window(n, in, [&](std::size_t o, const std::vector<std::size_t>& taps) {
-                    average(o, taps, net::pool_divisor(n, taps.size()));
-                });
-            }
-            break;
-        }
-        case net::op::add: {
-            const symbolic_node& y = v[n.inputs.at(1)];
-            out = x;
-            for (std::size_t k = 0; k < out.z.size(); ++k) {
-                symbolic_pass::accumulate(out.z[k], y.z[k], 1.0);
-                symbolic_pass::accumulate(out.q[k], y.q[k], 1.0);
-                symbolic_pass::accumulate(out.d[k], y.d[k], 1.0);
-            }
-            break;
-        }
-        case net::op::normalize: {
-            for (std::size_t k = 0; k < x.z.size(); ++k) {
-                // (v - mean) * scale / divisor + offset; the factor's sign is exact from the doubles.
-                const I factor = arith::make_interval(n.norm_scale[k]) / arith::make_interval(n.norm_divisor[k]);
-                const int sign = (n.norm_scale[k] > 0) == (n.norm_divisor[k] > 0) ? (n.norm_scale[k] == 0 ? 0 : 1) : -1;
-                const I shift = arith::make_interval(n.norm_offset[k]) - arith::make_interval(n.norm_mean[k]) * factor;
-                bounds2 z = s.constant_bounds(shift), q = z, d = s.constant_bounds(arith::make_interval(0.0));
-                symbolic_pass::accumulate(z, x.z[k], factor, sign);
-                symbolic_pass::accumulate(q, x.q[k], factor, sign);
-                symbolic_pass::accumulate(d, x.d[k], factor, sign);
-                out.z.push_back(std::move(z));
-                out.q.push_back(std::move(q));
-                out.d.push_back(std::move(d));
-            }
-            break;
-        }
-        default: {
-            // max pooling, ReLU6: no linear rule here; constant bounds from the interval pass.
-            const auto& iv = intervals[i];
-            for (std::size_t k = 0; k < iv.a.size(); ++k) {
-                out.z.push_back(s.constant_bounds(iv.a[k]));
-                out.q.push_back(s.constant_bounds(iv.aq[k]));
-                out.d.push_back(s.constant_bounds(iv.delta[k]));
-            }
-            break;
-        }
-        }
-    }
+    const symbolic_walk<decltype(concrete)> engine{s, intervals, concrete};
+    v = net::walk_pair(theta, quant, std::move(v[0]), engine, {"symbolic differential bound", true});
     const std::size_t last = nodes.size() - 1;
     std::vector<arith::interval_double> result;
     for (std::size_t k = 0; k < v[last].d.size(); ++k)

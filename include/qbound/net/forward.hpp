@@ -14,9 +14,11 @@
 #include "qbound/net/batch_norm.hpp"
 #include "qbound/net/errors.hpp"
 #include "qbound/net/network.hpp"
+#include "qbound/net/walk.hpp"
 
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace qbound::net {
@@ -128,86 +130,111 @@ std::vector<T> eval_global_avg_pool(const shape3& in, const std::vector<T>& x) {
 
 }  // namespace detail
 
+namespace detail {
+
+// forward<T> as a visitor on the walk (net/walk.hpp). Batch norm is refused
+// except in exact rationals.
+template <class T>
+struct forward_engine {
+    using values = std::vector<T>;
+    using visit_t = node_visit<values>;
+    static constexpr op_set refused = std::is_same_v<T, arith::rational> ? op_set{} : op_set{op::batch_norm};
+
+    const exact_parameters* exact = nullptr;
+
+    // The affine parameters in T: the exact ones where given, else the doubles.
+    std::pair<values, values> parameters(const visit_t& c) const {
+        if constexpr (std::is_same_v<T, arith::rational>) {
+            if (exact) return {exact->weight[c.index], exact->bias[c.index]};
+        }
+        return {to_scalars<T>(c.n.weight), to_scalars<T>(c.n.bias)};
+    }
+
+    values visit(op_tag<op::dense>, const visit_t& c) const {
+        const auto [W, b] = parameters(c);
+        return eval_dense<T>(c.n, W, b, c.input());
+    }
+    values visit(op_tag<op::conv2d>, const visit_t& c) const {
+        const auto [W, b] = parameters(c);
+        return eval_conv2d<T>(c.n, c.input_shape(), W, b, c.input());
+    }
+    values visit(op_tag<op::relu>, const visit_t& c) const {
+        values y;
+        y.reserve(c.input().size());
+        for (const auto& v : c.input()) y.push_back(arith::relu(v));
+        return y;
+    }
+    values visit(op_tag<op::relu6>, const visit_t& c) const {
+        values y;
+        y.reserve(c.input().size());
+        for (const auto& v : c.input()) y.push_back(arith::relu6(v));
+        return y;
+    }
+    template <op K>
+        requires(K == op::identity || K == op::flatten)
+    values visit(op_tag<K>, const visit_t& c) const { return c.take_input(); }
+    template <op K>
+        requires(K == op::max_pool || K == op::avg_pool)
+    values visit(op_tag<K>, const visit_t& c) const { return eval_pool<T>(c.n, c.input_shape(), c.input()); }
+    values visit(op_tag<op::global_avg_pool>, const visit_t& c) const { return eval_global_avg_pool<T>(c.input_shape(), c.input()); }
+    values visit(op_tag<op::add>, const visit_t& c) const {
+        const auto &x = c.input(0), &z = c.input(1);
+        values y;
+        y.reserve(x.size());
+        for (std::size_t k = 0; k < x.size(); ++k) y.push_back(x[k] + z[k]);
+        return y;
+    }
+    values visit(op_tag<op::normalize>, const visit_t& c) const {
+        using traits = arith::scalar_traits<T>;
+        const node& n = c.n;
+        const auto& x = c.input();
+        values y;
+        y.reserve(x.size());
+        for (std::size_t k = 0; k < x.size(); ++k)
+            y.push_back((x[k] - traits::from_double(n.norm_mean[k])) * traits::from_double(n.norm_scale[k]) /
+                            traits::from_double(n.norm_divisor[k]) +
+                        traits::from_double(n.norm_offset[k]));
+        return y;
+    }
+    values visit(op_tag<op::batch_norm>, const visit_t& c) const
+        requires std::is_same_v<T, arith::rational>
+    {
+        return batch_norm_exact(c.n, c.input_shape(), c.input());
+    }
+};
+
+// The walk of forward_all / forward (`free`: only the output is kept).
+template <class T>
+std::vector<std::vector<T>> forward_walk(const network& net, std::vector<T> input, const exact_parameters* exact, bool free) {
+    check_evaluation_input(net, input.size());
+    if (exact) {
+        if constexpr (!std::is_same_v<T, arith::rational>) throw model_error(net.name() + ": exact parameters need exact rationals");
+        exact->check(net);
+    }
+    const forward_engine<T> engine{exact};
+    return walk(net, std::move(input), engine, walk_options{"forward evaluation", free});
+}
+
+}  // namespace detail
+
 // All node values (index = node index); keeps the intermediate activations.
 // With `exact` (rationals only), the affine nodes use those parameters
 // instead of their doubles (see fold_batch_norm_exact).
 template <class T>
 std::vector<std::vector<T>> forward_all(const network& net, std::vector<T> input, const exact_parameters* exact = nullptr) {
-    if (input.size() != net.input_shape().size())
-        throw model_error(net.name() + ": input has " + std::to_string(input.size()) + " values, expected " +
-                          std::to_string(net.input_shape().size()) + " (" + to_string(net.input_shape()) + ")");
-    if (!net.has_weights()) throw model_error(net.name() + ": a shape-only network cannot be evaluated");
-    const auto& nodes = net.nodes();
-    if (exact) {
-        if constexpr (!std::is_same_v<T, arith::rational>) throw model_error(net.name() + ": exact parameters need exact rationals");
-        exact->check(net);
-    }
-    std::vector<std::vector<T>> values(nodes.size());
-    values[0] = std::move(input);
-    for (std::size_t i = 1; i < nodes.size(); ++i) {
-        const node& n = nodes[i];
-        const auto& x = values[n.inputs.at(0)];
-        const shape3& in = nodes[n.inputs.at(0)].output;
-        std::vector<T> W, b;
-        if (n.is_affine()) {
-            if constexpr (std::is_same_v<T, arith::rational>) {
-                if (exact) W = exact->weight[i], b = exact->bias[i];
-            }
-            if (!exact) W = detail::to_scalars<T>(n.weight), b = detail::to_scalars<T>(n.bias);
-        }
-        switch (n.kind) {
-            case op::dense: values[i] = detail::eval_dense<T>(n, W, b, x); break;
-            case op::conv2d: values[i] = detail::eval_conv2d<T>(n, in, W, b, x); break;
-            case op::relu:
-                values[i].reserve(x.size());
-                for (const auto& v : x) values[i].push_back(arith::relu(v));
-                break;
-            case op::relu6:
-                values[i].reserve(x.size());
-                for (const auto& v : x) values[i].push_back(arith::relu6(v));
-                break;
-            case op::identity:
-            case op::flatten: values[i] = x; break;
-            case op::max_pool:
-            case op::avg_pool: values[i] = detail::eval_pool<T>(n, in, x); break;
-            case op::global_avg_pool: values[i] = detail::eval_global_avg_pool<T>(in, x); break;
-            case op::add: {
-                const auto& z = values[n.inputs.at(1)];
-                values[i].reserve(x.size());
-                for (std::size_t k = 0; k < x.size(); ++k) values[i].push_back(x[k] + z[k]);
-                break;
-            }
-            case op::normalize:
-                values[i].reserve(x.size());
-                for (std::size_t k = 0; k < x.size(); ++k) {
-                    using traits = arith::scalar_traits<T>;
-                    values[i].push_back((x[k] - traits::from_double(n.norm_mean[k])) * traits::from_double(n.norm_scale[k]) /
-                                            traits::from_double(n.norm_divisor[k]) +
-                                        traits::from_double(n.norm_offset[k]));
-                }
-                break;
-            case op::batch_norm:
-                if constexpr (std::is_same_v<T, arith::rational>) {
-                    values[i] = batch_norm_exact(n, net.at(n.inputs.at(0)).output, values[n.inputs.at(0)]);
-                    break;
-                }
-                throw model_error(net.name() + ": batch_norm '" + n.name + "' must be folded before evaluation (fold_batch_norm)");
-            case op::input: throw model_error(net.name() + ": second input node '" + n.name + "'");
-        }
-    }
-    return values;
+    return detail::forward_walk<T>(net, std::move(input), exact, false);
 }
 
 template <class T>
 std::vector<T> forward(const network& net, std::vector<T> input) {
-    auto values = forward_all<T>(net, std::move(input));
+    auto values = detail::forward_walk<T>(net, std::move(input), nullptr, true);
     return std::move(values.back());
 }
 
 // R_theta(x) in exact rationals with the exact parameters of a network
 // folded by fold_batch_norm_exact.
 inline std::vector<arith::rational> forward_exact(const network& net, const exact_parameters& exact, std::vector<arith::rational> input) {
-    auto values = forward_all<arith::rational>(net, std::move(input), &exact);
+    auto values = detail::forward_walk<arith::rational>(net, std::move(input), &exact, true);
     return std::move(values.back());
 }
 

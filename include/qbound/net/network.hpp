@@ -32,21 +32,34 @@ struct shape3 {
 
 std::string to_string(const shape3& s);
 
-enum class op {
-    input,
-    dense,
-    conv2d,
-    batch_norm,
-    relu,
-    relu6,
-    identity,
-    max_pool,
-    avg_pool,
-    global_avg_pool,
-    flatten,
-    add,
-    normalize,
-};
+// The operator kinds: this list is the one place they are named. The enum,
+// to_string(op), net::all_ops and every visitor's completeness check
+// (net/walk.hpp) are generated from it, so a new operator is one entry here
+// plus its handlers; every engine that neither handles nor refuses it fails
+// to compile.
+#define QBOUND_NET_OPS(X) \
+    X(input)              \
+    X(dense)              \
+    X(conv2d)             \
+    X(batch_norm)         \
+    X(relu)               \
+    X(relu6)              \
+    X(identity)           \
+    X(max_pool)           \
+    X(avg_pool)           \
+    X(global_avg_pool)    \
+    X(flatten)            \
+    X(add)                \
+    X(normalize)
+
+#define QBOUND_NET_OP_ENUMERATOR(name) name,
+enum class op { QBOUND_NET_OPS(QBOUND_NET_OP_ENUMERATOR) };
+#undef QBOUND_NET_OP_ENUMERATOR
+
+#define QBOUND_NET_OP_VALUE(name) op::name,
+inline constexpr op all_ops[] = {QBOUND_NET_OPS(QBOUND_NET_OP_VALUE)};
+#undef QBOUND_NET_OP_VALUE
+inline constexpr std::size_t op_count = sizeof(all_ops) / sizeof(all_ops[0]);
 
 std::string_view to_string(op kind);
 
