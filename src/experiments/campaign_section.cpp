@@ -182,13 +182,15 @@ void write_campaign_plots(const verify::campaign_result& r, const std::filesyste
         double offset;
         std::map<std::size_t, std::vector<double>> by_depth;
     };
-    std::vector<quantity> quantities{{"G[r=max]", "#9400d3", 5, 0.15, {}},
-                                     {"A-per-layer[r=max]", "#009e73", 11, 0.05, {}},
+    const std::string G_max = bounds::to_string({bounds::bound_family::G, bounds::r_source::max});
+    const std::string A_max = bounds::to_string({bounds::bound_family::A_per_layer, bounds::r_source::max});
+    std::vector<quantity> quantities{{G_max, "#9400d3", 5, 0.15, {}},
+                                     {A_max, "#009e73", 11, 0.05, {}},
                                      {"certified upper end of the sup (branch and bound)", "#0072b2", 7, -0.05, {}},
                                      {"certified lower end of the sup (witness)", "#e69f00", 9, -0.15, {}}};
     for (const auto& p : r.records) {
         // Only pairs where A-per-layer's hypotheses hold (plain chains, shared biases): the theorem's setting.
-        const auto a = std::find_if(p.variants.begin(), p.variants.end(), [](const auto& v) { return v.bound == "A-per-layer[r=max]"; });
+        const auto a = std::find_if(p.variants.begin(), p.variants.end(), [&](const auto& v) { return v.bound == A_max; });
         if (a == p.variants.end() || !a->hypotheses_hold || !(p.parameter_change > 0)) continue;
         for (const auto& v : p.variants)
             if (v.bound == quantities[0].title) quantities[0].by_depth[p.depth].push_back(v.value / p.parameter_change);

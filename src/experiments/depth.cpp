@@ -57,8 +57,8 @@ depth_sweep run_depth_sweep(const depth_sweep_options& opt, const progress_sink&
         const auto all = bounds::compute_bounds(m, m, bopt);  // constants do not depend on theta'
         const bounds::bound_result *G = nullptr, *A = nullptr;
         for (const auto& b : all) {
-            if (b.name == "G[r=theta]") G = &b;
-            if (b.name == "A-collapsed[r=theta]") A = &b;
+            if (b.key == bounds::variant_key{bounds::bound_family::G, bounds::r_source::theta}) G = &b;
+            if (b.key == bounds::variant_key{bounds::bound_family::A_collapsed, bounds::r_source::theta}) A = &b;
         }
         const double lg = bounds::log10_nearest(G->constant), la = bounds::log10_nearest(A->constant);
         sweep.rows.push_back({L, bounds::decimal_up(G->r_summary, 8), bounds::decimal_up(G->r_summary, 5),
@@ -131,8 +131,12 @@ std::vector<depth_point> run_depth_checks(const depth_check_options& opt, const 
 
 namespace {
 
-const std::vector<std::string>& depth_plot_variants() {
-    static const std::vector<std::string> v{"G[r=max]", "A-per-layer[r=max]", "A-collapsed[r=max]", "A'-collapsed[r=max]"};
+constexpr bounds::variant_key A_per_layer_max{bounds::bound_family::A_per_layer, bounds::r_source::max};
+
+const std::vector<bounds::variant_key>& depth_plot_variants() {
+    using F = bounds::bound_family;
+    static const std::vector<bounds::variant_key> v{{F::G, bounds::r_source::max}, A_per_layer_max, {F::A_collapsed, bounds::r_source::max},
+                                                    {F::A_prime_collapsed, bounds::r_source::max}};
     return v;
 }
 
@@ -144,7 +148,7 @@ void plot_depth_checks(const std::vector<depth_point>& points, const std::filesy
     spec.log_y = true;
     for (const auto& p : points) spec.x_tics.emplace_back(static_cast<double>(p.L), std::to_string(p.L));
     for (const auto& name : depth_plot_variants()) {
-        report::series s{name + " bound", {}, {}};
+        report::series s{bounds::to_string(name) + " bound", {}, {}};
         for (const auto& p : points)
             if (const auto* v = find_verdict(p.check, name)) {
                 s.x.push_back(static_cast<double>(p.L));
@@ -196,7 +200,7 @@ std::string to_markdown(const depth_section& s) {
             const auto* v = find_verdict(p.check, name);
             row.push_back(v ? sci(v->value) + " " + verify::to_string(v->result) : "-");
         }
-        const auto* a = find_verdict(p.check, "A-per-layer[r=max]");
+        const auto* a = find_verdict(p.check, A_per_layer_max);
         row.push_back(a ? ratio_text(a->ratio_to_lower) : "-");
         t.rows.push_back(row);
     }
@@ -215,8 +219,8 @@ std::string to_markdown(const depth_section& s) {
 std::string summary_row(const depth_section& s) {
     const auto& last = s.sweep.rows.back();
     return fmt::format("| depth | G/A = 1e{:.2f} at L = {}; A-per-layer / certified sup from {} (L = 1) to {} (L = {}) |\n",
-                       last.log10_G_over_A, last.L, ratio_text(find_verdict(s.checks.front().check, "A-per-layer[r=max]")->ratio_to_lower),
-                       ratio_text(find_verdict(s.checks.back().check, "A-per-layer[r=max]")->ratio_to_lower), s.checks.back().L);
+                       last.log10_G_over_A, last.L, ratio_text(find_verdict(s.checks.front().check, A_per_layer_max)->ratio_to_lower),
+                       ratio_text(find_verdict(s.checks.back().check, A_per_layer_max)->ratio_to_lower), s.checks.back().L);
 }
 
 }  // namespace qbound::experiments

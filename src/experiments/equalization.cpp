@@ -54,8 +54,11 @@ void plot_cle(const equalization_section& s, const std::filesystem::path& stem) 
     report::write_plot(spec, stem);
 }
 
-const std::vector<std::string>& shown_bounds() {
-    static const std::vector<std::string> v{"A-per-layer[r=max]", "B[r=max]", "G[r=max]"};
+constexpr bounds::variant_key A_per_layer_max{bounds::bound_family::A_per_layer, bounds::r_source::max};
+
+const std::vector<bounds::variant_key>& shown_bounds() {
+    static const std::vector<bounds::variant_key> v{A_per_layer_max, {bounds::bound_family::B, bounds::r_source::max},
+                                                    {bounds::bound_family::G, bounds::r_source::max}};
     return v;
 }
 
@@ -124,7 +127,7 @@ nlohmann::json to_json(const equalization_section& s) {
         for (const auto& r : st.rho) rho.push_back(dec(r, 12));
         nlohmann::json bj;
         for (const auto& name : shown_bounds())
-            if (const auto* v = find_verdict(st.check, name)) bj[name] = bounds::scientific_up(v->value, 8);
+            if (const auto* v = find_verdict(st.check, name)) bj[bounds::to_string(name)] = bounds::scientific_up(v->value, 8);
         stages.push_back({{"network", st.name}, {"r_l", rho}, {"max_change", dec(st.max_change, 10)}, {"bounds", bj},
                           {"lower", dec(st.check.witness.lower, 12)}, {"upper", dec(st.check.upper, 12)}});
     }
@@ -138,8 +141,9 @@ nlohmann::json to_json(const equalization_section& s) {
 std::string to_markdown(const equalization_section& s) {
     report::markdown_table norms{{"network"}, {}, {}};
     for (const auto& n : s.layer_names) norms.header.push_back("r_l " + n);
-    for (const std::string h : {"||theta - theta'|| (nearest 8-bit)", "A-per-layer[r=max]", "B[r=max]", "G[r=max]", "certified sup in"})
-        norms.header.push_back(h);
+    norms.header.push_back("||theta - theta'|| (nearest 8-bit)");
+    for (const auto& key : shown_bounds()) norms.header.push_back(bounds::to_string(key));
+    norms.header.push_back("certified sup in");
     norms.right_aligned.assign(norms.header.size(), true);
     norms.right_aligned[0] = false;
     for (const auto& st : s.stages) {
@@ -166,8 +170,8 @@ std::string to_markdown(const equalization_section& s) {
 }
 
 std::string summary_row(const equalization_section& s) {
-    const auto* before = find_verdict(s.stages[1].check, "A-per-layer[r=max]");
-    const auto* after = find_verdict(s.stages[2].check, "A-per-layer[r=max]");
+    const auto* before = find_verdict(s.stages[1].check, A_per_layer_max);
+    const auto* after = find_verdict(s.stages[2].check, A_per_layer_max);
     return fmt::format("| equalization | outputs {}; A-per-layer bound {} (imbalanced) -> {} (equalized) |\n",
                        s.outputs_identical ? "identical" : "DIFFERENT", sci(before->value), sci(after->value));
 }

@@ -86,8 +86,8 @@ paper_table run_paper_table(const paper_table_options& opt, const progress_sink&
         const auto all = bounds::compute_bounds(lm.network, lm.network);
         bounds::upper r_old, r_conv;
         for (const auto& b : all) {
-            if (b.name == "G[r=theta]") r_old = b.r_summary;
-            if (b.name == "B[r=theta]") r_conv = b.r_summary;
+            if (b.key == bounds::variant_key{bounds::bound_family::G, bounds::r_source::theta}) r_old = b.r_summary;
+            if (b.key == bounds::variant_key{bounds::bound_family::B, bounds::r_source::theta}) r_conv = b.r_summary;
         }
         auto arch = net::describe_architecture(lm.network);
         t.rows_b.push_back(bounds::paper_gain(arch, r_old, r_conv));

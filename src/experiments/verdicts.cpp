@@ -30,7 +30,8 @@ verdict_counts count_verdicts(const verify::check_result& r) {
     return c;
 }
 
-const verify::bound_verdict* find_verdict(const verify::check_result& r, const std::string& name) {
+const verify::bound_verdict* find_verdict(const verify::check_result& r, const bounds::variant_key& key) {
+    const std::string name = bounds::to_string(key);
     for (const auto& v : r.verdicts)
         if (v.bound == name) return &v;
     return nullptr;

@@ -50,6 +50,13 @@ std::size_t window_output_size(std::size_t in, std::size_t kernel, std::size_t s
     return (in + 2 * padding - span) / stride + 1;
 }
 
+network network::from_nodes(std::string name, std::vector<node> nodes, bool with_weights) {
+    check_invariants(name, nodes, with_weights);
+    network net(std::move(name), nodes.front().output, with_weights);
+    net.nodes_ = std::move(nodes);
+    return net;
+}
+
 network::network(std::string name, shape3 input, bool with_weights) : name_(std::move(name)), with_weights_(with_weights) {
     checked_product({input.channels, input.height, input.width}, name_ + ": input");
     if (input.size() == 0) throw model_error(name_ + ": empty input shape");
@@ -96,7 +103,7 @@ bool is_flat_in(const std::vector<node>& nodes, std::size_t i) {
     const flatness_of visitor;
     for (;;) {
         const node& n = nodes.at(i);
-        const flatness f = dispatch_kind<flatness>(n.kind, visitor, n);
+        const flatness f = dispatch_kind<flatness>(n.kind, "is_flat", visitor, n);
         if (f != flatness::as_input) return f == flatness::flat;
         i = n.inputs.at(0);
     }

@@ -20,6 +20,10 @@ void throw_invalid_kind(const network& net, std::size_t index) {
                       std::to_string(static_cast<int>(net.nodes()[index].kind)) + ", not an operator");
 }
 
+void throw_unsupported_kind(op kind, std::string_view engine) {
+    throw model_error(std::string(engine) + ": operator " + std::string(to_string(kind)) + " is not supported");
+}
+
 void throw_invalid_kind(op kind) {
     throw model_error("operator value " + std::to_string(static_cast<int>(kind)) + " is not an operator");
 }

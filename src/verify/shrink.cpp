@@ -13,6 +13,7 @@
 #include <numeric>
 #include <optional>
 #include <random>
+#include <span>
 
 namespace qbound::verify {
 
@@ -39,6 +40,42 @@ struct pair_case {
     arith::rational D;
     std::vector<double> x;  // the current witness (a hint for the candidate)
 };
+
+// The node lists of a pair under graph surgery (every structural edit is
+// applied to both) and the witness, turned back into a pair by rebuild,
+// through network::from_nodes, which checks every invariant.
+struct pair_draft {
+    std::vector<net::node> a, b;
+    std::vector<double> x;
+};
+
+pair_draft draft_of(const pair_case& c) { return {c.theta.nodes(), c.quant.nodes(), c.x}; }
+
+// The edited pair; nullopt when the edit broke an invariant (not a candidate).
+std::optional<pair_case> rebuild(const pair_case& from, pair_draft d) {
+    try {
+        return pair_case{net::network::from_nodes(from.theta.name(), std::move(d.a), from.theta.has_weights()),
+                         net::network::from_nodes(from.quant.name(), std::move(d.b), from.quant.has_weights()), from.D, std::move(d.x)};
+    } catch (const net::model_error&) {
+        return std::nullopt;
+    }
+}
+
+// What a candidate generator gives for index k: the end of its list, a
+// candidate skipped without evaluation (its shapes do not fit, or it changes
+// nothing), a malformed one (an edit that broke an invariant: counted as
+// tried, as the evaluation of a malformed pair would be), or a pair.
+struct candidate {
+    bool end = false;
+    bool malformed = false;
+    std::optional<pair_case> pair;
+};
+candidate end_of_list() { return {true, false, std::nullopt}; }
+candidate skipped() { return {false, false, std::nullopt}; }
+candidate of(std::optional<pair_case> c) {
+    const bool malformed = !c;
+    return {false, malformed, std::move(c)};
+}
 
 bool is_vector(const net::shape3& s) { return s.height == 1 && s.width == 1; }
 
@@ -91,18 +128,18 @@ struct shape_fix {
     }
 };
 
-bool fix_shapes(pair_case& c) {
-    shape_fix fix{c.theta.nodes(), c.quant.nodes()};
-    for (std::size_t i = 1; i < c.theta.nodes().size(); ++i)
-        if (!net::dispatch<bool>(c.theta, i, "shrink", fix, i)) return false;
+bool fix_shapes(pair_draft& d) {
+    shape_fix fix{d.a, d.b};
+    for (std::size_t i = 1; i < d.a.size(); ++i)
+        if (!net::dispatch_kind<bool>(d.a[i].kind, "shrink", fix, i)) return false;
     return true;
 }
 
 // Consumers of `from` read `to` instead; nodes no longer reaching the output
 // are removed and the rest renumbered.
-void bypass(pair_case& c, std::size_t from, std::size_t to) {
-    for (auto* m : {&c.theta, &c.quant}) {
-        auto& nodes = m->nodes();
+void bypass(pair_draft& d, std::size_t from, std::size_t to) {
+    for (auto* m : {&d.a, &d.b}) {
+        auto& nodes = *m;
         for (std::size_t j = from + 1; j < nodes.size(); ++j)
             for (auto& in : nodes[j].inputs)
                 if (in == from) in = to;
@@ -143,12 +180,12 @@ std::vector<std::size_t> unit_classes(const net::network& m) {
 }
 
 // Removes units [first, first + count) of class `cls` everywhere.
-void remove_units(pair_case& c, const std::vector<std::size_t>& classes, std::size_t cls, std::size_t first, std::size_t count) {
+void remove_units(pair_draft& d, const std::vector<std::size_t>& classes, std::size_t cls, std::size_t first, std::size_t count) {
     const auto erase_range = [&](std::vector<double>& v, std::size_t at, std::size_t n) {
         v.erase(v.begin() + static_cast<std::ptrdiff_t>(at), v.begin() + static_cast<std::ptrdiff_t>(at + n));
     };
-    for (auto* m : {&c.theta, &c.quant}) {
-        auto& nodes = m->nodes();
+    for (auto* m : {&d.a, &d.b}) {
+        auto& nodes = *m;
         for (std::size_t i = 0; i < nodes.size(); ++i) {
             auto& n = nodes[i];
             if (n.kind == net::op::dense && classes[n.inputs[0]] == cls) {
@@ -164,7 +201,7 @@ void remove_units(pair_case& c, const std::vector<std::size_t>& classes, std::si
             }
         }
     }
-    if (classes[0] == cls) c.x.erase(c.x.begin() + static_cast<std::ptrdiff_t>(first), c.x.begin() + static_cast<std::ptrdiff_t>(first + count));
+    if (classes[0] == cls) d.x.erase(d.x.begin() + static_cast<std::ptrdiff_t>(first), d.x.begin() + static_cast<std::ptrdiff_t>(first + count));
 }
 
 // v rounded to `bits` significant bits (1: a power of two), ties away from zero.
@@ -178,11 +215,9 @@ double round_significant(double v, int bits) {
 // w -> s(w), w' -> s(w) + s(w' - w) over the chosen layers' weights (and biases).
 template <class Simplify>
 void simplify_pair(pair_case& c, std::optional<std::size_t> only_node, bool biases, Simplify s) {
-    auto& a = c.theta.nodes();
-    auto& b = c.quant.nodes();
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (!a[i].is_affine() || (only_node && *only_node != i)) continue;
-        const auto apply = [&](std::vector<double>& w, std::vector<double>& wq) {
+    for (std::size_t i : c.theta.affine_nodes()) {
+        if (only_node && *only_node != i) continue;
+        const auto apply = [&](std::span<double> w, std::span<double> wq) {
             const double scale = std::accumulate(w.begin(), w.end(), 0.0, [](double m, double v) { return std::max(m, std::abs(v)); });
             for (std::size_t k = 0; k < w.size(); ++k) {
                 const double delta = wq[k] - w[k];
@@ -190,8 +225,8 @@ void simplify_pair(pair_case& c, std::optional<std::size_t> only_node, bool bias
                 wq[k] = w[k] + s(delta, 0.0);
             }
         };
-        apply(a[i].weight, b[i].weight);
-        if (biases) apply(a[i].bias, b[i].bias);
+        apply(c.theta.weights(i), c.quant.weights(i));
+        if (biases) apply(c.theta.bias(i), c.quant.bias(i));
     }
 }
 
@@ -257,9 +292,11 @@ public:
     bool first_violating(pair_case& current, point_difference& witness, bool& hypotheses, Candidates&& make) {
         for (std::size_t k = 0;; ++k) {
             if (exhausted()) return false;
-            std::optional<pair_case> cand = make(k);
-            if (!cand) return false;  // no more candidates
-            if (cand->theta.nodes().empty()) continue;  // this one was invalid
+            candidate made = make(k);
+            if (made.end) return false;  // no more candidates
+            if (made.malformed) ++candidates_;
+            if (!made.pair) continue;    // skipped, or malformed
+            std::optional<pair_case>& cand = made.pair;
             if (auto v = violation(*cand)) {
                 cand->x = v->first.x;
                 current = std::move(*cand);
@@ -277,13 +314,6 @@ private:
     std::chrono::steady_clock::time_point start_;
     std::size_t candidates_ = 0;
 };
-
-// An invalid candidate (skipped without evaluation).
-pair_case invalid(const pair_case& c) {
-    pair_case bad{c.theta, c.quant, c.D, {}};
-    bad.theta.nodes().clear();
-    return bad;
-}
 
 }  // namespace
 
@@ -326,12 +356,14 @@ shrink_result shrink_counterexample(const net::network& theta, const net::networ
                                              activation != cur.theta.output_index();
                 bypasses.push_back({with_activation ? activation : i, n.inputs[0]});
             }
-            progress = s.first_violating(cur, r.witness, r.hypotheses_hold, [&](std::size_t k) -> std::optional<pair_case> {
-                if (k >= bypasses.size()) return std::nullopt;
-                pair_case c = cur;
-                bypass(c, bypasses[k].first, bypasses[k].second);
-                if (!fix_shapes(c) || size_of(c.theta).layers >= size_of(cur.theta).layers) return invalid(cur);
-                return c;
+            progress = s.first_violating(cur, r.witness, r.hypotheses_hold, [&](std::size_t k) -> candidate {
+                if (k >= bypasses.size()) return end_of_list();
+                pair_draft d = draft_of(cur);
+                bypass(d, bypasses[k].first, bypasses[k].second);
+                if (!fix_shapes(d)) return skipped();
+                std::optional<pair_case> c = rebuild(cur, std::move(d));
+                if (c && size_of(c->theta).layers >= size_of(cur.theta).layers) return skipped();
+                return of(std::move(c));
             });
             if (progress) {
                 ++r.accepted;
@@ -352,12 +384,12 @@ shrink_result shrink_counterexample(const net::network& theta, const net::networ
                 for (std::size_t chunk = n / 2; chunk >= 1; chunk /= 2)
                     for (std::size_t at = 0; at + chunk <= n; at += chunk) removals.push_back({cls, {at, chunk}});
             }
-            progress = s.first_violating(cur, r.witness, r.hypotheses_hold, [&](std::size_t k) -> std::optional<pair_case> {
-                if (k >= removals.size()) return std::nullopt;
-                pair_case c = cur;
-                remove_units(c, classes, removals[k].first, removals[k].second.first, removals[k].second.second);
-                if (!fix_shapes(c)) return invalid(cur);
-                return c;
+            progress = s.first_violating(cur, r.witness, r.hypotheses_hold, [&](std::size_t k) -> candidate {
+                if (k >= removals.size()) return end_of_list();
+                pair_draft d = draft_of(cur);
+                remove_units(d, classes, removals[k].first, removals[k].second.first, removals[k].second.second);
+                if (!fix_shapes(d)) return skipped();
+                return of(rebuild(cur, std::move(d)));
             });
             if (progress) {
                 ++r.accepted;
@@ -374,20 +406,20 @@ shrink_result shrink_counterexample(const net::network& theta, const net::networ
             const auto four_bits = [](double v, double) { return round_significant(v, 4); };
             const auto eight_bits = [](double v, double) { return round_significant(v, 8); };
             const auto small_to_zero = [](double v, double scale) { return std::abs(v) < scale / 8 ? 0.0 : v; };
-            progress = s.first_violating(cur, r.witness, r.hypotheses_hold, [&](std::size_t k) -> std::optional<pair_case> {
+            progress = s.first_violating(cur, r.witness, r.hypotheses_hold, [&](std::size_t k) -> candidate {
                 constexpr std::size_t kinds = 6;
-                if (k >= scopes.size() * kinds) return std::nullopt;
+                if (k >= scopes.size() * kinds) return end_of_list();
                 pair_case c = cur;
                 const auto scope = scopes[k / kinds];
                 switch (k % kinds) {
                 case 0:
                     // Biases to zero in theta, the bias change kept (b' - b).
-                    for (std::size_t i = 0; i < c.theta.nodes().size(); ++i) {
-                        auto &a = c.theta.nodes()[i], &b = c.quant.nodes()[i];
-                        if (!a.is_affine() || (scope && *scope != i)) continue;
-                        for (std::size_t o = 0; o < a.bias.size(); ++o) {
-                            b.bias[o] = b.bias[o] - a.bias[o];
-                            a.bias[o] = 0;
+                    for (std::size_t i : c.theta.affine_nodes()) {
+                        if (scope && *scope != i) continue;
+                        const std::span<double> a = c.theta.bias(i), b = c.quant.bias(i);
+                        for (std::size_t o = 0; o < a.size(); ++o) {
+                            b[o] = b[o] - a[o];
+                            a[o] = 0;
                         }
                     }
                     break;
@@ -397,8 +429,8 @@ shrink_result shrink_counterexample(const net::network& theta, const net::networ
                 case 4: simplify_pair(c, scope, true, eight_bits); break;
                 case 5: simplify_pair(c, scope, false, small_to_zero); break;
                 }
-                if (same_weights(c, cur)) return invalid(cur);
-                return c;
+                if (same_weights(c, cur)) return skipped();
+                return of(std::move(c));
             });
             if (progress) {
                 ++r.accepted;
@@ -410,13 +442,13 @@ shrink_result shrink_counterexample(const net::network& theta, const net::networ
             std::vector<arith::rational> radii;
             if (cur.D > 1) radii.push_back(1);
             if (cur.D > arith::rational(1, 8)) radii.push_back(cur.D / 2);
-            progress = s.first_violating(cur, r.witness, r.hypotheses_hold, [&](std::size_t k) -> std::optional<pair_case> {
-                if (k >= radii.size()) return std::nullopt;
+            progress = s.first_violating(cur, r.witness, r.hypotheses_hold, [&](std::size_t k) -> candidate {
+                if (k >= radii.size()) return end_of_list();
                 pair_case c = cur;
                 const double scale = static_cast<double>(radii[k] / cur.D);
                 for (auto& v : c.x) v *= scale;
                 c.D = radii[k];
-                return c;
+                return of(std::move(c));
             });
             if (progress) ++r.accepted;
         }

@@ -32,7 +32,7 @@ struct verdict_counts {
 verdict_counts count_verdicts(const verify::check_result& r);
 
 // The verdict of the named bound, or nullptr.
-const verify::bound_verdict* find_verdict(const verify::check_result& r, const std::string& name);
+const verify::bound_verdict* find_verdict(const verify::check_result& r, const bounds::variant_key& key);
 // The best proved bound: the smallest certified value among variants whose
 // hypotheses hold (nullptr when none holds).
 const verify::bound_verdict* best_proved(const verify::check_result& r);

@@ -111,14 +111,18 @@ public:
     // gave it (check_invariants).
     const std::vector<node>& nodes() const { return nodes_; }
     const node& at(std::size_t i) const { return nodes_.at(i); }
-#ifdef QBOUND_NETWORK_MIGRATION
-    // TEMPORARY, TO BE REMOVED (issue 20 migration): unchecked mutable access,
-    // compiled only into the few sources CMakeLists.txt lists under
-    // QBOUND_NETWORK_MIGRATION until they use the checked mutators. Nothing
-    // else may use it.
+#ifdef QBOUND_NETWORK_UNCHECKED
+    // Unchecked mutable access, compiled only into the test sources that
+    // CMakeLists.txt lists under QBOUND_NETWORK_UNCHECKED: they corrupt
+    // networks on purpose, to test refusals of what the builders cannot make.
+    // Nothing in the library may use it.
     std::vector<node>& nodes() { return nodes_; }
     node& at(std::size_t i) { return nodes_.at(i); }
 #endif
+    // A network from an edited node list (graph surgery: shrinking a
+    // counterexample), checked: throws model_error naming the first violated
+    // invariant (check_invariants).
+    static network from_nodes(std::string name, std::vector<node> nodes, bool with_weights = true);
     std::size_t input_index() const { return 0; }
     std::size_t output_index() const { return nodes_.size() - 1; }
     const shape3& input_shape() const { return nodes_.front().output; }

@@ -94,6 +94,7 @@ std::string unsupported_node_text(const network& net, std::size_t index, std::st
 // A node whose kind is not an enumerator of op (a corrupted value).
 [[noreturn]] void throw_invalid_kind(const network& net, std::size_t index);
 [[noreturn]] void throw_invalid_kind(op kind);
+[[noreturn]] void throw_unsupported_kind(op kind, std::string_view engine);
 
 namespace detail {
 template <class R, op K, op_set refused, class V, class... Args>
@@ -120,15 +121,20 @@ R dispatch(const network& net, std::size_t index, std::string_view engine, V& v,
     throw_invalid_kind(net, index);
 }
 
-// v.visit(op_tag<kind>{}, args...) for a bare operator kind (no network to
-// name in errors: V must handle every kind, none refused).
+// v.visit(op_tag<kind>{}, args...) for a bare operator kind, for visitors of
+// node lists that are not (yet) a network (check_invariants, graph surgery);
+// a refused kind throws model_error "ENGINE: operator KIND is not supported".
 template <class R, class V, class... Args>
-R dispatch_kind(op kind, V& v, Args&&... args) {
+R dispatch_kind(op kind, std::string_view engine, V& v, Args&&... args) {
     static_assert(check_visitor<V, op_set{}, Args...>());
-    static_assert(refused_ops<V>().bits == 0, "dispatch_kind: the visitor must handle every operator kind");
+    constexpr op_set refused = refused_ops<V>();
     switch (kind) {
-#define QBOUND_NET_DISPATCH_KIND(name) \
-    case op::name: return v.visit(op_tag<op::name>{}, std::forward<Args>(args)...);
+#define QBOUND_NET_DISPATCH_KIND(name)                                                     \
+    case op::name:                                                                         \
+        if constexpr (refused.contains(op::name))                                          \
+            throw_unsupported_kind(kind, engine);                                          \
+        else                                                                               \
+            return v.visit(op_tag<op::name>{}, std::forward<Args>(args)...);
         QBOUND_NET_OPS(QBOUND_NET_DISPATCH_KIND)
 #undef QBOUND_NET_DISPATCH_KIND
     }
