@@ -18,8 +18,9 @@
 #      advice (-mno-avx512f) is accepted. Skipped without AVX-512.
 #   5. clang++-14 -O3 at the best ISA level this CPU runs (x86-64-v4 with
 #      AVX-512, else v3, else v2): the whole project built with clang (so
-#      clang-only errors and warnings are caught), labels arith, net, proofs,
-#      fast and verify run.
+#      clang-only errors and warnings are caught), labels arith, net, fast,
+#      verify and golden run (the proof steps run in stages 1 and 3: left out
+#      here to keep CI under 30 minutes).
 #   6. g++ -O1 with AddressSanitizer + UndefinedBehaviorSanitizer: labels
 #      arith, net, io, quant, bounds, fast and verify (the property tests of
 #      arith, bounds and verify with a tenth of their cases,
@@ -115,7 +116,7 @@ fi
 
 # 5. clang 14 at the best level this CPU runs: the whole project builds.
 [ "$level" -ge 2 ] && clang_flags="-O3 -march=x86-64-v$level" || clang_flags="-O3"
-run_variant build-clang clang++-14 None "$clang_flags" all "arith|net|proofs|fast|verify|golden"
+run_variant build-clang clang++-14 None "$clang_flags" all "arith|net|fast|verify|golden"
 
 # 6. ASan + UBSan at -O1: the property tests of arith, bounds and verify with
 # a tenth of their cases (QBOUND_CASES_DIVISOR=10, set by cmake/hardening.cmake

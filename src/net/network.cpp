@@ -376,108 +376,119 @@ void network::batch_norm_to_identity(std::size_t i) {
 
 void check_invariants(const network& net) { check_invariants(net.name(), net.nodes(), net.has_weights()); }
 
+namespace {
+
+// The invariants of node `n` given the earlier nodes (a visitor of
+// dispatch_kind: one handler per operator), each violation a model_error
+// naming the node.
+struct invariant_check {
+    const std::vector<node>& nodes;
+    const node& n;
+    bool with_weights;
+    std::string who;
+
+    [[noreturn]] void fail(const std::string& what) const { throw model_error(who + ": " + what); }
+    void expect_output(const shape3& s) const {
+        if (!(n.output == s)) fail("output shape " + to_string(n.output) + ", its inputs and geometry give " + to_string(s));
+    }
+    void expect_size(const std::vector<double>& v, std::size_t size, const char* what) const {
+        if (v.size() != size) fail(std::to_string(v.size()) + " " + what + " values, its shape needs " + std::to_string(size));
+    }
+    const shape3& in(std::size_t k = 0) const { return nodes[n.inputs[k]].output; }
+
+    void visit(op_tag<op::input>) const {
+        if (n.output.size() == 0) fail("empty input shape");
+    }
+    void visit(op_tag<op::dense>) const {
+        if (!is_flat_in(nodes, n.inputs[0])) fail("reads a feature map (a dense node reads a flat tensor)");
+        if (n.in_features != in().size()) fail(std::to_string(n.in_features) + " input features for an input of " + to_string(in()));
+        if (n.out_features == 0) fail("has no outputs");
+        expect_output({n.out_features, 1, 1});
+    }
+    void visit(op_tag<op::conv2d>) const {
+        const conv_geometry& g = n.conv;
+        const shape3& x = in();
+        if (n.in_features != x.channels) fail(std::to_string(n.in_features) + " input channels for an input of " + to_string(x));
+        if (g.groups == 0 || n.out_features == 0 || x.channels % g.groups != 0 || n.out_features % g.groups != 0)
+            fail("groups " + std::to_string(g.groups) + " must divide input channels " + std::to_string(x.channels) +
+                 " and output channels " + std::to_string(n.out_features));
+        expect_output({n.out_features, window_output_size(x.height, g.kernel_h, g.stride, g.padding, g.dilation, who),
+                       window_output_size(x.width, g.kernel_w, g.stride, g.padding, g.dilation, who)});
+    }
+    void visit(op_tag<op::batch_norm>) const {
+        const shape3& x = in();
+        expect_output(x);
+        if (with_weights) {  // a shape-only network need not carry them
+            expect_size(n.bn.gamma, x.channels, "batch_norm gamma");
+            expect_size(n.bn.beta, x.channels, "batch_norm beta");
+            expect_size(n.bn.mean, x.channels, "batch_norm mean");
+            expect_size(n.bn.var, x.channels, "batch_norm var");
+        }
+        if (!(n.bn.eps >= 0)) fail("negative or NaN epsilon");
+    }
+    void visit(op_tag<op::relu>) const { expect_output(in()); }
+    void visit(op_tag<op::relu6>) const { expect_output(in()); }
+    void visit(op_tag<op::identity>) const { expect_output(in()); }
+    void visit(op_tag<op::flatten>) const { expect_output({in().size(), 1, 1}); }
+    void visit(op_tag<op::max_pool>) const { pool(true); }
+    void visit(op_tag<op::avg_pool>) const { pool(false); }
+    void pool(bool is_max) const {
+        const pool_geometry& g = n.pool;
+        const shape3& x = in();
+        if (g.padding * 2 > g.kernel) fail("padding larger than half the kernel");
+        if (is_max && g.count_include_pad != pool_geometry{}.count_include_pad) fail("count_include_pad is not the canonical value for a maximum");
+        expect_output({x.channels, window_output_size(x.height, g.kernel, g.stride, g.padding, 1, who),
+                       window_output_size(x.width, g.kernel, g.stride, g.padding, 1, who)});
+    }
+    void visit(op_tag<op::global_avg_pool>) const { expect_output({in().channels, 1, 1}); }
+    void visit(op_tag<op::add>) const {
+        if (!(in(1) == in())) fail("adds shapes " + to_string(in()) + " and " + to_string(in(1)));
+        expect_output(in());
+    }
+    void visit(op_tag<op::normalize>) const {
+        const std::size_t size = in().size();
+        expect_output(in());
+        expect_size(n.norm_mean, size, "normalize mean");
+        expect_size(n.norm_scale, size, "normalize scale");
+        expect_size(n.norm_divisor, size, "normalize divisor");
+        expect_size(n.norm_offset, size, "normalize offset");
+        for (std::size_t k = 0; k < size; ++k)
+            if (!std::isfinite(n.norm_mean[k]) || !std::isfinite(n.norm_scale[k]) || !std::isfinite(n.norm_divisor[k]) ||
+                !std::isfinite(n.norm_offset[k]) || n.norm_divisor[k] == 0)
+                fail("element " + std::to_string(k) + ": normalize parameters must be finite, divisor non-zero");
+    }
+};
+
+}  // namespace
+
 void check_invariants(const std::string& name, const std::vector<node>& nodes, bool with_weights) {
     if (nodes.empty()) throw model_error(name + ": a network has at least its input node");
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         const node& n = nodes[i];
-        const std::string who = name + ": node " + std::to_string(i) + " '" + n.name + "' (" + std::string(to_string(n.kind)) + ")";
-        const auto fail = [&](const std::string& what) { throw model_error(who + ": " + what); };
-        if (n.name.empty()) fail("has no name");
-        if ((i == 0) != (n.kind == op::input)) fail(i == 0 ? "node 0 must be the input" : "only node 0 may be an input");
+        const invariant_check check{nodes, n, with_weights,
+                                    name + ": node " + std::to_string(i) + " '" + n.name + "' (" + std::string(to_string(n.kind)) + ")"};
+        if (n.name.empty()) check.fail("has no name");
+        if ((i == 0) != (n.kind == op::input)) check.fail(i == 0 ? "node 0 must be the input" : "only node 0 may be an input");
         const std::size_t arity = n.kind == op::input ? 0 : n.kind == op::add ? 2 : 1;
         if (n.inputs.size() != arity)
-            fail("reads " + std::to_string(n.inputs.size()) + " nodes; a " + std::string(to_string(n.kind)) + " node reads " +
-                 std::to_string(arity));
+            check.fail("reads " + std::to_string(n.inputs.size()) + " nodes; a " + std::string(to_string(n.kind)) + " node reads " +
+                       std::to_string(arity));
         for (std::size_t from : n.inputs)
-            if (from >= i) fail("reads node " + std::to_string(from) + ", which is not an earlier node");
-        const auto expect_output = [&](const shape3& s) {
-            if (!(n.output == s)) fail("output shape " + to_string(n.output) + ", its inputs and geometry give " + to_string(s));
-        };
-        const auto expect_size = [&](const std::vector<double>& v, std::size_t size, const char* what) {
-            if (v.size() != size)
-                fail(std::to_string(v.size()) + " " + what + " values, its shape needs " + std::to_string(size));
-        };
+            if (from >= i) check.fail("reads node " + std::to_string(from) + ", which is not an earlier node");
         if (!n.is_affine()) {
-            expect_size(n.weight, 0, "weight");
-            expect_size(n.bias, 0, "bias");
+            check.expect_size(n.weight, 0, "weight");
+            check.expect_size(n.bias, 0, "bias");
         }
         if (n.kind != op::normalize) {
-            expect_size(n.norm_mean, 0, "normalize mean");
-            expect_size(n.norm_scale, 0, "normalize scale");
-            expect_size(n.norm_divisor, 0, "normalize divisor");
-            expect_size(n.norm_offset, 0, "normalize offset");
+            check.expect_size(n.norm_mean, 0, "normalize mean");
+            check.expect_size(n.norm_scale, 0, "normalize scale");
+            check.expect_size(n.norm_divisor, 0, "normalize divisor");
+            check.expect_size(n.norm_offset, 0, "normalize offset");
         }
-        if (n.kind == op::input) {
-            if (n.output.size() == 0) fail("empty input shape");
-            continue;
-        }
-        const shape3 in = nodes[n.inputs[0]].output;
-        switch (n.kind) {
-            case op::input: break;
-            case op::dense:
-                if (!is_flat_in(nodes, n.inputs[0])) fail("reads a feature map (a dense node reads a flat tensor)");
-                if (n.in_features != in.size()) fail(std::to_string(n.in_features) + " input features for an input of " + to_string(in));
-                if (n.out_features == 0) fail("has no outputs");
-                expect_output({n.out_features, 1, 1});
-                break;
-            case op::conv2d: {
-                const conv_geometry& g = n.conv;
-                if (n.in_features != in.channels) fail(std::to_string(n.in_features) + " input channels for an input of " + to_string(in));
-                if (g.groups == 0 || n.out_features == 0 || in.channels % g.groups != 0 || n.out_features % g.groups != 0)
-                    fail("groups " + std::to_string(g.groups) + " must divide input channels " + std::to_string(in.channels) +
-                         " and output channels " + std::to_string(n.out_features));
-                expect_output({n.out_features, window_output_size(in.height, g.kernel_h, g.stride, g.padding, g.dilation, who),
-                               window_output_size(in.width, g.kernel_w, g.stride, g.padding, g.dilation, who)});
-                break;
-            }
-            case op::batch_norm: {
-                expect_output(in);
-                if (with_weights) {  // a shape-only network need not carry them
-                    expect_size(n.bn.gamma, in.channels, "batch_norm gamma");
-                    expect_size(n.bn.beta, in.channels, "batch_norm beta");
-                    expect_size(n.bn.mean, in.channels, "batch_norm mean");
-                    expect_size(n.bn.var, in.channels, "batch_norm var");
-                }
-                if (!(n.bn.eps >= 0)) fail("negative or NaN epsilon");
-                break;
-            }
-            case op::relu:
-            case op::relu6:
-            case op::identity:
-            case op::flatten:
-                expect_output(n.kind == op::flatten ? shape3{in.size(), 1, 1} : in);
-                break;
-            case op::max_pool:
-            case op::avg_pool: {
-                const pool_geometry& g = n.pool;
-                if (g.padding * 2 > g.kernel) fail("padding larger than half the kernel");
-                if (n.kind == op::max_pool && g.count_include_pad != pool_geometry{}.count_include_pad)
-                    fail("count_include_pad is not the canonical value for a maximum");
-                expect_output({in.channels, window_output_size(in.height, g.kernel, g.stride, g.padding, 1, who),
-                               window_output_size(in.width, g.kernel, g.stride, g.padding, 1, who)});
-                break;
-            }
-            case op::global_avg_pool: expect_output({in.channels, 1, 1}); break;
-            case op::add:
-                if (!(nodes[n.inputs[1]].output == in))
-                    fail("adds shapes " + to_string(in) + " and " + to_string(nodes[n.inputs[1]].output));
-                expect_output(in);
-                break;
-            case op::normalize:
-                expect_output(in);
-                expect_size(n.norm_mean, in.size(), "normalize mean");
-                expect_size(n.norm_scale, in.size(), "normalize scale");
-                expect_size(n.norm_divisor, in.size(), "normalize divisor");
-                expect_size(n.norm_offset, in.size(), "normalize offset");
-                for (std::size_t k = 0; k < in.size(); ++k)
-                    if (!std::isfinite(n.norm_mean[k]) || !std::isfinite(n.norm_scale[k]) || !std::isfinite(n.norm_divisor[k]) ||
-                        !std::isfinite(n.norm_offset[k]) || n.norm_divisor[k] == 0)
-                        fail("element " + std::to_string(k) + ": normalize parameters must be finite, divisor non-zero");
-                break;
-        }
+        dispatch_kind<void>(n.kind, "check_invariants", check);
         if (n.is_affine()) {
-            expect_size(n.weight, with_weights ? network::weight_count(n) : 0, "weight");
-            expect_size(n.bias, with_weights ? n.out_features : 0, "bias");
+            check.expect_size(n.weight, with_weights ? network::weight_count(n) : 0, "weight");
+            check.expect_size(n.bias, with_weights ? n.out_features : 0, "bias");
         }
     }
 }
