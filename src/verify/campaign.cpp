@@ -138,7 +138,10 @@ campaign_pair draw_tight(std::mt19937_64& g) {
     return {m, q, arith::rational(pick(g, 4, 16), 4)};
 }
 
-campaign_pair draw_random_cnn(std::mt19937_64& g) {
+// A small CNN on a 6 x 6 input: one or two 3 x 3 convolutions (the first
+// maybe followed by a 2 x 2 max pool), global average pooling or flatten, a
+// dense layer of 1 to 3 outputs; He-normal weights.
+net::network random_small_cnn(std::mt19937_64& g) {
     net::cnn_config cfg;
     cfg.input = {pick(g, 1, 2), 6, 6};
     cfg.convs.clear();
@@ -149,6 +152,11 @@ campaign_pair draw_random_cnn(std::mt19937_64& g) {
     cfg.dense = {pick(g, 1, 3)};
     net::network m = net::make_cnn(cfg);
     net::init_he_normal(m, g(), 0.1);
+    return m;
+}
+
+campaign_pair draw_random_cnn(std::mt19937_64& g) {
+    net::network m = random_small_cnn(g);
     const auto kind = g() % 2 ? quant::method::nearest : quant::method::floor;
     return quantized(m, kind, static_cast<unsigned>(pick(g, 3, 6)), 1);
 }
@@ -212,16 +220,7 @@ campaign_pair draw_mixed_mlp(std::mt19937_64& g) {
 }
 
 campaign_pair draw_mixed_cnn(std::mt19937_64& g) {
-    net::cnn_config cfg;
-    cfg.input = {pick(g, 1, 2), 6, 6};
-    cfg.convs.clear();
-    const std::size_t convs = pick(g, 1, 2);
-    for (std::size_t k = 0; k < convs; ++k)
-        cfg.convs.push_back({pick(g, 2, 4), {3, 3, pick(g, 1, 2), 1, 1, 1}, k == 0 && g() % 2 == 0});
-    cfg.global_pool = g() % 2 == 0;
-    cfg.dense = {pick(g, 1, 3)};
-    net::network m = net::make_cnn(cfg);
-    net::init_he_normal(m, g(), 0.1);
+    net::network m = random_small_cnn(g);
     const auto kind = all_methods[g() % 4];
     const auto bits = static_cast<unsigned>(pick(g, 2, 8));
     const bool per_channel = g() % 2 == 0;

@@ -163,17 +163,23 @@ struct symbolic_walk {
     const std::vector<differential_values>& intervals;
     const Concrete& concrete;
 
+    // A node of `outputs` elements whose z, z' and d are all the constant 0.
+    symbolic_node zeros(std::size_t outputs) const {
+        const bounds2 zero = s.constant_bounds(arith::make_interval(0.0));
+        symbolic_node out;
+        out.z.assign(outputs, zero);
+        out.q.assign(outputs, zero);
+        out.d.assign(outputs, zero);
+        return out;
+    }
+
     template <net::op K>
         requires(K == net::op::dense || K == net::op::conv2d)
     symbolic_node visit(net::op_tag<K>, const visit_t& c) const {
         const net::node &n = c.n, &nq = c.paired();
         const symbolic_node& x = c.input();
-        symbolic_node out;
         const std::size_t outputs = n.output.size();
-        const bounds2 zero = s.constant_bounds(arith::make_interval(0.0));
-        out.z.assign(outputs, zero);
-        out.q.assign(outputs, zero);
-        out.d.assign(outputs, zero);
+        symbolic_node out = zeros(outputs);
         const std::size_t pixels = K == net::op::conv2d ? n.output.height * n.output.width : 1;
         std::size_t current = 0;
         const auto begin = [&](std::size_t o) {
@@ -226,12 +232,8 @@ struct symbolic_walk {
         const net::node& n = c.n;
         const net::shape3& in = c.input_shape();
         const symbolic_node& x = c.input();
-        symbolic_node out;
         const std::size_t outputs = n.output.size();
-        const bounds2 zero = s.constant_bounds(arith::make_interval(0.0));
-        out.z.assign(outputs, zero);
-        out.q.assign(outputs, zero);
-        out.d.assign(outputs, zero);
+        symbolic_node out = zeros(outputs);
         const auto average = [&](std::size_t o, const std::vector<std::size_t>& taps, double divisor) {
             const I w = arith::make_interval(1.0) / arith::make_interval(divisor);
             for (std::size_t t : taps) {
