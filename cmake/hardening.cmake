@@ -39,6 +39,7 @@ if(QBOUND_FUZZ)
     src/arith/interval_double.cpp
     src/arith/scalar.cpp
     src/net/network.cpp
+    src/net/walk.cpp
     src/net/batch_norm.cpp
     src/net/architecture.cpp
     src/io/limits.cpp
