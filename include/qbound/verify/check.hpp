@@ -44,38 +44,12 @@ struct bound_verdict {
     double ratio_to_lower = 0;     // bound / certified lower (how pessimistic; inf when lower = 0)
 };
 
-// One box of the input region Omega (a union of boxes): `inside` has only
-// points of the exact box (the search stays in it), `covering` contains the
-// exact box (the upper side bounds it); equal when the ends are doubles.
-struct region_box {
-    input_box inside, covering;
-};
-
 struct check_options {
-    // The published bounds are evaluated with this D; the region must lie in [-D, D]^d.
     arith::rational D = 1;
-    // Omega: the union of these boxes; empty means [-D, D]^d.
-    std::vector<region_box> region;
     search_options search;
     branch_and_bound_options branch;
     long certify_bits = 256;
     std::function<void(const std::string&)> stage;  // called as each stage starts (progress), may be empty
-};
-
-// Per output k: a certified bracket on sup_{x in Omega} |R_theta(x)_k - R_theta'(x)_k|.
-struct output_bracket {
-    std::size_t index = 0;
-    arith::rational lower, upper;  // lower certified at witness.x (its output-k difference); upper meaningful if check_result::upper_computed
-    std::vector<double> witness;   // where lower is attained
-    std::string arithmetic;        // how lower was certified
-    double relative_gap = 1;       // (upper - lower) / upper, 0 when upper = 0
-};
-
-// The bracket as the work went on (time-to-gap): the max-over-outputs bracket after `boxes` boxes.
-struct trace_point {
-    double seconds = 0;
-    std::size_t boxes = 0;
-    double lower = 0, upper = 0;
 };
 
 struct check_result {
@@ -87,8 +61,6 @@ struct check_result {
     std::size_t search_evaluations = 0, boxes = 0;
     std::string stopped_by;
     std::vector<bound_verdict> verdicts;
-    std::vector<output_bracket> outputs;  // every output k; max over k of lower / upper = witness.lower / upper
-    std::vector<trace_point> trace;
 };
 
 check_result check_pair(const net::network& theta, const net::network& theta_quantized, const check_options& opt);
