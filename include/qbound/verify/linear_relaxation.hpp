@@ -1,0 +1,102 @@
+#pragma once
+// Differential linear relaxation (qbound issue 17, item 3): certified
+// per-output bounds of d(x) = R_theta'(x) - R_theta(x) over an input box,
+// by linear bounds in x with DOUBLE coefficients plus one scalar error term
+// per bound, a forward pass and a CROWN / DeepPoly style backward
+// substitution for the outputs. It replaces the interval-coefficient
+// symbolic pass (verify/symbolic_difference.hpp): same difference rules,
+// about 1/50 of its cost, and the backward pass lets coefficients cancel
+// across neurons.
+//
+// Forward pass. Every node element carries linear bounds of theta's value z
+// and of the difference d (theta''s value is z + d):
+//   zL(x) - eL <= z(x) <= zU(x) + eU,   dL(x) - fL <= d(x) <= dU(x) + fU,
+// each zL, zU, dL, dU a double vector (c_1..c_n, c_0) read as the REAL
+// function c.x + c_0, and e, f >= 0 doubles. A node's bounds are linear
+// combinations of its inputs' bounds, chosen per term by the sign of the
+// weight:
+//   affine   z_out = W z + b,   d_out = W' d + (W' - W) z + (b' - b)
+//            (W' - W = s + e exactly by TwoSum; s is used, |e| |z| goes to
+//            the error term with |z| <= the certified max |z| on the box)
+//   ReLU     z: triangle relaxation, upper chord, lower slope 1 or 0 by the
+//            DeepPoly area rule (u >= -l); d = relu(z + d) - relu(z): the exact
+//            cases (both active: d; both inactive: 0; z active, z' inactive:
+//            -z; z inactive, z' active: z + d), else the chords of max(0, d)
+//            above and min(0, d) below on [d_lo, d_hi], sharpened by one
+//            network's stability (z active: >= d; z' active: <= d; z
+//            inactive: >= 0; z' inactive: <= 0), as the symbolic pass does
+//   avg / global pooling, normalize: the real weights 1/divisor and
+//            scale/divisor are replaced by their nearest double w~ with
+//            |w - w~| <= r; r |value| goes to the error term
+//   add, identity, flatten: weights 1
+//   max pool, ReLU6: constant bounds from the interval pass (no linear rule)
+// A chord is any double slope lambda with a constant chosen by directed
+// steps so that the line is >= (<=) the function at both ends of the
+// interval, which suffices for a convex (concave) function: the line is
+// sound whatever lambda's rounding was.
+// Every concrete bound (which decides stability, and the chords) is the
+// linear bound evaluated on the box with directed steps, minus/plus its
+// error, intersected with the interval pass (verify/differential.hpp): an
+// empty intersection is core::unsound_error naming node, element and both.
+//
+// Rounding (proof sketch). u = 2^-52, eta = 2^-1074, gamma_n = n u / (1 - n u),
+// the model of fast/enclosure.hpp: fl(a op b) = (a op b)(1 + delta) + eps,
+// |delta| <= u, |eps| <= eta, eps = 0 for + and -; valid in every summation
+// order and with FMA. A combination out = sum_{t<K} a_t B_t + b of bounds
+// B_t = (c_t, err_t) computes c_out_j = fl(sum_t a_t c_tj (+ b for j = 0)),
+// so (Higham Lemma 3.1, underflow of the K products amplified < 2)
+//   |c_out_j - exact_j| <= gamma_{K+1} (sum_t |a_t c_tj| (+ |b|)) + 2(K+1) eta.
+// Over the box, with m_j = max(|lo_j|, |hi_j|) and M_t = sum_j |c_tj| m_j + |c_t0|:
+//   |c_out(x) - exact(x)| <= gamma_{K+1} (sum_t |a_t| M_t + |b|) + 2(K+1) eta (1 + sum_j m_j)
+// which costs O(K) per output, not O(K n). The output error is that plus
+// sum_t |a_t| err_t plus the TwoSum / weight-radius terms. Sums of
+// non-negative terms A computed in floating point satisfy exact <= (fl(A) +
+// 2K eta)(1 + 2 gamma_K); every such bound, every M, and every concrete
+// bound is rounded outward by stepping to the next double (a
+// round-to-nearest result is within one step of the exact value). Overflow:
+// a non-finite coefficient or error makes the bound (0, +inf): sound, empty.
+//
+// Backward pass (per output k and side; the lower side is minus the upper
+// of -d_k). The state is a pair of double coefficient vectors (on z and d)
+// on each node, plus a constant C and an error E >= 0:
+//   objective <= sum (cz z + cd d) + C + E.
+// Through an affine node: cz_prev += W^T cz + s^T cd, cd_prev += W'^T cd,
+// C += cz.b + cd.(b' - b) (each product stepped upward); through a ReLU each
+// coefficient picks the element's upper or lower relaxation line by its
+// sign (so signs cancel across neurons). The exact new coefficients differ
+// from the computed ones by at most gamma_K times the computed sum of the
+// terms' magnitudes (+ underflow, + |e| |cd| <= u |s cd|, absorbed by
+// counting one more term), K the node element's term count; E gains that
+// times the element's certified max |value|. At the input z = x and d = 0,
+// so d_k <= max over the box of cz.x + C + E, evaluated with upward steps.
+// The result per output is the tighter of the forward and backward bounds.
+#include "qbound/verify/box_bounds.hpp"
+
+#include <cstddef>
+
+namespace qbound::verify {
+
+struct linear_options {
+    bool backward = true;                       // CROWN-style back-substitution for the outputs (else forward only)
+    bool drop_rounding_terms_for_test = false;  // negative control only: omit every rounding-error term
+};
+
+// Fills every field of box_bounds:
+//   lower/upper     certified per output (the tighter of forward and backward)
+//   candidates[k]   of the two box vertices, the one maximizing the linear
+//                   lower bound of d_k and the one minimizing its linear
+//                   upper bound, the one whose bound has the larger magnitude
+//   split_score[j]  the smear of the output with the largest magnitude:
+//                   (|c_j| of its lower bound + |c_j| of its upper bound) x width_j
+// Throws core::invalid_argument for a box of the wrong dimension,
+// net::model_error for networks that differ in structure or hold a batch
+// norm, core::unsound_error when a linear bound contradicts the interval pass.
+box_bounds linear_difference_bounds(const net::network& theta, const net::network& theta_quantized, const input_box& box,
+                                    const linear_options& opt = {});
+
+// Work estimate of one pass in multiply-adds: forward (6 linear bounds per
+// tap, n + 1 coefficients each) plus backward (2 per output, 4 per tap).
+// Branch and bound picks a pass by it.
+std::size_t linear_relaxation_cost(const net::network& net);
+
+}  // namespace qbound::verify
