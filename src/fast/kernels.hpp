@@ -1,6 +1,7 @@
 #pragma once
 // Internal to src/fast: outward-stepping helpers, the thread pool and the
 // packed matrix-product kernel shared by the a-priori and refined engines.
+#include "qbound/arith/outward.hpp"
 #include "qbound/fast/enclosure.hpp"
 #include "qbound/core/parallel.hpp"
 
@@ -14,18 +15,11 @@
 namespace qbound::fast::detail {
 
 constexpr double inf = std::numeric_limits<double>::infinity();
-constexpr double unit_roundoff = 0x1p-52;  // any IEEE rounding mode
-constexpr double eta = 0x1p-1074;          // smallest subnormal
+constexpr double unit_roundoff = 0x1p-52;              // any IEEE rounding mode
+constexpr double eta = arith::smallest_subnormal;
+using arith::next_down;
+using arith::next_up;  // the next double above x (arith/outward.hpp)
 
-// The next double above x (x itself for +inf and NaN). Any rounding error of
-// one operation is below one ulp, so next_up(fl(r)) >= r.
-inline double next_up(double x) {
-    if (!(x < inf)) return x;
-    if (x == 0) return eta;
-    const auto bits = std::bit_cast<std::uint64_t>(x);
-    return std::bit_cast<double>(x > 0 ? bits + 1 : bits - 1);
-}
-inline double next_down(double x) { return -next_up(-x); }
 inline double add_up(double a, double b) { return next_up(a + b); }
 inline double add_down(double a, double b) { return next_down(a + b); }
 inline double mul_up(double a, double b) { return next_up(a * b); }

@@ -1,6 +1,7 @@
 #include "qbound/verify/linear_relaxation.hpp"
 
 #include "qbound/arith/error_free.hpp"
+#include "qbound/arith/outward.hpp"
 #include "qbound/arith/interval_double.hpp"
 #include "qbound/core/errors.hpp"
 #include "qbound/fast/enclosure.hpp"
@@ -21,11 +22,11 @@ namespace {
 namespace linrelax {  // distinct names: the library compiles as unity batches
 
 constexpr double inf = std::numeric_limits<double>::infinity();
-constexpr double eta = 0x1p-1074;
+constexpr double eta = arith::smallest_subnormal;
 
-// One step up / down: a round-to-nearest result is within one step of the exact value.
-inline double up(double x) { return std::nextafter(x, inf); }
-inline double down(double x) { return std::nextafter(x, -inf); }
+// One step up / down (arith/outward.hpp): a rounded result is within one step of the exact value.
+inline double up(double x) { return arith::next_up(x); }
+inline double down(double x) { return arith::next_down(x); }
 
 // An upper bound on the exact sum of K non-negative products whose floating
 // point sum (any order) is a: (a + 2K eta)(1 + 2 gamma_K), rounded upward.
@@ -199,9 +200,8 @@ void finish_concrete(const context& ctx, node_state& s, std::size_t node) {
 
 // theta''s value z + d of element e: linear bounds zL + dL, zU + dU
 // (joint), intersected with z's and d's concrete sums and the interval pass.
-std::pair<double, double> quantized_range(const context& ctx, const node_state& s, std::size_t node, std::size_t e) {
-    node_state tmp;
-    tmp.allocate(1, s.n1);
+// `tmp` is scratch space of one element (allocated once per node by the caller).
+std::pair<double, double> quantized_range(const context& ctx, const node_state& s, std::size_t node, std::size_t e, node_state& tmp) {
     for (std::size_t b : {zL, zU}) {
         combiner k(ctx, tmp, 0, b);
         k.add(1.0, s, e, b);
@@ -317,7 +317,7 @@ struct linear_walk {
     using visit_t = net::node_visit<node_state>;
     const context& ctx;
 
-    node_state make(const visit_t& c, std::size_t outputs) const {
+    node_state make(std::size_t outputs) const {
         node_state s;
         s.allocate(outputs, ctx.n + 1);
         s.kind = record_kind::affine;
@@ -326,7 +326,6 @@ struct linear_walk {
         s.rbz.assign(outputs, 0.0);
         s.bd.assign(outputs, 0.0);
         s.rbd.assign(outputs, 0.0);
-        (void)c;
         return s;
     }
     node_state run_affine(const visit_t& c, node_state s) const {
@@ -342,7 +341,7 @@ struct linear_walk {
     node_state visit(net::op_tag<K>, const visit_t& c) const {
         const net::node &n = c.n, &nq = c.paired();
         const std::size_t outputs = n.output.size();
-        node_state s = make(c, outputs);
+        node_state s = make(outputs);
         const std::size_t pixels = K == net::op::conv2d ? n.output.height * n.output.width : 1;
         const auto begin = [&](std::size_t o) {
             const std::size_t ch = o / pixels;
@@ -374,7 +373,7 @@ struct linear_walk {
         requires(K == net::op::identity || K == net::op::flatten)
     node_state visit(net::op_tag<K>, const visit_t& c) const {
         const std::size_t outputs = c.n.output.size();
-        node_state s = make(c, outputs);
+        node_state s = make(outputs);
         for (std::size_t o = 0; o < outputs; ++o) {
             s.taps.push_back({o, 1.0, 1.0, 0.0, 0.0, 0.0, 0});
             s.start.push_back(s.taps.size());
@@ -383,7 +382,7 @@ struct linear_walk {
     }
     node_state visit(net::op_tag<net::op::add>, const visit_t& c) const {
         const std::size_t outputs = c.n.output.size();
-        node_state s = make(c, outputs);
+        node_state s = make(outputs);
         for (std::size_t o = 0; o < outputs; ++o) {
             s.taps.push_back({o, 1.0, 1.0, 0.0, 0.0, 0.0, 0});
             s.taps.push_back({o, 1.0, 1.0, 0.0, 0.0, 0.0, 1});
@@ -396,7 +395,7 @@ struct linear_walk {
     node_state visit(net::op_tag<K>, const visit_t& c) const {
         const net::node& n = c.n;
         const net::shape3& in = c.input_shape();
-        node_state s = make(c, n.output.size());
+        node_state s = make(n.output.size());
         const auto window = [&](const std::vector<std::size_t>& taps, double divisor) {
             const auto [w, r] = rounded_quotient(1.0, divisor);
             for (std::size_t t : taps) s.taps.push_back({t, w, w, 0.0, 0.0, r, 0});
@@ -417,7 +416,7 @@ struct linear_walk {
     node_state visit(net::op_tag<net::op::normalize>, const visit_t& c) const {
         const net::node& n = c.n;
         const std::size_t outputs = n.output.size();
-        node_state s = make(c, outputs);
+        node_state s = make(outputs);
         for (std::size_t k = 0; k < outputs; ++k) {
             // (v - mean) scale / divisor + offset = f v + (offset - f mean), f = scale / divisor real.
             const auto [w, r] = rounded_quotient(n.norm_scale[k], n.norm_divisor[k]);
@@ -438,26 +437,24 @@ struct linear_walk {
         s.allocate(x.elements, ctx.n + 1);
         s.kind = record_kind::relu;
         s.lines.resize(4 * x.elements);
+        node_state scratch;
+        scratch.allocate(1, x.n1);
         for (std::size_t e = 0; e < x.elements; ++e) {
-            const auto [ql, qu] = quantized_range(ctx, x, from, e);
+            const auto [ql, qu] = quantized_range(ctx, x, from, e, scratch);
             const auto lines = relu_lines(x.zlo[e], x.zhi[e], ql, qu, x.dlo[e], x.dhi[e]);
             for (std::size_t b = 0; b < 4; ++b) {
                 const line& l = lines[b];
                 s.lines[4 * e + b] = l;
                 const bool lower = b == zL || b == dL;
-                // Exact copies (slope +-1 on one value, no constant) keep their bound.
-                if (l.c == 0 && l.ad == 0 && (l.az == 1 || l.az == 0)) {
-                    if (l.az == 1) {
-                        std::copy(x.c(e, lower ? zL : zU), x.c(e, lower ? zL : zU) + s.n1, s.c(e, b));
-                        s.err[s.at(e, b)] = x.err[x.at(e, lower ? zL : zU)];
-                        s.mag[s.at(e, b)] = x.mag[x.at(e, lower ? zL : zU)];
-                    }  // else the zero line: already zero
-                    continue;
-                }
-                if (l.c == 0 && l.az == 0 && l.ad == 1) {
-                    std::copy(x.c(e, lower ? dL : dU), x.c(e, lower ? dL : dU) + s.n1, s.c(e, b));
-                    s.err[s.at(e, b)] = x.err[x.at(e, lower ? dL : dU)];
-                    s.mag[s.at(e, b)] = x.mag[x.at(e, lower ? dL : dU)];
+                // The zero line: the bound stays zero. An exact copy (slope 1
+                // on z or on d, no constant) keeps the input's bound as it is.
+                if (l.c == 0 && l.az == 0 && l.ad == 0) continue;
+                const bool copies_z = l.az == 1 && l.ad == 0, copies_d = l.az == 0 && l.ad == 1;
+                if (l.c == 0 && (copies_z || copies_d)) {
+                    const std::size_t from_b = copies_z ? (lower ? zL : zU) : (lower ? dL : dU);
+                    std::copy(x.c(e, from_b), x.c(e, from_b) + s.n1, s.c(e, b));
+                    s.err[s.at(e, b)] = x.err[x.at(e, from_b)];
+                    s.mag[s.at(e, b)] = x.mag[x.at(e, from_b)];
                     continue;
                 }
                 combiner k(ctx, s, e, b);
@@ -627,13 +624,6 @@ linear_in_x backward_upper(const context& ctx, const std::vector<node_state>& v,
 
 }  // namespace linrelax
 }  // namespace
-
-std::size_t linear_relaxation_cost(const net::network& net) {
-    std::size_t taps = 0;
-    for (const auto& n : net.nodes()) taps += n.weight.size() * (n.kind == net::op::conv2d ? n.output.height * n.output.width : 1) + n.output.size();
-    const std::size_t outputs = net.output_shape().size();
-    return taps * 6 * (net.input_shape().size() + 1) + 2 * outputs * 4 * taps;
-}
 
 box_bounds linear_difference_bounds(const net::network& theta, const net::network& quant, const input_box& box, const linear_options& opt) {
     using namespace linrelax;

@@ -94,9 +94,4 @@ struct linear_options {
 box_bounds linear_difference_bounds(const net::network& theta, const net::network& theta_quantized, const input_box& box,
                                     const linear_options& opt = {});
 
-// Work estimate of one pass in multiply-adds: forward (6 linear bounds per
-// tap, n + 1 coefficients each) plus backward (2 per output, 4 per tap).
-// Branch and bound picks a pass by it.
-std::size_t linear_relaxation_cost(const net::network& net);
-
 }  // namespace qbound::verify
