@@ -28,8 +28,10 @@ int run_check(const check_command_options& opt) {
     copt.branch.target_relative_gap = opt.gap;
     if (!opt.json) copt.stage = [](const std::string& what) { std::cerr << "\r" << std::string(110, ' ') << "\r  " << what << "..." << std::flush; };
     if (!opt.json)
-        copt.branch.progress = [](std::size_t nodes, double upper, double lower) {
-            if (nodes % 50 == 0) std::cerr << fmt::format("\r  branch and bound: {} boxes, sup in [{:.6g}, {:.6g}]", nodes, lower, upper) << std::flush;
+        copt.branch.progress = [](const verify::output_progress& p) {
+            double upper = 0, lower = 0;
+            for (std::size_t k = 0; k < p.upper.size(); ++k) upper = std::max(upper, p.upper[k]), lower = std::max(lower, p.lower[k]);
+            std::cerr << fmt::format("\r  branch and bound: {} boxes, {:.1f} s, sup in [{:.6g}, {:.6g}]", p.nodes, p.seconds, lower, upper) << std::flush;
         };
     const auto r = verify::check_pair(pair.theta.network, pair.quantized.network, copt);
     if (!opt.json) std::cerr << "\r" << std::string(110, ' ') << "\r";

@@ -3,11 +3,12 @@
 #include "qbound/core/errors.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/fast/enclosure.hpp"
+#include "qbound/verify/linear_relaxation.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <optional>
+#include <memory>
 
 namespace qbound::verify {
 
@@ -22,42 +23,60 @@ std::string to_string(verdict v) {
 
 namespace {
 
-// The largest certified lower value over the points offered: a point is
-// certified unless a rigorous upper bound on its difference (one fast point
-// pair pass, cheap) is at most the best certified value so far, and such a
-// point cannot raise it. So the result is the maximum of the certified
-// values of all the points offered, whatever their order: offering more
-// points never lowers it.
+// Per output k, the largest certified lower value of |d_k| over the points
+// offered: a point is certified unless a rigorous upper bound on its
+// difference (one fast point pair pass, cheap) shows it cannot raise any
+// output's best certified value. So each output's result is the maximum of
+// the certified values of all the points offered, whatever their order:
+// offering more points never lowers it.
 class best_certified {
 public:
-    best_certified(const net::network& theta, const net::network& quant, long bits) : theta_(theta), quant_(quant), bits_(bits) {}
+    best_certified(const net::network& theta, const net::network& quant, long bits)
+        : theta_(theta), quant_(quant), bits_(bits), best_(theta.output_shape().size()) {}
 
     void offer(const std::vector<double>& x) {
-        if (best_) {
+        if (certified_ > 0) {
             const fast::enclosure e = fast::enclose_difference(theta_, quant_, x, fast::options{1, 100});
-            double magnitude = 0;
-            for (std::size_t i = 0; i < e.lower.size(); ++i) magnitude = std::max({magnitude, std::fabs(e.lower[i]), std::fabs(e.upper[i])});
-            if (std::isfinite(magnitude) && arith::to_rational(magnitude) <= best_->lower) return;
+            bool useful = false;
+            for (std::size_t i = 0; i < e.lower.size() && !useful; ++i) {
+                const double magnitude = std::max(std::fabs(e.lower[i]), std::fabs(e.upper[i]));
+                useful = !std::isfinite(magnitude) || !best_[i] || arith::to_rational(magnitude) > best_[i]->output_lower[i];
+            }
+            if (!useful) return;
         }
-        point_difference p = certify_difference(theta_, quant_, x, bits_);
+        const auto p = std::make_shared<const point_difference>(certify_difference(theta_, quant_, x, bits_));
         ++certified_;
-        if (!best_ || p.lower > best_->lower) best_ = std::move(p);
+        for (std::size_t i = 0; i < best_.size() && i < p->output_lower.size(); ++i)
+            if (!best_[i] || p->output_lower[i] > best_[i]->output_lower[i]) best_[i] = p;
     }
     // Most promising first (the last incumbent is the best point found).
-    void offer_incumbents(const search_result& s) {
-        for (auto it = s.incumbents.rbegin(); it != s.incumbents.rend(); ++it) offer(*it);
+    void offer_incumbents(const std::vector<std::vector<double>>& incumbents) {
+        for (auto it = incumbents.rbegin(); it != incumbents.rend(); ++it) offer(*it);
     }
-    bool empty() const { return !best_; }
-    const point_difference& best() const { return *best_; }
-    std::size_t certified() const { return certified_; }
+    // The certified lower value of |d_k| (0 before any point).
+    arith::rational lower(std::size_t k) const { return best_[k] ? best_[k]->output_lower[k] : arith::rational(0); }
+    const point_difference& witness(std::size_t k) const { return *best_[k]; }
+    bool has(std::size_t k) const { return static_cast<bool>(best_[k]); }
+    // The witness of the largest lower value over all outputs.
+    const point_difference& best() const {
+        std::size_t top = 0;
+        for (std::size_t k = 1; k < best_.size(); ++k)
+            if (lower(k) > lower(top)) top = k;
+        return *best_[top];
+    }
 
 private:
     const net::network& theta_;
     const net::network& quant_;
     long bits_;
-    std::optional<point_difference> best_;
+    std::vector<std::shared_ptr<const point_difference>> best_;
     std::size_t certified_ = 0;
 };
+
+std::string region_text(const std::vector<region_box>& region) {
+    if (region.size() == 1) return core::box_text(region[0].covering.lower, region[0].covering.upper);
+    return std::to_string(region.size()) + " boxes";
+}
 
 }  // namespace
 
@@ -65,89 +84,183 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
     if (opt.D < 0) throw core::invalid_argument("check: D must be >= 0");
     if (opt.search.max_evaluations == 0) throw core::invalid_argument("check: the search needs at least one evaluation");
     const std::size_t d = theta.input_shape().size();
-    // D rounded to doubles: the search stays inside Omega (rounded down), the
-    // upper bound covers it (rounded up).
-    const input_box inside = centered_box(d, arith::round_to_double(opt.D, MPFR_RNDD));
-    const input_box covering = centered_box(d, arith::round_to_double(opt.D, MPFR_RNDU));
+    const std::size_t m = theta.output_shape().size();
+    std::vector<region_box> region = opt.region;
+    if (region.empty()) {
+        // D rounded to doubles: the search stays inside Omega (rounded down), the
+        // upper bound covers it (rounded up).
+        region.push_back(region_box{centered_box(d, arith::round_to_double(opt.D, MPFR_RNDD)),
+                                    centered_box(d, arith::round_to_double(opt.D, MPFR_RNDU))});
+    }
+    for (std::size_t b = 0; b < region.size(); ++b) {
+        const auto& rb = region[b];
+        if (rb.inside.lower.size() != d || rb.inside.upper.size() != d || rb.covering.lower.size() != d || rb.covering.upper.size() != d)
+            throw core::invalid_argument("check: region box " + std::to_string(b) + " has " + std::to_string(rb.covering.lower.size()) +
+                                         " inputs, the network " + std::to_string(d));
+        for (std::size_t j = 0; j < d; ++j) {
+            if (!(rb.inside.lower[j] <= rb.inside.upper[j]) || !(rb.covering.lower[j] <= rb.inside.lower[j]) ||
+                !(rb.inside.upper[j] <= rb.covering.upper[j]) || !std::isfinite(rb.covering.lower[j]) || !std::isfinite(rb.covering.upper[j]))
+                throw core::invalid_argument("check: region box " + std::to_string(b) + ", input " + std::to_string(j) +
+                                             ": the box is empty, not finite, or its inner box is not inside its covering one");
+            // Omega lies between the two boxes; its inner box at least must lie in [-D, D]^d.
+            if (arith::to_rational(rb.inside.lower[j]) < -opt.D || arith::to_rational(rb.inside.upper[j]) > opt.D)
+                throw core::invalid_argument("check: region box " + std::to_string(b) + ", input " + std::to_string(j) +
+                                             " reaches outside [-D, D] with D = " + arith::to_decimal(opt.D, 20) +
+                                             " (the bounds' D must cover Omega)");
+        }
+    }
 
     bounds::bound_options bopt;
     bopt.D = opt.D;
     const auto all = bounds::compute_bounds(theta, quant, bopt);
 
     check_result r;
-    // Lower side: search, then certify its incumbents (small networks) or its
-    // best point (large ones); raise it with ascents from the
-    // branch-and-bound candidates.
     const auto stage = [&](const std::string& what) {
         if (opt.stage) opt.stage(what);
     };
     const bool large = forward_cost(theta) > fast_path_macs;
+    // Lower side: search each box of the region, then certify its incumbents
+    // (small networks) or its best point (large ones).
     stage("searching for a worst-case input");
+    best_certified lower_side(theta, quant, opt.certify_bits);
     search_options first = opt.search;
     first.record_incumbents = !large;
-    const search_result s = search_worst_case(theta, quant, inside, first);
-    r.search_evaluations = s.evaluations;
-    stage(large ? "certifying the witness (fast path, refined: 100 bits, more if the enclosure asks for it)" : "certifying the witness");
-    best_certified lower_side(theta, quant, opt.certify_bits);
-    if (large) {
-        // One certification costs seconds here: the best point only (so on
-        // these networks the lower side follows the search's best value, which
-        // never falls with the evaluation budget, but the certified value of a
-        // later best point may lie a rounding error below an earlier one's).
-        lower_side.offer(s.best_x);
-    } else {
-        lower_side.offer_incumbents(s);
+    std::vector<search_result> searches;
+    for (const auto& rb : region) {
+        searches.push_back(search_worst_case(theta, quant, rb.inside, first));
+        r.search_evaluations += searches.back().evaluations;
     }
-    r.witness = lower_side.best();
+    stage(large ? "certifying the witness (fast path, refined: 100 bits, more if the enclosure asks for it)" : "certifying the witness");
+    for (const auto& s : searches) {
+        if (large)
+            // One certification costs seconds here: the best point only (so on
+            // these networks the lower side follows the search's best value, which
+            // never falls with the evaluation budget, but the certified value of a
+            // later best point may lie a rounding error below an earlier one's).
+            lower_side.offer(s.best_x);
+        else
+            lower_side.offer_incumbents(s.incumbents);
+    }
+    std::vector<arith::rational> upper_k(m);
     if (large) {
         stage("upper side: one fast correlated pair pass over Omega");
         // Branch and bound cannot tighten a box of this many dimensions in
         // any affordable number of splits: one fast correlated pair pass
-        // (both networks and their difference) over Omega.
-        r.boxes = 1;
+        // (both networks and their difference) over each box of Omega.
+        r.boxes = region.size();
         r.stopped_by = "size";
-        const fast::enclosure diff = fast::enclose_box_difference(theta, quant, covering.lower, covering.upper);
-        double bound = 0;
-        for (std::size_t i = 0; i < diff.lower.size(); ++i) bound = std::max({bound, std::fabs(diff.lower[i]), std::fabs(diff.upper[i])});
-        r.upper_method = "fast correlated pair pass of both networks and their difference over Omega (one box, no branching)";
-        if (std::isfinite(bound)) {
-            if (arith::to_rational(bound) < r.witness.lower)
-                throw core::unsound_error("check: the " + r.upper_method + " gives the upper bound " + core::exact_digits(bound) +
-                                           ", below the certified lower value " + arith::to_decimal(r.witness.lower, 20) + " (" +
-                                           r.witness.arithmetic + ") at the witness x = " + core::point_text(r.witness.x));
-            r.upper = arith::max(arith::to_rational(bound), r.witness.upper);
-        } else {
-            r.upper_computed = false;
-            r.upper_method = "not computed at this size (the fast interval bound over Omega overflows)";
+        r.upper_method = "fast correlated pair pass of both networks and their difference over Omega (one pass per box, no branching)";
+        std::vector<double> bound(m, 0.0);
+        for (const auto& rb : region) {
+            const fast::enclosure diff = fast::enclose_box_difference(theta, quant, rb.covering.lower, rb.covering.upper);
+            for (std::size_t i = 0; i < m; ++i) bound[i] = std::max({bound[i], std::fabs(diff.lower[i]), std::fabs(diff.upper[i])});
+        }
+        for (std::size_t i = 0; i < m && r.upper_computed; ++i) {
+            if (!std::isfinite(bound[i])) {
+                r.upper_computed = false;
+                r.upper_method = "not computed at this size (the fast interval bound over Omega overflows)";
+                break;
+            }
+            upper_k[i] = arith::to_rational(bound[i]);
         }
     } else {
-        const branch_and_bound_result b =
-            branch_and_bound(theta, quant, covering, static_cast<double>(r.witness.lower) * (1 - 0x1p-50), opt.branch);
+        stage("upper side: per-output branch and bound");
+        per_output_options bo = opt.branch;
+        bo.initial_lower.assign(m, 0.0);
+        bo.initial_points.assign(m, {});
+        for (std::size_t k = 0; k < m; ++k)
+            if (lower_side.has(k)) {
+                bo.initial_lower[k] = arith::round_to_double(lower_side.lower(k), MPFR_RNDD);
+                bo.initial_points[k] = lower_side.witness(k).x;
+            }
+        std::vector<input_box> roots;
+        for (const auto& rb : region) roots.push_back(rb.covering);
+        r.upper_method = "per-output branch and bound on the linear relaxation pass";
+        if (!bo.bounder_for_test) {
+            try {
+                (void)linear_difference_bounds(theta, quant, roots.front(), linear_options{true, false, 0});
+            } catch (const net::model_error& e) {
+                // A network the linear pass does not take: the interval pass per box.
+                r.upper_method = "per-output branch and bound on the differential interval pass (the linear pass does not take this network: " +
+                                 std::string(e.what()) + ")";
+                bo.bounder_for_test = [&theta, &quant](const input_box& b, std::size_t) {
+                    const auto v = differential_intervals(theta, quant, b);
+                    box_bounds out;
+                    for (const auto& x : v.back().delta) out.lower.push_back(x.lower()), out.upper.push_back(x.upper());
+                    return out;
+                };
+            }
+        }
+        const per_output_result b = per_output_branch_and_bound(theta, quant, roots, bo);
         r.boxes = b.nodes;
         r.stopped_by = b.stopped_by;
-        // An ascent from each candidate (the centres of the first boxes
-        // split, clamped into Omega), each depending on its start only: a
-        // larger box budget adds candidates and so only adds points.
-        search_options again = opt.search;
-        again.max_evaluations = std::numeric_limits<std::size_t>::max();  // each ascent is bounded by its step counts
-        again.record_incumbents = true;
-        for (auto x : b.candidates) {
-            for (std::size_t k = 0; k < d; ++k) x[k] = std::clamp(x[k], inside.lower[k], inside.upper[k]);
-            const search_result t = ascend_from(theta, quant, inside, x, again);
-            r.search_evaluations += t.evaluations;
-            lower_side.offer_incumbents(t);
+        r.trace = b.trace;
+        stage("certifying the witnesses");
+        if (opt.use_branch_points) {
+            for (const auto& o : b.outputs) lower_side.offer_incumbents(o.incumbents);
+            // An ascent on output k from each of branch and bound's incumbents
+            // and starts for k (clamped into the inner box that covers it), each
+            // depending on its start only: a larger box budget adds points to
+            // both lists and so only adds points.
+            search_options again = opt.search;
+            again.max_evaluations = std::numeric_limits<std::size_t>::max();  // each ascent is bounded by its step counts
+            again.record_incumbents = true;
+            // Each output's own objective, then (npos) the largest difference over outputs.
+            for (std::size_t k = 0; k <= m; ++k) {
+                const std::size_t of = k < m ? k : 0;
+                again.output = k < m ? k : search_options{}.output;
+                std::vector<std::vector<double>> from;
+                if (k < m) {
+                    from = b.outputs[of].incumbents;
+                    from.insert(from.end(), b.outputs[of].starts.begin(), b.outputs[of].starts.end());
+                } else {
+                    // The root's centre and candidate of every output.
+                    for (const auto& o : b.outputs) from.insert(from.end(), o.starts.begin(), o.starts.begin() + std::min<std::size_t>(2, o.starts.size()));
+                }
+                for (auto x : from) {
+                    const region_box* home = &region.front();
+                    for (const auto& rb : region) {
+                        bool in = true;
+                        for (std::size_t j = 0; j < d && in; ++j) in = rb.covering.lower[j] <= x[j] && x[j] <= rb.covering.upper[j];
+                        if (in) {
+                            home = &rb;
+                            break;
+                        }
+                    }
+                    for (std::size_t j = 0; j < d; ++j) x[j] = std::clamp(x[j], home->inside.lower[j], home->inside.upper[j]);
+                    const search_result t = ascend_from(theta, quant, home->inside, x, again);
+                    r.search_evaluations += t.evaluations;
+                    lower_side.offer_incumbents(t.incumbents);
+                }
+            }
         }
-        r.witness = lower_side.best();
-        r.upper = arith::to_rational(b.upper);
-        r.upper_method = "differential branch and bound";
+        for (std::size_t k = 0; k < m; ++k) upper_k[k] = arith::to_rational(b.outputs[k].upper);
+    }
+    r.witness = lower_side.best();
+    for (std::size_t k = 0; k < m; ++k) {
+        output_check o;
+        o.index = k;
+        o.witness = lower_side.witness(k);
+        o.lower = lower_side.lower(k);
+        if (r.upper_computed) {
+            // Both sides are certified bounds of the same sup: an upper below the
+            // lower proves a bug, never patched over.
+            if (upper_k[k] < o.lower)
+                throw core::unsound_error("check: the certified upper bound " + arith::to_decimal(upper_k[k], 20) + " on output " +
+                                          std::to_string(k) + " (" + r.upper_method + ") is below the certified lower value " +
+                                          arith::to_decimal(o.lower, 20) + " (" + o.witness.arithmetic + ") at the witness x = " +
+                                          core::point_text(o.witness.x) + " in Omega = " + region_text(region));
+            o.upper = upper_k[k];
+            o.relative_gap = o.upper > 0 ? static_cast<double>((o.upper - o.lower) / o.upper) : 0.0;
+            r.upper = arith::max(r.upper, o.upper);
+        }
+        r.outputs.push_back(std::move(o));
     }
     if (r.upper_computed) {
-        // Both sides are certified bounds of the same sup: an upper below the
-        // lower proves a bug, never patched over.
         if (r.upper < r.witness.lower)
             throw core::unsound_error("check: the certified upper bound " + arith::to_decimal(r.upper, 20) + " (" + r.upper_method +
-                                       ") is below the certified lower value " + arith::to_decimal(r.witness.lower, 20) + " (" +
-                                       r.witness.arithmetic + ") at the witness x = " + core::point_text(r.witness.x));
+                                      ") is below the certified lower value " + arith::to_decimal(r.witness.lower, 20) + " (" +
+                                      r.witness.arithmetic + ") at the witness x = " + core::point_text(r.witness.x));
         r.relative_gap = r.upper > 0 ? static_cast<double>((r.upper - r.witness.lower) / r.upper) : 0.0;
     } else {
         r.upper = 0;

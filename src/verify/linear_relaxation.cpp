@@ -650,6 +650,9 @@ box_bounds linear_difference_bounds(const net::network& theta, const net::networ
     const node_state& out = v[last];
     box_bounds result;
     const std::size_t K = out.elements;
+    if (opt.output != linear_options::npos && opt.output >= K)
+        throw core::invalid_argument("linear relaxation pass: output " + std::to_string(opt.output) + " requested, the network has " +
+                                     std::to_string(K));
     std::vector<std::vector<double>> lower_coef(K), upper_coef(K);
     std::vector<double> lower_const(K), upper_const(K);
     for (std::size_t k = 0; k < K; ++k) {
@@ -658,7 +661,7 @@ box_bounds linear_difference_bounds(const net::network& theta, const net::networ
         upper_coef[k].assign(out.c(k, dU), out.c(k, dU) + ctx.n);
         lower_const[k] = out.c(k, dL)[ctx.n];
         upper_const[k] = out.c(k, dU)[ctx.n];
-        if (opt.backward) {
+        if (opt.backward && (opt.output == linear_options::npos || opt.output == k)) {
             const auto up_side = backward_upper(ctx, v, k, 1.0);
             const auto low_side = backward_upper(ctx, v, k, -1.0);
             if (up_side.bound < hi) {
@@ -690,9 +693,9 @@ box_bounds linear_difference_bounds(const net::network& theta, const net::networ
         }
         result.candidates.push_back(std::fabs(vl) >= std::fabs(vu) ? xl : xu);
     }
-    // Split score: the smear of the output with the largest magnitude.
-    std::size_t worst = 0;
-    for (std::size_t k = 1; k < K; ++k)
+    // Split score: the smear of the chosen output, or of the one with the largest magnitude.
+    std::size_t worst = opt.output == linear_options::npos ? 0 : opt.output;
+    for (std::size_t k = 1; k < K && opt.output == linear_options::npos; ++k)
         if (result.magnitude(k) > result.magnitude(worst)) worst = k;
     result.split_score.assign(ctx.n, 0.0);
     if (K > 0)

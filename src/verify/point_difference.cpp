@@ -27,6 +27,8 @@ void bracket_from_enclosures(point_difference& p, const std::vector<arith::ratio
         const arith::rational mag = arith::max(arith::abs(lo[i]), arith::abs(hi[i]));
         if (mig > p.lower) p.lower = mig, p.output = i;
         p.upper = arith::max(p.upper, mag);
+        p.output_lower.push_back(mig);
+        p.output_upper.push_back(mag);
     }
 }
 
@@ -105,7 +107,9 @@ point_difference certify_difference(const net::network& theta, const net::networ
         for (std::size_t i = 0; i < y.size(); ++i) {
             const arith::rational d = arith::abs(yq[i] - y[i]);
             if (d > p.lower) p.lower = d, p.output = i;
+            p.output_lower.push_back(d);
         }
+        p.output_upper = p.output_lower;
         p.upper = p.lower;
         p.arithmetic = "exact rational";
         return p;
@@ -124,10 +128,11 @@ point_difference certify_difference(const net::network& theta, const net::networ
     return p;
 }
 
-double approximate_difference(const net::network& theta, const net::network& quant, const std::vector<double>& x) {
+double approximate_difference(const net::network& theta, const net::network& quant, const std::vector<double>& x, std::size_t output) {
     const bool large = forward_cost(theta) > 200000;
     const auto y = large ? fast::forward_plain(theta, x) : net::forward<double>(theta, x);
     const auto yq = large ? fast::forward_plain(quant, x) : net::forward<double>(quant, x);
+    if (output < y.size()) return std::fabs(yq[output] - y[output]);
     double best = 0;
     for (std::size_t i = 0; i < y.size(); ++i) best = std::max(best, std::fabs(yq[i] - y[i]));
     return best;

@@ -34,7 +34,7 @@ public:
     // The approximate difference at x (-1 once the budget is spent: nothing recorded).
     double consider(const std::vector<double>& x) {
         if (exhausted()) return -1;
-        const double v = approximate_difference(theta_, quant_, x);
+        const double v = approximate_difference(theta_, quant_, x, opt_.output);
         ++r.evaluations;
         if (v > r.best_value) {
             r.best_value = v, r.best_x = x;
@@ -49,9 +49,7 @@ public:
         double current = consider(z), step = 0.5;
         for (std::size_t it = 0; it < opt_.gradient_steps && step > 0x1p-30 && !exhausted(); ++it) {
             const auto y = net::forward<double>(theta_, z), yq = net::forward<double>(quant_, z);
-            std::size_t out = 0;
-            for (std::size_t i = 1; i < y.size(); ++i)
-                if (std::fabs(yq[i] - y[i]) > std::fabs(yq[out] - y[out])) out = i;
+            const std::size_t out = objective_output(y, yq);
             const auto g = difference_gradient(theta_, quant_, z, out, yq[out] - y[out] >= 0 ? 1.0 : -1.0);
             std::vector<double> next = z;
             for (std::size_t j = 0; j < d; ++j) {
@@ -81,9 +79,7 @@ public:
         for (std::size_t it = 0; it < opt_.kink_steps && !exhausted(); ++it) {
             const auto a = net::forward_all<double>(theta_, z), aq = net::forward_all<double>(quant_, z);
             const auto &y = a.back(), &yq = aq.back();
-            std::size_t out = 0;
-            for (std::size_t i = 1; i < y.size(); ++i)
-                if (std::fabs(yq[i] - y[i]) > std::fabs(yq[out] - y[out])) out = i;
+            const std::size_t out = objective_output(y, yq);
             const auto g = difference_gradient(theta_, quant_, z, out, yq[out] - y[out] >= 0 ? 1.0 : -1.0);
             std::vector<double> u(d, 0.0);
             double t_face = std::numeric_limits<double>::infinity();
@@ -128,6 +124,15 @@ public:
     search_result r;
 
 private:
+    // The output the objective follows at this point: the fixed one, or the largest difference.
+    std::size_t objective_output(const std::vector<double>& y, const std::vector<double>& yq) const {
+        if (opt_.output < y.size()) return opt_.output;
+        std::size_t out = 0;
+        for (std::size_t i = 1; i < y.size(); ++i)
+            if (std::fabs(yq[i] - y[i]) > std::fabs(yq[out] - y[out])) out = i;
+        return out;
+    }
+
     const net::network& theta_;
     const net::network& quant_;
     const input_box& box_;

@@ -163,7 +163,9 @@ TEST_CASE("check: the certified bracket never widens as the search's evaluation 
         for (std::size_t nodes : {0, 40}) {
             std::vector<sweep_point> sweep;
             for (std::size_t evaluations : {1, 2, 5, 20, 100, 500, 2000, 10000}) {
-                const auto r = verify::check_pair(p.theta, p.quant, counted(p, nodes, evaluations, search_seed));
+                auto o = counted(p, nodes, evaluations, search_seed);
+                o.use_branch_points = nodes > 0;
+                const auto r = verify::check_pair(p.theta, p.quant, o);
                 sweep.push_back({evaluations, r.witness.lower, r.upper});
             }
             INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << " (" << p.what << ", D = "

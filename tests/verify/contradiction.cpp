@@ -5,6 +5,7 @@
 // deliberately narrowed (wrong) enclosure through the test-only hooks and
 // expect that error, and check that the correct passes never throw.
 #include "qbound/verify/check.hpp"
+#include "qbound/verify/linear_relaxation.hpp"
 #include "qbound/verify/symbolic_difference.hpp"
 #include "qbound/core/errors.hpp"
 #include "qbound/net/init.hpp"
@@ -114,18 +115,44 @@ TEST_CASE("check: a certified upper below the certified witness is reported, not
     o.D = 1;
     o.search = verify::counted_search(3, 0.25, 1);
     o.branch.max_nodes = 10;
-    o.branch.max_candidates = 0;  // the witness is the search's, the same in both runs
+    o.use_branch_points = false;
+    // The true pass without its candidates: the witness is the search's, the same in both runs.
+    o.branch.bounder_for_test = [&](const verify::input_box& b, std::size_t k) {
+        verify::linear_options lo;
+        lo.output = k;
+        auto r = verify::linear_difference_bounds(p.theta, p.quant, b, lo);
+        r.candidates.clear();
+        return r;
+    };
     const auto good = verify::check_pair(p.theta, p.quant, o);
     REQUIRE(good.witness.lower > 0);
     REQUIRE(good.upper >= good.witness.lower);
-    // An upper just below the witness: above what branch and bound is told
-    // (the witness times 1 - 2^-50), so only check's own guard can see it.
+    // A pass claiming an upper just below the witness on every output: within
+    // the witness's rounding to a double, so only check's own guard sees it.
     double wrong = static_cast<double>(good.witness.lower);
     if (arith::to_rational(wrong) >= good.witness.lower) wrong = std::nextafter(wrong, 0.0);
-    o.branch.bound_for_test = [&](const verify::input_box&) { return wrong; };
+    const auto claim = [&](double value) {
+        return [&p, value](const verify::input_box&, std::size_t) {
+            verify::box_bounds b;
+            b.lower.assign(p.theta.output_shape().size(), -value);
+            b.upper.assign(p.theta.output_shape().size(), value);
+            return b;
+        };
+    };
+    o.branch.bounder_for_test = claim(wrong);
     const std::string msg = unsound_message([&] { verify::check_pair(p.theta, p.quant, o); });
+    INFO(msg);
     CHECK(msg.rfind("UNSOUND: check: the certified upper bound", 0) == 0);
-    CHECK(msg.find("differential branch and bound") != std::string::npos);
+    CHECK(msg.find("on output " + std::to_string(good.witness.output)) != std::string::npos);
     CHECK(msg.find("witness x = (") != std::string::npos);
     CHECK(msg.find(arith::to_decimal(good.witness.lower, 20)) != std::string::npos);
+    // Half the witness: branch and bound's guard sees it at the root, which holds the witness.
+    const double half = wrong / 2;
+    o.branch.bounder_for_test = claim(half);
+    const std::string msg2 = unsound_message([&] { verify::check_pair(p.theta, p.quant, o); });
+    INFO(msg2);
+    CHECK(msg2.rfind("UNSOUND: branch and bound, output " + std::to_string(good.witness.output), 0) == 0);
+    CHECK(msg2.find("below the certified lower value") != std::string::npos);
+    CHECK(msg2.find(core::exact_digits(half)) != std::string::npos);
+    CHECK(msg2.find("[-1, 1]^3") != std::string::npos);
 }

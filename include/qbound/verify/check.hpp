@@ -1,13 +1,21 @@
 #pragma once
-// One pair (theta, theta') on Omega = [-D, D]^d: a certified bracket
+// One pair (theta, theta') on an input region Omega (the union of
+// check_options::region's boxes; [-D, D]^d when it is empty): per output k a
+// certified bracket
+//   lower_k <= sup_{x in Omega} |R_theta(x)_k - R_theta'(x)_k| <= upper_k,
+// and over all outputs
 //   lower <= sup_{x in Omega} ||R_theta(x) - R_theta'(x)||_inf <= upper
-// and a verdict for every bound variant (bounds/bounds.hpp):
+// (lower = max_k lower_k, upper = max_k upper_k), and a verdict for every
+// bound variant (bounds/bounds.hpp) computed with D, which must cover Omega
+// (Omega inside [-D, D]^d: a bound on the cube bounds the sup over Omega):
 //   HOLDS      upper <= the bound's certified lower value: the inequality holds on this pair
 //   VIOLATED   lower  > the bound's certified upper value: the witness x is a
 //              counterexample (its difference certified in exact or 256-bit arithmetic)
 //   UNDECIDED  the bracket straddles the bound; the gap says by how much
 // lower is certified at the witness x (verify/point_difference.hpp); upper
-// comes from differential branch and bound (verify/differential.hpp), or,
+// comes from per-output branch and bound on the linear relaxation pass
+// (verify/branch_and_bound.hpp; the interval pass of verify/differential.hpp
+// on networks the linear pass does not take), or,
 // for networks above verify::fast_path_macs, from one fast interval bound
 // propagation of both networks over Omega (fast/enclosure.hpp; sound but
 // loose); when that overflows, the upper side is not computed and no
@@ -15,15 +23,17 @@
 //
 // More work never gives a worse answer: with counted budgets (search
 // evaluations, branch-and-bound boxes; the time caps not binding) the
-// result is deterministic, the upper never rises and the lower never falls
-// as either budget grows. The lower is the largest certified value over
-// every incumbent of the search and of an ascent from each branch-and-bound
-// candidate (a point is certified unless a rigorous fast bound shows it
-// cannot raise the lower); above fast_path_macs only the search's best
+// result is deterministic (whatever the threads), the upper never rises and
+// the lower never falls as either budget grows. Each lower_k is the largest
+// certified value of |d_k| over every incumbent of the search, of branch and
+// bound, and of an ascent on output k from each of branch and bound's
+// incumbents for k (a point is certified unless a rigorous fast bound shows
+// it cannot raise any output's lower); above fast_path_macs only the search's best
 // point is certified (seconds each). An upper below the lower is a
 // contradiction: core::unsound_error naming both, the witness and the
 // method (never patched into an ordered bracket).
 #include "qbound/bounds/bounds.hpp"
+#include "qbound/verify/branch_and_bound.hpp"
 #include "qbound/verify/point_difference.hpp"
 #include "qbound/verify/search.hpp"
 
@@ -44,12 +54,28 @@ struct bound_verdict {
     double ratio_to_lower = 0;     // bound / certified lower (how pessimistic; inf when lower = 0)
 };
 
+// One box of the region: `inside` (rounded inward to doubles: the search and
+// the witnesses stay in Omega) and `covering` (rounded outward: the upper side
+// covers Omega).
+struct region_box {
+    input_box inside, covering;
+};
+
 struct check_options {
-    arith::rational D = 1;
+    arith::rational D = 1;             // the bounds' D; Omega must lie in [-D, D]^d
+    std::vector<region_box> region;    // Omega; empty: [-D, D]^d
     search_options search;
-    branch_and_bound_options branch;
+    per_output_options branch;
+    bool use_branch_points = true;  // lower side: branch and bound's incumbents, and ascents from them (false: the search's alone)
     long certify_bits = 256;
     std::function<void(const std::string&)> stage;  // called as each stage starts (progress), may be empty
+};
+
+struct output_check {
+    std::size_t index = 0;
+    point_difference witness;      // certified lower side of this output: lower = witness.output_lower[index]
+    arith::rational lower, upper;  // certified bracket on sup over Omega of |d_k| (upper meaningful only if check_result::upper_computed)
+    double relative_gap = 1;
 };
 
 struct check_result {
@@ -60,6 +86,8 @@ struct check_result {
     double relative_gap = 0;       // (upper - lower) / upper, 0 when upper = 0
     std::size_t search_evaluations = 0, boxes = 0;
     std::string stopped_by;
+    std::vector<output_check> outputs;   // per output k
+    std::vector<trace_point> trace;      // branch and bound's bracket (max over outputs) against time
     std::vector<bound_verdict> verdicts;
 };
 

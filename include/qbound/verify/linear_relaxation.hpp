@@ -79,6 +79,11 @@ namespace qbound::verify {
 struct linear_options {
     bool backward = true;                       // CROWN-style back-substitution for the outputs (else forward only)
     bool drop_rounding_terms_for_test = false;  // negative control only: omit every rounding-error term
+    // Only this output gets the backward pass and the split score (branch
+    // and bound on one output); the others keep their forward bounds.
+    // npos: every output, and the split score of the largest.
+    std::size_t output = npos;
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 };
 
 // Fills every field of box_bounds:
@@ -86,7 +91,7 @@ struct linear_options {
 //   candidates[k]   of the two box vertices, the one maximizing the linear
 //                   lower bound of d_k and the one minimizing its linear
 //                   upper bound, the one whose bound has the larger magnitude
-//   split_score[j]  the smear of the output with the largest magnitude:
+//   split_score[j]  the smear of opt.output, or else of the output with the largest magnitude:
 //                   (|c_j| of its lower bound + |c_j| of its upper bound) x width_j
 // Throws core::invalid_argument for a box of the wrong dimension,
 // net::model_error for networks that differ in structure or hold a batch

@@ -22,6 +22,8 @@ struct point_difference {
     std::vector<double> x;
     arith::rational lower, upper;  // certified bracket on the inf-norm of the difference
     std::size_t output = 0;        // the output coordinate attaining `lower`
+    // Per output k: output_lower[k] <= |R_theta'(x)_k - R_theta(x)_k| <= output_upper[k].
+    std::vector<arith::rational> output_lower, output_upper;
     std::string arithmetic;        // "exact rational", "MPFI <bits>-bit" or a fast::*arithmetic_name
 };
 
@@ -47,6 +49,8 @@ point_difference certify_difference(const net::network& theta, const net::networ
 
 // ||R_theta'(x) - R_theta(x)||_inf in plain double (for searching; not
 // certified); by the fast engine's kernels above 200,000 MACs.
-double approximate_difference(const net::network& theta, const net::network& theta_quantized, const std::vector<double>& x);
+// With `output` < the output count: |R_theta'(x)_output - R_theta(x)_output| only.
+double approximate_difference(const net::network& theta, const net::network& theta_quantized, const std::vector<double>& x,
+                              std::size_t output = static_cast<std::size_t>(-1));
 
 }  // namespace qbound::verify

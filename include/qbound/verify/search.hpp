@@ -34,6 +34,8 @@ struct search_options {
     // budget of N does exactly the first N evaluations of any larger budget
     // with the same seed and counts, so the best value never falls as it grows.
     std::size_t max_evaluations = std::numeric_limits<std::size_t>::max();
+    // The objective: |d_output(x)| for one output, or (npos) max over outputs.
+    std::size_t output = static_cast<std::size_t>(-1);
     bool record_incumbents = false;  // keep every point that improved the best value (search_result::incumbents)
     std::uint64_t seed = 1;
 };

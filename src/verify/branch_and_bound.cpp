@@ -1,0 +1,319 @@
+#include "qbound/verify/branch_and_bound.hpp"
+
+#include "qbound/core/errors.hpp"
+#include "qbound/fast/enclosure.hpp"
+#include "qbound/verify/linear_relaxation.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+namespace qbound::verify {
+
+double per_output_result::max_upper() const {
+    double m = 0;
+    for (const auto& o : outputs) m = std::max(m, o.upper);
+    return m;
+}
+
+double per_output_result::max_lower() const {
+    double m = 0;
+    for (const auto& o : outputs) m = std::max(m, o.lower);
+    return m;
+}
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct leaf {
+    input_box box;
+    double bound = 0;            // >= sup of |d_k| over the box
+    std::vector<double> score;   // split score from the box's bounds
+};
+
+bool lower_bound_first(const leaf& a, const leaf& b) { return a.bound < b.bound; }  // std heap: largest on top
+
+struct tree {
+    std::vector<leaf> heap;
+    double t = 0;                // certified lower value (fast point pass, or given) at best_x
+    double own = 0;              // the best of branch and bound's own points (incumbents follow it, not the given value)
+    std::vector<double> best_x;
+    std::vector<std::vector<double>> incumbents, starts;
+    double atomic = 0;           // largest bound of the leaves that cannot be split (single points)
+    std::size_t nodes = 0;
+
+    double upper() const { return std::max({t, atomic, heap.empty() ? 0.0 : heap.front().bound}); }
+    // Drops the leaves that cannot beat t (their bounds are <= t, which the upper keeps).
+    void prune() {
+        while (!heap.empty() && heap.front().bound <= t) {
+            std::pop_heap(heap.begin(), heap.end(), lower_bound_first);
+            heap.pop_back();
+        }
+    }
+    bool meets(double gap) const {
+        const double u = upper();
+        return u - t <= gap * u;
+    }
+};
+
+// The input to split: the largest split score among the sides that can be
+// halved (a midpoint strictly inside), else the widest such side; npos when
+// the box is a single point in doubles.
+std::size_t split_dimension(const input_box& b, const std::vector<double>& score) {
+    constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    std::size_t by_score = npos, by_width = npos;
+    double best_score = 0, best_width = -1;
+    for (std::size_t j = 0; j < b.lower.size(); ++j) {
+        const double mid = b.lower[j] / 2 + b.upper[j] / 2;
+        if (!(mid > b.lower[j] && mid < b.upper[j])) continue;
+        const double s = j < score.size() && std::isfinite(score[j]) ? score[j] : 0.0;
+        if (s > best_score) best_score = s, by_score = j;
+        const double w = b.upper[j] - b.lower[j];
+        if (w > best_width) best_width = w, by_width = j;
+    }
+    return by_score != npos ? by_score : by_width;
+}
+
+// fn(i) for i < n on `threads` threads; the first exception is rethrown.
+template <class F>
+void parallel_for(std::size_t n, std::size_t threads, const F& fn) {
+    threads = std::max<std::size_t>(1, std::min(threads, n));
+    if (threads == 1) {
+        for (std::size_t i = 0; i < n; ++i) fn(i);
+        return;
+    }
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr error;
+    std::mutex error_mutex;
+    const auto work = [&] {
+        for (std::size_t i; (i = next.fetch_add(1)) < n;) {
+            try {
+                fn(i);
+            } catch (...) {
+                const std::lock_guard lock(error_mutex);
+                if (!error) error = std::current_exception();
+                next = n;
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    if (error) std::rethrow_exception(error);
+}
+
+struct task {
+    std::size_t output;
+    double parent_bound;
+    input_box box;
+    // Filled by the evaluation:
+    box_bounds bounds;
+    std::vector<double> point;        // the box's candidate for `output` (may be empty)
+    std::vector<double> point_lower;  // per output, certified mignitude of d at `point`
+};
+
+}  // namespace
+
+per_output_result per_output_branch_and_bound(const net::network& theta, const net::network& quant, const std::vector<input_box>& roots,
+                                              const per_output_options& opt) {
+    const auto start = clock_type::now();
+    const auto elapsed = [&] { return std::chrono::duration<double>(clock_type::now() - start).count(); };
+    if (roots.empty()) throw core::invalid_argument("branch and bound: no input box");
+    const std::size_t d = theta.input_shape().size();
+    for (std::size_t r = 0; r < roots.size(); ++r) {
+        if (roots[r].lower.size() != d || roots[r].upper.size() != d)
+            throw core::invalid_argument("branch and bound: box " + std::to_string(r) + " has " + std::to_string(roots[r].lower.size()) +
+                                         " inputs, the network " + std::to_string(d));
+        for (std::size_t j = 0; j < d; ++j)
+            if (!(roots[r].lower[j] <= roots[r].upper[j]) || !std::isfinite(roots[r].lower[j]) || !std::isfinite(roots[r].upper[j]))
+                throw core::invalid_argument("branch and bound: box " + std::to_string(r) + " is empty or not finite in input " +
+                                             std::to_string(j));
+    }
+    const std::size_t m = theta.output_shape().size();
+    const std::size_t threads = opt.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : opt.threads;
+    const auto bounder = [&](const input_box& b, std::size_t k) {
+        if (opt.bounder_for_test) return opt.bounder_for_test(b, k);
+        linear_options lo;
+        lo.output = k;
+        return linear_difference_bounds(theta, quant, b, lo);
+    };
+
+    std::vector<tree> trees(m);
+    for (std::size_t k = 0; k < m && k < opt.initial_lower.size(); ++k)
+        if (opt.initial_lower[k] > 0 && std::isfinite(opt.initial_lower[k])) {
+            trees[k].t = opt.initial_lower[k];
+            if (k < opt.initial_points.size() && opt.initial_points[k].size() == d) trees[k].best_x = opt.initial_points[k];
+        }
+    const auto contains = [d](const input_box& b, const std::vector<double>& x) {
+        if (x.size() != d) return false;
+        for (std::size_t j = 0; j < d; ++j)
+            if (!(b.lower[j] <= x[j] && x[j] <= b.upper[j])) return false;
+        return true;
+    };
+    const auto contradiction = [](std::size_t k, const input_box& b, double bound, double value, const std::vector<double>& x) {
+        return core::unsound_error("branch and bound, output " + std::to_string(k) + ": the box's certified bound |d| <= " +
+                                   core::exact_digits(bound) + " over " + core::box_text(b.lower, b.upper) +
+                                   " is below the certified lower value " + core::exact_digits(value) + " at x = " + core::point_text(x) +
+                                   ", a point of the box");
+    };
+
+    const auto evaluate = [&](task& w) {
+        w.bounds = bounder(w.box, w.output);
+        if (w.bounds.upper.size() != m || w.bounds.lower.size() != m)
+            throw core::invalid_argument("branch and bound: the bounder returned " + std::to_string(w.bounds.upper.size()) + " outputs, not " +
+                                         std::to_string(m));
+        if (w.output < w.bounds.candidates.size() && w.bounds.candidates[w.output].size() == d) {
+            w.point = w.bounds.candidates[w.output];
+            for (std::size_t j = 0; j < d; ++j) w.point[j] = std::clamp(w.point[j], w.box.lower[j], w.box.upper[j]);
+            const fast::enclosure e = fast::enclose_difference(theta, quant, w.point, fast::options{1, 100});
+            w.point_lower.assign(m, 0.0);
+            for (std::size_t j = 0; j < m && j < e.lower.size(); ++j) {
+                const double mig = e.lower[j] > 0 ? e.lower[j] : e.upper[j] < 0 ? -e.upper[j] : 0.0;
+                w.point_lower[j] = std::isfinite(mig) ? mig : 0.0;
+            }
+        }
+    };
+    std::size_t leaves = 0;
+    const std::size_t leaf_bytes = sizeof(leaf) + 3 * d * sizeof(double);
+    const auto merge = [&](task& w) {
+        tree& tr = trees[w.output];
+        ++tr.nodes;
+        // The point's certified values raise every output's lower value.
+        if (tr.starts.size() < 2 * opt.max_starts) {
+            // The box's centre, then its candidate.
+            std::vector<double> centre(d);
+            for (std::size_t j = 0; j < d; ++j) centre[j] = w.box.lower[j] / 2 + w.box.upper[j] / 2;
+            tr.starts.push_back(std::move(centre));
+            if (!w.point.empty()) tr.starts.push_back(w.point);
+        }
+        if (!w.point.empty()) {
+            for (std::size_t j = 0; j < m; ++j) {
+                tree& to = trees[j];
+                if (w.point_lower[j] > to.own) {
+                    to.own = w.point_lower[j];
+                    to.incumbents.push_back(w.point);
+                }
+                if (w.point_lower[j] > to.t) to.t = w.point_lower[j], to.best_x = w.point;
+            }
+        }
+        // A certified value above this box's certified bound, at a point of the box, proves a bug.
+        const double own = w.bounds.magnitude(w.output);
+        if (!w.point.empty() && w.point_lower[w.output] > own) throw contradiction(w.output, w.box, own, w.point_lower[w.output], w.point);
+        if (tr.t > own && contains(w.box, tr.best_x)) throw contradiction(w.output, w.box, own, tr.t, tr.best_x);
+        const double bound = std::min(w.parent_bound, w.bounds.magnitude(w.output));
+        if (bound > tr.t) {
+            tr.heap.push_back(leaf{std::move(w.box), bound, std::move(w.bounds.split_score)});
+            std::push_heap(tr.heap.begin(), tr.heap.end(), lower_bound_first);
+            ++leaves;
+        }
+    };
+
+    per_output_result result;
+    std::size_t nodes = 0;
+    const auto snapshot = [&] {
+        output_progress p;
+        p.nodes = nodes;
+        p.seconds = elapsed();
+        for (auto& tr : trees) p.upper.push_back(tr.upper()), p.lower.push_back(tr.t);
+        return p;
+    };
+    const auto record = [&](bool force) {
+        double up = 0, lo = 0;
+        for (auto& tr : trees) up = std::max(up, tr.upper()), lo = std::max(lo, tr.t);
+        if (!force && !result.trace.empty()) {
+            const auto& last = result.trace.back();
+            if (!(up < last.upper * (1 - 1e-3)) && !(lo > last.lower * (1 + 1e-3))) return;
+        }
+        result.trace.push_back(trace_point{elapsed(), nodes, up, lo});
+    };
+
+    // The roots, for every output.
+    {
+        std::vector<task> first;
+        for (std::size_t k = 0; k < m; ++k)
+            for (const auto& r : roots) first.push_back(task{k, std::numeric_limits<double>::infinity(), r, {}, {}, {}});
+        parallel_for(first.size(), threads, [&](std::size_t i) { evaluate(first[i]); });
+        for (auto& w : first) merge(w);
+        nodes += first.size();
+    }
+    record(true);
+    if (opt.progress) opt.progress(snapshot());
+
+    for (;;) {
+        std::vector<std::size_t> open;
+        bool all_meet = true;
+        for (std::size_t k = 0; k < m; ++k) {
+            trees[k].prune();
+            const bool meets = trees[k].meets(opt.target_relative_gap);
+            all_meet = all_meet && meets;
+            if (!meets && !trees[k].heap.empty()) open.push_back(k);
+        }
+        if (open.empty()) {
+            result.stopped_by = all_meet ? "gap" : "exhausted";
+            break;
+        }
+        if (elapsed() > opt.max_seconds) {
+            result.stopped_by = "time";
+            break;
+        }
+        if (nodes + 2 > opt.max_nodes) {
+            result.stopped_by = "nodes";
+            break;
+        }
+        if (leaves * leaf_bytes > opt.max_memory_bytes) {
+            result.stopped_by = "memory";
+            break;
+        }
+        // A fixed share per output: an output that closes never changes what the others split.
+        const std::size_t share = std::max<std::size_t>(1, opt.batch / m);
+        std::vector<task> round;
+        for (const std::size_t k : open) {
+            tree& tr = trees[k];
+            for (std::size_t i = 0; i < share && !tr.heap.empty() && nodes + round.size() + 2 <= opt.max_nodes; ++i) {
+                std::pop_heap(tr.heap.begin(), tr.heap.end(), lower_bound_first);
+                leaf top = std::move(tr.heap.back());
+                tr.heap.pop_back();
+                --leaves;
+                const std::size_t j = split_dimension(top.box, top.score);
+                if (j == static_cast<std::size_t>(-1)) {
+                    tr.atomic = std::max(tr.atomic, top.bound);
+                    continue;
+                }
+                const double mid = top.box.lower[j] / 2 + top.box.upper[j] / 2;
+                input_box left = top.box, right = std::move(top.box);
+                left.upper[j] = mid;
+                right.lower[j] = mid;
+                round.push_back(task{k, top.bound, std::move(left), {}, {}, {}});
+                round.push_back(task{k, top.bound, std::move(right), {}, {}, {}});
+            }
+        }
+        parallel_for(round.size(), threads, [&](std::size_t i) { evaluate(round[i]); });
+        for (auto& w : round) merge(w);
+        nodes += round.size();
+        record(false);
+        if (opt.progress) opt.progress(snapshot());
+    }
+    record(true);
+    result.nodes = nodes;
+    for (auto& tr : trees) {
+        output_bracket o;
+        o.upper = tr.upper();
+        o.lower = tr.t;
+        o.best_x = tr.best_x;
+        o.incumbents = std::move(tr.incumbents);
+        o.starts = std::move(tr.starts);
+        o.nodes = tr.nodes;
+        o.leaves = tr.heap.size();
+        result.outputs.push_back(std::move(o));
+    }
+    return result;
+}
+
+}  // namespace qbound::verify
