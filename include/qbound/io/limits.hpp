@@ -29,7 +29,7 @@ struct limits {
     std::uint64_t max_calibration_samples = std::uint64_t{1} << 20;  // calibration inputs (CSV rows, .npy n)
     std::uint64_t max_case_file_bytes = std::uint64_t{1} << 26;   // a replay case's witness.json
     std::uint64_t max_region_file_bytes = std::uint64_t{1} << 26;  // an input region or point file (box, vnnlib, point)
-    std::uint64_t max_region_coordinates = std::uint64_t{1} << 22;  // boxes x inputs of one input region
+    std::uint64_t max_region_coordinates = std::uint64_t{1} << 20;  // boxes x inputs of one input region
 };
 
 // The defaults, with QBOUND_LIMITS applied. Throws core::invalid_argument
