@@ -44,6 +44,7 @@ if(QBOUND_FUZZ)
     src/net/architecture.cpp
     src/io/limits.cpp
     src/io/nnet.cpp
+    src/io/region.cpp
     src/io/onnx_import.cpp
     src/io/onnx_export.cpp
     src/quant/calibration.cpp

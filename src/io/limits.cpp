@@ -27,6 +27,8 @@ constexpr named_limit all_limits[] = {
     {"max_parameters", &limits::max_parameters},
     {"max_calibration_samples", &limits::max_calibration_samples},
     {"max_case_file_bytes", &limits::max_case_file_bytes},
+    {"max_region_file_bytes", &limits::max_region_file_bytes},
+    {"max_region_coordinates", &limits::max_region_coordinates},
 };
 
 }  // namespace
@@ -50,7 +52,8 @@ limits limits_from_environment() {
             throw core::invalid_argument("QBOUND_LIMITS: '" + std::string(entry) +
                                           "' is not name=value with a known limit name (max_file_bytes, max_tensor_elements, "
                                           "max_tensor_bytes, max_nodes, max_graph_depth, max_nnet_layers, max_nnet_layer_size, "
-                                          "max_parameters, max_calibration_samples, max_case_file_bytes)");
+                                          "max_parameters, max_calibration_samples, max_case_file_bytes, max_region_file_bytes, "
+                                          "max_region_coordinates)");
         const std::string_view value = entry.substr(eq + 1);
         std::uint64_t v = 0;
         const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);

@@ -28,6 +28,15 @@ int compare(const rational& q, double d);
 // core::invalid_argument naming `what` on anything else.
 rational parse_rational(const std::string& text, const char* what = "number");
 
+// parse_rational's decimals and fractions, and also C99 hexadecimal floats
+// ("0x1.8p-3", "-0X.Ap+2", "0x10"; the binary exponent after p is optional
+// and at most 99999 in magnitude), each part of a fraction p/q being either
+// form ("0x1p-2/3"). Exact: "0x1.999999999999ap-4" is that double, "0.1" is
+// 1/10. For the data files (input regions, points); parse_rational stays
+// decimal-only for the command-line options. Throws core::invalid_argument
+// naming `what` on anything else (blanks included; "inf" and "nan" too).
+rational parse_number(const std::string& text, const char* what = "number");
+
 // q as a decimal string with `digits` significant digits (for messages).
 std::string to_decimal(const rational& q, int digits = 20);
 

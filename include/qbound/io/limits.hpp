@@ -1,6 +1,6 @@
 #pragma once
 // Limits for hostile files. Every reader (ONNX, NNet, calibration CSV/.npy,
-// replay cases) refuses a file that exceeds one of these before allocating
+// replay cases, input regions) refuses a file that exceeds one of these before allocating
 // for it, with an error naming the file, the node or field, the limit and
 // how to raise it. Sizes declared in a file are checked for 64-bit overflow
 // and against the file's size before anything is allocated from them.
@@ -28,6 +28,8 @@ struct limits {
     std::uint64_t max_parameters = std::uint64_t{1} << 28;        // NNet weights + biases, all layers
     std::uint64_t max_calibration_samples = std::uint64_t{1} << 20;  // calibration inputs (CSV rows, .npy n)
     std::uint64_t max_case_file_bytes = std::uint64_t{1} << 26;   // a replay case's witness.json
+    std::uint64_t max_region_file_bytes = std::uint64_t{1} << 26;  // an input region or point file (box, vnnlib, point)
+    std::uint64_t max_region_coordinates = std::uint64_t{1} << 20;  // boxes x inputs of one input region
 };
 
 // The defaults, with QBOUND_LIMITS applied. Throws core::invalid_argument
