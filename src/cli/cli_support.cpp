@@ -38,7 +38,7 @@ loaded_pair load_pair(const pair_options& opt) {
 void add_pair_options(CLI::App& cmd, pair_options& opt) {
     cmd.add_option("model", opt.model, "theta: zoo name or .onnx/.nnet file")->required();
     cmd.add_option("--against", opt.against, "theta': a second network with the same architecture");
-    cmd.add_option("--D", opt.D, "Omega = [-D, D]^d; exact decimal or fraction (default 1)");
+    cmd.add_option("--D", opt.D, "Omega = [-D, D]^d; exact decimal or fraction (default 1)")->each([&opt](const std::string&) { opt.D_given = true; });
     cmd.add_option("--resolution", opt.resolution, "Input resolution of ImageNet zoo models")
         ->check(CLI::Range(std::size_t{32}, std::size_t{4096}));
     cmd.add_option("--seed", opt.seed, "He-normal seed of a zoo theta");

@@ -40,6 +40,7 @@ struct pair_options {
     std::uint64_t seed = 1, against_seed = 2;  // He-normal seeds of zoo models
     double bias_std = 0;
     std::string D = "1";                       // exact decimal or fraction
+    bool D_given = false;                      // --D was on the command line
     quant::options quant;                      // theta' = quantize(theta) unless --against
     std::string method_name;
 };
@@ -57,6 +58,9 @@ struct check_command_options {
     std::size_t nodes = 2000;
     std::size_t search_evaluations = std::numeric_limits<std::size_t>::max();  // the search's counts decide
     std::string save_case;
+    // Omega (at most one of box, vnnlib, center; none: [-D, D]^d, or a .nnet file's [min, max]).
+    std::string box, vnnlib, center, eps, clip;
+    std::string plot;  // the bracket against time, gnuplot PNG and SVG (stem)
     bool json = false;
 };
 

@@ -95,16 +95,26 @@ int main(int argc, char** argv) {
     check->add_option("--search-evaluations", verify_opt.search_evaluations,
                       "Evaluation budget of the search (default: its counts decide; reproducible, unlike the time cap)")
         ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()));
-    check->add_option("--seconds", verify_opt.seconds, "Time budget of branch and bound (default 20)")->check(CLI::Range(0.0, 1e6));
+    check->add_option("--seconds", verify_opt.seconds, "Time cap of branch and bound (default 20)")->check(CLI::Range(0.0, 1e6));
     check->add_option("--nodes", verify_opt.nodes, "Box budget of branch and bound (default 2000; 0: the root box only)")->check(CLI::Range(std::size_t{0}, std::size_t{100000000}));
     check->add_option("--gap", verify_opt.gap, "Stop when (upper - lower) <= gap * upper (default 0)")->check(CLI::Range(0.0, 1.0));
+    check->add_option("--box", verify_opt.box, "Omega: a box file, one line \"lo hi\" per input (exact decimals, fractions, hex floats)");
+    check->add_option("--vnnlib", verify_opt.vnnlib, "Omega: the input constraints of a VNN-COMP vnnlib property (boxes, or a disjunction of boxes)");
+    check->add_option("--center", verify_opt.center, "Omega: an L_inf ball around the point in this file (numbers in input order), radius --eps");
+    check->add_option("--eps", verify_opt.eps, "Radius of the --center ball (exact decimal or fraction, e.g. 2/255)");
+    check->add_option("--clip", verify_opt.clip, "Clip the --center ball to lo,hi (e.g. 0,1)");
+    check->add_option("--plot", verify_opt.plot, "Draw the bracket against time into STEM.png and STEM.svg (gnuplot)");
     check->add_option("--save-case", verify_opt.save_case, "Save both networks and the witness in this folder (qbound replay reads it)");
     check->add_flag("--json", verify_opt.json, "Print the report as JSON");
     check->footer("Exit status: 0 no theorem violated, 1 a bound whose hypotheses hold is VIOLATED, or UNSOUND (two certified\n"
                   "values contradict each other: a bug in qbound, named on stderr), 2 usage or input error.\n"
                   "Budgets: --nodes and --search-evaluations are counts (a seed gives the same bracket on any machine);\n"
                   "--seconds and --search-seconds are caps. A larger budget never widens the bracket.\n"
+                  "Omega: --box, --vnnlib or --center with --eps (and --clip); else [-D, D]^d, or for a .nnet model its\n"
+                  "[min, max] box in raw input units. An ONNX model's region is on its input tensor. The bounds use the\n"
+                  "smallest D that covers Omega (or --D, which must cover it).\n"
                   "Examples:\n  qbound check mlp:2,16,16,1 --method floor --bits 4\n"
+                  "  qbound check a.onnx --against b.onnx --vnnlib prop_1.vnnlib --seconds 12 --json\n"
                   "  qbound check a.onnx --against b.onnx --D 1 --save-case case1 && qbound replay case1");
 
     qbound::cli::campaign_command_options campaign_opt;

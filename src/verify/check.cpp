@@ -80,6 +80,29 @@ std::string region_text(const std::vector<region_box>& region) {
 
 }  // namespace
 
+std::vector<region_box> region_boxes(const io::input_region& region) {
+    std::vector<region_box> out;
+    for (std::size_t b = 0; b < region.boxes.size(); ++b) {
+        const auto& box = region.boxes[b];
+        region_box rb;
+        for (std::size_t j = 0; j < box.lower.size(); ++j) {
+            const double in_lo = arith::round_to_double(box.lower[j], MPFR_RNDU), in_hi = arith::round_to_double(box.upper[j], MPFR_RNDD);
+            const double out_lo = arith::round_to_double(box.lower[j], MPFR_RNDD), out_hi = arith::round_to_double(box.upper[j], MPFR_RNDU);
+            const std::string where = "region " + region.described + ", box " + std::to_string(b) + ", input " + std::to_string(j);
+            if (!std::isfinite(out_lo) || !std::isfinite(out_hi))
+                throw core::invalid_argument(where + ": the interval [" + io::exact_text(box.lower[j]) + ", " + io::exact_text(box.upper[j]) +
+                                             "] is beyond the doubles");
+            if (!(in_lo <= in_hi))
+                throw core::invalid_argument(where + ": the interval [" + io::exact_text(box.lower[j]) + ", " + io::exact_text(box.upper[j]) +
+                                             "] holds no double, so no input can be evaluated in it");
+            rb.inside.lower.push_back(in_lo), rb.inside.upper.push_back(in_hi);
+            rb.covering.lower.push_back(out_lo), rb.covering.upper.push_back(out_hi);
+        }
+        out.push_back(std::move(rb));
+    }
+    return out;
+}
+
 check_result check_pair(const net::network& theta, const net::network& quant, const check_options& opt) {
     if (opt.D < 0) throw core::invalid_argument("check: D must be >= 0");
     if (opt.search.max_evaluations == 0) throw core::invalid_argument("check: the search needs at least one evaluation");

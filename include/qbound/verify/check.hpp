@@ -33,6 +33,7 @@
 // contradiction: core::unsound_error naming both, the witness and the
 // method (never patched into an ordered bracket).
 #include "qbound/bounds/bounds.hpp"
+#include "qbound/io/region.hpp"
 #include "qbound/verify/branch_and_bound.hpp"
 #include "qbound/verify/point_difference.hpp"
 #include "qbound/verify/search.hpp"
@@ -90,6 +91,11 @@ struct check_result {
     std::vector<trace_point> trace;      // branch and bound's bracket (max over outputs) against time
     std::vector<bound_verdict> verdicts;
 };
+
+// Omega's boxes rounded to doubles: `inside` inward, `covering` outward.
+// Throws core::invalid_argument naming the box and input when an interval
+// holds no double (so no witness can lie in it), or is not finite in doubles.
+std::vector<region_box> region_boxes(const io::input_region& region);
 
 check_result check_pair(const net::network& theta, const net::network& theta_quantized, const check_options& opt);
 
