@@ -172,11 +172,22 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
         if (w.output < w.bounds.candidates.size() && w.bounds.candidates[w.output].size() == d) {
             w.point = w.bounds.candidates[w.output];
             for (std::size_t j = 0; j < d; ++j) w.point[j] = std::clamp(w.point[j], w.box.lower[j], w.box.upper[j]);
-            const fast::enclosure e = fast::enclose_difference(theta, quant, w.point, fast::options{1, 100});
             w.point_lower.assign(m, 0.0);
-            for (std::size_t j = 0; j < m && j < e.lower.size(); ++j) {
-                const double mig = e.lower[j] > 0 ? e.lower[j] : e.upper[j] < 0 ? -e.upper[j] : 0.0;
-                w.point_lower[j] = std::isfinite(mig) ? mig : 0.0;
+            const auto raise_to = [&](const fast::enclosure& e) {
+                for (std::size_t j = 0; j < m && j < e.lower.size(); ++j) {
+                    const double mig = e.lower[j] > 0 ? e.lower[j] : e.upper[j] < 0 ? -e.upper[j] : 0.0;
+                    if (std::isfinite(mig)) w.point_lower[j] = std::max(w.point_lower[j], mig);
+                }
+            };
+            raise_to(fast::enclose_difference(theta, quant, w.point, fast::options{1, 100}));
+            // A difference below the a-priori pass's resolution (about 2^-52 |R_theta(x)|)
+            // certifies nothing, and its output could never close a gap: the refined
+            // point mode (100 bits) resolves it.
+            if (w.output < m && w.point_lower[w.output] == 0) {
+                try {
+                    raise_to(fast::enclose_difference_refined(theta, quant, w.point, fast::options{1, 100}));
+                } catch (const fast::refinement_not_applicable&) {
+                }
             }
         }
     };
