@@ -18,6 +18,7 @@
 // outputs whose difference is identically 0, boxes 2^20 .. 2^30 wide.
 #include "qbound/verify/branch_and_bound.hpp"
 #include "qbound/verify/linear_relaxation.hpp"
+#include "qbound/fast/enclosure.hpp"
 #include "qbound/net/forward.hpp"
 #include "qbound/net/init.hpp"
 #include "qbound/net/zoo.hpp"
@@ -28,6 +29,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -538,30 +540,26 @@ TEST_CASE("branch and bound: the gap, node and memory stops; the progress callba
     const std::uint64_t seed = test::property_seed();
     testing::operand_generator gen(seed + 4);  // other cases than the other properties
     const std::size_t cases = test::property_cases(30);
-    std::size_t by_nodes = 0, by_memory = 0;
+    std::size_t by_gap = 0, by_nodes = 0, by_memory = 0;
     for (std::size_t c = 0; c < cases; ++c) {
         const pair_case p = c % 3 == 2 ? adversarial_pair(gen) : random_pair(gen);
         const std::size_t m = outputs(p), R = root_nodes(p);
         INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << ": " << describe(p));
         {
-            // A loose target is reached; a tight one (1 %, which in 3 or 4 inputs can take
-            // more than 10^5 boxes) is met whenever the stop says so.
-            const double targets[] = {0.5, 0.25};
-            auto opt = counted(50000);
-            opt.target_relative_gap = targets[gen.uniform_int(0, 1)];
+            // "gap" exactly when every output meets the target at the stop. A target is
+            // not always reachable in a few thousand boxes (in 3 or 4 inputs a 1 % gap can
+            // take more than 10^5), but it must be in most cases, or this proves nothing.
+            const double targets[] = {0.5, 0.25, 0.01};
+            auto opt = counted(5000);
+            opt.target_relative_gap = targets[gen.uniform_int(0, 2)];
             const auto r = verify::per_output_branch_and_bound(p.theta, p.quant, p.roots, opt);
             INFO("target gap " << opt.target_relative_gap << ": stopped by " << r.stopped_by << " after " << r.nodes << " nodes");
-            REQUIRE(r.stopped_by == "gap");
-            for (const auto& o : r.outputs) REQUIRE(o.upper - o.lower <= opt.target_relative_gap * o.upper);
-            opt = counted(2000);
-            opt.target_relative_gap = 0.01;
-            const auto tight = verify::per_output_branch_and_bound(p.theta, p.quant, p.roots, opt);
-            INFO("target gap 0.01: stopped by " << tight.stopped_by << " after " << tight.nodes << " nodes");
-            REQUIRE((tight.stopped_by == "gap" || tight.stopped_by == "nodes"));
-            if (tight.stopped_by == "gap")
-                for (const auto& o : tight.outputs) REQUIRE(o.upper - o.lower <= 0.01 * o.upper);
-            else
-                REQUIRE(tight.nodes <= opt.max_nodes);
+            REQUIRE((r.stopped_by == "gap" || r.stopped_by == "nodes"));
+            bool all_meet = true;
+            for (const auto& o : r.outputs) all_meet = all_meet && o.upper - o.lower <= opt.target_relative_gap * o.upper;
+            REQUIRE(all_meet == (r.stopped_by == "gap"));
+            if (r.stopped_by == "nodes") REQUIRE(r.nodes <= opt.max_nodes);
+            by_gap += r.stopped_by == "gap";
         }
         {
             const std::size_t budgets[] = {1, 3, 10, 25, 70};
@@ -625,6 +623,7 @@ TEST_CASE("branch and bound: the gap, node and memory stops; the progress callba
             REQUIRE(r.trace.back().lower == r.max_lower());
         }
     }
+    CHECK(by_gap * 4 >= cases * 3);
     CHECK(by_nodes * 2 >= cases);
     CHECK(by_memory * 2 >= cases);
 }
@@ -680,15 +679,22 @@ TEST_CASE("branch and bound: a bounder below the truth, or an initial lower abov
     std::size_t own_only = 0, own_only_raised = 0;
     for (std::size_t c = 0; c < cases; ++c) {
         pair_case p = random_pair(gen);
-        // A pair whose difference is 0 on the region (every ReLU dead, same biases) has nothing
-        // to contradict: draw another.
-        const auto nonzero_somewhere = [&gen](const pair_case& q) {
-            for (const auto& x : check_points(q, gen, 4))
-                for (const auto& v : exact_abs_difference(q, x))
-                    if (v > 0) return true;
+        // The bounder below must be refuted by a root's own candidate: draw pairs until some root's
+        // candidate for some output has a certified |d_k| (the fast point pass) above 1e-6 times the
+        // root's bound (not so where the difference is 0 on the region, or 0 at every candidate).
+        const auto refutable = [](const pair_case& q) {
+            for (const auto& root : q.roots)
+                for (std::size_t k = 0; k < outputs(q); ++k) {
+                    verify::linear_options lo;
+                    lo.output = k;
+                    const auto b = verify::linear_difference_bounds(q.theta, q.quant, root, lo);
+                    const auto e = fast::enclose_difference(q.theta, q.quant, b.candidates[k]);
+                    const double mig = e.lower[k] > 0 ? e.lower[k] : e.upper[k] < 0 ? -e.upper[k] : 0.0;
+                    if (mig > 1e-6 * b.magnitude(k)) return true;
+                }
             return false;
         };
-        while (!nonzero_somewhere(p)) p = random_pair(gen);
+        while (!refutable(p)) p = random_pair(gen);
         INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << ": " << describe(p));
         {
             // The true linear bounds times 1e-6.
@@ -903,18 +909,20 @@ TEST_CASE("branch and bound: an output whose difference is far below 2^-52 |R(x)
     // Shrunk from property 5 (QBOUND_SEED=5, case 18: an output with |d| = 2.7e-17 constant, outputs
     // near 0.1): the a-priori point pass encloses d at a point with a radius of about 2^-52 |R(x)|,
     // so it certified no lower value, the gap of that output never closed, and the run spent all
-    // 200000 boxes. Here d = 2^-e relu(x) on x in [1, 2] beside an output of 1 (e = 56 .. 90).
+    // 200000 boxes (and QBOUND_SEED=17, case 8: |d| = 1.8e-30 beside outputs near 10^5, which
+    // 100 bits do not resolve either). Here d = 2^-e relu(x) on x in [1, 2] beside an output of
+    // 2^s (e = 56 .. 200, s = 0 .. 20).
     const std::uint64_t seed = test::property_seed();
     testing::operand_generator gen(seed + 8);
-    for (std::size_t c = 0; c < 8; ++c) {
-        const int e = static_cast<int>(gen.uniform_int(56, 90));
+    for (std::size_t c = 0; c < 12; ++c) {
+        const int e = static_cast<int>(gen.uniform_int(56, 200)), scale = static_cast<int>(gen.uniform_int(0, 20));
         net::network theta("tiny difference", {1, 1, 1});
         const std::size_t hidden = theta.dense(0, 1, "hidden");
         const std::size_t out = theta.dense(theta.activation(hidden, net::op::relu), 1, "out");
         theta.set_weights(hidden, {1.0});
         theta.set_bias(hidden, {0.0});
         theta.set_weights(out, {0.0});
-        theta.set_bias(out, {1.0});
+        theta.set_bias(out, {std::ldexp(1.0, scale)});
         net::network quant = theta;
         quant.set_weights(out, {std::ldexp(1.0, -e)});
         const pair_case p{"tiny difference", theta, quant, {input_box{{1.0}, {2.0}}}, {}};
