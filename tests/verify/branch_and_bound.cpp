@@ -336,10 +336,6 @@ std::string soundness_violation(const pair_case& p, const verify::per_output_res
     }
     for (std::size_t k = 0; k < m; ++k) {
         const auto& o = r.outputs[k];
-        if (!(o.lower >= 0 && o.lower <= o.upper)) {
-            why << "output " << k << ": lower " << core::exact_digits(o.lower) << ", upper " << core::exact_digits(o.upper);
-            return why.str();
-        }
         if (o.best_x.empty()) {
             if (o.lower != 0) {
                 why << "output " << k << ": lower " << core::exact_digits(o.lower) << " without a point";
@@ -356,6 +352,10 @@ std::string soundness_violation(const pair_case& p, const verify::per_output_res
                     << " at best_x = " << core::point_text(o.best_x);
                 return why.str();
             }
+        }
+        if (!(o.lower >= 0 && o.lower <= o.upper)) {
+            why << "output " << k << ": lower " << core::exact_digits(o.lower) << ", upper " << core::exact_digits(o.upper);
+            return why.str();
         }
         for (const auto& x : o.incumbents)
             if (!in_some_root(p, x)) {
@@ -933,6 +933,41 @@ TEST_CASE("branch and bound: an output whose difference is far below 2^-52 |R(x)
                      << " nodes, [" << core::exact_digits(r.outputs[0].lower) << ", " << core::exact_digits(r.outputs[0].upper) << "]");
         REQUIRE(r.stopped_by == "gap");
         REQUIRE(r.outputs[0].lower > 0);
+        const std::string bad = soundness_violation(p, r, gen, 8);
+        INFO("violation: " << bad);
+        REQUIRE(bad.empty());
+    }
+}
+
+TEST_CASE("branch and bound: a side that the split score misses is still split when the bound stalls", "[verify][branch]") {
+    // Shrunk from property 5 (QBOUND_SEED=8, case 24: an output's bound stayed at its root's value
+    // for 50000 boxes while two sides were halved to widths of 1e-8 and a side of width 1 never
+    // was). Here d = c (1 - |x0|) + eps relu(x1) on [-1, 1]^2 (c = 1 .. 8, eps = 2^-8 .. 2^-2):
+    // the relaxations of relu(x0) and relu(-x0) cancel in x0, so x0's smear is exactly 0 and only
+    // x1 has a score, but the bound c + eps stays until x0 is split at 0.
+    const std::uint64_t seed = test::property_seed();
+    testing::operand_generator gen(seed + 9);
+    for (std::size_t c = 0; c < 8; ++c) {
+        const double height = static_cast<double>(gen.uniform_int(1, 8)), eps = std::ldexp(1.0, static_cast<int>(gen.uniform_int(-8, -2)));
+        net::network theta("cancelling smear", {1, 1, 2});
+        const std::size_t hidden = theta.dense(0, 3, "hidden");
+        const std::size_t out = theta.dense(theta.activation(hidden, net::op::relu), 1, "out");
+        theta.set_weights(hidden, {1.0, 0.0, -1.0, 0.0, 0.0, 1.0});
+        theta.set_bias(hidden, {0.0, 0.0, 0.0});
+        theta.set_weights(out, {0.0, 0.0, 0.0});
+        theta.set_bias(out, {0.0});
+        net::network quant = theta;
+        quant.set_weights(out, {-height, -height, eps});
+        quant.set_bias(out, {height});
+        const pair_case p{"cancelling smear", theta, quant, {input_box{{-1.0, -1.0}, {1.0, 1.0}}}, {}};
+        auto opt = counted(60);
+        opt.target_relative_gap = 1e-3;
+        opt.batch = static_cast<std::size_t>(gen.uniform_int(1, 4));
+        const auto r = verify::per_output_branch_and_bound(p.theta, p.quant, p.roots, opt);
+        INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), c = " << height << ", eps = " << eps << ", batch " << opt.batch
+                     << ": stopped by " << r.stopped_by << " after " << r.nodes << " nodes, [" << core::exact_digits(r.outputs[0].lower) << ", "
+                     << core::exact_digits(r.outputs[0].upper) << "]");
+        REQUIRE(r.stopped_by == "gap");
         const std::string bad = soundness_violation(p, r, gen, 8);
         INFO("violation: " << bad);
         REQUIRE(bad.empty());
