@@ -282,17 +282,26 @@ bool in_some_root(const pair_case& p, const std::vector<double>& x) {
     return false;
 }
 
-// The points of the check: every vertex of every root, its centre, and
-// `random_points` random points on a 2^-10 grid of each root.
+// The points of the check: every vertex of every root (32 random ones above
+// 6 inputs), its centre, and `random_points` random points on a 2^-10 grid
+// of each root.
 std::vector<std::vector<rational>> check_points(const pair_case& p, testing::operand_generator& gen, std::size_t random_points) {
     const std::size_t d = inputs(p);
     std::vector<std::vector<rational>> pts;
     for (const auto& r : p.roots) {
         std::vector<rational> lo = exact_point(r.lower), hi = exact_point(r.upper);
-        for (std::size_t mask = 0; mask < (std::size_t{1} << d); ++mask) {
-            std::vector<rational> x(d);
-            for (std::size_t j = 0; j < d; ++j) x[j] = (mask >> j) & 1 ? hi[j] : lo[j];
-            pts.push_back(std::move(x));
+        if (d <= 6) {
+            for (std::size_t mask = 0; mask < (std::size_t{1} << d); ++mask) {
+                std::vector<rational> x(d);
+                for (std::size_t j = 0; j < d; ++j) x[j] = (mask >> j) & 1 ? hi[j] : lo[j];
+                pts.push_back(std::move(x));
+            }
+        } else {
+            for (std::size_t v = 0; v < 32; ++v) {  // too many vertices: 32 random ones
+                std::vector<rational> x(d);
+                for (std::size_t j = 0; j < d; ++j) x[j] = gen.chance(0.5) ? hi[j] : lo[j];
+                pts.push_back(std::move(x));
+            }
         }
         std::vector<rational> centre(d);
         for (std::size_t j = 0; j < d; ++j) centre[j] = (lo[j] + hi[j]) / 2;
@@ -435,6 +444,27 @@ TEST_CASE("branch and bound: every output's upper is above the exact |d_k| and i
     CHECK(tight * 10 >= checked_outputs);
     WARN("outputs with upper within 0.1 % of an exact value found: " << tight << " of " << checked_outputs
                                                                      << "; largest upper of an identically-0 output: " << zero_worst);
+}
+
+TEST_CASE("branch and bound: soundness per output on the every-layer-kind network (72 inputs)", "[verify][branch]") {
+    // Normalize, grouped and depthwise convs, ReLU6, a residual add, max and average pooling,
+    // global pooling: every rule of the linear pass (pair_builders.hpp).
+    const std::uint64_t seed = test::property_seed();
+    testing::operand_generator gen(seed + 10);
+    const std::size_t cases = test::property_cases(10);
+    for (std::size_t c = 0; c < cases; ++c) {
+        net::network theta = test::every_layer_kind(gen.bits());
+        net::network quant = second_network(theta, gen);
+        std::vector<input_box> roots{test::random_box(gen, 72, 0, 4)};
+        if (gen.chance(0.5)) roots.push_back(test::random_box(gen, 72, 0, 2));
+        const pair_case p{"every layer kind", std::move(theta), std::move(quant), std::move(roots), {}};
+        auto opt = counted(static_cast<std::size_t>(gen.uniform_int(0, 40)));
+        INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << ": " << describe(p) << ", max_nodes " << opt.max_nodes);
+        const auto r = verify::per_output_branch_and_bound(p.theta, p.quant, p.roots, opt);
+        const std::string bad = soundness_violation(p, r, gen, 8);
+        INFO("violation: " << bad);
+        REQUIRE(bad.empty());
+    }
 }
 
 // ---- 2. budget monotonicity -------------------------------------------------------
