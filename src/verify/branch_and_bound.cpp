@@ -172,11 +172,23 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
         if (w.output < w.bounds.candidates.size() && w.bounds.candidates[w.output].size() == d) {
             w.point = w.bounds.candidates[w.output];
             for (std::size_t j = 0; j < d; ++j) w.point[j] = std::clamp(w.point[j], w.box.lower[j], w.box.upper[j]);
-            const fast::enclosure e = fast::enclose_difference(theta, quant, w.point, fast::options{1, 100});
             w.point_lower.assign(m, 0.0);
-            for (std::size_t j = 0; j < m && j < e.lower.size(); ++j) {
-                const double mig = e.lower[j] > 0 ? e.lower[j] : e.upper[j] < 0 ? -e.upper[j] : 0.0;
-                w.point_lower[j] = std::isfinite(mig) ? mig : 0.0;
+            const auto raise_to = [&](const fast::enclosure& e) {
+                for (std::size_t j = 0; j < m && j < e.lower.size(); ++j) {
+                    const double mig = e.lower[j] > 0 ? e.lower[j] : e.upper[j] < 0 ? -e.upper[j] : 0.0;
+                    if (std::isfinite(mig)) w.point_lower[j] = std::max(w.point_lower[j], mig);
+                }
+            };
+            raise_to(fast::enclose_difference(theta, quant, w.point, fast::options{1, 100}));
+            // A difference below the a-priori pass's resolution (about 2^-52 |R_theta(x)|)
+            // certifies nothing, and its output could never close a gap: the refined
+            // point mode resolves it (100, 275, then 450 bits, while nothing is certified).
+            if (w.output < m && w.point_lower[w.output] == 0) {
+                try {
+                    for (int bits = 100; w.point_lower[w.output] == 0 && bits <= fast::max_refined_bits; bits += 175)
+                        raise_to(fast::enclose_difference_refined(theta, quant, w.point, fast::options{1, bits}));
+                } catch (const fast::refinement_not_applicable&) {
+                }
             }
         }
     };
@@ -209,7 +221,12 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
         if (tr.t > own && contains(w.box, tr.best_x)) throw contradiction(w.output, w.box, own, tr.t, tr.best_x);
         const double bound = std::min(w.parent_bound, w.bounds.magnitude(w.output));
         if (bound > tr.t) {
-            tr.heap.push_back(leaf{std::move(w.box), bound, std::move(w.bounds.split_score)});
+            // A box whose own bound is no better than its parent's splits its widest side next:
+            // the smear of the output's linear bounds can miss the inputs the relaxation's
+            // looseness depends on (coefficients that cancel), and then it would halve the
+            // same sides forever without tightening anything.
+            const bool stalled = !(own < w.parent_bound);
+            tr.heap.push_back(leaf{std::move(w.box), bound, stalled ? std::vector<double>{} : std::move(w.bounds.split_score)});
             std::push_heap(tr.heap.begin(), tr.heap.end(), lower_bound_first);
             ++leaves;
         }

@@ -12,10 +12,15 @@
 // takes the leaf with the largest bound and halves it along the input
 // with the largest split score (the smear |c_j| x width_j of output k's
 // linear bounds, as ReluVal / NeuroDiff do), or along the widest side when
-// the scores say nothing. Each evaluated box proposes a point (the vertex
-// where its linear lower bound of |d_k| is largest): its difference is
-// enclosed by the fast float-sound point pass (fast/enclosure.hpp), whose
-// mignitude is a certified lower value t_k <= sup |d_k|. A leaf whose bound
+// the scores say nothing or the leaf's own bound did not improve on its
+// parent's (the smear can miss the inputs the relaxation's looseness
+// depends on, and would then halve the same sides forever). Each evaluated
+// box proposes a point (the vertex where its linear lower bound of |d_k|
+// is largest): its difference is
+// enclosed by the fast float-sound point pass (fast/enclosure.hpp: the
+// a-priori mode, and the refined mode when that certifies nothing for the
+// box's output, e.g. |d_k| below 2^-52 |R(x)|), whose mignitude is a
+// certified lower value t_k <= sup |d_k|. A leaf whose bound
 // is at most t_k cannot hold a larger value and is dropped; the upper is
 //   upper_k = max(t_k, largest leaf bound),
 // sound because every dropped box's bound was at most t_k when it was dropped.
