@@ -179,14 +179,24 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
                     if (std::isfinite(mig)) w.point_lower[j] = std::max(w.point_lower[j], mig);
                 }
             };
-            raise_to(fast::enclose_difference(theta, quant, w.point, fast::options{1, 100}));
+            fast::enclosure e = fast::enclose_difference(theta, quant, w.point, fast::options{1, 100});
+            raise_to(e);
             // A difference below the a-priori pass's resolution (about 2^-52 |R_theta(x)|)
-            // certifies nothing, and its output could never close a gap: the refined
-            // point mode resolves it (100, 275, then 450 bits, while nothing is certified).
-            if (w.output < m && w.point_lower[w.output] == 0) {
+            // certifies nothing, and its output could never close a gap: when the
+            // enclosure is wider than the box's own bound (so no pass of this
+            // resolution can ever certify a value there), the refined point mode
+            // resolves it (100, 275, then 450 bits, while nothing is certified and
+            // the enclosure stays that wide).
+            const auto too_wide = [&] {
+                const double width = e.upper[w.output] - e.lower[w.output];
+                return !(width < w.bounds.magnitude(w.output));
+            };
+            if (w.output < m && w.point_lower[w.output] == 0 && too_wide()) {
                 try {
-                    for (int bits = 100; w.point_lower[w.output] == 0 && bits <= fast::max_refined_bits; bits += 175)
-                        raise_to(fast::enclose_difference_refined(theta, quant, w.point, fast::options{1, bits}));
+                    for (int bits = 100; w.point_lower[w.output] == 0 && too_wide() && bits <= fast::max_refined_bits; bits += 175) {
+                        e = fast::enclose_difference_refined(theta, quant, w.point, fast::options{1, bits});
+                        raise_to(e);
+                    }
                 } catch (const fast::refinement_not_applicable&) {
                 }
             }

@@ -4,6 +4,7 @@
 #include "qbound/arith/scalar.hpp"
 #include "qbound/fast/enclosure.hpp"
 #include "qbound/verify/linear_relaxation.hpp"
+#include "qbound/verify/symbolic_difference.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -31,8 +32,10 @@ namespace {
 // offering more points never lowers it.
 class best_certified {
 public:
-    best_certified(const net::network& theta, const net::network& quant, long bits)
-        : theta_(theta), quant_(quant), bits_(bits), best_(theta.output_shape().size()) {}
+    // per_output false: a point is certified only when it can raise the max
+    // over outputs (each output's value is then the best among those points).
+    best_certified(const net::network& theta, const net::network& quant, long bits, bool per_output)
+        : theta_(theta), quant_(quant), bits_(bits), per_output_(per_output), best_(theta.output_shape().size()) {}
 
     void offer(const std::vector<double>& x) {
         if (certified_ > 0) {
@@ -40,7 +43,8 @@ public:
             bool useful = false;
             for (std::size_t i = 0; i < e.lower.size() && !useful; ++i) {
                 const double magnitude = std::max(std::fabs(e.lower[i]), std::fabs(e.upper[i]));
-                useful = !std::isfinite(magnitude) || !best_[i] || arith::to_rational(magnitude) > best_[i]->output_lower[i];
+                useful = !std::isfinite(magnitude) || !best_[i] ||
+                         arith::to_rational(magnitude) > (per_output_ ? best_[i]->output_lower[i] : best().lower);
             }
             if (!useful) return;
         }
@@ -69,6 +73,7 @@ private:
     const net::network& theta_;
     const net::network& quant_;
     long bits_;
+    bool per_output_;
     std::vector<std::shared_ptr<const point_difference>> best_;
     std::size_t certified_ = 0;
 };
@@ -145,7 +150,8 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
     // Lower side: search each box of the region, then certify its incumbents
     // (small networks) or its best point (large ones).
     stage("searching for a worst-case input");
-    best_certified lower_side(theta, quant, opt.certify_bits);
+    const bool one_tree = !opt.branch.bounder_for_test && symbolic_cost(theta) > opt.linear_budget;
+    best_certified lower_side(theta, quant, opt.certify_bits, !large && !one_tree);
     search_options first = opt.search;
     first.record_incumbents = !large;
     std::vector<search_result> searches;
@@ -186,6 +192,50 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
             }
             upper_k[i] = arith::to_rational(bound[i]);
         }
+    } else if (one_tree) {
+        // Hundreds of inputs: one tree over the max of the outputs on the fast
+        // correlated pair pass (verify/differential.hpp), which shares its box
+        // budget among the outputs and is far cheaper per box than the linear
+        // pass; every output's upper is then that max.
+        stage("upper side: branch and bound on the max over outputs");
+        r.upper_method = "differential branch and bound on the max over outputs (the linear pass costs more than its budget here)";
+        branch_and_bound_options bo;
+        bo.max_seconds = opt.branch.max_seconds;
+        bo.target_relative_gap = opt.branch.target_relative_gap;
+        if (opt.branch.progress)
+            bo.progress = [&opt, m](std::size_t nodes, double upper, double lower) {
+                output_progress p;
+                p.nodes = nodes;
+                p.upper.assign(m, upper);
+                p.lower.assign(m, lower);
+                opt.branch.progress(p);
+            };
+        double upper = 0;
+        std::size_t left = opt.branch.max_nodes;
+        for (std::size_t i = 0; i < region.size(); ++i) {
+            bo.max_nodes = std::max<std::size_t>(1, left / (region.size() - i));
+            const branch_and_bound_result b =
+                branch_and_bound(theta, quant, region[i].covering, static_cast<double>(lower_side.best().lower) * (1 - 0x1p-50), bo);
+            left -= std::min(left, b.nodes);
+            r.boxes += b.nodes;
+            r.stopped_by = b.stopped_by;
+            upper = std::max(upper, b.upper);
+            r.trace.push_back(trace_point{0, r.boxes, upper, static_cast<double>(lower_side.best().lower)});
+            if (opt.use_branch_points) {
+                // An ascent from each candidate (the centres of the first boxes
+                // split, clamped into Omega), each depending on its start only.
+                search_options again = opt.search;
+                again.max_evaluations = std::numeric_limits<std::size_t>::max();
+                for (auto x : b.candidates) {
+                    for (std::size_t j = 0; j < d; ++j) x[j] = std::clamp(x[j], region[i].inside.lower[j], region[i].inside.upper[j]);
+                    again.record_incumbents = true;
+                    const search_result t = ascend_from(theta, quant, region[i].inside, x, again);
+                    r.search_evaluations += t.evaluations;
+                    lower_side.offer_incumbents(t.incumbents);
+                }
+            }
+        }
+        for (std::size_t k = 0; k < m; ++k) upper_k[k] = arith::to_rational(upper);
     } else {
         stage("upper side: per-output branch and bound");
         per_output_options bo = opt.branch;
@@ -199,6 +249,11 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
         std::vector<input_box> roots;
         for (const auto& rb : region) roots.push_back(rb.covering);
         r.upper_method = "per-output branch and bound on the linear relaxation pass";
+        const auto centres = [m](const input_box& b, box_bounds& out) {
+            std::vector<double> c(b.lower.size());
+            for (std::size_t j = 0; j < c.size(); ++j) c[j] = b.lower[j] / 2 + b.upper[j] / 2;
+            out.candidates.assign(m, c);
+        };
         if (!bo.bounder_for_test) {
             try {
                 (void)linear_difference_bounds(theta, quant, roots.front(), linear_options{true, false, 0});
@@ -206,10 +261,11 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
                 // A network the linear pass does not take: the interval pass per box.
                 r.upper_method = "per-output branch and bound on the differential interval pass (the linear pass does not take this network: " +
                                  std::string(e.what()) + ")";
-                bo.bounder_for_test = [&theta, &quant](const input_box& b, std::size_t) {
+                bo.bounder_for_test = [&theta, &quant, centres](const input_box& b, std::size_t) {
                     const auto v = differential_intervals(theta, quant, b);
                     box_bounds out;
                     for (const auto& x : v.back().delta) out.lower.push_back(x.lower()), out.upper.push_back(x.upper());
+                    centres(b, out);
                     return out;
                 };
             }
@@ -221,24 +277,23 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
         stage("certifying the witnesses");
         if (opt.use_branch_points) {
             for (const auto& o : b.outputs) lower_side.offer_incumbents(o.incumbents);
-            // An ascent on output k from each of branch and bound's incumbents
-            // and starts for k (clamped into the inner box that covers it), each
-            // depending on its start only: a larger box budget adds points to
-            // both lists and so only adds points.
+            // Branch and bound's incumbents are offered as they are; an ascent on
+            // output k starts from each of its starts (its first boxes' centres
+            // and candidates, clamped into the inner box that covers them), each
+            // depending on its start only: a larger box budget only adds points.
             search_options again = opt.search;
             again.max_evaluations = std::numeric_limits<std::size_t>::max();  // each ascent is bounded by its step counts
-            again.record_incumbents = true;
             // Each output's own objective, then (npos) the largest difference over outputs.
             for (std::size_t k = 0; k <= m; ++k) {
                 const std::size_t of = k < m ? k : 0;
                 again.output = k < m ? k : search_options{}.output;
                 std::vector<std::vector<double>> from;
                 if (k < m) {
-                    from = b.outputs[of].incumbents;
-                    from.insert(from.end(), b.outputs[of].starts.begin(), b.outputs[of].starts.end());
+                    from = b.outputs[of].starts;
                 } else {
-                    // The root's centre and candidate of every output.
-                    for (const auto& o : b.outputs) from.insert(from.end(), o.starts.begin(), o.starts.begin() + std::min<std::size_t>(2, o.starts.size()));
+                    // The first root's centre (the same for every output), then every output's first candidate.
+                    for (const auto& o : b.outputs)
+                        for (std::size_t i = from.empty() ? 0 : 1; i < std::min<std::size_t>(2, o.starts.size()); ++i) from.push_back(o.starts[i]);
                 }
                 for (auto x : from) {
                     const region_box* home = &region.front();
@@ -253,7 +308,7 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
                     for (std::size_t j = 0; j < d; ++j) x[j] = std::clamp(x[j], home->inside.lower[j], home->inside.upper[j]);
                     const search_result t = ascend_from(theta, quant, home->inside, x, again);
                     r.search_evaluations += t.evaluations;
-                    lower_side.offer_incumbents(t.incumbents);
+                    lower_side.offer(t.best_x);  // the ascent's end only: certifying its every step costs more than it finds
                 }
             }
         }

@@ -62,7 +62,7 @@ struct per_output_options {
     std::size_t threads = 1;                // 0: all cores
     std::size_t batch = 8;                  // leaves split per round, shared among the open outputs
     std::size_t max_memory_bytes = std::size_t{1} << 30;  // the leaves of all trees
-    std::size_t max_starts = 4;             // boxes per output (output_bracket::starts: their centres and candidates)
+    std::size_t max_starts = 1;             // boxes per output (output_bracket::starts: their centres and candidates)
     // Certified lower values known before (e.g. from a search), per output,
     // and the points where they hold (each inside a root box); may be empty.
     std::vector<double> initial_lower;

@@ -67,6 +67,11 @@ struct check_options {
     std::vector<region_box> region;    // Omega; empty: [-D, D]^d
     search_options search;
     per_output_options branch;
+    // The linear relaxation pass bounds each box when symbolic_cost(theta)
+    // (verify/symbolic_difference.hpp: coefficient operations of one pass) is
+    // at most this; above it (CNNs of hundreds of inputs) the fast correlated
+    // pair pass does, per output, with each box's centre as its candidate.
+    std::size_t linear_budget = 2'000'000;
     bool use_branch_points = true;  // lower side: branch and bound's incumbents, and ascents from them (false: the search's alone)
     long certify_bits = 256;
     std::function<void(const std::string&)> stage;  // called as each stage starts (progress), may be empty
