@@ -7,7 +7,8 @@ namespace qbound::experiments {
 
 void write_bracket_plot(const verify::check_result& r, const std::filesystem::path& stem) {
     if (r.trace.empty())
-        throw core::invalid_argument("--plot: no branch and bound ran (" + r.upper_method + "), so there is no bracket against time to draw");
+        throw core::invalid_argument("--plot: this check has no bracket against time to draw (only per-output branch and bound records one; upper side: " +
+                                     r.upper_method + ")");
     report::series upper{"certified upper (max over outputs)", {}, {}}, lower{"certified lower (max over outputs)", {}, {}};
     upper.color = "#d62728";
     lower.color = "#1f77b4";

@@ -1,17 +1,14 @@
 #include "qbound/verify/branch_and_bound.hpp"
 
 #include "qbound/core/errors.hpp"
+#include "qbound/core/parallel.hpp"
 #include "qbound/fast/enclosure.hpp"
 #include "qbound/verify/linear_relaxation.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <exception>
 #include <limits>
-#include <mutex>
-#include <thread>
 
 namespace qbound::verify {
 
@@ -80,35 +77,6 @@ std::size_t split_dimension(const input_box& b, const std::vector<double>& score
     return by_score != npos ? by_score : by_width;
 }
 
-// fn(i) for i < n on `threads` threads; the first exception is rethrown.
-template <class F>
-void parallel_for(std::size_t n, std::size_t threads, const F& fn) {
-    threads = std::max<std::size_t>(1, std::min(threads, n));
-    if (threads == 1) {
-        for (std::size_t i = 0; i < n; ++i) fn(i);
-        return;
-    }
-    std::atomic<std::size_t> next{0};
-    std::exception_ptr error;
-    std::mutex error_mutex;
-    const auto work = [&] {
-        for (std::size_t i; (i = next.fetch_add(1)) < n;) {
-            try {
-                fn(i);
-            } catch (...) {
-                const std::lock_guard lock(error_mutex);
-                if (!error) error = std::current_exception();
-                next = n;
-            }
-        }
-    };
-    std::vector<std::thread> pool;
-    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
-    if (error) std::rethrow_exception(error);
-}
-
 struct task {
     std::size_t output;
     double parent_bound;
@@ -137,7 +105,7 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
                                              std::to_string(j));
     }
     const std::size_t m = theta.output_shape().size();
-    const std::size_t threads = opt.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : opt.threads;
+    const auto threads = static_cast<unsigned>(opt.threads);  // 0: core::thread_count's default
     const auto bounder = [&](const input_box& b, std::size_t k) {
         if (opt.bounder_for_test) return opt.bounder_for_test(b, k);
         linear_options lo;
@@ -202,12 +170,10 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
             }
         }
     };
-    std::size_t leaves = 0;
     const std::size_t leaf_bytes = sizeof(leaf) + 3 * d * sizeof(double);
     const auto merge = [&](task& w) {
         tree& tr = trees[w.output];
         ++tr.nodes;
-        // The point's certified values raise every output's lower value.
         if (tr.starts.size() < 2 * opt.max_starts) {
             // The box's centre, then its candidate.
             std::vector<double> centre(d);
@@ -215,6 +181,7 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
             tr.starts.push_back(std::move(centre));
             if (!w.point.empty()) tr.starts.push_back(w.point);
         }
+        // The point's certified values raise every output's lower value.
         if (!w.point.empty()) {
             for (std::size_t j = 0; j < m; ++j) {
                 tree& to = trees[j];
@@ -229,7 +196,7 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
         const double own = w.bounds.magnitude(w.output);
         if (!w.point.empty() && w.point_lower[w.output] > own) throw contradiction(w.output, w.box, own, w.point_lower[w.output], w.point);
         if (tr.t > own && contains(w.box, tr.best_x)) throw contradiction(w.output, w.box, own, tr.t, tr.best_x);
-        const double bound = std::min(w.parent_bound, w.bounds.magnitude(w.output));
+        const double bound = std::min(w.parent_bound, own);
         if (bound > tr.t) {
             // A box whose own bound is no better than its parent's splits its widest side next:
             // the smear of the output's linear bounds can miss the inputs the relaxation's
@@ -238,7 +205,6 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
             const bool stalled = !(own < w.parent_bound);
             tr.heap.push_back(leaf{std::move(w.box), bound, stalled ? std::vector<double>{} : std::move(w.bounds.split_score)});
             std::push_heap(tr.heap.begin(), tr.heap.end(), lower_bound_first);
-            ++leaves;
         }
     };
 
@@ -266,7 +232,7 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
         std::vector<task> first;
         for (std::size_t k = 0; k < m; ++k)
             for (const auto& r : roots) first.push_back(task{k, std::numeric_limits<double>::infinity(), r, {}, {}, {}});
-        parallel_for(first.size(), threads, [&](std::size_t i) { evaluate(first[i]); });
+        core::parallel_for(first.size(), threads, [&](std::size_t i, unsigned) { evaluate(first[i]); });
         for (auto& w : first) merge(w);
         nodes += first.size();
     }
@@ -294,6 +260,8 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
             result.stopped_by = "nodes";
             break;
         }
+        std::size_t leaves = 0;
+        for (const auto& tr : trees) leaves += tr.heap.size();
         if (leaves * leaf_bytes > opt.max_memory_bytes) {
             result.stopped_by = "memory";
             break;
@@ -307,7 +275,6 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
                 std::pop_heap(tr.heap.begin(), tr.heap.end(), lower_bound_first);
                 leaf top = std::move(tr.heap.back());
                 tr.heap.pop_back();
-                --leaves;
                 const std::size_t j = split_dimension(top.box, top.score);
                 if (j == static_cast<std::size_t>(-1)) {
                     tr.atomic = std::max(tr.atomic, top.bound);
@@ -321,7 +288,7 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
                 round.push_back(task{k, top.bound, std::move(right), {}, {}, {}});
             }
         }
-        parallel_for(round.size(), threads, [&](std::size_t i) { evaluate(round[i]); });
+        core::parallel_for(round.size(), threads, [&](std::size_t i, unsigned) { evaluate(round[i]); });
         for (auto& w : round) merge(w);
         nodes += round.size();
         record(false);

@@ -220,15 +220,14 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
             r.boxes += b.nodes;
             r.stopped_by = b.stopped_by;
             upper = std::max(upper, b.upper);
-            r.trace.push_back(trace_point{0, r.boxes, upper, static_cast<double>(lower_side.best().lower)});
             if (opt.use_branch_points) {
                 // An ascent from each candidate (the centres of the first boxes
                 // split, clamped into Omega), each depending on its start only.
                 search_options again = opt.search;
                 again.max_evaluations = std::numeric_limits<std::size_t>::max();
+                again.record_incumbents = true;
                 for (auto x : b.candidates) {
                     for (std::size_t j = 0; j < d; ++j) x[j] = std::clamp(x[j], region[i].inside.lower[j], region[i].inside.upper[j]);
-                    again.record_incumbents = true;
                     const search_result t = ascend_from(theta, quant, region[i].inside, x, again);
                     r.search_evaluations += t.evaluations;
                     lower_side.offer_incumbents(t.incumbents);
@@ -285,11 +284,10 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
             again.max_evaluations = std::numeric_limits<std::size_t>::max();  // each ascent is bounded by its step counts
             // Each output's own objective, then (npos) the largest difference over outputs.
             for (std::size_t k = 0; k <= m; ++k) {
-                const std::size_t of = k < m ? k : 0;
                 again.output = k < m ? k : search_options{}.output;
                 std::vector<std::vector<double>> from;
                 if (k < m) {
-                    from = b.outputs[of].starts;
+                    from = b.outputs[k].starts;
                 } else {
                     // The first root's centre (the same for every output), then every output's first candidate.
                     for (const auto& o : b.outputs)

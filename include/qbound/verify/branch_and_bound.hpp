@@ -59,7 +59,7 @@ struct per_output_options {
     std::size_t max_nodes = 2000;           // boxes evaluated, all outputs together
     double max_seconds = 10;
     double target_relative_gap = 0;         // per output
-    std::size_t threads = 1;                // 0: all cores
+    std::size_t threads = 1;                // 0: core::thread_count(0) (the --threads default, else all cores)
     std::size_t batch = 8;                  // leaves split per round, shared among the open outputs
     std::size_t max_memory_bytes = std::size_t{1} << 30;  // the leaves of all trees
     std::size_t max_starts = 1;             // boxes per output (output_bracket::starts: their centres and candidates)

@@ -93,7 +93,7 @@ struct check_result {
     std::size_t search_evaluations = 0, boxes = 0;
     std::string stopped_by;
     std::vector<output_check> outputs;   // per output k
-    std::vector<trace_point> trace;      // branch and bound's bracket (max over outputs) against time
+    std::vector<trace_point> trace;      // per-output branch and bound's bracket (max over outputs) against time; empty for the other upper sides
     std::vector<bound_verdict> verdicts;
 };
 
