@@ -151,24 +151,23 @@ rational parse_number_part(const std::string& t, const std::string& whole, const
     return parse_decimal(t, whole, what, number_forms);
 }
 
-}  // namespace
-
-rational parse_number(const std::string& text, const char* what) {
+// "p" or "p/q", each part read by `part` (text, whole text, what).
+template <class Part>
+rational parse_fraction(const std::string& text, const char* what, const Part& part) {
     const auto slash = text.find('/');
-    if (slash == std::string::npos) return parse_number_part(text, text, what);
-    const rational num = parse_number_part(text.substr(0, slash), text, what);
-    const rational den = parse_number_part(text.substr(slash + 1), text, what);
+    if (slash == std::string::npos) return part(text, text, what);
+    const rational num = part(text.substr(0, slash), text, what);
+    const rational den = part(text.substr(slash + 1), text, what);
     if (den == 0) throw core::invalid_argument(std::string(what) + ": '" + text + "' divides by zero");
     return num / den;
 }
 
+}  // namespace
+
+rational parse_number(const std::string& text, const char* what) { return parse_fraction(text, what, parse_number_part); }
+
 rational parse_rational(const std::string& text, const char* what) {
-    const auto slash = text.find('/');
-    if (slash == std::string::npos) return parse_decimal(text, text, what);
-    const rational num = parse_decimal(text.substr(0, slash), text, what);
-    const rational den = parse_decimal(text.substr(slash + 1), text, what);
-    if (den == 0) throw core::invalid_argument(std::string(what) + ": '" + text + "' divides by zero");
-    return num / den;
+    return parse_fraction(text, what, [](const std::string& t, const std::string& whole, const char* w) { return parse_decimal(t, whole, w); });
 }
 
 }  // namespace qbound::arith
