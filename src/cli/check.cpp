@@ -79,6 +79,8 @@ int run_check(const check_command_options& opt) {
     copt.search.seed = opt.search_seed;
     copt.search.max_seconds = opt.search_seconds;
     copt.search.max_evaluations = opt.search_evaluations;
+    copt.per_output_samples = opt.samples;
+    copt.per_output_starts = opt.sweep_starts;
     copt.branch.max_nodes = opt.nodes;
     copt.branch.max_seconds = opt.seconds;
     copt.branch.target_relative_gap = opt.gap;

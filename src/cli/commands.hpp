@@ -57,6 +57,8 @@ struct check_command_options {
     double search_seconds = 5, seconds = 20, gap = 0;
     std::size_t nodes = 2000;
     std::size_t search_evaluations = std::numeric_limits<std::size_t>::max();  // the search's counts decide
+    std::size_t samples = 20000;       // per-output uniform draw (0: no per-output search)
+    std::size_t sweep_starts = 8;      // per output, line-sweep ascents from this many best samples
     std::string save_case;
     // Omega (at most one of box, vnnlib, center; none: [-D, D]^d, or a .nnet file's [min, max]).
     std::string box, vnnlib, center, eps, clip;

@@ -95,6 +95,12 @@ int main(int argc, char** argv) {
     check->add_option("--search-evaluations", verify_opt.search_evaluations,
                       "Evaluation budget of the search (default: its counts decide; reproducible, unlike the time cap)")
         ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()));
+    check->add_option("--samples", verify_opt.samples,
+                      "Lower side: a uniform draw of this many points per box of Omega (fewer on large networks), each output's best\n"
+                      "starting a coordinate ascent with exact line sweeps (default 20000; 0: none)")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{100000000}));
+    check->add_option("--sweep-starts", verify_opt.sweep_starts, "Lower side: line-sweep ascents per output (default 8)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10000}));
     check->add_option("--seconds", verify_opt.seconds, "Time cap of branch and bound (default 20)")->check(CLI::Range(0.0, 1e6));
     check->add_option("--nodes", verify_opt.nodes, "Box budget of branch and bound (default 2000; 0: the root box only)")->check(CLI::Range(std::size_t{0}, std::size_t{100000000}));
     check->add_option("--gap", verify_opt.gap, "Stop when (upper - lower) <= gap * upper (default 0)")->check(CLI::Range(0.0, 1.0));

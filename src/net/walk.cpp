@@ -28,6 +28,11 @@ void throw_invalid_kind(op kind) {
     throw model_error("operator value " + std::to_string(static_cast<int>(kind)) + " is not an operator");
 }
 
+void throw_not_earlier(std::size_t j, std::size_t index) {
+    throw model_error("network walk: node " + std::to_string(index) + " asked for the value of node " + std::to_string(j) +
+                      ", which is not an earlier node");
+}
+
 void check_evaluation_input(const network& net, std::size_t size) {
     if (size != net.input_shape().size())
         throw model_error(net.name() + ": input has " + std::to_string(size) + " values, expected " +

@@ -1,6 +1,7 @@
 #include "qbound/verify/check.hpp"
 
 #include "qbound/core/errors.hpp"
+#include "qbound/core/parallel.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/fast/enclosure.hpp"
 #include "qbound/verify/linear_relaxation.hpp"
@@ -170,6 +171,50 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
         else
             lower_side.offer_incumbents(s.incumbents);
     }
+    if (!large && opt.per_output_samples > 0 && d <= opt.per_output_max_inputs) {
+        // Per output: a wide uniform draw over each box of Omega, then a
+        // coordinate ascent with exact line sweeps on that output from each of
+        // its best points (counts only: the same points on any machine and
+        // thread count; the ascents run in parallel and are offered in order).
+        stage("per-output search: uniform draw and line sweeps");
+        const std::size_t cost = std::max<std::size_t>(1, forward_cost(theta));
+        const std::size_t samples = std::max<std::size_t>(1, std::min(opt.per_output_samples, opt.per_output_sample_macs / cost));
+        for (std::size_t b = 0; b < region.size(); ++b) {
+            const auto starts = best_samples_per_output(theta, quant, region[b].inside, samples, opt.per_output_starts, opt.search.seed + b);
+            r.search_evaluations += samples;
+            std::vector<std::pair<std::size_t, std::size_t>> jobs;  // (output, start)
+            for (std::size_t k = 0; k < m; ++k)
+                for (std::size_t i = 0; i < starts[k].size(); ++i) jobs.emplace_back(k, i);
+            // Kinks visited per line: per_output_line_steps, fewer when the sweeps
+            // would exceed per_output_sweep_macs (each step evaluates both networks
+            // twice; lines per round of the axis phase and the slab phase).
+            const double lines = static_cast<double>(d <= 32 ? 2 * d : high_dimension_lines);
+            const double affordable = static_cast<double>(opt.per_output_sweep_macs) /
+                                      (std::max<double>(1, static_cast<double>(jobs.size())) * lines *
+                                       static_cast<double>(std::max<std::size_t>(1, opt.per_output_rounds)) * 4.0 * static_cast<double>(cost));
+            const std::size_t steps = static_cast<std::size_t>(std::clamp(affordable, 1.0, static_cast<double>(opt.per_output_line_steps)));
+            std::vector<search_result> ends(jobs.size());
+            core::parallel_for(jobs.size(), static_cast<unsigned>(opt.branch.threads), [&](std::size_t j, unsigned) {
+                const auto [k, i] = jobs[j];
+                // The first rounds of the best few starts sweep whole lines of the box.
+                ends[j] = sweep_ascent(theta, quant, region[b].inside, starts[k][i], k, opt.per_output_rounds, steps,
+                                       i < opt.per_output_whole_lines ? 1.0 : opt.per_output_span, opt.per_output_span);
+            });
+            for (const auto& t : ends) {
+                r.search_evaluations += t.evaluations;
+                lower_side.offer(t.best_x);
+            }
+        }
+    }
+    // The first box of Omega whose covering box holds x (else the first).
+    const auto home_box = [&region, d](const std::vector<double>& x) -> const region_box& {
+        for (const auto& rb : region) {
+            bool in = true;
+            for (std::size_t j = 0; j < d && in; ++j) in = rb.covering.lower[j] <= x[j] && x[j] <= rb.covering.upper[j];
+            if (in) return rb;
+        }
+        return region.front();
+    };
     std::vector<arith::rational> upper_k(m);
     if (large) {
         stage("upper side: one fast correlated pair pass over Omega");
@@ -255,7 +300,7 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
         };
         if (!bo.bounder_for_test) {
             try {
-                (void)linear_difference_bounds(theta, quant, roots.front(), linear_options{true, false, 0});
+                (void)linear_relaxation(theta, quant);  // builds the plans: refuses what the pass does not take
             } catch (const net::model_error& e) {
                 // A network the linear pass does not take: the interval pass per box.
                 r.upper_method = "per-output branch and bound on the differential interval pass (the linear pass does not take this network: " +
@@ -294,17 +339,9 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
                         for (std::size_t i = from.empty() ? 0 : 1; i < std::min<std::size_t>(2, o.starts.size()); ++i) from.push_back(o.starts[i]);
                 }
                 for (auto x : from) {
-                    const region_box* home = &region.front();
-                    for (const auto& rb : region) {
-                        bool in = true;
-                        for (std::size_t j = 0; j < d && in; ++j) in = rb.covering.lower[j] <= x[j] && x[j] <= rb.covering.upper[j];
-                        if (in) {
-                            home = &rb;
-                            break;
-                        }
-                    }
-                    for (std::size_t j = 0; j < d; ++j) x[j] = std::clamp(x[j], home->inside.lower[j], home->inside.upper[j]);
-                    const search_result t = ascend_from(theta, quant, home->inside, x, again);
+                    const region_box& home = home_box(x);
+                    for (std::size_t j = 0; j < d; ++j) x[j] = std::clamp(x[j], home.inside.lower[j], home.inside.upper[j]);
+                    const search_result t = ascend_from(theta, quant, home.inside, x, again);
                     r.search_evaluations += t.evaluations;
                     lower_side.offer(t.best_x);  // the ascent's end only: certifying its every step costs more than it finds
                 }

@@ -15,11 +15,13 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <tuple>
+#include <utility>
 
 namespace qbound::verify {
 
-namespace {
-namespace linrelax {  // distinct names: the library compiles as unity batches
+// Internal to this file (a named namespace: linear_relaxation::prepared holds its plans).
+namespace linrelax {
 
 constexpr double inf = std::numeric_limits<double>::infinity();
 constexpr double eta = arith::smallest_subnormal;
@@ -28,11 +30,23 @@ constexpr double eta = arith::smallest_subnormal;
 inline double up(double x) { return arith::next_up(x); }
 inline double down(double x) { return arith::next_down(x); }
 
+// fast::gamma_bound(K), from a table for the counts a pass meets most (the
+// same values: the table is filled by that function once).
+inline double gamma_of(std::size_t K) {
+    constexpr std::size_t table_size = 8192;
+    static const std::vector<double> table = [] {
+        std::vector<double> t(table_size);
+        for (std::size_t k = 0; k < table_size; ++k) t[k] = fast::gamma_bound(k);
+        return t;
+    }();
+    return K < table_size ? table[K] : fast::gamma_bound(K);
+}
+
 // An upper bound on the exact sum of K non-negative products whose floating
 // point sum (any order) is a: (a + 2K eta)(1 + 2 gamma_K), rounded upward.
 inline double nonneg_bound(double a, std::size_t K) {
     if (K == 0) return a;
-    const double g = fast::gamma_bound(K);
+    const double g = gamma_of(K);
     return up(up(a + up(static_cast<double>(2 * K) * eta)) * up(1.0 + up(2.0 * g)));
 }
 
@@ -41,7 +55,7 @@ inline double nonneg_bound(double a, std::size_t K) {
 // own rounding in a (|exact| <= (1 + u)|fl| + eta) as well.
 inline double dot_error(double a, std::size_t K) {
     if (K == 0) return 0.0;
-    const double g = fast::gamma_bound(2 * K);
+    const double g = gamma_of(2 * K);
     return up(up(g * nonneg_bound(a, 2 * K)) + up(static_cast<double>(4 * K) * eta));
 }
 
@@ -63,17 +77,21 @@ struct tap {
 
 enum class record_kind { none, affine, relu, constant };
 
+// What an affine-like node does, built once per pair of networks (the
+// taps hold both networks' weights and their exact TwoSum difference).
+struct node_plan {
+    record_kind kind = record_kind::none;
+    std::vector<std::size_t> start;             // affine: taps of output o in [start[o], start[o+1])
+    std::vector<tap> taps;
+    std::vector<double> bz, rbz, bd, rbd;       // affine constants and their radii
+};
+
 struct node_state {
     std::size_t elements = 0, n1 = 0;
     std::vector<double> coef;  // (elements * 4) bounds of n1 coefficients (the last is the constant)
     std::vector<double> err, mag;
     std::vector<double> zlo, zhi, dlo, dhi, zabs, dabs;
-    // For the backward pass.
-    record_kind kind = record_kind::none;
-    std::vector<std::size_t> start;            // affine: taps of output o in [start[o], start[o+1])
-    std::vector<tap> taps;
-    std::vector<double> bz, rbz, bd, rbd;       // affine constants and their radii
-    std::vector<line> lines;                    // relu: 4 per element (zL, zU, dL, dU order)
+    std::vector<line> lines;                    // relu: 4 per element (zL, zU, dL, dU order), for the backward pass
 
     void allocate(std::size_t e, std::size_t n_plus_1) {
         elements = e;
@@ -94,9 +112,40 @@ struct context {
     std::vector<double> m;  // max(|lo_j|, |hi_j|)
     double mass = 1;        // >= 1 + sum_j m_j
     bool drop = false;
-    const std::vector<differential_values>& intervals;
+    bool intermediate = false;
+    const std::vector<differential_values>* intervals;  // the interval pass, or null when not run
     const net::network& theta;
+    const std::vector<node_plan>& plans;
 };
+
+// Completes bound b of element e of `out` whose coefficients were summed
+// from `terms` terms of total magnitude abs_mag (over the box) and whose
+// error terms sum to err_sum (err_terms of them): the error bound of the
+// header, the bound's magnitude, or (0, +inf) on overflow.
+void finish_bound(const context& ctx, node_state& out, std::size_t e, std::size_t b, double abs_mag, double err_sum, std::size_t terms,
+                  std::size_t err_terms) {
+    double* c = out.c(e, b);
+    double a = 0;
+    bool finite = true;
+    for (std::size_t j = 0; j + 1 < out.n1; ++j) {
+        finite = finite && std::isfinite(c[j]);
+        a += std::fabs(c[j]) * ctx.m[j];
+    }
+    a += std::fabs(c[out.n1 - 1]);
+    finite = finite && std::isfinite(c[out.n1 - 1]) && std::isfinite(a);
+    const double err = ctx.drop ? err_sum
+                                : up(nonneg_bound(err_sum, err_terms) +
+                                     up(up(gamma_of(2 * std::max<std::size_t>(terms, 1)) * nonneg_bound(abs_mag, 2 * terms)) +
+                                        up(static_cast<double>(4 * terms) * eta * ctx.mass)));
+    if (!finite || !(err <= std::numeric_limits<double>::max())) {  // overflow: sound, uninformative
+        std::fill(c, c + out.n1, 0.0);
+        out.err[out.at(e, b)] = inf;
+        out.mag[out.at(e, b)] = 0;
+        return;
+    }
+    out.err[out.at(e, b)] = err;
+    out.mag[out.at(e, b)] = nonneg_bound(a, out.n1);
+}
 
 // out = sum_t a_t B_t + constants, with the error bound of the header.
 class combiner {
@@ -125,28 +174,7 @@ public:
         err_sum_ += x * y;
         ++err_terms_;
     }
-    void finish() {
-        double a = 0;
-        bool finite = true;
-        for (std::size_t j = 0; j + 1 < out_.n1; ++j) {
-            finite = finite && std::isfinite(c_[j]);
-            a += std::fabs(c_[j]) * ctx_.m[j];
-        }
-        a += std::fabs(c_[out_.n1 - 1]);
-        finite = finite && std::isfinite(c_[out_.n1 - 1]) && std::isfinite(a);
-        double err = ctx_.drop ? err_sum_
-                               : up(nonneg_bound(err_sum_, err_terms_) +
-                                    up(up(fast::gamma_bound(2 * std::max<std::size_t>(terms_, 1)) * nonneg_bound(abs_mag_, 2 * terms_)) +
-                                       up(static_cast<double>(4 * terms_) * eta * ctx_.mass)));
-        if (!finite || !(err <= std::numeric_limits<double>::max())) {  // overflow: sound, uninformative
-            std::fill(c_, c_ + out_.n1, 0.0);
-            out_.err[out_.at(e_, b_)] = inf;
-            out_.mag[out_.at(e_, b_)] = 0;
-            return;
-        }
-        out_.err[out_.at(e_, b_)] = err;
-        out_.mag[out_.at(e_, b_)] = nonneg_bound(a, out_.n1);
-    }
+    void finish() { finish_bound(ctx_, out_, e_, b_, abs_mag_, err_sum_, terms_, err_terms_); }
 
 private:
     const context& ctx_;
@@ -182,17 +210,43 @@ void intersect(double& lo, double& hi, const arith::interval_double& known, cons
     hi = h;
 }
 
-// Concrete bounds of every element of s (node `node`), intersected with the interval pass.
-void finish_concrete(const context& ctx, node_state& s, std::size_t node) {
-    const auto& iv = ctx.intervals[node];
-    std::vector<double> q(s.n1);
+// Interval bounds of a node's elements computed from its inputs' concrete
+// bounds (not from the linear bounds): intersected with those, they keep
+// the pass never looser than interval propagation of its own bounds.
+struct interval_bounds {
+    std::vector<double> zlo, zhi, dlo, dhi;
+};
+
+// Concrete bounds of every element of s (node `node`), intersected with the
+// interval pass (when run) and with `fused` (when given).
+void finish_concrete(const context& ctx, node_state& s, std::size_t node, const interval_bounds* fused = nullptr) {
+    const differential_values* iv = ctx.intervals ? &(*ctx.intervals)[node] : nullptr;
+    const auto meet = [&](double& lo, double& hi, double flo, double fhi, std::size_t e, const char* what) {
+        const double l = std::max(lo, flo), h = std::min(hi, fhi);
+        if (l > h)
+            throw core::unsound_error("linear relaxation pass, node " + std::to_string(node) + " ('" + ctx.theta.at(node).name + "'), element " +
+                                      std::to_string(e) + " of " + what + ": the linear bounds give " + core::interval_text(lo, hi) +
+                                      ", interval propagation of the inputs' bounds " + core::interval_text(flo, fhi) +
+                                      "; they do not overlap over the box " + core::box_text(ctx.box.lower, ctx.box.upper));
+        lo = l, hi = h;
+    };
     for (std::size_t e = 0; e < s.elements; ++e) {
         s.zlo[e] = concretize(ctx, s.c(e, zL), s.err[s.at(e, zL)], true);
         s.zhi[e] = concretize(ctx, s.c(e, zU), s.err[s.at(e, zU)], false);
         s.dlo[e] = concretize(ctx, s.c(e, dL), s.err[s.at(e, dL)], true);
         s.dhi[e] = concretize(ctx, s.c(e, dU), s.err[s.at(e, dU)], false);
-        intersect(s.zlo[e], s.zhi[e], iv.a[e], ctx, node, e, "theta");
-        intersect(s.dlo[e], s.dhi[e], iv.delta[e], ctx, node, e, "the difference");
+        if (iv) {
+            intersect(s.zlo[e], s.zhi[e], iv->a[e], ctx, node, e, "theta");
+            intersect(s.dlo[e], s.dhi[e], iv->delta[e], ctx, node, e, "the difference");
+        } else if (s.zlo[e] > s.zhi[e] || s.dlo[e] > s.dhi[e]) {
+            throw core::unsound_error("linear relaxation pass, node " + std::to_string(node) + " ('" + ctx.theta.at(node).name + "'), element " +
+                                      std::to_string(e) + ": the lower linear bound exceeds the upper one over the box " +
+                                      core::box_text(ctx.box.lower, ctx.box.upper));
+        }
+        if (fused) {
+            meet(s.zlo[e], s.zhi[e], fused->zlo[e], fused->zhi[e], e, "theta");
+            meet(s.dlo[e], s.dhi[e], fused->dlo[e], fused->dhi[e], e, "the difference");
+        }
         s.zabs[e] = std::max(std::fabs(s.zlo[e]), std::fabs(s.zhi[e]));
         s.dabs[e] = std::max(std::fabs(s.dlo[e]), std::fabs(s.dhi[e]));
     }
@@ -211,7 +265,7 @@ std::pair<double, double> quantized_range(const context& ctx, const node_state& 
     double lo = concretize(ctx, tmp.c(0, zL), tmp.err[0], true), hi = concretize(ctx, tmp.c(0, zU), tmp.err[1], false);
     lo = std::max(lo, down(s.zlo[e] + s.dlo[e]));
     hi = std::min(hi, up(s.zhi[e] + s.dhi[e]));
-    intersect(lo, hi, ctx.intervals[node].aq[e], ctx, node, e, "theta'");
+    if (ctx.intervals) intersect(lo, hi, (*ctx.intervals)[node].aq[e], ctx, node, e, "theta'");
     return {lo, hi};
 }
 
@@ -271,38 +325,164 @@ std::array<line, 4> relu_lines(double zl, double zu, double ql, double qu, doubl
     return r;
 }
 
-// Forward bounds of an affine-like node from its taps (s.start, s.taps, constants already set).
-void forward_affine(const context& ctx, node_state& s, const std::vector<const node_state*>& in) {
+// Forward bounds of an affine-like node from its plan: the four bounds of
+// each output in one sweep over its taps. Every tap adds its products
+// (a zero weight adds exact zeros, which change no sum), but only non-zero
+// weights count as terms of the error bound, as a combiner counts them.
+// N: the coefficient count n + 1 when known at compile time (0: s.n1).
+template <std::size_t N>
+void forward_affine_kernel(const context& ctx, node_state& s, const node_plan& plan, const std::vector<const node_state*>& in) {
+    const std::size_t n1 = N ? N : s.n1;
+    // |a| times a bound's error: zero for a zero weight even when that error is infinite.
+    const auto scaled = [](double a, double e) { return a != 0 ? std::fabs(a) * e : 0.0; };
+    // Local accumulators (no aliasing with the inputs' coefficients), copied out at the end.
+    std::vector<double> heap_acc(N ? 0 : 4 * n1);
     for (std::size_t o = 0; o < s.elements; ++o) {
-        for (std::size_t b : {zL, zU}) {
-            const bool lower = b == zL;
-            combiner k(ctx, s, o, b);
-            for (std::size_t t = s.start[o]; t < s.start[o + 1]; ++t) {
-                const tap& p = s.taps[t];
-                const node_state& x = *in[p.slot];
-                k.add(p.w, x, p.idx, (p.w >= 0) == lower ? zL : zU);
-                k.extra(p.r, x.zabs[p.idx]);
+        double fixed_acc[N ? 4 * N : 1];
+        double* const acc = N ? fixed_acc : heap_acc.data();
+        std::fill(acc, acc + 4 * n1, 0.0);
+        double* const zl = acc;
+        double* const zu = acc + n1;
+        double* const dl = acc + 2 * n1;
+        double* const du = acc + 3 * n1;
+        double mag[4] = {0, 0, 0, 0}, err[4] = {0, 0, 0, 0};
+        double extra_z = 0, extra_d = 0;  // error products shared by both sides
+        std::size_t nz_w = 0, nz_d = 0, n_extra_z = 0, n_extra_d = 0;
+        const auto extra = [&ctx](double x, double y, double& sum, std::size_t& count) {
+            if (x == 0 || y == 0 || ctx.drop) return;
+            sum += x * y;
+            ++count;
+        };
+        for (std::size_t t = plan.start[o]; t < plan.start[o + 1]; ++t) {
+            const tap& p = plan.taps[t];
+            const node_state& x = *in[p.slot];
+            const std::size_t e = p.idx;
+            const double* c = x.c(e, zL);  // the element's four bounds, contiguous
+            const double* xm = x.mag.data() + 4 * e;
+            const double* xe = x.err.data() + 4 * e;
+            // theta: lower += w (w >= 0 ? zL : zU), upper += w (w >= 0 ? zU : zL)
+            const std::size_t lo = p.w >= 0 ? zL : zU, hi = zL + zU - lo;
+            // the difference: lower += wq (wq >= 0 ? dL : dU) + s (s >= 0 ? zL : zU), upper likewise
+            const std::size_t qlo = p.wq >= 0 ? dL : dU, qhi = dL + dU - qlo;
+            const std::size_t slo = p.s >= 0 ? zL : zU, shi = zL + zU - slo;
+            const double *cl = c + lo * n1, *ch = c + hi * n1, *ql = c + qlo * n1, *qh = c + qhi * n1, *sl = c + slo * n1, *sh = c + shi * n1;
+            for (std::size_t j = 0; j < n1; ++j) {
+                zl[j] += p.w * cl[j];
+                zu[j] += p.w * ch[j];
+                dl[j] += p.wq * ql[j];
+                du[j] += p.wq * qh[j];
+                dl[j] += p.s * sl[j];
+                du[j] += p.s * sh[j];
             }
-            k.constant(s.bz[o]);
-            k.extra(s.rbz[o], 1.0);
-            k.finish();
+            const double aw = std::fabs(p.w), aq = std::fabs(p.wq), as = std::fabs(p.s);
+            mag[zL] += aw * xm[lo], mag[zU] += aw * xm[hi];
+            mag[dL] += aq * xm[qlo] + as * xm[slo], mag[dU] += aq * xm[qhi] + as * xm[shi];
+            err[zL] += scaled(p.w, xe[lo]), err[zU] += scaled(p.w, xe[hi]);
+            err[dL] += scaled(p.wq, xe[qlo]) + scaled(p.s, xe[slo]);
+            err[dU] += scaled(p.wq, xe[qhi]) + scaled(p.s, xe[shi]);
+            nz_w += p.w != 0;
+            nz_d += (p.wq != 0) + (p.s != 0);
+            extra(p.r, x.zabs[e], extra_z, n_extra_z);
+            extra(std::fabs(p.es), x.zabs[e], extra_d, n_extra_d);
+            extra(p.r, x.dabs[e], extra_d, n_extra_d);
         }
-        for (std::size_t b : {dL, dU}) {
-            const bool lower = b == dL;
-            combiner k(ctx, s, o, b);
-            for (std::size_t t = s.start[o]; t < s.start[o + 1]; ++t) {
-                const tap& p = s.taps[t];
-                const node_state& x = *in[p.slot];
-                k.add(p.wq, x, p.idx, (p.wq >= 0) == lower ? dL : dU);
-                k.add(p.s, x, p.idx, (p.s >= 0) == lower ? zL : zU);
-                k.extra(std::fabs(p.es), x.zabs[p.idx]);
-                k.extra(p.r, x.dabs[p.idx]);
+        std::copy(acc, acc + 4 * n1, s.c(o, zL));
+        extra(plan.rbz[o], 1.0, extra_z, n_extra_z);
+        extra(plan.rbd[o], 1.0, extra_d, n_extra_d);
+        std::size_t terms[4] = {nz_w, nz_w, nz_d, nz_d};
+        for (std::size_t b = 0; b < 4; ++b) {
+            const double v = b < dL ? plan.bz[o] : plan.bd[o];
+            if (v != 0) {
+                s.c(o, b)[n1 - 1] += v;
+                mag[b] += std::fabs(v);
+                ++terms[b];
             }
-            k.constant(s.bd[o]);
-            k.extra(s.rbd[o], 1.0);
-            k.finish();
+            const bool on_z = b < dL;
+            // A sum of terms counts (terms + extra products) error terms; the
+            // non-zero weights' products, the constant and the extras, as a combiner counts them.
+            const std::size_t err_terms = (on_z ? nz_w + n_extra_z : nz_d + n_extra_d);
+            finish_bound(ctx, s, o, b, mag[b], err[b] + (on_z ? extra_z : extra_d), terms[b], err_terms);
         }
     }
+}
+
+void forward_affine(const context& ctx, node_state& s, const node_plan& plan, const std::vector<const node_state*>& in) {
+    switch (s.n1) {
+        case 2: return forward_affine_kernel<2>(ctx, s, plan, in);
+        case 3: return forward_affine_kernel<3>(ctx, s, plan, in);
+        case 4: return forward_affine_kernel<4>(ctx, s, plan, in);
+        case 5: return forward_affine_kernel<5>(ctx, s, plan, in);
+        case 6: return forward_affine_kernel<6>(ctx, s, plan, in);
+        case 7: return forward_affine_kernel<7>(ctx, s, plan, in);
+        case 8: return forward_affine_kernel<8>(ctx, s, plan, in);
+        case 9: return forward_affine_kernel<9>(ctx, s, plan, in);
+        default: return forward_affine_kernel<0>(ctx, s, plan, in);
+    }
+}
+
+// Interval bounds of an affine-like node from its inputs' concrete bounds:
+// the forward kernel on interval views of the inputs (each bound a constant,
+// one coefficient), so the same error analysis holds.
+interval_bounds interval_affine(const context& ctx, const node_plan& plan, const std::vector<const node_state*>& in, std::size_t elements) {
+    std::vector<node_state> views(in.size());
+    std::vector<const node_state*> view_ptr;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const node_state& x = *in[i];
+        node_state& v = views[i];
+        v.allocate(x.elements, 1);
+        for (std::size_t e = 0; e < x.elements; ++e) {
+            const double b[4] = {x.zlo[e], x.zhi[e], x.dlo[e], x.dhi[e]};
+            for (std::size_t k = 0; k < 4; ++k) {
+                if (std::isfinite(b[k])) {
+                    v.c(e, k)[0] = b[k];
+                    v.mag[v.at(e, k)] = std::fabs(b[k]);
+                } else {
+                    v.err[v.at(e, k)] = inf;  // (0, inf): unbounded
+                }
+            }
+            v.zlo[e] = x.zlo[e], v.zhi[e] = x.zhi[e], v.dlo[e] = x.dlo[e], v.dhi[e] = x.dhi[e];
+            v.zabs[e] = x.zabs[e], v.dabs[e] = x.dabs[e];
+        }
+        view_ptr.push_back(&v);
+    }
+    node_state out;
+    out.allocate(elements, 1);
+    forward_affine_kernel<1>(ctx, out, plan, view_ptr);
+    interval_bounds r;
+    for (auto* v : {&r.zlo, &r.zhi, &r.dlo, &r.dhi}) v->resize(elements);
+    const auto lower = [&](std::size_t e, std::size_t b) {
+        const double err = out.err[out.at(e, b)];
+        return err == inf ? -inf : down(out.c(e, b)[0] - err);
+    };
+    const auto upper = [&](std::size_t e, std::size_t b) {
+        const double err = out.err[out.at(e, b)];
+        return err == inf ? inf : up(out.c(e, b)[0] + err);
+    };
+    for (std::size_t e = 0; e < elements; ++e) {
+        r.zlo[e] = lower(e, zL), r.zhi[e] = upper(e, zU), r.dlo[e] = lower(e, dL), r.dhi[e] = upper(e, dU);
+        for (double* v : {&r.zlo[e], &r.zhi[e], &r.dlo[e], &r.dhi[e]})
+            if (std::isnan(*v)) *v = (v == &r.zlo[e] || v == &r.dlo[e]) ? -inf : inf;
+    }
+    return r;
+}
+
+// Interval bounds of a ReLU's output from its input's bounds z in [zl, zu],
+// z' in [ql, qu], d in [dl, du]: relu(z), and relu(z') - relu(z) by the
+// exact cases, else within [min(0, dl), max(0, du)] and within
+// [relu(ql) - relu(zu), relu(qu) - relu(zl)].
+void interval_relu(double zl, double zu, double ql, double qu, double dl, double du, interval_bounds& r, std::size_t e) {
+    const auto relu = [](double v) { return v > 0 ? v : 0.0; };
+    r.zlo[e] = relu(zl), r.zhi[e] = relu(zu);
+    double lo, hi;
+    if (zl >= 0 && ql >= 0) lo = dl, hi = du;
+    else if (zu <= 0 && qu <= 0) lo = hi = 0;
+    else if (zl >= 0 && qu <= 0) lo = -zu, hi = -zl;
+    else if (zu <= 0 && ql >= 0) lo = ql, hi = qu;
+    else {
+        lo = std::max(std::min(0.0, dl), down(relu(ql) - relu(zu)));
+        hi = std::min(std::max(0.0, du), up(relu(qu) - relu(zl)));
+    }
+    r.dlo[e] = lo, r.dhi[e] = hi;
 }
 
 // A double weight w~ for the real w = num / den, and r >= |w - w~|.
@@ -312,14 +492,187 @@ std::pair<double, double> rounded_quotient(double num, double den) {
     return {w, up(up(0x1p-51 * std::fabs(w)) + eta)};
 }
 
-struct linear_walk {
-    static constexpr net::op_set refused{net::op::batch_norm};
-    using visit_t = net::node_visit<node_state>;
-    const context& ctx;
+// One objective of the backward pass: cz z_k + cd d_k of node `last`'s element k.
+struct objective {
+    std::size_t k;
+    double cz, cd;
+};
 
-    node_state make(std::size_t outputs) const {
-        node_state s;
-        s.allocate(outputs, ctx.n + 1);
+// The backward state of one node for R objectives at once (element-major:
+// row r of element e at e * R + r): objective_r <= sum (cz z + cd d) + C_r + E_r.
+struct back_node {
+    std::vector<double> cz, cd, az, ad;  // coefficients and the sums of their terms' magnitudes
+    std::vector<std::size_t> kz, kd;     // terms per element (an upper bound for every row)
+    bool active = false;
+    void activate(std::size_t elements, std::size_t R) {
+        if (active) return;
+        active = true;
+        cz.assign(elements * R, 0.0), cd.assign(elements * R, 0.0), az.assign(elements * R, 0.0), ad.assign(elements * R, 0.0);
+        kz.assign(elements, 0), kd.assign(elements, 0);
+    }
+};
+
+struct linear_in_x {
+    double bound = inf;          // certified upper bound of the objective over the box
+    std::vector<double> coef;    // objective <= coef.x + constant (+ error), approximately the bound's linear function
+    double constant = 0;
+};
+
+// Upper bounds over the box of each objective of node `last` by
+// back-substitution, all objectives in one sweep; v(i) is node i's state
+// for i <= last. The rounding analysis is the header's, per objective
+// (a term counted for an element counts for every objective: more terms,
+// a larger and still valid error bound).
+template <class States>
+std::vector<linear_in_x> backward_upper(const context& ctx, const States& v, std::size_t last, const std::vector<objective>& goals) {
+    const auto& nodes = ctx.theta.nodes();
+    const std::size_t R = goals.size();
+    std::vector<linear_in_x> result(R);
+    if (R == 0) return result;
+    std::vector<back_node> st(last + 1);
+    st[last].activate(v(last).elements, R);
+    for (std::size_t r = 0; r < R; ++r) {
+        st[last].cz[goals[r].k * R + r] = goals[r].cz;
+        st[last].cd[goals[r].k * R + r] = goals[r].cd;
+    }
+    std::vector<double> C(R, 0.0), E(R, 0.0);
+    std::vector<std::size_t> e_terms(R, 0);
+    const auto add_e = [&](std::size_t r, double a, double b) {
+        if (a == 0 || b == 0 || ctx.drop) return;
+        E[r] += a * b;
+        ++e_terms[r];
+    };
+    // to[e] += a * from[o] for every row, with the magnitudes.
+    const auto contribute = [R](double* to, double* mag_to, const double* from, double a) {
+        for (std::size_t r = 0; r < R; ++r) {
+            const double t = a * from[r];
+            to[r] += t;
+            mag_to[r] += std::fabs(t);
+        }
+    };
+    for (std::size_t i = last; i >= 1; --i) {
+        back_node& b = st[i];
+        if (!b.active) continue;
+        const node_state& s = v(i);
+        const node_plan& plan = ctx.plans[i];
+        for (std::size_t e = 0; e < s.elements; ++e) {
+            if (b.kz[e])
+                for (std::size_t r = 0; r < R; ++r) add_e(r, dot_error(b.az[e * R + r], b.kz[e]), s.zabs[e]);
+            if (b.kd[e])
+                for (std::size_t r = 0; r < R; ++r) add_e(r, dot_error(b.ad[e * R + r], b.kd[e]), s.dabs[e]);
+        }
+        const auto& inputs = nodes[i].inputs;
+        const auto nonzero = [R](const double* row) {
+            for (std::size_t r = 0; r < R; ++r)
+                if (row[r] != 0) return true;
+            return false;
+        };
+        switch (plan.kind) {
+            case record_kind::affine:
+                for (std::size_t in : inputs) st[in].activate(v(in).elements, R);
+                for (std::size_t o = 0; o < s.elements; ++o) {
+                    const double* czo = b.cz.data() + o * R;
+                    const double* cdo = b.cd.data() + o * R;
+                    const bool has_z = nonzero(czo), has_d = nonzero(cdo);
+                    if (!has_z && !has_d) continue;
+                    for (std::size_t t = plan.start[o]; t < plan.start[o + 1]; ++t) {
+                        const tap& p = plan.taps[t];
+                        back_node& to = st[inputs[p.slot]];
+                        const node_state& x = v(inputs[p.slot]);
+                        const std::size_t e = p.idx;
+                        if (has_z) {
+                            contribute(to.cz.data() + e * R, to.az.data() + e * R, czo, p.w);
+                            ++to.kz[e];
+                            if (p.r != 0)
+                                for (std::size_t r = 0; r < R; ++r) {
+                                    add_e(r, std::fabs(czo[r]) * p.r, x.zabs[e]);  // two products: counted twice
+                                    e_terms[r] += czo[r] != 0;
+                                }
+                        }
+                        if (has_d) {
+                            contribute(to.cz.data() + e * R, to.az.data() + e * R, cdo, p.s);
+                            to.kz[e] += p.es != 0 ? 2 : 1;  // |es cd| <= u |s cd|: one more term
+                            contribute(to.cd.data() + e * R, to.ad.data() + e * R, cdo, p.wq);
+                            ++to.kd[e];
+                            if (p.r != 0)
+                                for (std::size_t r = 0; r < R; ++r) {
+                                    add_e(r, std::fabs(cdo[r]) * p.r, x.dabs[e]);
+                                    e_terms[r] += cdo[r] != 0;
+                                }
+                        }
+                    }
+                    for (std::size_t r = 0; r < R; ++r) {
+                        if (czo[r] != 0 && plan.bz[o] != 0) C[r] = up(C[r] + up(czo[r] * plan.bz[o]));
+                        if (cdo[r] != 0 && plan.bd[o] != 0) C[r] = up(C[r] + up(cdo[r] * plan.bd[o]));
+                        add_e(r, std::fabs(czo[r]), plan.rbz[o]);
+                        add_e(r, std::fabs(cdo[r]), plan.rbd[o]);
+                    }
+                }
+                break;
+            case record_kind::relu: {
+                const std::size_t in = inputs.at(0);
+                st[in].activate(v(in).elements, R);
+                back_node& to = st[in];
+                for (std::size_t e = 0; e < s.elements; ++e) {
+                    bool any = false;
+                    for (int side = 0; side < 2; ++side) {
+                        const double* cf = (side == 0 ? b.cz : b.cd).data() + e * R;
+                        for (std::size_t r = 0; r < R; ++r) {
+                            if (cf[r] == 0) continue;
+                            any = true;
+                            const line& l = s.lines[4 * e + (side == 0 ? (cf[r] >= 0 ? zU : zL) : (cf[r] >= 0 ? dU : dL))];
+                            const double tz = cf[r] * l.az, td = cf[r] * l.ad;
+                            to.cz[e * R + r] += tz;
+                            to.az[e * R + r] += std::fabs(tz);
+                            to.cd[e * R + r] += td;
+                            to.ad[e * R + r] += std::fabs(td);
+                            if (l.c != 0) C[r] = up(C[r] + up(cf[r] * l.c));
+                        }
+                    }
+                    if (any) to.kz[e] += 2, to.kd[e] += 2;  // a term from each side at most
+                }
+                break;
+            }
+            case record_kind::constant:
+                for (std::size_t e = 0; e < s.elements; ++e)
+                    for (std::size_t r = 0; r < R; ++r) {
+                        const double cz = b.cz[e * R + r], cd = b.cd[e * R + r];
+                        if (cz != 0) C[r] = up(C[r] + up(cz * (cz >= 0 ? s.zhi[e] : s.zlo[e])));
+                        if (cd != 0) C[r] = up(C[r] + up(cd * (cd >= 0 ? s.dhi[e] : s.dlo[e])));
+                    }
+                break;
+            case record_kind::none: throw core::invalid_argument("linear relaxation: internal error, node without a record");
+        }
+        b = back_node{};  // release
+    }
+    const back_node& b0 = st[0];
+    for (std::size_t r = 0; r < R; ++r) {
+        linear_in_x& out = result[r];
+        out.constant = C[r];
+        out.coef.assign(ctx.n, 0.0);
+        double total = C[r];
+        if (b0.active) {
+            for (std::size_t j = 0; j < ctx.n; ++j) {
+                if (b0.kz[j]) add_e(r, dot_error(b0.az[j * R + r], b0.kz[j]), ctx.m[j]);  // d = 0 at the input: cd drops out exactly
+                const double cj = b0.cz[j * R + r];
+                out.coef[j] = cj;
+                if (cj != 0) total = up(total + up(cj * (cj >= 0 ? ctx.box.upper[j] : ctx.box.lower[j])));
+            }
+        }
+        total = ctx.drop ? total : up(total + nonneg_bound(E[r], e_terms[r]));
+        out.bound = std::isnan(total) ? inf : total;
+    }
+    return result;
+}
+
+// Builds each node's plan once per pair of networks (a visitor of the walk:
+// the value of a node is its plan).
+struct plan_builder {
+    static constexpr net::op_set refused{net::op::batch_norm};
+    using visit_t = net::node_visit<node_plan>;
+
+    static node_plan affine(std::size_t outputs) {
+        node_plan s;
         s.kind = record_kind::affine;
         s.start.assign(1, 0);
         s.bz.assign(outputs, 0.0);
@@ -328,20 +681,13 @@ struct linear_walk {
         s.rbd.assign(outputs, 0.0);
         return s;
     }
-    node_state run_affine(const visit_t& c, node_state s) const {
-        std::vector<const node_state*> in;
-        for (std::size_t k = 0; k < c.n.inputs.size(); ++k) in.push_back(&c.input(k));
-        forward_affine(ctx, s, in);
-        finish_concrete(ctx, s, c.index);
-        return s;
-    }
 
     template <net::op K>
         requires(K == net::op::dense || K == net::op::conv2d)
-    node_state visit(net::op_tag<K>, const visit_t& c) const {
+    node_plan visit(net::op_tag<K>, const visit_t& c) const {
         const net::node &n = c.n, &nq = c.paired();
         const std::size_t outputs = n.output.size();
-        node_state s = make(outputs);
+        node_plan s = affine(outputs);
         const std::size_t pixels = K == net::op::conv2d ? n.output.height * n.output.width : 1;
         const auto begin = [&](std::size_t o) {
             const std::size_t ch = o / pixels;
@@ -367,35 +713,35 @@ struct linear_walk {
                 end(o);
             }
         }
-        return run_affine(c, std::move(s));
+        return s;
     }
     template <net::op K>
         requires(K == net::op::identity || K == net::op::flatten)
-    node_state visit(net::op_tag<K>, const visit_t& c) const {
+    node_plan visit(net::op_tag<K>, const visit_t& c) const {
         const std::size_t outputs = c.n.output.size();
-        node_state s = make(outputs);
+        node_plan s = affine(outputs);
         for (std::size_t o = 0; o < outputs; ++o) {
             s.taps.push_back({o, 1.0, 1.0, 0.0, 0.0, 0.0, 0});
             s.start.push_back(s.taps.size());
         }
-        return run_affine(c, std::move(s));
+        return s;
     }
-    node_state visit(net::op_tag<net::op::add>, const visit_t& c) const {
+    node_plan visit(net::op_tag<net::op::add>, const visit_t& c) const {
         const std::size_t outputs = c.n.output.size();
-        node_state s = make(outputs);
+        node_plan s = affine(outputs);
         for (std::size_t o = 0; o < outputs; ++o) {
             s.taps.push_back({o, 1.0, 1.0, 0.0, 0.0, 0.0, 0});
             s.taps.push_back({o, 1.0, 1.0, 0.0, 0.0, 0.0, 1});
             s.start.push_back(s.taps.size());
         }
-        return run_affine(c, std::move(s));
+        return s;
     }
     template <net::op K>
         requires(K == net::op::avg_pool || K == net::op::global_avg_pool)
-    node_state visit(net::op_tag<K>, const visit_t& c) const {
+    node_plan visit(net::op_tag<K>, const visit_t& c) const {
         const net::node& n = c.n;
         const net::shape3& in = c.input_shape();
-        node_state s = make(n.output.size());
+        node_plan s = affine(n.output.size());
         const auto window = [&](const std::vector<std::size_t>& taps, double divisor) {
             const auto [w, r] = rounded_quotient(1.0, divisor);
             for (std::size_t t : taps) s.taps.push_back({t, w, w, 0.0, 0.0, r, 0});
@@ -411,12 +757,12 @@ struct linear_walk {
         } else {
             net::for_each_pool_window(n, in, [&](std::size_t, const std::vector<std::size_t>& taps) { window(taps, net::pool_divisor(n, taps.size())); });
         }
-        return run_affine(c, std::move(s));
+        return s;
     }
-    node_state visit(net::op_tag<net::op::normalize>, const visit_t& c) const {
+    node_plan visit(net::op_tag<net::op::normalize>, const visit_t& c) const {
         const net::node& n = c.n;
         const std::size_t outputs = n.output.size();
-        node_state s = make(outputs);
+        node_plan s = affine(outputs);
         for (std::size_t k = 0; k < outputs; ++k) {
             // (v - mean) scale / divisor + offset = f v + (offset - f mean), f = scale / divisor real.
             const auto [w, r] = rounded_quotient(n.norm_scale[k], n.norm_divisor[k]);
@@ -428,20 +774,81 @@ struct linear_walk {
             s.bz[k] = mid;
             s.rbz[k] = std::max(up(shift.upper() - mid), up(mid - shift.lower()));
         }
-        return run_affine(c, std::move(s));
+        return s;
+    }
+    node_plan visit(net::op_tag<net::op::relu>, const visit_t&) const { return node_plan{record_kind::relu, {}, {}, {}, {}, {}, {}}; }
+    template <net::op K>
+        requires(K == net::op::max_pool || K == net::op::relu6)
+    node_plan visit(net::op_tag<K>, const visit_t&) const {
+        return node_plan{record_kind::constant, {}, {}, {}, {}, {}, {}};
+    }
+};
+
+// The forward pass over one box (a visitor of the walk, using the plans).
+struct linear_walk {
+    static constexpr net::op_set refused{net::op::batch_norm};
+    using visit_t = net::node_visit<node_state>;
+    const context& ctx;
+
+    template <net::op K>
+        requires(K == net::op::dense || K == net::op::conv2d || K == net::op::identity || K == net::op::flatten || K == net::op::add ||
+                 K == net::op::avg_pool || K == net::op::global_avg_pool || K == net::op::normalize)
+    node_state visit(net::op_tag<K>, const visit_t& c) const {
+        node_state s;
+        s.allocate(c.n.output.size(), ctx.n + 1);
+        std::vector<const node_state*> in;
+        for (std::size_t k = 0; k < c.n.inputs.size(); ++k) in.push_back(&c.input(k));
+        forward_affine(ctx, s, ctx.plans[c.index], in);
+        const interval_bounds fused = interval_affine(ctx, ctx.plans[c.index], in, s.elements);
+        finish_concrete(ctx, s, c.index, &fused);
+        return s;
     }
     node_state visit(net::op_tag<net::op::relu>, const visit_t& c) const {
         const node_state& x = c.input();
         const std::size_t from = c.n.inputs.at(0);
         node_state s;
         s.allocate(x.elements, ctx.n + 1);
-        s.kind = record_kind::relu;
         s.lines.resize(4 * x.elements);
         node_state scratch;
         scratch.allocate(1, x.n1);
+        std::vector<double> zl(x.elements), zu(x.elements), ql(x.elements), qu(x.elements), dl(x.elements), du(x.elements);
+        std::vector<objective> goals;
         for (std::size_t e = 0; e < x.elements; ++e) {
-            const auto [ql, qu] = quantized_range(ctx, x, from, e, scratch);
-            const auto lines = relu_lines(x.zlo[e], x.zhi[e], ql, qu, x.dlo[e], x.dhi[e]);
+            std::tie(ql[e], qu[e]) = quantized_range(ctx, x, from, e, scratch);
+            zl[e] = x.zlo[e], zu[e] = x.zhi[e], dl[e] = x.dlo[e], du[e] = x.dhi[e];
+            if (ctx.intermediate && ((zl[e] < 0 && zu[e] > 0) || (ql[e] < 0 && qu[e] > 0)))
+                // Back-substitution to the input for an element whose relaxation is not exact:
+                // upper bounds of z, -z, d, -d, z + d, -(z + d).
+                for (const auto& [az, ad] : {std::pair{1.0, 0.0}, {-1.0, 0.0}, {0.0, 1.0}, {0.0, -1.0}, {1.0, 1.0}, {-1.0, -1.0}})
+                    goals.push_back({e, az, ad});
+
+        }
+        if (!goals.empty()) {
+            const auto state = [&c](std::size_t i) -> const node_state& { return c.earlier(i); };
+            const auto b = backward_upper(ctx, state, from, goals);
+            for (std::size_t g = 0; g < goals.size(); g += 6) {
+                const std::size_t e = goals[g].k;
+                zu[e] = std::min(zu[e], b[g].bound);
+                zl[e] = std::max(zl[e], -b[g + 1].bound);
+                du[e] = std::min(du[e], b[g + 2].bound);
+                dl[e] = std::max(dl[e], -b[g + 3].bound);
+                qu[e] = std::min(qu[e], b[g + 4].bound);
+                ql[e] = std::max(ql[e], -b[g + 5].bound);
+                if (zl[e] > zu[e] || dl[e] > du[e] || ql[e] > qu[e])
+                    throw core::unsound_error("linear relaxation pass, node " + std::to_string(from) + " ('" + ctx.theta.at(from).name +
+                                              "'), element " + std::to_string(e) + ": back-substitution's bounds " +
+                                              core::interval_text(-b[g + 1].bound, b[g].bound) + " (theta), " +
+                                              core::interval_text(-b[g + 3].bound, b[g + 2].bound) + " (difference), " +
+                                              core::interval_text(-b[g + 5].bound, b[g + 4].bound) +
+                                              " (theta') do not overlap the forward bounds over the box " +
+                                              core::box_text(ctx.box.lower, ctx.box.upper));
+            }
+        }
+        interval_bounds fused;
+        for (auto* v : {&fused.zlo, &fused.zhi, &fused.dlo, &fused.dhi}) v->resize(x.elements);
+        for (std::size_t e = 0; e < x.elements; ++e) {
+            interval_relu(zl[e], zu[e], ql[e], qu[e], dl[e], du[e], fused, e);
+            const auto lines = relu_lines(zl[e], zu[e], ql[e], qu[e], dl[e], du[e]);
             for (std::size_t b = 0; b < 4; ++b) {
                 const line& l = lines[b];
                 s.lines[4 * e + b] = l;
@@ -469,17 +876,16 @@ struct linear_walk {
                 k.finish();
             }
         }
-        finish_concrete(ctx, s, c.index);
+        finish_concrete(ctx, s, c.index, &fused);
         return s;
     }
     // Max pooling, ReLU6: constant bounds from the interval pass.
     template <net::op K>
         requires(K == net::op::max_pool || K == net::op::relu6)
     node_state visit(net::op_tag<K>, const visit_t& c) const {
-        const auto& iv = ctx.intervals[c.index];
+        const auto& iv = (*ctx.intervals)[c.index];  // always run for networks with these nodes
         node_state s;
         s.allocate(iv.a.size(), ctx.n + 1);
-        s.kind = record_kind::constant;
         for (std::size_t e = 0; e < s.elements; ++e) {
             const double v[4] = {iv.a[e].lower(), iv.a[e].upper(), iv.delta[e].lower(), iv.delta[e].upper()};
             for (std::size_t b = 0; b < 4; ++b) {
@@ -498,137 +904,38 @@ struct linear_walk {
     }
 };
 
-// The backward state of one node: objective <= sum (cz z + cd d) + C + E.
-struct back_node {
-    std::vector<double> cz, cd, az, ad;
-    std::vector<std::size_t> kz, kd;
-    bool active = false;
-    void activate(std::size_t e) {
-        if (active) return;
-        active = true;
-        cz.assign(e, 0.0), cd.assign(e, 0.0), az.assign(e, 0.0), ad.assign(e, 0.0);
-        kz.assign(e, 0), kd.assign(e, 0);
-    }
+}  // namespace linrelax
+
+struct linear_relaxation::prepared {
+    std::vector<linrelax::node_plan> plans;
+    bool needs_intervals = false;  // max pooling or ReLU6: their bounds come from the interval pass
 };
 
-struct linear_in_x {
-    double bound = inf;          // certified upper bound of the objective over the box
-    std::vector<double> coef;    // objective <= coef.x + constant (+ error), approximately the bound's linear function
-    double constant = 0;
-};
-
-// Upper bound of sign * d_k over the box by back-substitution.
-linear_in_x backward_upper(const context& ctx, const std::vector<node_state>& v, std::size_t k, double sign) {
-    const auto& nodes = ctx.theta.nodes();
-    const std::size_t last = nodes.size() - 1;
-    std::vector<back_node> st(nodes.size());
-    st[last].activate(v[last].elements);
-    st[last].cd[k] = sign;
-    double C = 0, E = 0;
-    std::size_t e_terms = 0;
-    const auto add_c = [&](double a, double b) {
-        if (a == 0 || b == 0) return;
-        C = up(C + up(a * b));
-    };
-    const auto add_e = [&](double a, double b) {
-        if (a == 0 || b == 0 || ctx.drop) return;
-        E += a * b;
-        ++e_terms;
-    };
-    const auto contribute = [](back_node& p, bool on_d, std::size_t e, double v, std::size_t count) {
-        if (v == 0) return;
-        (on_d ? p.cd : p.cz)[e] += v;
-        (on_d ? p.ad : p.az)[e] += std::fabs(v);
-        (on_d ? p.kd : p.kz)[e] += count;
-    };
-    for (std::size_t i = last; i >= 1; --i) {
-        back_node& b = st[i];
-        if (!b.active) continue;
-        const node_state& s = v[i];
-        for (std::size_t e = 0; e < s.elements; ++e) {
-            if (b.kz[e]) add_e(dot_error(b.az[e], b.kz[e]), s.zabs[e]);
-            if (b.kd[e]) add_e(dot_error(b.ad[e], b.kd[e]), s.dabs[e]);
-        }
-        const auto& inputs = nodes[i].inputs;
-        switch (s.kind) {
-            case record_kind::affine:
-                for (std::size_t in : inputs) st[in].activate(v[in].elements);
-                for (std::size_t o = 0; o < s.elements; ++o) {
-                    const double czo = b.cz[o], cdo = b.cd[o];
-                    if (czo == 0 && cdo == 0) continue;
-                    for (std::size_t t = s.start[o]; t < s.start[o + 1]; ++t) {
-                        const tap& p = s.taps[t];
-                        back_node& to = st[inputs[p.slot]];
-                        const node_state& x = v[inputs[p.slot]];
-                        if (czo != 0) {
-                            contribute(to, false, p.idx, p.w * czo, 1);
-                            add_e(std::fabs(czo) * p.r, x.zabs[p.idx]);  // two products: counted twice
-                            e_terms += p.r != 0;
-                        }
-                        if (cdo != 0) {
-                            contribute(to, false, p.idx, p.s * cdo, p.es != 0 ? 2 : 1);  // |es cd| <= u |s cd|: one more term
-                            contribute(to, true, p.idx, p.wq * cdo, 1);
-                            add_e(std::fabs(cdo) * p.r, x.dabs[p.idx]);
-                            e_terms += p.r != 0;
-                        }
-                    }
-                    add_c(czo, s.bz[o]);
-                    add_c(cdo, s.bd[o]);
-                    add_e(std::fabs(czo), s.rbz[o]);
-                    add_e(std::fabs(cdo), s.rbd[o]);
-                }
-                break;
-            case record_kind::relu: {
-                const std::size_t in = inputs.at(0);
-                st[in].activate(v[in].elements);
-                back_node& to = st[in];
-                for (std::size_t e = 0; e < s.elements; ++e) {
-                    for (int side = 0; side < 2; ++side) {
-                        const double cf = side == 0 ? b.cz[e] : b.cd[e];
-                        if (cf == 0) continue;
-                        const line& l = s.lines[4 * e + (side == 0 ? (cf >= 0 ? zU : zL) : (cf >= 0 ? dU : dL))];
-                        contribute(to, false, e, cf * l.az, 1);
-                        contribute(to, true, e, cf * l.ad, 1);
-                        if (l.c != 0) C = up(C + up(cf * l.c));
-                    }
-                }
-                break;
-            }
-            case record_kind::constant:
-                for (std::size_t e = 0; e < s.elements; ++e) {
-                    if (b.cz[e] != 0) C = up(C + up(b.cz[e] * (b.cz[e] >= 0 ? s.zhi[e] : s.zlo[e])));
-                    if (b.cd[e] != 0) C = up(C + up(b.cd[e] * (b.cd[e] >= 0 ? s.dhi[e] : s.dlo[e])));
-                }
-                break;
-            case record_kind::none: throw core::invalid_argument("linear relaxation: internal error, node without a record");
-        }
-        b = back_node{};  // release
-    }
-    linear_in_x r;
-    r.constant = C;
-    r.coef.assign(ctx.n, 0.0);
-    const back_node& b0 = st[0];
-    double total = C;
-    if (b0.active) {
-        for (std::size_t j = 0; j < ctx.n; ++j) {
-            if (b0.kz[j]) add_e(dot_error(b0.az[j], b0.kz[j]), ctx.m[j]);  // d = 0 at the input: cd drops out exactly
-            const double cj = b0.cz[j];
-            r.coef[j] = cj;
-            if (cj != 0) total = up(total + up(cj * (cj >= 0 ? ctx.box.upper[j] : ctx.box.lower[j])));
-        }
-    }
-    total = ctx.drop ? total : up(total + nonneg_bound(E, e_terms));
-    r.bound = std::isnan(total) ? inf : total;
-    return r;
+linear_relaxation::linear_relaxation(const net::network& theta, const net::network& theta_quantized)
+    : theta_(theta), quant_(theta_quantized) {
+    using namespace linrelax;
+    auto p = std::make_shared<prepared>();
+    const plan_builder builder;
+    p->plans = net::walk_pair(theta, theta_quantized, node_plan{}, builder, {"linear relaxation bound", false});
+    for (const auto& n : theta.nodes()) p->needs_intervals = p->needs_intervals || n.kind == net::op::max_pool || n.kind == net::op::relu6;
+    prepared_ = std::move(p);
 }
 
-}  // namespace linrelax
-}  // namespace
-
 box_bounds linear_difference_bounds(const net::network& theta, const net::network& quant, const input_box& box, const linear_options& opt) {
+    return linear_relaxation(theta, quant).bounds(box, opt);
+}
+
+box_bounds linear_relaxation::bounds(const input_box& box, const linear_options& opt) const {
     using namespace linrelax;
-    const auto intervals = differential_intervals(theta, quant, box);  // checks structure and box
-    context ctx{box, box.lower.size(), {}, 1.0, opt.drop_rounding_terms_for_test, intervals, theta};
+    const net::network &theta = theta_, &quant = quant_;
+    if (box.lower.size() != theta.input_shape().size() || box.upper.size() != box.lower.size())
+        throw core::invalid_argument("linear relaxation pass: the box has " + std::to_string(box.lower.size()) + " inputs, the network " +
+                                     std::to_string(theta.input_shape().size()));
+    const bool needs_intervals = opt.interval_pass || prepared_->needs_intervals;
+    std::vector<differential_values> intervals;
+    if (needs_intervals) intervals = differential_intervals(theta, quant, box);
+    context ctx{box, box.lower.size(), {}, 1.0, opt.drop_rounding_terms_for_test, opt.intermediate,
+                needs_intervals ? &intervals : nullptr, theta, prepared_->plans};
     double mass = 1;
     for (std::size_t j = 0; j < ctx.n; ++j) {
         ctx.m.push_back(std::max(std::fabs(box.lower[j]), std::fabs(box.upper[j])));
@@ -655,15 +962,23 @@ box_bounds linear_difference_bounds(const net::network& theta, const net::networ
                                      std::to_string(K));
     std::vector<std::vector<double>> lower_coef(K), upper_coef(K);
     std::vector<double> lower_const(K), upper_const(K);
-    for (std::size_t k = 0; k < K; ++k) {
+    std::vector<objective> goals;
+    for (std::size_t k = 0; k < K; ++k)
+        if (opt.backward && (opt.output == linear_options::npos || opt.output == k)) {
+            goals.push_back({k, 0.0, 1.0});
+            goals.push_back({k, 0.0, -1.0});
+        }
+    const auto state = [&v](std::size_t i) -> const node_state& { return v[i]; };
+    const auto back = backward_upper(ctx, state, last, goals);
+    for (std::size_t k = 0, g = 0; k < K; ++k) {
         double lo = out.dlo[k], hi = out.dhi[k];  // forward, intersected with the interval pass
         lower_coef[k].assign(out.c(k, dL), out.c(k, dL) + ctx.n);
         upper_coef[k].assign(out.c(k, dU), out.c(k, dU) + ctx.n);
         lower_const[k] = out.c(k, dL)[ctx.n];
         upper_const[k] = out.c(k, dU)[ctx.n];
         if (opt.backward && (opt.output == linear_options::npos || opt.output == k)) {
-            const auto up_side = backward_upper(ctx, v, k, 1.0);
-            const auto low_side = backward_upper(ctx, v, k, -1.0);
+            const auto& up_side = back[g++];
+            const auto& low_side = back[g++];
             if (up_side.bound < hi) {
                 hi = up_side.bound;
                 upper_coef[k] = up_side.coef;

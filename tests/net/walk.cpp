@@ -130,3 +130,35 @@ TEST_CASE("a pair walk checks that the networks agree node for node", "[net][wal
     shorter.dense(0, 2);
     CHECK_THROWS_WITH(check_lockstep(a, shorter, "pair test"), "pair test: the networks 'residual' and 'short' differ in structure (6 and 2 nodes)");
 }
+
+namespace {
+
+// Each node's value: the sum of every earlier node's value plus its index
+// (read through node_visit::earlier, past the node's own inputs), or a
+// request for a node that is not earlier.
+struct look_back {
+    bool ask_self = false;
+    template <op K>
+    std::size_t visit(op_tag<K>, const node_visit<std::size_t>& c) const {
+        std::size_t sum = c.index;
+        for (std::size_t j = 0; j < c.index; ++j) sum += c.earlier(j);
+        if (ask_self) sum += c.earlier(c.index);
+        return sum;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a visitor reads any earlier node's value, and never a later one", "[net][walk]") {
+    const network net = residual_net();
+    const look_back engine;
+    const auto v = walk(net, std::size_t{0}, engine, {"look back", false});
+    // v_i = i + sum_{j<i} v_j: 0, 1, 3, 7, 15, 31 (v_0 is the input value 0).
+    std::size_t expected = 0;
+    for (std::size_t i = 1; i < v.size(); ++i) {
+        expected = i + (i == 1 ? 0 : 2 * expected - (i - 1));
+        REQUIRE(v[i] == expected);
+    }
+    const look_back wrong{true};
+    REQUIRE_THROWS_WITH(walk(net, std::size_t{0}, wrong, {"look back", false}), Contains("not an earlier node"));
+}

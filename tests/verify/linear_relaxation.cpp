@@ -3,7 +3,10 @@
 // pairs lies in its certified per-output bounds, at box vertices and random
 // rational points; it is never looser than the interval pass, nor than the
 // symbolic pass on an ACAS-like 5-50x6-5 network; the candidates lie in the
-// box; and without its rounding terms (negative control) it is refuted.
+// box; and without its rounding terms (negative control) it is refuted. As
+// branch and bound runs it (one plan, several threads, no interval pass,
+// intermediate back-substitution) it still contains every exact difference,
+// and the back-substitution tightens wide boxes.
 #include "qbound/verify/linear_relaxation.hpp"
 #include "qbound/verify/symbolic_difference.hpp"
 #include "qbound/net/forward.hpp"
@@ -18,6 +21,8 @@
 
 #include <cmath>
 #include <string>
+#include <thread>
+#include <utility>
 
 using namespace qbound;
 using arith::rational;
@@ -90,6 +95,17 @@ void grid_weights(net::network& n, testing::operand_generator& gen) {
     }
 }
 
+// A pair of one of four kinds: the every-layer-kind network, two MLPs (one
+// with grid weights), each against a perturbed or a quantized copy.
+std::pair<net::network, net::network> drawn_pair(testing::operand_generator& gen, int kind) {
+    net::network theta = kind == 0 ? test::every_layer_kind(gen.bits())
+                                   : net::make_mlp(kind == 1 ? std::vector<std::size_t>{3, 5, 4, 2} : std::vector<std::size_t>{2, 8, 8, 8, 2});
+    if (kind != 0) net::init_he_normal(theta, gen.bits(), 0.2);
+    if (kind == 3) grid_weights(theta, gen);
+    net::network quant = gen.chance(0.5) ? test::perturbed(theta, gen) : quantizer_copy(theta, gen);
+    return {std::move(theta), std::move(quant)};
+}
+
 }  // namespace
 
 TEST_CASE("linear relaxation contains every exact difference and is never looser than the interval pass", "[verify]") {
@@ -99,11 +115,7 @@ TEST_CASE("linear relaxation contains every exact difference and is never looser
     std::size_t tighter = 0;
     for (std::size_t c = 0; c < cases; ++c) {
         const int kind = static_cast<int>(gen.uniform_int(0, 3));
-        net::network theta = kind == 0 ? test::every_layer_kind(gen.bits())
-                                       : net::make_mlp(kind == 1 ? std::vector<std::size_t>{3, 5, 4, 2} : std::vector<std::size_t>{2, 8, 8, 8, 2});
-        if (kind != 0) net::init_he_normal(theta, gen.bits(), 0.2);
-        if (kind == 3) grid_weights(theta, gen);
-        const net::network quant = gen.chance(0.5) ? test::perturbed(theta, gen) : quantizer_copy(theta, gen);
+        const auto [theta, quant] = drawn_pair(gen, kind);
         const std::size_t d = theta.input_shape().size();
         const auto box = some_box(gen, d);
         INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << ", kind " << kind);
@@ -227,4 +239,76 @@ TEST_CASE("on an ACAS-like 5-50x6-5 network the linear relaxation is never loose
         REQUIRE(violations(theta, quant, box, lin, gen, 4) == 0);
     }
     CHECK(much_tighter > outputs / 2);
+}
+
+TEST_CASE("linear relaxation as branch and bound runs it: no interval pass, intermediate back-substitution, one plan for many boxes, threads", "[verify]") {
+    const std::uint64_t seed = test::property_seed();
+    testing::operand_generator gen(seed);
+    const std::size_t cases = test::property_cases(60);
+    for (std::size_t c = 0; c < cases; ++c) {
+        const int kind = static_cast<int>(gen.uniform_int(0, 3));
+        const auto [theta, quant] = drawn_pair(gen, kind);
+        const std::size_t d = theta.input_shape().size();
+        const verify::linear_relaxation pass(theta, quant);
+        INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << ", kind " << kind);
+        for (int b = 0; b < 3; ++b) {
+            const auto box = some_box(gen, d);
+            verify::linear_options opt;
+            opt.interval_pass = false;
+            opt.intermediate = gen.chance(0.7);
+            opt.output = gen.chance(0.5) ? verify::linear_options::npos : static_cast<std::size_t>(gen.uniform_int(0, 1));
+            const auto r = pass.bounds(box, opt);
+            check_shape(r, box, theta.output_shape().size());
+            REQUIRE(violations(theta, quant, box, r, gen, 6) == 0);
+            // The same numbers as a pass that builds its plans anew.
+            const auto again = verify::linear_difference_bounds(theta, quant, box, opt);
+            REQUIRE(again.lower == r.lower);
+            REQUIRE(again.upper == r.upper);
+        }
+    }
+    // One plan used from two threads at once gives each thread's numbers unchanged.
+    net::network theta = net::make_mlp({5, 30, 30, 30, 5});
+    net::init_he_normal(theta, seed, 0.5);
+    quant::options q;
+    q.bits = 8;
+    const net::network quant = quant::quantize(theta, q).network;
+    const verify::linear_relaxation pass(theta, quant);
+    std::vector<verify::input_box> boxes;
+    for (int b = 0; b < 16; ++b) boxes.push_back(test::random_box(gen, 5, 1, 4));
+    std::vector<verify::box_bounds> alone, shared(boxes.size());
+    for (const auto& box : boxes) alone.push_back(pass.bounds(box));
+    std::thread other([&] {
+        for (std::size_t b = 0; b < boxes.size(); b += 2) shared[b] = pass.bounds(boxes[b]);
+    });
+    for (std::size_t b = 1; b < boxes.size(); b += 2) shared[b] = pass.bounds(boxes[b]);
+    other.join();
+    for (std::size_t b = 0; b < boxes.size(); ++b) {
+        REQUIRE(shared[b].lower == alone[b].lower);
+        REQUIRE(shared[b].upper == alone[b].upper);
+    }
+}
+
+TEST_CASE("intermediate back-substitution tightens wide boxes of a deep network", "[verify]") {
+    // Not a pointwise promise (a tighter interval may switch a ReLU's lower
+    // slope), so the property is on the sum over outputs and boxes.
+    const std::uint64_t seed = test::property_seed();
+    testing::operand_generator gen(seed);
+    const std::size_t cases = test::property_cases(4);
+    double with = 0, without = 0;
+    for (std::size_t c = 0; c < cases; ++c) {
+        net::network theta = net::make_mlp({5, 40, 40, 40, 40, 5});
+        net::init_he_normal(theta, gen.bits(), 1.0);
+        quant::options q;
+        q.bits = 8;
+        const net::network quant = quant::quantize(theta, q).network;
+        const verify::linear_relaxation pass(theta, quant);
+        const auto box = test::random_box(gen, 5, 4, 8);
+        verify::linear_options on, off;
+        off.intermediate = false;
+        const auto a = pass.bounds(box, on), b = pass.bounds(box, off);
+        INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c);
+        REQUIRE(violations(theta, quant, box, a, gen, 4) == 0);
+        for (std::size_t k = 0; k < 5; ++k) with += a.magnitude(k), without += b.magnitude(k);
+    }
+    CHECK(with < 0.8 * without);
 }

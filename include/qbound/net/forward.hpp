@@ -150,13 +150,22 @@ struct forward_engine {
         return {to_scalars<T>(c.n.weight), to_scalars<T>(c.n.bias)};
     }
 
+    // In double the parameters are used as they are (no copy per evaluation).
     values visit(op_tag<op::dense>, const visit_t& c) const {
-        const auto [W, b] = parameters(c);
-        return eval_dense<T>(c.n, W, b, c.input());
+        if constexpr (std::is_same_v<T, double>) {
+            return eval_dense<T>(c.n, c.n.weight, c.n.bias, c.input());
+        } else {
+            const auto [W, b] = parameters(c);
+            return eval_dense<T>(c.n, W, b, c.input());
+        }
     }
     values visit(op_tag<op::conv2d>, const visit_t& c) const {
-        const auto [W, b] = parameters(c);
-        return eval_conv2d<T>(c.n, c.input_shape(), W, b, c.input());
+        if constexpr (std::is_same_v<T, double>) {
+            return eval_conv2d<T>(c.n, c.input_shape(), c.n.weight, c.n.bias, c.input());
+        } else {
+            const auto [W, b] = parameters(c);
+            return eval_conv2d<T>(c.n, c.input_shape(), W, b, c.input());
+        }
     }
     values visit(op_tag<op::relu>, const visit_t& c) const {
         values y;

@@ -91,6 +91,8 @@ constexpr bool check_visitor() {
 // second input node.
 std::string unsupported_node_text(const network& net, std::size_t index, std::string_view engine);
 [[noreturn]] void throw_unsupported_node(const network& net, std::size_t index, std::string_view engine);
+// node_visit::earlier(j) with j not before the visited node.
+[[noreturn]] void throw_not_earlier(std::size_t j, std::size_t index);
 // A node whose kind is not an enumerator of op (a corrupted value).
 [[noreturn]] void throw_invalid_kind(const network& net, std::size_t index);
 [[noreturn]] void throw_invalid_kind(op kind);
@@ -186,6 +188,12 @@ public:
     }
     // Pair walks: node `index` of the second network.
     const node& paired() const { return *paired_; }
+    // The value of an earlier node j < index (for engines that look back
+    // past their inputs, e.g. back-substitution); empty if the walk freed it.
+    const Value& earlier(std::size_t j) const {
+        if (j >= index) throw_not_earlier(j, index);
+        return (*values_)[j];
+    }
 
 private:
     const node* paired_;

@@ -2,9 +2,8 @@
 // What an upper-side method certifies about one input box, per output k of
 // the difference d(x) = R_theta'(x) - R_theta(x), and what it suggests to
 // branch and bound (where to split) and to the lower side (where to look).
-// Produced by verify/linear_relaxation.hpp. Not yet used by check_pair's
-// branch and bound (verify/differential.hpp), which still takes the max over
-// outputs of the symbolic or fast pass (issue 17 in progress).
+// Produced by verify/linear_relaxation.hpp for the per-output branch and
+// bound (verify/branch_and_bound.hpp).
 #include "qbound/verify/differential.hpp"
 
 #include <algorithm>

@@ -63,6 +63,12 @@ struct per_output_options {
     std::size_t batch = 8;                  // leaves split per round, shared among the open outputs
     std::size_t max_memory_bytes = std::size_t{1} << 30;  // the leaves of all trees
     std::size_t max_starts = 1;             // boxes per output (output_bracket::starts: their centres and candidates)
+    // Boxes fewer than this many splits from their root get the linear
+    // pass's intermediate back-substitution (linear_options::intermediate):
+    // several times tighter on wide boxes, tens of times the cost of a pass
+    // there. 5 was best of 0, 5, 10, 15, 25 and always on ACAS Xu property 1
+    // at 12 s (README, Verification).
+    std::size_t intermediate_depth = 5;
     // Certified lower values known before (e.g. from a search), per output,
     // and the points where they hold (each inside a root box); may be empty.
     std::vector<double> initial_lower;

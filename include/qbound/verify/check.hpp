@@ -73,6 +73,24 @@ struct check_options {
     // pair pass does, per output, with each box's centre as its candidate.
     std::size_t linear_budget = 2'000'000;
     bool use_branch_points = true;  // lower side: branch and bound's incumbents, and ascents from them (false: the search's alone)
+    // Lower side, networks below the fast path's size with at most
+    // per_output_max_inputs inputs (in more dimensions the lines reach
+    // little and cost much: measured on an MNIST CNN, 16 s for nothing),
+    // each box of Omega: a
+    // uniform draw of min(per_output_samples, per_output_sample_macs /
+    // forward_cost) points, then per output a sweep_ascent
+    // (verify/search.hpp) from each of its per_output_starts best points;
+    // per_output_samples = 0 (the default of the library; `qbound check`
+    // sets 20000) skips it.
+    std::size_t per_output_samples = 0;
+    std::size_t per_output_max_inputs = 32;
+    std::size_t per_output_sample_macs = 2'000'000'000;
+    std::size_t per_output_starts = 8;
+    std::size_t per_output_rounds = 2;         // sweep_ascent rounds from each start
+    std::size_t per_output_line_steps = 400;   // kinks visited per line (at most)
+    std::size_t per_output_sweep_macs = 40'000'000'000;  // all sweeps of one box of Omega: fewer kinks per line above it
+    double per_output_span = 0.125;            // each line: the start +- this fraction of the box's width
+    std::size_t per_output_whole_lines = 4;    // ... except the first round of this many best starts: whole lines of the box
     long certify_bits = 256;
     std::function<void(const std::string&)> stage;  // called as each stage starts (progress), may be empty
 };

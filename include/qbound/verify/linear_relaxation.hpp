@@ -36,8 +36,15 @@
 // sound whatever lambda's rounding was.
 // Every concrete bound (which decides stability, and the chords) is the
 // linear bound evaluated on the box with directed steps, minus/plus its
-// error, intersected with the interval pass (verify/differential.hpp): an
-// empty intersection is core::unsound_error naming node, element and both.
+// error, intersected with interval propagation of the node's inputs' own
+// concrete bounds (the same forward kernel on one-coefficient views, so the
+// same error analysis; ReLU by its exact cases and 1-Lipschitz hull) and,
+// with linear_options::interval_pass, with the separate interval pass
+// (verify/differential.hpp): an empty intersection is core::unsound_error
+// naming node, element and both. With linear_options::intermediate, the
+// bounds of each ReLU input element that is unstable in either network are
+// first tightened by back-substitution to the input (z, d and z + d, both
+// sides, one backward sweep per node for all its such elements).
 //
 // Rounding (proof sketch). u = 2^-52, eta = 2^-1074, gamma_n = n u / (1 - n u),
 // the model of fast/enclosure.hpp: fl(a op b) = (a op b)(1 + delta) + eps,
@@ -73,6 +80,7 @@
 #include "qbound/verify/box_bounds.hpp"
 
 #include <cstddef>
+#include <memory>
 
 namespace qbound::verify {
 
@@ -83,6 +91,16 @@ struct linear_options {
     // and bound on one output); the others keep their forward bounds.
     // npos: every output, and the split score of the largest.
     std::size_t output = npos;
+    // Back-substitution to the input for the bounds of every ReLU input
+    // element the forward bounds leave unstable in either network (its z,
+    // d and z + d, both sides, all such elements of a node in one backward
+    // sweep), before its relaxation is chosen: several times tighter on
+    // wide boxes; costs about (unstable elements) x (a backward pass).
+    bool intermediate = true;
+    // Intersect every concrete bound with the interval pass (an empty
+    // intersection is UNSOUND). Off: the interval pass runs only where a node
+    // needs it (max pooling, ReLU6), and the pass costs about half as much.
+    bool interval_pass = true;
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 };
 
@@ -98,5 +116,21 @@ struct linear_options {
 // norm, core::unsound_error when a linear bound contradicts the interval pass.
 box_bounds linear_difference_bounds(const net::network& theta, const net::network& theta_quantized, const input_box& box,
                                     const linear_options& opt = {});
+
+// The same pass with each node's plan (its taps: both networks' weights and
+// their exact difference) built once, for many boxes (branch and bound).
+// bounds() is const and safe to call from several threads at once. Both
+// networks must outlive the object.
+class linear_relaxation {
+public:
+    linear_relaxation(const net::network& theta, const net::network& theta_quantized);
+    box_bounds bounds(const input_box& box, const linear_options& opt = {}) const;
+
+private:
+    struct prepared;
+    const net::network& theta_;
+    const net::network& quant_;
+    std::shared_ptr<const prepared> prepared_;
+};
 
 }  // namespace qbound::verify

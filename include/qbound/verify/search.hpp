@@ -60,6 +60,54 @@ search_options counted_search(std::size_t inputs, double effort = 1, std::uint64
 search_result search_worst_case(const net::network& theta, const net::network& theta_quantized, const input_box& box,
                                 const search_options& opt, const std::vector<std::vector<double>>& candidates = {});
 
+// Per output k, starting points from a uniform draw of the box: the draw
+// has N points, the largest power of two <= samples, and output k gets the
+// `keep` best points of the whole draw and of each of its prefixes of
+// 2^j >= sample_block points, best first within each, without repeats. So
+// for budgets of at least sample_block a larger budget's list holds every
+// point of a smaller one's (its draw has the smaller draw as a prefix), and
+// ascents from them can only add candidates. Every output is read off the
+// same two forward passes; the draw depends only on the seed and the counts.
+inline constexpr std::size_t sample_block = 1024;
+std::vector<std::vector<std::vector<double>>> best_samples_per_output(const net::network& theta, const net::network& theta_quantized,
+                                                                      const input_box& box, std::size_t samples, std::size_t keep,
+                                                                      std::uint64_t seed);
+
+// Along the segment {x + t u : t in [-1, 1]} within the box, every output's difference is
+// piecewise linear in t, with kinks only where a ReLU (ReLU6) input of either
+// network crosses 0 (6): its maximum over the segment lies at a kink or an
+// end. line_sweep visits the kinks in order from one end of the segment to
+// the other (each located by the difference quotient of both networks'
+// pre-activations over a short step, as the line search does: a heuristic,
+// only the evaluated points count) and returns, per output, the best point
+// met, so it finds the thin slabs between the two networks' kinks where the
+// largest differences of a quantized copy often lie. At most max_steps
+// kinks are visited.
+struct sweep_result {
+    std::vector<std::vector<double>> best_x;  // per output
+    std::vector<double> best;                 // per output, approximate |d_k| at best_x[k]
+    std::size_t evaluations = 0;              // points evaluated (each: both networks, twice)
+};
+sweep_result line_sweep(const net::network& theta, const net::network& theta_quantized, const input_box& box, const std::vector<double>& x,
+                        const std::vector<double>& u, std::size_t max_steps);
+
+inline constexpr std::size_t high_dimension_lines = 4;  // sweep_ascent's lines per round above max_axes inputs
+
+// Coordinate ascent with exact line maximization for output k: `rounds`
+// times (fewer when a round gains nothing), a line_sweep along each input
+// axis through x over +-first_span (the first round) or +-span (the others)
+// of the box's width, in input order, moving x to the line's best point for
+// output k; then (low dimension) up to `rounds` rounds of slab following:
+// the lines along each axis projected on the level set of the ReLU input
+// whose values in the two networks differ in sign the most at x (x lies in
+// the thin slab between its kinks), over +-first_span. In high dimension (more
+// than max_axes inputs) the axes are replaced by high_dimension_lines
+// directions: the sign of the gradient, then seeded random sign vectors, and
+// there is no slab following. Deterministic.
+search_result sweep_ascent(const net::network& theta, const net::network& theta_quantized, const input_box& box, std::vector<double> x,
+                           std::size_t output, std::size_t rounds, std::size_t max_steps, double first_span, double span,
+                           std::size_t max_axes = 32);
+
 // Local ascent from one start, without randomness: the start, the
 // sign-gradient ascent from it (gradient_steps), then the activation-aware
 // line search from where the ascent ended (kink_steps; none when 0). The
