@@ -188,7 +188,7 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
             // Kinks visited per line: per_output_line_steps, fewer when the sweeps
             // would exceed per_output_sweep_macs (each step evaluates both networks
             // twice; lines per round of the axis phase and the slab phase).
-            const double lines = static_cast<double>(d <= 32 ? 2 * d : high_dimension_lines);
+            const double lines = static_cast<double>(sweep_lines_per_round(d));
             const double affordable = static_cast<double>(opt.per_output_sweep_macs) /
                                       (std::max<double>(1, static_cast<double>(jobs.size())) * lines *
                                        static_cast<double>(std::max<std::size_t>(1, opt.per_output_rounds)) * 4.0 * static_cast<double>(cost));
@@ -206,15 +206,6 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
             }
         }
     }
-    // The first box of Omega whose covering box holds x (else the first).
-    const auto home_box = [&region, d](const std::vector<double>& x) -> const region_box& {
-        for (const auto& rb : region) {
-            bool in = true;
-            for (std::size_t j = 0; j < d && in; ++j) in = rb.covering.lower[j] <= x[j] && x[j] <= rb.covering.upper[j];
-            if (in) return rb;
-        }
-        return region.front();
-    };
     std::vector<arith::rational> upper_k(m);
     if (large) {
         stage("upper side: one fast correlated pair pass over Omega");
@@ -327,6 +318,15 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
             // depending on its start only: a larger box budget only adds points.
             search_options again = opt.search;
             again.max_evaluations = std::numeric_limits<std::size_t>::max();  // each ascent is bounded by its step counts
+            // The first box of Omega whose covering box holds x (else the first).
+            const auto home_box = [&region, d](const std::vector<double>& x) -> const region_box& {
+                for (const auto& rb : region) {
+                    bool in = true;
+                    for (std::size_t j = 0; j < d && in; ++j) in = rb.covering.lower[j] <= x[j] && x[j] <= rb.covering.upper[j];
+                    if (in) return rb;
+                }
+                return region.front();
+            };
             // Each output's own objective, then (npos) the largest difference over outputs.
             for (std::size_t k = 0; k <= m; ++k) {
                 again.output = k < m ? k : search_options{}.output;

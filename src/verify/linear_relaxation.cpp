@@ -198,16 +198,24 @@ double concretize(const context& ctx, const double* c, double err, bool lower) {
     return std::isnan(r) ? (lower ? -inf : inf) : r;
 }
 
-void intersect(double& lo, double& hi, const arith::interval_double& known, const context& ctx, std::size_t node, std::size_t k,
-               const char* what) {
-    const double l = std::max(lo, known.lower()), h = std::min(hi, known.upper());
+// [lo, hi] (the linear bounds of element k of node `node`) intersected with
+// [known_lo, known_hi], another certified enclosure of the same value (named
+// by `source`); an empty intersection proves a bug: core::unsound_error
+// naming the node, the element and both enclosures.
+void intersect(double& lo, double& hi, double known_lo, double known_hi, const char* source, const context& ctx, std::size_t node,
+               std::size_t k, const char* what) {
+    const double l = std::max(lo, known_lo), h = std::min(hi, known_hi);
     if (l > h)
         throw core::unsound_error("linear relaxation pass, node " + std::to_string(node) + " ('" + ctx.theta.at(node).name + "'), element " +
-                                  std::to_string(k) + " of " + what + ": the linear bounds give " + core::interval_text(lo, hi) +
-                                  ", the interval pass " + core::interval_text(known.lower(), known.upper()) +
-                                  "; they do not overlap over the box " + core::box_text(ctx.box.lower, ctx.box.upper));
+                                  std::to_string(k) + " of " + what + ": the linear bounds give " + core::interval_text(lo, hi) + ", " +
+                                  source + " " + core::interval_text(known_lo, known_hi) + "; they do not overlap over the box " +
+                                  core::box_text(ctx.box.lower, ctx.box.upper));
     lo = l;
     hi = h;
+}
+void intersect(double& lo, double& hi, const arith::interval_double& known, const context& ctx, std::size_t node, std::size_t k,
+               const char* what) {
+    intersect(lo, hi, known.lower(), known.upper(), "the interval pass", ctx, node, k, what);
 }
 
 // Interval bounds of a node's elements computed from its inputs' concrete
@@ -221,15 +229,7 @@ struct interval_bounds {
 // interval pass (when run) and with `fused` (when given).
 void finish_concrete(const context& ctx, node_state& s, std::size_t node, const interval_bounds* fused = nullptr) {
     const differential_values* iv = ctx.intervals ? &(*ctx.intervals)[node] : nullptr;
-    const auto meet = [&](double& lo, double& hi, double flo, double fhi, std::size_t e, const char* what) {
-        const double l = std::max(lo, flo), h = std::min(hi, fhi);
-        if (l > h)
-            throw core::unsound_error("linear relaxation pass, node " + std::to_string(node) + " ('" + ctx.theta.at(node).name + "'), element " +
-                                      std::to_string(e) + " of " + what + ": the linear bounds give " + core::interval_text(lo, hi) +
-                                      ", interval propagation of the inputs' bounds " + core::interval_text(flo, fhi) +
-                                      "; they do not overlap over the box " + core::box_text(ctx.box.lower, ctx.box.upper));
-        lo = l, hi = h;
-    };
+    constexpr const char* propagated = "interval propagation of the inputs' bounds";
     for (std::size_t e = 0; e < s.elements; ++e) {
         s.zlo[e] = concretize(ctx, s.c(e, zL), s.err[s.at(e, zL)], true);
         s.zhi[e] = concretize(ctx, s.c(e, zU), s.err[s.at(e, zU)], false);
@@ -244,8 +244,8 @@ void finish_concrete(const context& ctx, node_state& s, std::size_t node, const 
                                       core::box_text(ctx.box.lower, ctx.box.upper));
         }
         if (fused) {
-            meet(s.zlo[e], s.zhi[e], fused->zlo[e], fused->zhi[e], e, "theta");
-            meet(s.dlo[e], s.dhi[e], fused->dlo[e], fused->dhi[e], e, "the difference");
+            intersect(s.zlo[e], s.zhi[e], fused->zlo[e], fused->zhi[e], propagated, ctx, node, e, "theta");
+            intersect(s.dlo[e], s.dhi[e], fused->dlo[e], fused->dhi[e], propagated, ctx, node, e, "the difference");
         }
         s.zabs[e] = std::max(std::fabs(s.zlo[e]), std::fabs(s.zhi[e]));
         s.dabs[e] = std::max(std::fabs(s.dlo[e]), std::fabs(s.dhi[e]));
@@ -458,11 +458,10 @@ interval_bounds interval_affine(const context& ctx, const node_plan& plan, const
         const double err = out.err[out.at(e, b)];
         return err == inf ? inf : up(out.c(e, b)[0] + err);
     };
-    for (std::size_t e = 0; e < elements; ++e) {
+    // (finish_bound leaves finite coefficients and an error in [0, max] or
+    // inf, so no end is NaN.)
+    for (std::size_t e = 0; e < elements; ++e)
         r.zlo[e] = lower(e, zL), r.zhi[e] = upper(e, zU), r.dlo[e] = lower(e, dL), r.dhi[e] = upper(e, dU);
-        for (double* v : {&r.zlo[e], &r.zhi[e], &r.dlo[e], &r.dhi[e]})
-            if (std::isnan(*v)) *v = (v == &r.zlo[e] || v == &r.dlo[e]) ? -inf : inf;
-    }
     return r;
 }
 
@@ -821,7 +820,6 @@ struct linear_walk {
                 // upper bounds of z, -z, d, -d, z + d, -(z + d).
                 for (const auto& [az, ad] : {std::pair{1.0, 0.0}, {-1.0, 0.0}, {0.0, 1.0}, {0.0, -1.0}, {1.0, 1.0}, {-1.0, -1.0}})
                     goals.push_back({e, az, ad});
-
         }
         if (!goals.empty()) {
             const auto state = [&c](std::size_t i) -> const node_state& { return c.earlier(i); };

@@ -83,7 +83,7 @@ struct check_options {
     // per_output_samples = 0 (the default of the library; `qbound check`
     // sets 20000) skips it.
     std::size_t per_output_samples = 0;
-    std::size_t per_output_max_inputs = 32;
+    std::size_t per_output_max_inputs = sweep_max_axes;
     std::size_t per_output_sample_macs = 2'000'000'000;
     std::size_t per_output_starts = 8;
     std::size_t per_output_rounds = 2;         // sweep_ascent rounds from each start

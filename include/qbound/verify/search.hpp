@@ -91,7 +91,14 @@ struct sweep_result {
 sweep_result line_sweep(const net::network& theta, const net::network& theta_quantized, const input_box& box, const std::vector<double>& x,
                         const std::vector<double>& u, std::size_t max_steps);
 
+inline constexpr std::size_t sweep_max_axes = 32;       // sweep_ascent's default max_axes
 inline constexpr std::size_t high_dimension_lines = 4;  // sweep_ascent's lines per round above max_axes inputs
+
+// The lines one sweep_ascent round sweeps at most: the axes and (low
+// dimension) the slab's projected axes, or high_dimension_lines.
+constexpr std::size_t sweep_lines_per_round(std::size_t inputs, std::size_t max_axes = sweep_max_axes) {
+    return inputs <= max_axes ? 2 * inputs : high_dimension_lines;
+}
 
 // Coordinate ascent with exact line maximization for output k: `rounds`
 // times (fewer when a round gains nothing), a line_sweep along each input
@@ -106,7 +113,7 @@ inline constexpr std::size_t high_dimension_lines = 4;  // sweep_ascent's lines 
 // there is no slab following. Deterministic.
 search_result sweep_ascent(const net::network& theta, const net::network& theta_quantized, const input_box& box, std::vector<double> x,
                            std::size_t output, std::size_t rounds, std::size_t max_steps, double first_span, double span,
-                           std::size_t max_axes = 32);
+                           std::size_t max_axes = sweep_max_axes);
 
 // Local ascent from one start, without randomness: the start, the
 // sign-gradient ascent from it (gradient_steps), then the activation-aware
