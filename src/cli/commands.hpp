@@ -75,6 +75,16 @@ struct replay_options {
 
 int run_replay(const replay_options& opt);
 
+// `qbound eval MODEL (--point v1,v2,... | --input FILE) [--against MODEL2]`.
+struct eval_options {
+    std::string model, against, point, input;
+    std::size_t resolution = 224;
+    std::uint64_t seed = 1;  // He-normal weights of zoo models
+    bool json = false;
+};
+
+int run_eval(const eval_options& opt);
+
 struct campaign_command_options {
     std::size_t pairs = 40, nodes = 300;
     std::uint64_t seed = 1;

@@ -22,7 +22,16 @@ int run_info(const info_options& opt) {
     const architecture a = describe_architecture(net);
     // For ONNX files: how batch-norm folding went (exact, or each folded parameter rounded once).
     std::optional<fold_report> fold;
-    if (std::filesystem::path(opt.model).extension() == ".onnx") fold = io::read_onnx(opt.model).batch_norm_fold;
+    std::vector<io::quantized_tensor> qdq;  // weight-only QDQ: the quantizer the file's tool applied
+    if (std::filesystem::path(opt.model).extension() == ".onnx") {
+        auto m = io::read_onnx(opt.model);
+        fold = m.batch_norm_fold;
+        qdq = std::move(m.quantized_tensors);
+    }
+    const auto per_text = [](const io::quantized_tensor& q) {
+        return q.per_axis ? fmt::format("axis {} ({})", q.axis, q.scales) : std::string("tensor");
+    };
+    const auto range_text = [](auto lo, auto hi, auto format) { return lo == hi ? format(lo) : "[" + format(lo) + ", " + format(hi) + "]"; };
     const auto fold_text = [&] {
         if (!fold || fold->folded == 0) return std::string("no batch norm");
         if (fold->exact()) return fmt::format("{} batch norms folded exactly ({} parameters)", fold->folded, fold->parameters);
@@ -46,6 +55,22 @@ int run_info(const info_options& opt) {
         if (fold)
             j["batch_norm_fold"] = {{"folded", fold->folded}, {"parameters", fold->parameters}, {"rounded", fold->rounded},
                                     {"exact", fold->exact()}, {"max_relative_rounding", fold->max_relative_rounding}};
+        j["quantization"] = nlohmann::json::array();
+        for (const auto& q : qdq)
+            j["quantization"].push_back({{"tensor", q.tensor},
+                                         {"layer", q.layer},
+                                         {"role", q.role},
+                                         {"source", q.source},
+                                         {"integer_type", q.integer_type},
+                                         {"code_range", {q.code_min, q.code_max}},
+                                         {"codes_used", {q.used_min, q.used_max}},
+                                         {"per_axis", q.per_axis},
+                                         {"axis", q.axis},
+                                         {"scales", q.scales},
+                                         {"eta", {q.scale_min, q.scale_max}},
+                                         {"zero_point", {q.zero_point_min, q.zero_point_max}},
+                                         {"elements", q.elements},
+                                         {"float32_exact", q.float32_exact}});
         for (const auto& l : a.layers)
             j["layers"].push_back({{"l", l.depth},
                                    {"name", l.name},
@@ -76,6 +101,18 @@ int run_info(const info_options& opt) {
     fmt::print("\n('-': a shortcut projection, not counted in L)\n");
     if (a.has_input_normalization) fmt::print("input normalization: an explicit normalize node before layer 1 (not counted in L)\n");
     if (fold) fmt::print("batch norm: {}\n", fold_text());
+    if (!qdq.empty()) {
+        fmt::print("weight-only quantization (QDQ): value = eta * (code - zero point), read exactly\n");
+        fmt::print("  {:<22} {:<8} {:<12} {:<7} {:<16} {:<12} {:<22} {:<10} {}\n", "layer", "role", "source", "type", "codes used",
+                   "per", "eta", "zero pt", "float32");
+        const auto integer = [](std::int64_t v) { return std::to_string(v); };
+        const auto real = [](double v) { return fmt::format("{:.4g}", v); };
+        for (const auto& q : qdq)
+            fmt::print("  {:<22} {:<8} {:<12} {:<7} {:<16} {:<12} {:<22} {:<10} {}\n", q.layer.empty() ? "(no layer)" : q.layer.substr(0, 22),
+                       q.role, q.source, q.integer_type, range_text(q.used_min, q.used_max, integer), per_text(q),
+                       range_text(q.scale_min, q.scale_max, real), range_text(q.zero_point_min, q.zero_point_max, integer),
+                       q.float32_exact ? "yes" : "no (ONNX Runtime rounds these weights to float32)");
+    }
     fmt::print("L = {}\n", a.depth);
     fmt::print("largest feature map = {}\n", grouped(a.largest_feature_map));
     fmt::print("max p^2 c_(l-1) + 1 = {} (paper's dense count); group-aware max p^2 c_(l-1)/g + 1 = {}\n",

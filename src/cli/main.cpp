@@ -42,11 +42,23 @@ int main(int argc, char** argv) {
                  "Examples:\n  qbound demo\n  qbound demo --quick --out /tmp/report --seed 7\n  qbound demo --numbers-only --precision 64");
 
     qbound::cli::info_options info_opt;
-    auto* info = app.add_subcommand("info", "Depth L, per-layer sizes and counts the bounds need, for a zoo model");
-    info->add_option("model", info_opt.model, "Zoo name: resnet18, resnet50, mobilenetv2, cnn, mlp:N0,N1,...")->required();
+    auto* info = app.add_subcommand("info", "Depth L, per-layer sizes and counts the bounds need, and a QDQ file's quantizer");
+    info->add_option("model", info_opt.model, "Zoo name (resnet18, resnet50, mobilenetv2, cnn, mlp:N0,N1,...) or a network file (.onnx, .nnet)")->required();
     info->add_option("--resolution", info_opt.resolution, "Input resolution of ImageNet zoo models")
         ->check(CLI::Range(std::size_t{32}, std::size_t{4096}));
     info->add_flag("--json", info_opt.json, "Print the report as JSON");
+
+    qbound::cli::eval_options eval_opt;
+    auto* eval = app.add_subcommand("eval", "A network's outputs at one input: in double, certified, and the certified difference with --against");
+    eval->add_option("model", eval_opt.model, "Zoo name or a network file (.onnx, .nnet)")->required();
+    eval->add_option("--point", eval_opt.point, "The input, comma-separated exact numbers (decimals, fractions, hex floats), in the network's input order");
+    eval->add_option("--input", eval_opt.input, "A file of the input's numbers (blanks or commas, '#' comments)");
+    eval->add_option("--against", eval_opt.against, "A second network (e.g. the quantized copy): its outputs and the certified difference");
+    eval->add_option("--resolution", eval_opt.resolution, "Input resolution of ImageNet zoo models")->check(CLI::Range(std::size_t{32}, std::size_t{4096}));
+    eval->add_option("--seed", eval_opt.seed, "He-normal seed of zoo models' weights");
+    eval->add_flag("--json", eval_opt.json, "Print the result as JSON");
+    eval->footer("Exit status: 0, or 2 for a bad option, model or point.\n"
+                 "Examples:\n  qbound eval model.onnx --point 0.1,0.2,1/3,0x1p-4,0\n  qbound eval model.onnx --input x.txt --against model_qdq.onnx --json");
 
     qbound::cli::bounds_options bounds_opt;
     auto* bounds = app.add_subcommand("bounds", "Every published bound for a pair (theta, theta'), certified, with hypotheses");
@@ -167,7 +179,7 @@ int main(int argc, char** argv) {
     // networks) splits its layers over threads; results never depend on it.
     // The other subcommands are sequential and accept it for uniform scripts.
     unsigned threads = 0;
-    for (CLI::App* sub : {selfcheck, info, bounds, table, quantize, sweep, check, merge, replay, bench})
+    for (CLI::App* sub : {selfcheck, info, eval, bounds, table, quantize, sweep, check, merge, replay, bench})
         sub->add_option("--threads", threads, "Threads (default: all cores; results do not depend on it)")
             ->check(CLI::Range(0u, 1024u));
 
@@ -202,6 +214,7 @@ int main(int argc, char** argv) {
         if (*selfcheck) return qbound::cli::run_selfcheck(check_opt);
         if (*demo) return qbound::cli::run_demo(demo_opt);
         if (*info) return qbound::cli::run_info(info_opt);
+        if (*eval) return qbound::cli::run_eval(eval_opt);
         if (*quantize) return qbound::cli::run_quantize(quant_opt);
         if (*bounds) return qbound::cli::run_bounds(bounds_opt);
         if (*check) return qbound::cli::run_check(verify_opt);

@@ -1,5 +1,7 @@
 #include "qbound/io/onnx.hpp"
 
+#include "onnx_tensor.hpp"
+
 #include "qbound/arith/rational.hpp"
 #include "qbound/net/architecture.hpp"
 #include "qbound/net/batch_norm.hpp"
@@ -33,11 +35,7 @@ std::int64_t integer_value(double v, const char* what) {
     return static_cast<std::int64_t>(v);
 }
 
-struct constant_tensor {
-    std::vector<std::int64_t> dims;
-    std::vector<double> data;
-    std::size_t size() const { return data.size(); }
-};
+using detail::constant_tensor;
 
 // A tensor computed by the network: the node holding it, its ONNX rank, and
 // for a Keras-style NHWC view, the permutation that maps the view's
@@ -81,8 +79,12 @@ public:
         if (!input) throw model_error(path_ + ": the graph has no input");
         if (graph.output_size() != 1) throw model_error(path_ + ": expected one graph output, found " + std::to_string(graph.output_size()));
         if (graph.output(0).name().empty()) throw model_error(path_ + ": the graph output has no name");
+        for (const auto& n : graph.node())
+            for (const auto& i : n.input()) ++consumers_[i];
+        for (const auto& o : graph.output()) ++consumers_[o.name()];
         const auto [shape, rank, nhwc] = input_shape(*input, graph);
-        onnx_model result{net::network(path_, shape), nhwc, model.producer_name(), {}};
+        if (nhwc) nhwc_pending_ = 0;
+        onnx_model result{net::network(path_, shape), nhwc, model.producer_name(), {}, {}};
         net_ = &result.network;
         values_[input->name()].runtime = runtime_value{0, rank, false, {}};
         input_name_ = input->name();
@@ -105,6 +107,7 @@ public:
             throw model_error(path_ + ": the graph output '" + out + "' is an NHWC view, which is not supported");
         if (v.runtime->node != net_->output_index())
             throw model_error(path_ + ": the graph output '" + out + "' is not the last computed tensor");
+        result.quantized_tensors = std::move(quantized_);
         result.batch_norm_fold = net::fold_batch_norm(*net_);
         net::mark_shortcut_projections(*net_);  // a file does not say which conv is a shortcut projection
         net::check_finite_weights(*net_);
@@ -118,6 +121,12 @@ private:
     std::set<std::size_t> bias_pending_;  // affine nodes whose bias may still come from an Add
     net::network* net_ = nullptr;
     std::string input_name_;
+    std::vector<quantized_tensor> quantized_;  // DequantizeLinear outputs, in file order
+    std::map<std::string, std::size_t> consumers_;  // how many node inputs (and graph outputs) read each value
+    // The node holding the NHWC input (the input, or its rescaling) until its
+    // Transpose(0, 3, 1, 2): stored CHW, but laid out NHWC in the file.
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+    std::size_t nhwc_pending_ = none;
 
     // ---- tensors and attributes ------------------------------------------------
 
@@ -160,6 +169,10 @@ private:
 
     static std::uint64_t element_width(int data_type) {
         switch (data_type) {
+            case onnx::TensorProto::INT8:
+            case onnx::TensorProto::UINT8: return 1;
+            case onnx::TensorProto::INT16:
+            case onnx::TensorProto::UINT16: return 2;
             case onnx::TensorProto::FLOAT:
             case onnx::TensorProto::INT32: return 4;
             case onnx::TensorProto::DOUBLE:
@@ -178,6 +191,7 @@ private:
             }
         }();
         c.dims.assign(t.dims().begin(), t.dims().end());
+        c.data_type = t.data_type();
         if (t.data_location() == onnx::TensorProto::EXTERNAL)
             throw model_error(path_ + ": " + what + ": external tensor data is not supported");
         const std::uint64_t width = element_width(t.data_type());
@@ -224,11 +238,28 @@ private:
                 }
                 break;
             case onnx::TensorProto::INT32:
+            case onnx::TensorProto::INT16:
+            case onnx::TensorProto::UINT16:
+            case onnx::TensorProto::INT8:
+            case onnx::TensorProto::UINT8:
+                // raw_data little-endian at the type's width; typed values in int32_data
                 if (!raw.empty()) {
-                    from_raw(4, [](const char* p) { std::int32_t v; std::memcpy(&v, p, 4); return static_cast<double>(v); });
+                    switch (t.data_type()) {
+                        case onnx::TensorProto::INT32: from_raw(4, [](const char* p) { std::int32_t v; std::memcpy(&v, p, 4); return static_cast<double>(v); }); break;
+                        case onnx::TensorProto::INT16: from_raw(2, [](const char* p) { std::int16_t v; std::memcpy(&v, p, 2); return static_cast<double>(v); }); break;
+                        case onnx::TensorProto::UINT16: from_raw(2, [](const char* p) { std::uint16_t v; std::memcpy(&v, p, 2); return static_cast<double>(v); }); break;
+                        case onnx::TensorProto::INT8: from_raw(1, [](const char* p) { return static_cast<double>(static_cast<std::int8_t>(*p)); }); break;
+                        default: from_raw(1, [](const char* p) { return static_cast<double>(static_cast<std::uint8_t>(*p)); }); break;
+                    }
                 } else {
                     check_count(static_cast<std::size_t>(t.int32_data_size()));
-                    for (auto v : t.int32_data()) c.data.push_back(static_cast<double>(v));
+                    std::string type;
+                    std::int64_t lo = 0, hi = 0;
+                    detail::integer_type_range(t.data_type(), type, lo, hi);
+                    for (auto v : t.int32_data()) {
+                        if (v < lo || v > hi) throw model_error(path_ + ": " + what + ": value " + std::to_string(v) + " is not a " + type + " value");
+                        c.data.push_back(static_cast<double>(v));
+                    }
                 }
                 break;
             default:
@@ -275,11 +306,26 @@ private:
         if (!v.constant) throw model_error("input '" + n.input(i) + "' must be a constant (weights are not computed at run time)");
         return *v.constant;
     }
+    // A layer's weights or bias: a dequantized constant records which layer reads it.
+    const constant_tensor& parameter(const onnx::NodeProto& n, int i, std::size_t layer, const char* role) {
+        const constant_tensor& c = constant(n, i);
+        note_parameter(c, layer, role);
+        return c;
+    }
+    void note_parameter(const constant_tensor& c, std::size_t layer, const char* role) {
+        if (!c.dequantized) return;
+        auto& q = quantized_.at(*c.dequantized);
+        q.layer = net_->at(layer).name;
+        q.role = role;
+    }
     // A runtime input consumed as a whole: its node keeps whatever bias it has.
-    runtime_value runtime(const onnx::NodeProto& n, int i, bool allow_view = false) {
+    runtime_value runtime(const onnx::NodeProto& n, int i, bool allow_view = false, bool allow_nhwc_input = false) {
         if (i >= n.input_size() || n.input(i).empty()) throw model_error("missing input " + std::to_string(i));
         auto& v = lookup(n.input(i));
         if (!v.runtime) throw model_error("input '" + n.input(i) + "' is a constant where a computed tensor is expected");
+        if (!allow_nhwc_input && v.runtime->node == nhwc_pending_)
+            throw model_error("input '" + n.input(i) + "' is the NHWC input before its Transpose(0, 3, 1, 2); only rescaling "
+                              "(Mul, Add, Sub, Div by constants) is supported there");
         if (!allow_view && (v.runtime->nhwc_view || !v.runtime->column_order.empty()))
             throw model_error("input '" + n.input(i) + "' is an NHWC view; only Flatten followed by MatMul/Gemm is supported on it");
         bias_pending_.erase(v.runtime->node);
@@ -331,13 +377,29 @@ private:
             throw model_error(path_ + ": " + e.what());
         }
         // NHWC input: its first consumer transposes it with perm (0, 3, 1, 2).
+        // It may first be rescaled (Keras Rescaling: Mul, Add by constants),
+        // each step the only reader of the previous one.
         bool nhwc = false;
-        for (const auto& n : graph.node()) {
-            bool reads = false;
-            for (const auto& i : n.input()) reads = reads || i == input.name();
-            if (!reads) continue;
-            nhwc = n.op_type() == "Transpose" && dims.size() == 4 && ints_attr(n, "perm") == std::vector<std::int64_t>{0, 3, 1, 2};
-            break;
+        std::string value = input.name();
+        for (std::size_t steps = 0; steps <= static_cast<std::size_t>(graph.node_size()); ++steps) {
+            const onnx::NodeProto* reader = nullptr;
+            for (const auto& n : graph.node()) {
+                bool reads = false;
+                for (const auto& i : n.input()) reads = reads || i == value;
+                if (reads) {
+                    reader = &n;
+                    break;
+                }
+            }
+            if (!reader) break;
+            const std::string& op = reader->op_type();
+            if (op == "Transpose") {
+                nhwc = dims.size() == 4 && ints_attr(*reader, "perm") == std::vector<std::int64_t>{0, 3, 1, 2};
+                break;
+            }
+            const bool rescale = (op == "Mul" || op == "Add" || op == "Sub" || op == "Div") && reader->output_size() == 1 && consumers_[value] == 1;
+            if (!rescale) break;
+            value = reader->output(0);
         }
         const auto u = [](std::int64_t v) { return static_cast<std::size_t>(v); };
         if (dims.size() == 2) return {{u(dims[1]), 1, 1}, 2, false};
@@ -373,6 +435,7 @@ private:
         if (t == "GlobalAveragePool") return set_runtime(n, {net_->global_avg_pool(runtime(n, 0).node, n.name()), 4, false, {}});
         if (t == "BatchNormalization") return batch_norm(n);
         if (t == "Add" || t == "Sub" || t == "Mul" || t == "Div") return elementwise(n, t);
+        if (t == "QuantizeLinear" || t == "DequantizeLinear") return qdq(n, t == "QuantizeLinear");
         throw model_error("operator '" + t + "' is not supported");
     }
 
@@ -456,25 +519,62 @@ private:
 
     void cast(const onnx::NodeProto& n) {
         if (!is_constant(n, 0)) throw model_error("Cast of a computed tensor is not supported");
-        set_constant(n, constant(n, 0));
+        constant_tensor c = constant(n, 0);
+        c.data_type = static_cast<int>(int_attr(n, "to", c.data_type));
+        set_constant(n, std::move(c));
     }
 
     void transpose(const onnx::NodeProto& n) {
         const auto perm = ints_attr(n, "perm");
+        if (is_constant(n, 0)) return set_constant(n, transposed_constant(constant(n, 0), perm));
         runtime_value r = peek_runtime(n, 0);
-        if (r.node == 0 && n.input(0) == input_name_ && perm == std::vector<std::int64_t>{0, 3, 1, 2} && r.rank == 4) {
-            return set_runtime(n, r);  // the NHWC input, already stored as CHW
+        if (r.node == nhwc_pending_ && perm == std::vector<std::int64_t>{0, 3, 1, 2} && r.rank == 4) {
+            nhwc_pending_ = none;
+            return set_runtime(n, r);  // the NHWC input (or its rescaling), already stored as CHW
         }
         if (perm == std::vector<std::int64_t>{0, 2, 3, 1} && r.rank == 4 && !r.nhwc_view) {
             r.nhwc_view = true;
             bias_pending_.erase(r.node);
             return set_runtime(n, r);
         }
-        throw model_error("Transpose with this permutation is not supported (only NHWC <-> NCHW around inputs and Flatten)");
+        throw model_error("Transpose with perm [" + join_ints(perm) + "] of this tensor is not supported (only (0, 3, 1, 2) of the NHWC input, "
+                          "possibly rescaled first, and (0, 2, 3, 1) before Flatten)");
+    }
+
+    // Transpose of a constant (PyTorch transposes Linear weights before a
+    // MatMul): folded at load; no perm reverses the axes, as ONNX says.
+    constant_tensor transposed_constant(const constant_tensor& c, std::vector<std::int64_t> perm) {
+        const std::size_t rank = c.dims.size();
+        if (perm.empty())
+            for (std::size_t k = rank; k-- > 0;) perm.push_back(static_cast<std::int64_t>(k));
+        std::vector<bool> seen(rank, false);
+        if (perm.size() != rank) throw model_error("Transpose perm of " + std::to_string(perm.size()) + " axes for a rank-" + std::to_string(rank) + " constant");
+        for (auto p : perm) {
+            if (p < 0 || p >= static_cast<std::int64_t>(rank) || seen[static_cast<std::size_t>(p)]) throw model_error("Transpose perm is not a permutation");
+            seen[static_cast<std::size_t>(p)] = true;
+        }
+        constant_tensor out = c;
+        out.dequantized.reset();  // the layer records the tensor it reads, not a transposed copy
+        std::vector<std::size_t> stride(rank, 1);
+        for (std::size_t k = rank; k-- > 1;) stride[k - 1] = stride[k] * static_cast<std::size_t>(c.dims[k]);
+        for (std::size_t k = 0; k < rank; ++k) out.dims[k] = c.dims[static_cast<std::size_t>(perm[k])];
+        std::vector<std::size_t> index(rank, 0);
+        for (std::size_t flat = 0; flat < out.size(); ++flat) {
+            std::size_t src = 0;
+            for (std::size_t k = 0; k < rank; ++k) src += index[k] * stride[static_cast<std::size_t>(perm[k])];
+            out.data[flat] = c.data[src];
+            for (std::size_t k = rank; k-- > 0;) {
+                if (++index[k] < static_cast<std::size_t>(out.dims[k])) break;
+                index[k] = 0;
+            }
+        }
+        out.dequantized = c.dequantized;
+        return out;
     }
 
     void flatten(const onnx::NodeProto& n, std::int64_t axis) {
-        if (axis != 1) throw model_error("Flatten with axis " + std::to_string(axis) + " is not supported (only 1)");
+        // At batch 1, Flatten with axis 0 gives [1, features], as axis 1 does.
+        if (axis != 1 && axis != 0) throw model_error("Flatten with axis " + std::to_string(axis) + " is not supported (only 0 and 1, batch 1)");
         const runtime_value r = runtime(n, 0, /*allow_view=*/true);
         if (!r.column_order.empty()) throw model_error("Flatten of a flattened NHWC view");
         runtime_value out{net_->flatten(r.node, n.name()), 2, false, {}};
@@ -496,8 +596,10 @@ private:
         for (double d : target.data) dims.push_back(integer_value(d, "Reshape dimension"));
         const bool to_matrix = dims.size() == 2 && (dims[0] == 1 || dims[0] == -1 || dims[0] == 0) &&
                                (dims[1] == -1 || dims[1] == static_cast<std::int64_t>(size));
-        if (to_matrix) return flatten(n, 1);
-        throw model_error("Reshape to this shape is not supported (only [N, -1] / [N, features])");
+        // [-1] / [features] at batch 1: PyTorch's x.view(-1); the rank-1 result is read as the feature vector.
+        const bool to_vector = dims.size() == 1 && (dims[0] == -1 || dims[0] == static_cast<std::int64_t>(size));
+        if (to_matrix || to_vector) return flatten(n, 1);
+        throw model_error("Reshape to this shape is not supported (only [N, -1] / [N, features], or [-1] / [features] at batch 1)");
     }
 
     // W (out x in, row-major) from a constant, transposed when `transposed`.
@@ -536,13 +638,15 @@ private:
             throw model_error("Gemm with alpha or beta other than 1 is not supported");
         const runtime_value x = runtime(n, 0, true);
         const std::size_t d = make_dense(n, x, constant(n, 1), int_attr(n, "transB", 0) != 0);
-        if (n.input_size() > 2 && !n.input(2).empty()) set_bias(d, constant(n, 2));
+        note_parameter(constant(n, 1), d, "weights");
+        if (n.input_size() > 2 && !n.input(2).empty()) set_bias(d, parameter(n, 2, d, "bias"));
         set_runtime(n, {d, 2, false, {}});
     }
 
     void matmul(const onnx::NodeProto& n) {
         const runtime_value x = runtime(n, 0, true);
         const std::size_t d = make_dense(n, x, constant(n, 1), false);
+        note_parameter(constant(n, 1), d, "weights");
         bias_pending_.insert(d);
         set_runtime(n, {d, 2, false, {}});
     }
@@ -554,6 +658,12 @@ private:
         std::vector<double> bias(out);
         for (std::size_t o = 0; o < out; ++o) bias[o] = c.size() == 1 ? c.data[0] : c.data[o];
         net_->set_bias(node_index, std::move(bias));
+    }
+
+    static std::string join_ints(const std::vector<std::int64_t>& v) {
+        std::string text;
+        for (auto x : v) text += (text.empty() ? "" : ", ") + std::to_string(x);
+        return text;
     }
 
     static std::size_t uniform(const std::vector<std::int64_t>& v, std::size_t fallback, const char* what) {
@@ -591,9 +701,34 @@ private:
                               std::to_string(in.channels) + " channels in " + std::to_string(g.groups) + " groups");
         const std::size_t c = net_->conv2d(x.node, static_cast<std::size_t>(w.dims[0]), g, n.name());
         net_->set_weights(c, w.data);
-        if (n.input_size() > 2 && !n.input(2).empty()) set_bias(c, constant(n, 2));
+        note_parameter(w, c, "weights");
+        if (n.input_size() > 2 && !n.input(2).empty()) set_bias(c, parameter(n, 2, c, "bias"));
         else bias_pending_.insert(c);
         set_runtime(n, {c, 4, false, {}});
+    }
+
+    // QuantizeLinear / DequantizeLinear. On constants (weight-only QDQ, and
+    // the fake-quant pairs of QAT exports) they are folded exactly at load;
+    // on a computed tensor they quantize activations, which qbound does not analyse.
+    void qdq(const onnx::NodeProto& n, bool quantize) {
+        if (n.input_size() < 2 || n.input_size() > 3) throw model_error("expects 2 or 3 inputs, has " + std::to_string(n.input_size()));
+        if (!is_constant(n, 0))
+            throw model_error("it quantizes the computed tensor '" + n.input(0) +
+                              "': activation quantization, which qbound does not analyse (it reads weight-only QDQ: "
+                              "QuantizeLinear / DequantizeLinear on weight initializers)");
+        if (int_attr(n, "block_size", 0) != 0) throw model_error("blocked quantization (block_size) is not supported");
+        const constant_tensor& x = constant(n, 0);
+        const constant_tensor& scale = constant(n, 1);
+        const constant_tensor* zero_point = n.input_size() > 2 && !n.input(2).empty() ? &constant(n, 2) : nullptr;
+        const std::int64_t axis = int_attr(n, "axis", 1);
+        if (quantize) return set_constant(n, detail::quantize_linear(x, scale, zero_point, axis));
+        quantized_tensor report;
+        report.tensor = n.output_size() > 0 ? n.output(0) : std::string{};
+        report.source = x.from_quantize_linear ? "fake-quant" : "initializer";
+        constant_tensor y = detail::dequantize_linear(x, scale, zero_point, axis, report);
+        y.dequantized = quantized_.size();
+        quantized_.push_back(std::move(report));
+        set_constant(n, std::move(y));
     }
 
     void clip(const onnx::NodeProto& n) {
@@ -653,31 +788,114 @@ private:
         const std::size_t src = v.runtime->node;
         if (t == "Add" && bias_pending_.count(src) && !v.runtime->nhwc_view) {
             bias_pending_.erase(src);
+            note_parameter(c, src, "bias");
             set_bias(src, c);
             return set_runtime(n, *v.runtime);
         }
-        const runtime_value r = runtime(n, ri);
+        const runtime_value r = runtime(n, ri, false, /*allow_nhwc_input=*/true);
         const bool on_input = src == 0 || (net_->at(src).kind == net::op::normalize && src == net_->output_index());
-        if (!on_input) throw model_error(t + " by a constant inside the network is not supported (only on the input, or as a bias)");
-        normalize_step(n, r, t, c);
+        if (on_input) return normalize_step(n, r, t, c);
+        fold_into_layer(n, r, t, c, n.input(ri));
+    }
+
+    // The constant's value at each element of a computed tensor, in qbound's
+    // CHW order, by ONNX (numpy) broadcasting against the tensor's ONNX dims.
+    std::vector<double> broadcast(const constant_tensor& c, const runtime_value& r) {
+        const net::shape3 s = net_->at(r.node).output;
+        const bool nhwc = r.node == nhwc_pending_;
+        const auto i64 = [](std::size_t v) { return static_cast<std::int64_t>(v); };
+        std::vector<std::int64_t> dims;
+        if (r.rank == 2) dims = {1, i64(s.size())};
+        else if (r.rank == 3) dims = {1, i64(s.channels), i64(s.height)};
+        else if (nhwc) dims = {1, i64(s.height), i64(s.width), i64(s.channels)};
+        else dims = {1, i64(s.channels), i64(s.height), i64(s.width)};
+        std::vector<std::int64_t> cd = c.dims;
+        if (cd.empty() && c.size() == 1) cd = {1};
+        while (cd.size() > dims.size() && cd.front() == 1) cd.erase(cd.begin());
+        std::string text;
+        for (auto d : cd) text += (text.empty() ? "" : ", ") + std::to_string(d);
+        std::string want;
+        for (auto d : dims) want += (want.empty() ? "" : ", ") + std::to_string(d);
+        if (cd.size() > dims.size()) throw model_error("constant of dims [" + text + "] does not broadcast to [" + want + "]");
+        const std::size_t shift = dims.size() - cd.size();
+        std::vector<std::size_t> stride(cd.size(), 1);  // the constant's strides; 0 on broadcast axes
+        std::size_t acc = 1;
+        for (std::size_t k = cd.size(); k-- > 0;) {
+            if (cd[k] != 1 && cd[k] != dims[k + shift]) throw model_error("constant of dims [" + text + "] does not broadcast to [" + want + "]");
+            stride[k] = cd[k] == 1 ? 0 : acc;
+            acc *= static_cast<std::size_t>(cd[k]);
+        }
+        if (acc != c.size()) throw model_error("constant of dims [" + text + "] holds " + std::to_string(c.size()) + " values");
+        std::vector<double> out(s.size());
+        for (std::size_t ch = 0; ch < s.channels; ++ch)
+            for (std::size_t h = 0; h < s.height; ++h)
+                for (std::size_t w = 0; w < s.width; ++w) {
+                    const std::size_t k = (ch * s.height + h) * s.width + w;
+                    std::vector<std::size_t> coord;
+                    if (r.rank == 2) coord = {0, k};
+                    else if (r.rank == 3) coord = {0, ch, h};
+                    else if (nhwc) coord = {0, h, w, ch};
+                    else coord = {0, ch, h, w};
+                    std::size_t at = 0;
+                    for (std::size_t a = 0; a < cd.size(); ++a) at += coord[a + shift] * stride[a];
+                    out[k] = c.data[at];
+                }
+        return out;
+    }
+
+    // Add / Sub / Mul / Div by a constant right after a Conv, Gemm or MatMul
+    // (PyTorch's scalar 0.0, a per-channel scale): folded into that layer's
+    // weights and bias when every result is exact in double, else refused
+    // naming the element. The constant must be uniform over each output
+    // channel, and the layer's output read by nothing else.
+    void fold_into_layer(const onnx::NodeProto& n, const runtime_value& r, const std::string& t, const constant_tensor& c, const std::string& operand) {
+        const net::node& layer = net_->at(r.node);
+        if (!layer.is_affine() || r.nhwc_view || !r.column_order.empty())
+            throw model_error(t + " by a constant after a '" + std::string(net::to_string(layer.kind)) +
+                              "' node is not supported (inside the network it folds into a preceding Conv, Gemm or MatMul only)");
+        if (consumers_[operand] != 1)
+            throw model_error(t + " by a constant of '" + operand + "', which other nodes also read: it cannot be folded into layer '" + layer.name + "'");
+        const std::vector<double> v = broadcast(c, r);
+        const std::size_t channels = layer.output.channels, plane = layer.output.height * layer.output.width;
+        for (std::size_t k = 0; k < v.size(); ++k)
+            if (v[k] != v[k / plane * plane])
+                throw model_error(t + " by a constant that varies within output channel " + std::to_string(k / plane) + " of layer '" + layer.name +
+                                  "' cannot be folded into it");
+        std::vector<double> w = layer.weight, b = layer.bias;
+        const std::size_t row = w.size() / channels;
+        const auto fail = [&](const char* what, std::size_t index) {
+            throw model_error(t + " by a constant cannot be folded exactly into layer '" + layer.name + "': " + what + " " + std::to_string(index) +
+                              " would not be a double");
+        };
+        for (std::size_t o = 0; o < channels; ++o) {
+            const double x = v[o * plane];
+            if (t == "Add" || t == "Sub") {
+                if (!detail::exact_sum(b[o], t == "Add" ? x : -x, b[o])) fail("bias", o);
+                continue;
+            }
+            if (t == "Div" && x == 0) throw model_error("Div by a constant 0 after layer '" + layer.name + "'");
+            const auto apply = [&](double& slot) { return t == "Mul" ? detail::exact_product(slot, x, slot) : detail::exact_quotient(slot, x, slot); };
+            if (!apply(b[o])) fail("bias", o);
+            for (std::size_t j = o * row; j < (o + 1) * row; ++j)
+                if (!apply(w[j])) fail("weight", j);
+        }
+        net_->set_weights(r.node, std::move(w));
+        net_->set_bias(r.node, std::move(b));
+        set_runtime(n, r);
     }
 
     // Compose an input normalization y = (x - mean) * scale / divisor + offset
     // with one more step, refusing anything that double cannot hold exactly.
     void normalize_step(const onnx::NodeProto& n, const runtime_value& r, const std::string& t, const constant_tensor& c) {
+        const std::vector<double> values = broadcast(c, r);  // in the layout r has in the file
         std::size_t target = r.node;
         const bool first_step = net_->at(target).kind != net::op::normalize;
         if (first_step) target = net_->normalize(r.node, {}, {}, n.name());
+        if (r.node == nhwc_pending_) nhwc_pending_ = target;  // still NHWC in the file until its Transpose
         const net::node& node = net_->at(target);
         std::vector<double> mean = node.norm_mean, scale = node.norm_scale, divisor = node.norm_divisor, offset = node.norm_offset;
         const std::size_t size = node.output.size();
-        const std::size_t plane = node.output.height * node.output.width;
-        auto value_at = [&](std::size_t k) {
-            if (c.size() == 1) return c.data[0];
-            if (c.size() == size) return c.data[k];
-            if (c.size() == node.output.channels) return c.data[k / plane];
-            throw model_error("constant of " + std::to_string(c.size()) + " values does not broadcast to " + net::to_string(node.output));
-        };
+        auto value_at = [&](std::size_t k) { return values[k]; };
         // slot <- slot + v or slot * v, only if double holds the result exactly.
         auto exact_update = [&](double& slot, double v, bool multiply) {
             const double updated = multiply ? slot * v : slot + v;

@@ -258,3 +258,91 @@ TEST_CASE("the ONNX Runtime comparison catches a network that differs", "[io][on
     for (double& w : changed.weights(3)) w += 1.0 / 64;
     CHECK(first_disagreement(net::forward<double>(changed, x), ort) < 2);
 }
+
+TEST_CASE("ONNX Runtime agrees on PyTorch exports: weight-only QDQ (fake-quant and int8 codes), x.view(-1)", "[io][onnx][ort][qdq]") {
+    // ONNX Runtime runs QuantizeLinear / DequantizeLinear itself (rounding the
+    // dequantized weights to float32); qbound folds them exactly at load.
+    for (const std::string file : {"torch_cnn.onnx", "torch_cnn_fakequant.onnx", "torch_cnn_qdq_int8.onnx"}) {
+        INFO(file);
+        const std::string path = networks + "/" + file;
+        for (std::uint64_t seed : {11, 12}) {
+            const auto x = float_input(196, seed);
+            require_agreement(net::forward<double>(io::read_onnx(path).network, x), run_onnx_runtime(path, x, {1, 1, 14, 14}));
+        }
+    }
+    const std::string mlp = networks + "/torch_mlp_view.onnx";
+    const auto x = float_input(12, 13);
+    require_agreement(net::forward<double>(io::read_onnx(mlp).network, x), run_onnx_runtime(mlp, x, {1, 3, 2, 2}));
+}
+
+TEST_CASE("ONNX Runtime agrees on constants folded into layers and on an NHWC input rescaled before its Transpose", "[io][onnx][ort]") {
+    using test::graph_builder;
+    const auto int_attr = [](onnx::NodeProto* n, const std::string& name, std::int64_t v) {
+        auto* a = n->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::INT);
+        a->set_i(v);
+    };
+    std::mt19937_64 rng(21);
+    const auto weights = [&](std::size_t n) {
+        std::vector<float> w(n);
+        for (auto& v : w) v = static_cast<float>(static_cast<double>(rng() >> 11) * 0x1p-52 - 0.5);
+        return w;
+    };
+    SECTION("Conv, bias Add, per-channel Mul, Add 0.0, Relu, Flatten, Gemm, Div 2, Sub per feature") {
+        graph_builder b;
+        b.input("x", {1, 2, 5, 5});
+        b.constant("W", {3, 2, 3, 3}, weights(54));
+        auto* conv = b.node("Conv", {"x", "W"}, "c");
+        graph_builder::ints(conv, "pads", {1, 1, 1, 1});
+        b.constant("bias", {3, 1, 1}, {0.25f, -0.5f, 0.125f});
+        b.node("Add", {"c", "bias"}, "cb");
+        b.constant("scale", {1, 3, 1, 1}, {0.5f, 2.0f, -0.25f});
+        b.node("Mul", {"cb", "scale"}, "cs");
+        b.constant("zero", {}, {0.0f});
+        b.node("Add", {"cs", "zero"}, "c0");
+        b.node("Relu", {"c0"}, "r");
+        auto* f = b.node("Flatten", {"r"}, "f");
+        int_attr(f, "axis", 1);
+        b.constant("G", {4, 75}, weights(300));
+        b.constant("gb", {4}, {1, 2, 3, 4});
+        auto* gemm = b.node("Gemm", {"f", "G", "gb"}, "g");
+        int_attr(gemm, "transB", 1);
+        b.constant("two", {}, {2.0f});
+        b.node("Div", {"g", "two"}, "gd");
+        b.constant("shift", {4}, {0.5f, -0.5f, 1.0f, 0.0f});
+        b.node("Sub", {"gd", "shift"}, "y");
+        b.output("y");
+        const std::string path = b.save("ort-fold");
+        const auto x = float_input(50, 31);
+        require_agreement(net::forward<double>(io::read_onnx(path).network, x), run_onnx_runtime(path, x, {1, 2, 5, 5}));
+    }
+    SECTION("Keras Rescaling (Mul 1/255, Add per channel) on the NHWC input, then Transpose(0, 3, 1, 2)") {
+        graph_builder b;
+        b.input("x", {1, 4, 4, 2});
+        b.constant("s", {}, {1.0f / 255});
+        b.node("Mul", {"x", "s"}, "xs");
+        b.constant("o", {2}, {0.5f, -1.0f});  // NHWC: broadcasts along channels
+        b.node("Add", {"xs", "o"}, "xo");
+        auto* t = b.node("Transpose", {"xo"}, "xt");
+        graph_builder::ints(t, "perm", {0, 3, 1, 2});
+        b.constant("W", {3, 2, 3, 3}, weights(54));
+        b.constant("cb", {3}, {0.1f, 0.2f, 0.3f});
+        auto* conv = b.node("Conv", {"xt", "W", "cb"}, "c");
+        graph_builder::ints(conv, "pads", {1, 1, 1, 1});
+        b.node("Relu", {"c"}, "r");
+        b.node("Flatten", {"r"}, "f");
+        b.constant("M", {48, 2}, weights(96));
+        b.node("MatMul", {"f", "M"}, "y");
+        b.output("y");
+        const std::string path = b.save("ort-rescale");
+        const auto m = io::read_onnx(path);
+        REQUIRE(m.input_nhwc);
+        const auto nhwc = float_input(32, 32, 200.0);
+        std::vector<double> chw(32);
+        for (std::size_t h = 0; h < 4; ++h)
+            for (std::size_t w = 0; w < 4; ++w)
+                for (std::size_t c = 0; c < 2; ++c) chw[(c * 4 + h) * 4 + w] = nhwc[(h * 4 + w) * 2 + c];
+        require_agreement(net::forward<double>(m.network, chw), run_onnx_runtime(path, nhwc, {1, 4, 4, 2}));
+    }
+}
