@@ -812,10 +812,7 @@ private:
         std::vector<std::int64_t> cd = c.dims;
         if (cd.empty() && c.size() == 1) cd = {1};
         while (cd.size() > dims.size() && cd.front() == 1) cd.erase(cd.begin());
-        std::string text;
-        for (auto d : cd) text += (text.empty() ? "" : ", ") + std::to_string(d);
-        std::string want;
-        for (auto d : dims) want += (want.empty() ? "" : ", ") + std::to_string(d);
+        const std::string text = join_ints(cd), want = join_ints(dims);
         if (cd.size() > dims.size()) throw model_error("constant of dims [" + text + "] does not broadcast to [" + want + "]");
         const std::size_t shift = dims.size() - cd.size();
         std::vector<std::size_t> stride(cd.size(), 1);  // the constant's strides; 0 on broadcast axes

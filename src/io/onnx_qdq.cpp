@@ -2,6 +2,7 @@
 // exact double arithmetic that folds constants at load.
 #include "onnx_tensor.hpp"
 
+#include "qbound/arith/error_free.hpp"
 #include "qbound/net/errors.hpp"
 
 #include <onnx/onnx_pb.h>
@@ -65,30 +66,38 @@ void check_scales(const constant_tensor& scale) {
             throw model_error("scale " + std::to_string(k) + " is " + std::to_string(scale.data[k]) + ", not a positive finite number");
 }
 
+void check_zero_points(const constant_tensor* zero_point, const std::string& type, std::int64_t lo, std::int64_t hi) {
+    if (!zero_point) return;
+    for (std::size_t i = 0; i < zero_point->size(); ++i)
+        if (zero_point->data[i] < static_cast<double>(lo) || zero_point->data[i] > static_cast<double>(hi))
+            throw model_error("zero point " + std::to_string(i) + " is not a " + type + " value");
+}
+
 }  // namespace
 
+// The error-free transformations of arith/error_free.hpp decide exactness.
 bool exact_sum(double a, double b, double& out) {
-    const double s = a + b;
-    if (!std::isfinite(s)) return false;
-    // TwoSum: the rounding error of a + b, exactly (no underflow for sums)
-    const double bb = s - a, err = (a - (s - bb)) + (b - bb);
-    out = s;
-    return err == 0;
+    const auto [sum, error] = arith::two_sum(a, b);
+    if (!std::isfinite(sum) || error != 0) return false;  // underflow never makes a sum inexact
+    out = sum;
+    return true;
 }
 
 bool exact_product(double a, double b, double& out) {
-    const double p = a * b;
-    // the fma residual is the product's rounding error, exactly, while |p| >= 2^-968
-    if (!std::isfinite(p) || (p == 0 ? (a != 0 && b != 0) : (std::fabs(p) < 0x1p-968 || std::fma(a, b, -p) != 0))) return false;
-    out = p;
+    const auto [product, error] = arith::two_prod(a, b);
+    // the residual is exact while the product is 0 or |product| >= 2^-968
+    if (!std::isfinite(product) || (product == 0 ? (a != 0 && b != 0) : (std::fabs(product) < 0x1p-968 || error != 0))) return false;
+    out = product;
     return true;
 }
 
 bool exact_quotient(double a, double b, double& out) {
     if (b == 0) return false;
     const double q = a / b;
+    if (!std::isfinite(q)) return false;
     // a / b = q exactly iff q * b = a exactly
-    if (!std::isfinite(q) || (q == 0 ? a != 0 : (std::fabs(a) < 0x1p-968 || std::fma(q, b, -a) != 0))) return false;
+    double back = 0;
+    if (q == 0 ? a != 0 : (!exact_product(q, b, back) || back != a)) return false;
     out = q;
     return true;
 }
@@ -115,10 +124,7 @@ constant_tensor dequantize_linear(const constant_tensor& x, const constant_tenso
         throw model_error("the zero point's data type " + std::to_string(zero_point->data_type) + " differs from the codes' " + type);
     check_scales(scale);
     const axis_map m = map_axis(x, scale, zero_point, axis);
-    if (zero_point)
-        for (std::size_t i = 0; i < zero_point->size(); ++i)
-            if (zero_point->data[i] < static_cast<double>(lo) || zero_point->data[i] > static_cast<double>(hi))
-                throw model_error("zero point " + std::to_string(i) + " is not a " + type + " value");
+    check_zero_points(zero_point, type, lo, hi);
     report.integer_type = type;
     report.code_min = lo, report.code_max = hi;
     report.per_axis = m.per_axis, report.axis = m.axis, report.scales = scale.size();
@@ -168,10 +174,7 @@ constant_tensor quantize_linear(const constant_tensor& x, const constant_tensor&
     if (!integer_type_range(q.data_type, type, lo, hi) || q.data_type == onnx::TensorProto::INT32)
         throw model_error("QuantizeLinear to data type " + std::to_string(q.data_type) + " is not supported (int8, uint8, int16, uint16)");
     const axis_map m = map_axis(x, scale, zero_point, axis);
-    if (zero_point)
-        for (std::size_t i = 0; i < zero_point->size(); ++i)
-            if (zero_point->data[i] < static_cast<double>(lo) || zero_point->data[i] > static_cast<double>(hi))
-                throw model_error("zero point " + std::to_string(i) + " is not a " + type + " value");
+    check_zero_points(zero_point, type, lo, hi);
     q.dims = x.dims;
     q.data.resize(x.size());
     for (std::size_t k = 0; k < x.size(); ++k) {
