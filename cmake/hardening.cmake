@@ -46,6 +46,7 @@ if(QBOUND_FUZZ)
     src/io/nnet.cpp
     src/io/region.cpp
     src/io/onnx_import.cpp
+    src/io/onnx_qdq.cpp
     src/io/onnx_export.cpp
     src/quant/calibration.cpp
     src/verify/case_file.cpp)

@@ -45,22 +45,25 @@ conv_case draw_conv(testing::operand_generator& gen) {
     geo.kernel_w = static_cast<std::size_t>(gen.uniform_int(1, 4));
     geo.stride = static_cast<std::size_t>(gen.uniform_int(1, 3));
     geo.dilation = static_cast<std::size_t>(gen.uniform_int(1, 2));
-    geo.padding = static_cast<std::size_t>(gen.uniform_int(0, 2));
+    const auto pad = [&] { return static_cast<std::size_t>(gen.uniform_int(0, 2)); };
+    if (gen.chance(0.5)) geo.padding = pad();
+    else geo.padding = {pad(), pad(), pad(), pad()};  // top, left, bottom, right
     geo.groups = g;
-    auto fit = [&](std::size_t k) {  // smallest input the window fits, plus 0..3
+    auto fit = [&](std::size_t k, std::size_t pads) {  // smallest input the window fits, plus 0..3
         const std::size_t span = geo.dilation * (k - 1) + 1;
-        const std::size_t least = span > 2 * geo.padding ? span - 2 * geo.padding : 1;
+        const std::size_t least = span > pads ? span - pads : 1;
         return least + static_cast<std::size_t>(gen.uniform_int(0, 3));
     };
     conv_case c;
-    c.net = net::network("conv", {c_in, fit(geo.kernel_h), fit(geo.kernel_w)});
+    c.net = net::network("conv", {c_in, fit(geo.kernel_h, geo.padding.top + geo.padding.bottom),
+                                    fit(geo.kernel_w, geo.padding.left + geo.padding.right)});
     const std::size_t idx = c.net.conv2d(0, c_out, geo, "conv");
     for (double& w : c.net.weights(idx)) w = gen.chance(0.15) ? 0.0 : (gen.chance(0.1) ? std::ldexp(gen.moderate(), 200) : gen.moderate());
     for (double& b : c.net.bias(idx)) b = gen.chance(0.3) ? 0.0 : gen.moderate();
     const auto& in = c.net.input_shape();
     c.description = "input " + net::to_string(in) + ", " + std::to_string(c_out) + " filters " + std::to_string(geo.kernel_h) + "x" +
                     std::to_string(geo.kernel_w) + ", stride " + std::to_string(geo.stride) + ", padding " +
-                    std::to_string(geo.padding) + ", dilation " + std::to_string(geo.dilation) + ", groups " + std::to_string(g);
+                    net::to_string(geo.padding) + ", dilation " + std::to_string(geo.dilation) + ", groups " + std::to_string(g);
     return c;
 }
 

@@ -61,6 +61,12 @@ struct graph_builder {
         a->set_type(onnx::AttributeProto::INTS);
         for (auto x : v) a->add_ints(x);
     }
+    static void text(onnx::NodeProto* n, const std::string& name, const std::string& v) {
+        auto* a = n->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::STRING);
+        a->set_s(v);
+    }
     std::string save(const std::string& tag) {
         const std::string path = temp_onnx_path(tag);
         std::ofstream out(path, std::ios::binary);

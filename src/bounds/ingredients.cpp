@@ -50,10 +50,10 @@ void check_same_architecture(const net::network& a, const net::network& b) {
 // Along one axis, the range of kernel taps [first, last] inside the input
 // for output position o (first > last: none).
 std::pair<std::size_t, std::size_t> taps_inside(std::size_t o, std::size_t in, std::size_t kernel, std::size_t stride,
-                                                std::size_t padding, std::size_t dilation) {
+                                                std::size_t before, std::size_t dilation) {
     std::size_t first = kernel, last = 0;
     for (std::size_t k = 0; k < kernel; ++k) {
-        const auto pos = static_cast<std::ptrdiff_t>(o * stride + k * dilation) - static_cast<std::ptrdiff_t>(padding);
+        const auto pos = static_cast<std::ptrdiff_t>(o * stride + k * dilation) - static_cast<std::ptrdiff_t>(before);
         if (pos < 0 || pos >= static_cast<std::ptrdiff_t>(in)) continue;
         first = std::min(first, k);
         last = k;
@@ -69,8 +69,8 @@ std::pair<std::size_t, std::size_t> taps_inside(std::size_t o, std::size_t in, s
 std::vector<rational> conv_channel_row_sums(const net::node& n, const net::shape3& in, const std::vector<rational>& channel_sum) {
     const auto& g = n.conv;
     std::vector<std::pair<std::size_t, std::size_t>> rows_h, rows_w;
-    for (std::size_t o = 0; o < n.output.height; ++o) rows_h.push_back(taps_inside(o, in.height, g.kernel_h, g.stride, g.padding, g.dilation));
-    for (std::size_t o = 0; o < n.output.width; ++o) rows_w.push_back(taps_inside(o, in.width, g.kernel_w, g.stride, g.padding, g.dilation));
+    for (std::size_t o = 0; o < n.output.height; ++o) rows_h.push_back(taps_inside(o, in.height, g.kernel_h, g.stride, g.padding.top, g.dilation));
+    for (std::size_t o = 0; o < n.output.width; ++o) rows_w.push_back(taps_inside(o, in.width, g.kernel_w, g.stride, g.padding.left, g.dilation));
     const auto full = [](std::size_t kernel) { return [kernel](const auto& r) { return r.first == 0 && r.second + 1 == kernel; }; };
     // Some output pixel sees its whole receptive field (the same pixel for every channel).
     if (std::any_of(rows_h.begin(), rows_h.end(), full(g.kernel_h)) && std::any_of(rows_w.begin(), rows_w.end(), full(g.kernel_w)))

@@ -81,8 +81,8 @@ sparse_matrix conv_as_matrix(const net::node& n, const net::shape3& in) {
                 for (std::size_t ic = 0; ic < in_per_group; ++ic)
                     for (std::size_t kh = 0; kh < g.kernel_h; ++kh)
                         for (std::size_t kw = 0; kw < g.kernel_w; ++kw) {
-                            const auto ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh * g.dilation) - static_cast<std::ptrdiff_t>(g.padding);
-                            const auto iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw * g.dilation) - static_cast<std::ptrdiff_t>(g.padding);
+                            const auto ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh * g.dilation) - static_cast<std::ptrdiff_t>(g.padding.top);
+                            const auto iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw * g.dilation) - static_cast<std::ptrdiff_t>(g.padding.left);
                             if (ih < 0 || iw < 0 || ih >= static_cast<std::ptrdiff_t>(in.height) || iw >= static_cast<std::ptrdiff_t>(in.width)) continue;
                             const std::size_t c = group * in_per_group + ic;
                             row.emplace_back((c * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw),

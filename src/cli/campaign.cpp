@@ -10,6 +10,7 @@
 
 #include "qbound/core/errors.hpp"
 #include "qbound/report/plot.hpp"
+#include "qbound/report/markdown.hpp"
 #include "qbound/verify/campaign.hpp"
 
 #include <fmt/core.h>
@@ -45,8 +46,8 @@ int report(const verify::campaign_result& r, bool json, const std::string& title
         std::string cex = "-";
         if (!t.first_counterexample.empty())
             cex = fmt::format("{} ({} -> {})", t.first_counterexample, case_size_text(t.counterexample_original), case_size_text(t.counterexample_shrunk));
-        fmt::print("{:<26} {:>5} {:>6} {:>8} {:>9} {:>9} {:>10} {:>10} {:>8.2g}  {}\n", name, t.pairs(), t.holds, t.violated, t.undecided,
-                   t.violated_with_hypotheses, ratio_text(t.max_bound_over_lower()), ratio_text(t.median_bound_over_lower()), t.max_relative_gap,
+        fmt::print("{:<26} {:>5} {:>6} {:>8} {:>9} {:>9} {:>10} {:>10} {:>8}  {}\n", name, t.pairs(), t.holds, t.violated, t.undecided,
+                   t.violated_with_hypotheses, ratio_text(t.max_bound_over_lower()), ratio_text(t.median_bound_over_lower()), report::fraction_text(t.max_relative_gap, 2),
                    cex);
     }
     fmt::print("\nVIOLATED counts certified counterexamples; 'viol.hyp' those where the bound's hypotheses hold (a theorem\n"

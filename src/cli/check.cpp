@@ -10,6 +10,7 @@
 #include "qbound/core/parallel.hpp"
 #include "qbound/experiments/check_report.hpp"
 #include "qbound/io/region.hpp"
+#include "qbound/report/markdown.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -142,8 +143,8 @@ int run_check(const check_command_options& opt) {
     for (const auto& n : region.notes) fmt::print("        ({})\n", n);
     fmt::print("bounds computed with D = {} (Omega lies in [-D, D]^{})\n\n", D_text, inputs);
     if (r.upper_computed)
-        fmt::print("sup_x ||R_theta(x) - R_theta'(x)||_inf in [{}, {}]  (relative gap {:.3g})\n", arith::to_decimal(r.witness.lower, 10),
-                   arith::to_decimal(r.upper, 10), r.relative_gap);
+        fmt::print("sup_x ||R_theta(x) - R_theta'(x)||_inf in [{}, {}]  (relative gap {})\n", arith::to_decimal(r.witness.lower, 10),
+                   arith::to_decimal(r.upper, 10), report::fraction_text(r.relative_gap));
     else
         fmt::print("sup_x ||R_theta(x) - R_theta'(x)||_inf >= {}  (upper side: not computed at this size)\n",
                    arith::to_decimal(r.witness.lower, 10));
@@ -153,7 +154,7 @@ int run_check(const check_command_options& opt) {
         fmt::print("{:>6} {:>16} {:>16} {:>10}  {}\n", "output", "lower", "upper", "rel. gap", "witness x");
         for (const auto& o : r.outputs)
             fmt::print("{:>6} {:>16} {:>16} {:>10}  {}\n", o.index, arith::to_decimal(o.lower, 6),
-                       r.upper_computed ? arith::to_decimal(o.upper, 6) : "-", r.upper_computed ? fmt::format("{:.3g}", o.relative_gap) : "-",
+                       r.upper_computed ? arith::to_decimal(o.upper, 6) : "-", r.upper_computed ? report::fraction_text(o.relative_gap) : "-",
                        point_list(o.witness.x, 5));
         fmt::print("\n");
     }

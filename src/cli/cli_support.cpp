@@ -32,7 +32,7 @@ loaded_pair load_pair(const pair_options& opt) {
                                               qopt.bits ? fmt::format("{} bits", *qopt.bits) : fmt::format("eta {}", *qopt.eta),
                                               qopt.per_channel ? ", per channel" : ", per tensor",
                                               qopt.quantize_biases ? ", biases quantized" : ", biases kept");
-    return {std::move(theta), loaded_model{std::move(q.network), described, false}};
+    return {std::move(theta), loaded_model{std::move(q.network), described, false, {}}};
 }
 
 void add_pair_options(CLI::App& cmd, pair_options& opt) {

@@ -130,6 +130,7 @@ struct quantize_command_options {
     std::uint64_t init_seed = 1;  // He-normal seed of a zoo model (no trained weights)
     double bias_std = 0;
     bool json = false;
+    bool float32 = false;  // float32 ONNX: grid points of <= 24 significant bits
     quant::options quant;
     std::string method_name = "nearest";
 };

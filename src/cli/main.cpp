@@ -80,13 +80,18 @@ int main(int argc, char** argv) {
     qbound::cli::quantize_command_options quant_opt;
     auto* quantize = app.add_subcommand("quantize", "Quantize every affine layer (floor, nearest, stochastic, AdaRound) and write ONNX");
     quantize->add_option("model", quant_opt.model, "Zoo name or .onnx/.nnet file")->required();
-    quantize->add_option("-o,--output", quant_opt.output, "Output file (float64 ONNX: weights bit-exact)")->required();
+    quantize->add_option("-o,--output", quant_opt.output,
+                         "Output file (float64 ONNX, or float32 with --float32; weights bit-exact; an ONNX source's input name, "
+                         "NHWC layout and output name kept)")->required();
     quantize->add_option("--resolution", quant_opt.resolution, "Input resolution of ImageNet zoo models")
         ->check(CLI::Range(std::size_t{32}, std::size_t{4096}));
     quantize->add_option("--init-seed", quant_opt.init_seed, "He-normal seed of a zoo model's weights");
     quantize->add_option("--bias-std", quant_opt.bias_std, "Bias standard deviation of a zoo model (default 0)")
         ->check(CLI::Range(0.0, 1e6));
     quantize->add_flag("--json", quant_opt.json, "Print the report as JSON");
+    quantize->add_flag("--float32", quant_opt.float32,
+                       "Write float32 (ONNX Runtime has no double Conv): steps get at most 24 - bits(code) significant bits, "
+                       "so every weight is still exact; refused if a bias or normalization constant is not a float");
     qbound::cli::add_quant_options(*quantize, quant_opt.quant, quant_opt.method_name);
 
     qbound::cli::depth_sweep_options sweep_opt;

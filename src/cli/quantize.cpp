@@ -1,5 +1,7 @@
 // `qbound quantize MODEL ... -o OUT.onnx`: quantize every affine layer and
-// write the quantized network (float64 ONNX, so the weights are bit-exact).
+// write the quantized network with the source's interface: float64 ONNX (the
+// weights bit-exact), or with --float32 a float32 file whose weights are
+// still exact (grid points of at most 24 significant bits).
 #include "cli_support.hpp"
 #include "commands.hpp"
 
@@ -32,7 +34,7 @@ std::string step_rule(const quant::options& q) {
     if (q.bits) {
         const std::int64_t q_max = quant::max_code_for_bits(*q.bits);
         return fmt::format("{} bits {}: eta = max|w| / {} rounded up to <= {} significant bits, codes in [-{}, {}]", *q.bits,
-                           scope, q_max, 53 - quant::bit_length(arith::integer(q_max)), q_max, q_max);
+                           scope, q_max, q.significand_bits - quant::bit_length(arith::integer(q_max)), q_max, q_max);
     }
     return fmt::format("eta = {} {} (snapped upward where k * eta would not be exact)", *q.eta, scope);
 }
@@ -65,17 +67,22 @@ nlohmann::json to_json(const quant::layer_report& l, const quant::quantized_laye
 }  // namespace
 
 int run_quantize(const quantize_command_options& opt) {
-    quant::validate(opt.quant);  // before a possibly slow model load
+    quant::options q_opt = opt.quant;
+    if (opt.float32) q_opt.significand_bits = 24;
+    quant::validate(q_opt);  // before a possibly slow model load
     const loaded_model model = load_model_with_weights(opt.model, opt.resolution, opt.init_seed, opt.bias_std);
-    const quant::result r = quant::quantize(model.network, opt.quant);
-    io::write_onnx(r.network, opt.output, io::onnx_element_type::float64);
+    const quant::result r = quant::quantize(model.network, q_opt);
+    const auto type = opt.float32 ? io::onnx_element_type::float32 : io::onnx_element_type::float64;
+    const std::string interface = io::write_onnx(r.network, opt.output, type, model.interface);
 
-    const auto& q = opt.quant;
+    const auto& q = q_opt;
     const bool adaround = q.kind == quant::method::adaround;
     if (opt.json) {
         nlohmann::json j;
         j["model"] = model.described;
         j["output"] = opt.output;
+        j["interface"] = interface;
+        j["element_type"] = opt.float32 ? "float32" : "float64";
         j["method"] = std::string(quant::to_string(q.kind));
         j["tie_rule"] = "nearest: ties to even";
         j["step_rule"] = step_rule(q);
@@ -96,7 +103,8 @@ int run_quantize(const quantize_command_options& opt) {
         return 0;
     }
 
-    fmt::print("{} -> {} (float64 ONNX, weights bit-exact)\n", model.described, opt.output);
+    fmt::print("{} -> {} ({} ONNX, weights bit-exact)\n", model.described, opt.output, opt.float32 ? "float32" : "float64");
+    fmt::print("interface: {}\n", interface);
     fmt::print("method {}{}, {}; biases {}\n", quant::to_string(q.kind), q.kind == quant::method::nearest ? " (ties to even)" : "",
                step_rule(q), q.quantize_biases ? "quantized (own steps)" : "kept exact");
     if (adaround)

@@ -103,7 +103,7 @@ std::string to_markdown(const campaign_section& s) {
         t.rows.push_back({variant, std::to_string(tl.pairs()), std::to_string(tl.holds), std::to_string(tl.violated),
                           std::to_string(tl.undecided), std::to_string(tl.violated_with_hypotheses),
                           ratio_text(tl.max_bound_over_lower()), ratio_text(tl.median_bound_over_lower()),
-                          fmt::format("{:.2g}", tl.max_relative_gap), cex});
+                          report::fraction_text(tl.max_relative_gap, 2), cex});
     }
     std::string families;
     for (const auto& f : s.result.families) families += (families.empty() ? "" : ", ") + f;

@@ -96,7 +96,7 @@ net::network random_cnn(operand_generator& gen) {
         if (kind == 1) g.groups = c, out = c;
         if (kind == 2 && c % 2 == 0) g.groups = 2, out = 2 * pick(gen, 1, 3);
         const std::size_t h = std::min(n.at(x).output.height, n.at(x).output.width);
-        if (h + 2 * g.padding < (std::max(g.kernel_h, g.kernel_w) - 1) * g.dilation + 1) g.kernel_h = g.kernel_w = g.dilation = 1;
+        if (h + std::min(g.padding.top + g.padding.bottom, g.padding.left + g.padding.right) < (std::max(g.kernel_h, g.kernel_w) - 1) * g.dilation + 1) g.kernel_h = g.kernel_w = g.dilation = 1;
         x = n.conv2d(x, out, g);
         c = out;
         x = n.activation(x, gen.chance(0.7) ? net::op::relu : net::op::relu6);

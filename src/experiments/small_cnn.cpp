@@ -74,7 +74,7 @@ std::string to_markdown(const small_cnn_section& s) {
         const auto* best = best_proved(c.check);
         t.rows.push_back({c.method, std::to_string(c.bits), dec(c.max_change, 4),
                           fmt::format("[{}, {}]", dec(c.check.witness.lower, 4), dec(c.check.upper, 4)),
-                          fmt::format("{:.2f}", c.check.relative_gap), best ? best->bound + " = " + sci(best->value) : "-",
+                          report::fraction_text(c.check.relative_gap, 2), best ? best->bound + " = " + sci(best->value) : "-",
                           best ? ratio_text(best->ratio_to_lower) : "-", std::to_string(counts.holds), std::to_string(counts.violated),
                           std::to_string(counts.undecided), report::inline_code("qbound replay " + (s.out / "cases" / c.name).string())});
     }

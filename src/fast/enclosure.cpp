@@ -89,11 +89,11 @@ void pack_columns(const std::vector<double>& v, const net::shape3& in, const net
         for (std::size_t ic = 0; ic < ipg; ++ic) {
             const double* plane = v.data() + (group * ipg + ic) * in.height * in.width;
             for (std::size_t kh = 0; kh < KH; ++kh) {
-                const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh * g.dilation) - static_cast<std::ptrdiff_t>(g.padding);
+                const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh * g.dilation) - static_cast<std::ptrdiff_t>(g.padding.top);
                 const bool row_inside = ih >= 0 && ih < static_cast<std::ptrdiff_t>(in.height);
                 for (std::size_t kw = 0; kw < KW; ++kw, ++k) {
                     if (!row_inside) continue;
-                    const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw * g.dilation) - static_cast<std::ptrdiff_t>(g.padding);
+                    const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw * g.dilation) - static_cast<std::ptrdiff_t>(g.padding.left);
                     if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(in.width)) continue;
                     dst[k * 8] = plane[static_cast<std::size_t>(ih) * in.width + static_cast<std::size_t>(iw)];
                 }

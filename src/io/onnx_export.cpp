@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 
@@ -21,7 +22,8 @@ using net::op;
 
 class onnx_writer {
 public:
-    onnx_writer(const net::network& net, onnx_element_type type) : net_(net), type_(type) {
+    onnx_writer(const net::network& net, onnx_element_type type, const onnx_interface& interface)
+        : net_(net), type_(type), interface_(interface) {
         model_.set_ir_version(7);
         model_.set_producer_name("qbound");
         model_.add_opset_import()->set_version(13);
@@ -36,6 +38,8 @@ public:
             if (n.kind == op::batch_norm) throw model_error(net_.name() + ": fold batch norm before exporting ('" + n.name + "')");
         declare_input();
         for (std::size_t i = 1; i < nodes.size(); ++i) emit(i, nodes[i]);
+        if (!interface_.output_name.empty()) rename_output(interface_.output_name);
+        check_unique_names();
         auto* out = graph_->add_output();
         out->set_name(names_.back());
         auto* tt = out->mutable_type()->mutable_tensor_type();
@@ -47,6 +51,7 @@ public:
 private:
     const net::network& net_;
     onnx_element_type type_;
+    onnx_interface interface_;
     onnx::ModelProto model_;
     onnx::GraphProto* graph_ = nullptr;
     std::vector<std::string> names_;
@@ -70,13 +75,45 @@ private:
     void declare_input() {
         const auto& s = net_.input_shape();
         const std::size_t rank = (s.height == 1 && s.width == 1) ? 2 : 4;
+        const std::string& name = interface_.input_name;
+        if (name.empty()) throw model_error(net_.name() + ": the ONNX input needs a name");
+        if (interface_.input_nhwc && rank != 4)
+            throw model_error(net_.name() + ": an NHWC input needs an image input, not " + net::to_string(s));
         rank_[0] = rank;
-        names_[0] = "input";
+        names_[0] = name;
         auto* in = graph_->add_input();
-        in->set_name("input");
+        in->set_name(name);
         auto* tt = in->mutable_type()->mutable_tensor_type();
         tt->set_elem_type(elem_type());
-        shape_of(tt, s, rank);
+        if (!interface_.input_nhwc) return shape_of(tt, s, rank);
+        auto* shape = tt->mutable_shape();
+        for (std::size_t d : {std::size_t{1}, s.height, s.width, s.channels}) shape->add_dim()->set_dim_value(static_cast<std::int64_t>(d));
+        names_[0] = name + "_nchw";
+        ints(add_node("Transpose", {name}, names_[0], name + "/to_nchw"), "perm", {0, 3, 1, 2});
+    }
+
+    // The last node's output takes the requested name.
+    void rename_output(const std::string& name) {
+        const std::string old = names_.back();
+        if (old == names_[0] || net_.nodes().size() < 2) throw model_error(net_.name() + ": the network has no computed output to name");
+        for (auto& n : *graph_->mutable_node())
+            for (auto& o : *n.mutable_output())
+                if (o == old) o = name;
+        names_.back() = name;
+    }
+
+    // The input and output names the caller chose must not collide with a
+    // generated tensor name.
+    void check_unique_names() const {
+        std::set<std::string> seen;
+        const auto add = [&](const std::string& name) {
+            if (!seen.insert(name).second)
+                throw model_error(net_.name() + ": the ONNX tensor name '" + name + "' would be used twice (choose another input or output name)");
+        };
+        for (const auto& i : graph_->input()) add(i.name());
+        for (const auto& t : graph_->initializer()) add(t.name());
+        for (const auto& n : graph_->node())
+            for (const auto& o : n.output()) add(o);
     }
 
     std::string tensor(const std::string& hint, std::vector<std::int64_t> dims, const std::vector<double>& data,
@@ -164,7 +201,7 @@ public:
                            a.out, n.name);
         ints(c, "kernel_shape", {s(g.kernel_h), s(g.kernel_w)});
         ints(c, "strides", {s(g.stride), s(g.stride)});
-        ints(c, "pads", {s(g.padding), s(g.padding), s(g.padding), s(g.padding)});
+        ints(c, "pads", {s(g.padding.top), s(g.padding.left), s(g.padding.bottom), s(g.padding.right)});
         ints(c, "dilations", {s(g.dilation), s(g.dilation)});
         int1(c, "group", s(g.groups));
         rank_[a.i] = 4;
@@ -232,11 +269,18 @@ private:
 
 }  // namespace
 
-void write_onnx(const net::network& net, const std::string& path, onnx_element_type type) {
+std::string write_onnx(const net::network& net, const std::string& path, onnx_element_type type, const onnx_interface& interface) {
     if (!net.has_weights()) throw model_error(net.name() + ": a shape-only network cannot be exported");
-    const onnx::ModelProto model = onnx_writer(net, type).build();
+    const onnx::ModelProto model = onnx_writer(net, type, interface).build();
     std::ofstream out(path, std::ios::binary);
     if (!out || !model.SerializeToOstream(&out)) throw model_error(path + ": cannot write file");
+    const auto describe = [](const onnx::ValueInfoProto& v) {
+        std::string dims;
+        for (const auto& d : v.type().tensor_type().shape().dim()) dims += (dims.empty() ? "" : ", ") + std::to_string(d.dim_value());
+        return "'" + v.name() + "' [" + dims + "]";
+    };
+    return "input " + describe(model.graph().input(0)) + (interface.input_nhwc ? " (NHWC)" : "") + ", output " +
+           describe(model.graph().output(0)) + (type == onnx_element_type::float32 ? ", float32" : ", float64");
 }
 
 void round_weights_to_float(net::network& net) {

@@ -45,6 +45,12 @@ struct runtime_value {
     std::size_t rank = 4;
     bool nhwc_view = false;
     std::vector<std::size_t> column_order;  // after Flatten of an NHWC view
+    // An NHWC view that is the only reader of its node's output: a constant
+    // added to it may fold into the node (older tf2onnx: Conv, Transpose, bias Add).
+    bool sole_view = false;
+    // Zero padding of a Pad node not yet applied: the next Conv takes it into
+    // its own pads (nothing else may read the padded tensor).
+    net::padding_2d pad = {};
 };
 
 struct value {
@@ -84,7 +90,7 @@ public:
         for (const auto& o : graph.output()) ++consumers_[o.name()];
         const auto [shape, rank, nhwc] = input_shape(*input, graph);
         if (nhwc) nhwc_pending_ = 0;
-        onnx_model result{net::network(path_, shape), nhwc, model.producer_name(), {}, {}};
+        onnx_model result{net::network(path_, shape), nhwc, model.producer_name(), {}, {}, {}, {}};
         net_ = &result.network;
         values_[input->name()].runtime = runtime_value{0, rank, false, {}};
         input_name_ = input->name();
@@ -105,9 +111,13 @@ public:
         if (!v.runtime) throw model_error(path_ + ": the graph output '" + out + "' is a constant");
         if (v.runtime->nhwc_view || !v.runtime->column_order.empty())
             throw model_error(path_ + ": the graph output '" + out + "' is an NHWC view, which is not supported");
+        if (!(v.runtime->pad == net::padding_2d{}))
+            throw model_error(path_ + ": the graph output '" + out + "' is the output of a Pad, which qbound folds into a following Conv only");
         if (v.runtime->node != net_->output_index())
             throw model_error(path_ + ": the graph output '" + out + "' is not the last computed tensor");
         result.quantized_tensors = std::move(quantized_);
+        result.input_name = input->name();
+        result.output_name = out;
         result.batch_norm_fold = net::fold_batch_norm(*net_);
         net::mark_shortcut_projections(*net_);  // a file does not say which conv is a shortcut projection
         net::check_finite_weights(*net_);
@@ -319,10 +329,11 @@ private:
         q.role = role;
     }
     // A runtime input consumed as a whole: its node keeps whatever bias it has.
-    runtime_value runtime(const onnx::NodeProto& n, int i, bool allow_view = false, bool allow_nhwc_input = false) {
+    runtime_value runtime(const onnx::NodeProto& n, int i, bool allow_view = false, bool allow_nhwc_input = false, bool allow_pad = false) {
         if (i >= n.input_size() || n.input(i).empty()) throw model_error("missing input " + std::to_string(i));
         auto& v = lookup(n.input(i));
         if (!v.runtime) throw model_error("input '" + n.input(i) + "' is a constant where a computed tensor is expected");
+        if (!allow_pad) refuse_pending_pad(n, i, *v.runtime);
         if (!allow_nhwc_input && v.runtime->node == nhwc_pending_)
             throw model_error("input '" + n.input(i) + "' is the NHWC input before its Transpose(0, 3, 1, 2); only rescaling "
                               "(Mul, Add, Sub, Div by constants) is supported there");
@@ -336,7 +347,12 @@ private:
         if (i >= n.input_size() || n.input(i).empty()) throw model_error("missing input " + std::to_string(i));
         auto& v = lookup(n.input(i));
         if (!v.runtime) throw model_error("input '" + n.input(i) + "' is a constant where a computed tensor is expected");
+        refuse_pending_pad(n, i, *v.runtime);
         return *v.runtime;
+    }
+    void refuse_pending_pad(const onnx::NodeProto& n, int i, const runtime_value& r) const {
+        if (!(r.pad == net::padding_2d{}))
+            throw model_error("input '" + n.input(i) + "' is the output of a Pad; only a Conv may read it (the zero padding folds into its pads)");
     }
     void set_runtime(const onnx::NodeProto& n, runtime_value r) {
         if (n.output_size() < 1) throw model_error("node has no output");
@@ -421,14 +437,17 @@ private:
         if (t == "Concat") return concat(n);
         if (t == "Cast") return cast(n);
         if (t == "Transpose") return transpose(n);
+        if (t == "ConstantOfShape") return constant_of_shape(n);
+        if (t == "Slice") return slice(n);
+        if (t == "Pad") return pad(n);
         if (t == "Flatten") return flatten(n, int_attr(n, "axis", 1));
         if (t == "Reshape") return reshape(n);
         if (t == "Gemm") return gemm(n);
         if (t == "MatMul") return matmul(n);
         if (t == "Conv") return conv(n);
         if (t == "Relu") {
-            const runtime_value x = runtime(n, 0);
-            return set_runtime(n, {net_->activation(x.node, net::op::relu, n.name()), x.rank, false, {}});
+            const runtime_value x = runtime(n, 0, /*allow_view=*/true);
+            return set_runtime(n, activated(x, net::op::relu, n));
         }
         if (t == "Clip") return clip(n);
         if (t == "MaxPool" || t == "AveragePool") return pool(n, t == "MaxPool");
@@ -462,6 +481,13 @@ private:
     }
 
     void shape_of(const onnx::NodeProto& n) {
+        if (is_constant(n, 0)) {  // PyTorch's pads chain without constant folding
+            constant_tensor c;
+            for (auto d : constant(n, 0).dims) c.data.push_back(static_cast<double>(d));
+            c.dims = {static_cast<std::int64_t>(c.data.size())};
+            c.data_type = onnx::TensorProto::INT64;
+            return set_constant(n, c);
+        }
         const runtime_value r = peek_runtime(n, 0);
         const auto s = net_->at(r.node).output;
         constant_tensor c;
@@ -534,11 +560,16 @@ private:
         }
         if (perm == std::vector<std::int64_t>{0, 2, 3, 1} && r.rank == 4 && !r.nhwc_view) {
             r.nhwc_view = true;
+            r.sole_view = consumers_[n.input(0)] == 1;
             bias_pending_.erase(r.node);
             return set_runtime(n, r);
         }
+        if (perm == std::vector<std::int64_t>{0, 3, 1, 2} && r.rank == 4 && r.nhwc_view) {
+            r.nhwc_view = r.sole_view = false;  // back to the node's own NCHW layout
+            return set_runtime(n, r);
+        }
         throw model_error("Transpose with perm [" + join_ints(perm) + "] of this tensor is not supported (only (0, 3, 1, 2) of the NHWC input, "
-                          "possibly rescaled first, and (0, 2, 3, 1) before Flatten)");
+                          "possibly rescaled first, or of an NHWC view, and (0, 2, 3, 1) of an NCHW tensor)");
     }
 
     // Transpose of a constant (PyTorch transposes Linear weights before a
@@ -589,6 +620,7 @@ private:
     }
 
     void reshape(const onnx::NodeProto& n) {
+        if (is_constant(n, 0)) return set_constant(n, reshaped_constant(constant(n, 0), constant(n, 1)));
         const auto& target = constant(n, 1);
         const runtime_value r = peek_runtime(n, 0);
         const std::size_t size = net_->at(r.node).output.size();
@@ -600,6 +632,160 @@ private:
         const bool to_vector = dims.size() == 1 && (dims[0] == -1 || dims[0] == static_cast<std::int64_t>(size));
         if (to_matrix || to_vector) return flatten(n, 1);
         throw model_error("Reshape to this shape is not supported (only [N, -1] / [N, features], or [-1] / [features] at batch 1)");
+    }
+
+    // Reshape of a constant (PyTorch's pads chain): the same data, new dims;
+    // 0 copies the input's dimension, one -1 takes the rest.
+    constant_tensor reshaped_constant(constant_tensor c, const constant_tensor& target) {
+        std::vector<std::int64_t> dims;
+        std::int64_t known = 1;
+        int infer = -1;
+        for (std::size_t k = 0; k < target.size(); ++k) {
+            std::int64_t d = integer_value(target.data[k], "Reshape dimension");
+            if (d == 0 && k < c.dims.size()) d = c.dims[k];
+            if (d == -1 && infer < 0) infer = static_cast<int>(k);
+            else if (d < 0) throw model_error("Reshape dimension " + std::to_string(d) + " is not supported");
+            else known *= d;
+            dims.push_back(d);
+            if (known > static_cast<std::int64_t>(c.size()) && c.size() > 0) break;
+        }
+        if (infer >= 0) {
+            if (known == 0 || static_cast<std::int64_t>(c.size()) % known != 0)
+                throw model_error("Reshape of a constant of " + std::to_string(c.size()) + " values to [" + join_ints(dims) + "]");
+            dims[static_cast<std::size_t>(infer)] = static_cast<std::int64_t>(c.size()) / known;
+            known *= dims[static_cast<std::size_t>(infer)];
+        }
+        if (known != static_cast<std::int64_t>(c.size()))
+            throw model_error("Reshape of a constant of " + std::to_string(c.size()) + " values to [" + join_ints(dims) + "]");
+        c.dims = std::move(dims);
+        c.dequantized.reset();
+        return c;
+    }
+
+    // ConstantOfShape: a constant of the given dims filled with the 'value'
+    // attribute (one element; float 0 by default).
+    void constant_of_shape(const onnx::NodeProto& n) {
+        const auto& shape = constant(n, 0);
+        constant_tensor c;
+        std::uint64_t count = 1;
+        for (double d : shape.data) {
+            const auto v = integer_value(d, "ConstantOfShape dimension");
+            if (v < 0) throw model_error("ConstantOfShape with a negative dimension");
+            c.dims.push_back(v);
+            count *= static_cast<std::uint64_t>(v);
+            if (count > limits_.max_tensor_elements)
+                throw model_error(limit_message("ConstantOfShape elements", count, "max_tensor_elements", limits_.max_tensor_elements));
+        }
+        double fill = 0;
+        c.data_type = onnx::TensorProto::FLOAT;
+        if (const auto* a = attribute(n, "value")) {
+            if (!a->has_t()) throw model_error("ConstantOfShape 'value' is not a tensor");
+            const constant_tensor v = read_tensor(a->t(), "ConstantOfShape '" + n.name() + "' value");
+            if (v.size() != 1) throw model_error("ConstantOfShape 'value' must hold one element, holds " + std::to_string(v.size()));
+            fill = v.data[0];
+            c.data_type = v.data_type;
+        }
+        c.data.assign(static_cast<std::size_t>(count), fill);
+        set_constant(n, std::move(c));
+    }
+
+    // Slice of a constant, as ONNX defines it (negative indices count from
+    // the end; starts and ends clamped; negative steps walk backwards).
+    void slice(const onnx::NodeProto& n) {
+        if (!is_constant(n, 0)) throw model_error("Slice of a computed tensor is not supported");
+        const constant_tensor& c = constant(n, 0);
+        const std::size_t rank = c.dims.size();
+        const auto list = [&](int i, std::vector<std::int64_t> fallback, const char* what) {
+            if (i < n.input_size() && !n.input(i).empty()) {
+                std::vector<std::int64_t> v;
+                // Exporters write INT64_MIN / INT64_MAX for "to the end": clamped like any out-of-range index.
+                for (double d : constant(n, i).data) v.push_back(integer_value(std::clamp(d, -0x1p62, 0x1p62), what));
+                return v;
+            }
+            return fallback;
+        };
+        // opset >= 10: inputs; before: attributes.
+        const std::vector<std::int64_t> starts = list(1, ints_attr(n, "starts"), "Slice start"), ends = list(2, ints_attr(n, "ends"), "Slice end");
+        std::vector<std::int64_t> all_axes;
+        for (std::size_t k = 0; k < rank; ++k) all_axes.push_back(static_cast<std::int64_t>(k));
+        std::vector<std::int64_t> axes = list(3, ints_attr(n, "axes"), "Slice axis");
+        if (axes.empty()) axes = std::vector<std::int64_t>(all_axes.begin(), all_axes.begin() + static_cast<std::ptrdiff_t>(std::min(rank, starts.size())));
+        const std::vector<std::int64_t> steps = list(4, std::vector<std::int64_t>(axes.size(), 1), "Slice step");
+        if (starts.size() != axes.size() || ends.size() != axes.size() || steps.size() != axes.size())
+            throw model_error("Slice starts, ends, axes and steps differ in length");
+        std::vector<std::int64_t> first(rank, 0), step(rank, 1), count(c.dims);
+        std::vector<bool> seen(rank, false);
+        for (std::size_t k = 0; k < axes.size(); ++k) {
+            std::int64_t a = axes[k] < 0 ? axes[k] + static_cast<std::int64_t>(rank) : axes[k];
+            if (a < 0 || a >= static_cast<std::int64_t>(rank) || seen[static_cast<std::size_t>(a)]) throw model_error("Slice axis out of range or repeated");
+            seen[static_cast<std::size_t>(a)] = true;
+            const auto ax = static_cast<std::size_t>(a);
+            const std::int64_t dim = c.dims[ax], st = steps[k];
+            if (st == 0) throw model_error("Slice step 0");
+            std::int64_t b = starts[k] < 0 ? starts[k] + dim : starts[k], e = ends[k] < 0 ? ends[k] + dim : ends[k];
+            if (st > 0) {
+                b = std::clamp<std::int64_t>(b, 0, dim);
+                e = std::clamp<std::int64_t>(e, 0, dim);
+                count[ax] = e > b ? (e - b + st - 1) / st : 0;
+            } else {
+                b = std::clamp<std::int64_t>(b, 0, dim - 1);
+                e = std::clamp<std::int64_t>(e, -1, dim - 1);
+                count[ax] = b > e ? (b - e - st - 1) / -st : 0;
+            }
+            first[ax] = b;
+            step[ax] = st;
+        }
+        constant_tensor out;
+        out.dims = count;
+        out.data_type = c.data_type;
+        std::vector<std::int64_t> stride(rank, 1);
+        for (std::size_t k = rank; k-- > 1;) stride[k - 1] = stride[k] * c.dims[k];
+        std::size_t total = 1;
+        for (auto d : count) total *= static_cast<std::size_t>(d);
+        std::vector<std::int64_t> index(rank, 0);
+        for (std::size_t o = 0; o < total; ++o) {
+            std::int64_t at = 0;
+            for (std::size_t k = 0; k < rank; ++k) at += (first[k] + index[k] * step[k]) * stride[k];
+            out.data.push_back(c.data[static_cast<std::size_t>(at)]);
+            for (std::size_t k = rank; k-- > 0;) {
+                if (++index[k] < count[k]) break;
+                index[k] = 0;
+            }
+        }
+        set_constant(n, std::move(out));
+    }
+
+    // Pad with zeros on the spatial axes of an NCHW tensor, read only by
+    // Conv nodes: it becomes part of their pads (PyTorch's F.pad / ZeroPad2d
+    // before a Conv, TensorFlow's explicit padding).
+    void pad(const onnx::NodeProto& n) {
+        const std::string mode = string_attr(n, "mode");
+        if (!mode.empty() && mode != "constant")
+            throw model_error("Pad mode '" + mode + "' is not supported (only 'constant' zero padding before a Conv)");
+        if (n.input_size() > 3 && !n.input(3).empty()) throw model_error("Pad with 'axes' is not supported");
+        std::vector<std::int64_t> pads = ints_attr(n, "pads");  // opset < 11
+        if (n.input_size() > 1 && !n.input(1).empty()) {
+            pads.clear();
+            for (double d : constant(n, 1).data) pads.push_back(integer_value(d, "Pad amount"));
+        }
+        double value = float_attr(n, "value", 0.0f);
+        if (n.input_size() > 2 && !n.input(2).empty()) {
+            const auto& v = constant(n, 2);
+            if (v.size() != 1) throw model_error("Pad constant_value must be one value");
+            value = v.data[0];
+        }
+        if (value != 0) throw model_error("Pad with the value " + std::to_string(value) + " is not supported (only zero padding before a Conv)");
+        runtime_value r = runtime(n, 0);
+        if (r.rank != 4 || pads.size() != 8)
+            throw model_error("Pad of a rank-" + std::to_string(r.rank) + " tensor with " + std::to_string(pads.size()) +
+                              " pads is not supported (only an NCHW tensor, pads [0, 0, top, left, 0, 0, bottom, right])");
+        if (pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0)
+            throw model_error("Pad of the batch or channel axis [" + join_ints(pads) + "] is not supported");
+        for (auto p : pads)
+            if (p < 0 || p > max_geometry) throw model_error("Pad amounts [" + join_ints(pads) + "] are negative (cropping) or absurd");
+        const auto u = [](std::int64_t v) { return static_cast<std::size_t>(v); };
+        r.pad = {u(pads[2]), u(pads[3]), u(pads[6]), u(pads[7])};
+        set_runtime(n, r);
     }
 
     // W (out x in, row-major) from a constant, transposed when `transposed`.
@@ -674,15 +860,47 @@ private:
         return static_cast<std::size_t>(v[0]);
     }
 
-    std::size_t padding(const onnx::NodeProto& n) {
+    // The zero padding of a Conv or pool over an input of `in`: explicit pads
+    // [top, left, bottom, right], or auto_pad as ONNX defines it: SAME_UPPER
+    // and SAME_LOWER pad so that the output has ceil(input / stride) entries,
+    // the odd entry at the end (UPPER) or at the beginning (LOWER).
+    net::padding_2d padding(const onnx::NodeProto& n, std::size_t kernel_h, std::size_t kernel_w, std::size_t stride,
+                            std::size_t dilation, const net::shape3& in) {
         const std::string auto_pad = string_attr(n, "auto_pad");
-        if (!auto_pad.empty() && auto_pad != "NOTSET" && auto_pad != "VALID")
-            throw model_error("auto_pad '" + auto_pad + "' is not supported (give explicit pads)");
-        return auto_pad == "VALID" ? 0 : uniform(ints_attr(n, "pads"), 0, "pads");
+        if (auto_pad == "VALID") return {};
+        if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+            if (dilation != 1)
+                throw model_error("auto_pad " + auto_pad + " with dilation " + std::to_string(dilation) +
+                                  " is not supported (ONNX Runtime refuses it too; give explicit pads)");
+            if (stride == 0) throw model_error("strides must be positive");
+            const auto split = [&](std::size_t input, std::size_t kernel) {
+                const std::size_t out = (input + stride - 1) / stride;
+                const std::size_t span = (out == 0 ? 0 : (out - 1) * stride) + kernel;
+                const std::size_t total = span > input ? span - input : 0;
+                const std::size_t head = auto_pad == "SAME_LOWER" ? (total + 1) / 2 : total / 2;
+                return std::pair{head, total - head};
+            };
+            const auto [top, bottom] = split(in.height, kernel_h);
+            const auto [left, right] = split(in.width, kernel_w);
+            return {top, left, bottom, right};
+        }
+        if (!auto_pad.empty() && auto_pad != "NOTSET")
+            throw model_error("auto_pad '" + auto_pad + "' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER");
+        const auto v = ints_attr(n, "pads");
+        if (v.empty()) return {};
+        if (v.size() != 4)
+            throw model_error("pads [" + join_ints(v) + "] has " + std::to_string(v.size()) +
+                              " entries; a 2-D Conv or pool takes 4: [top, left, bottom, right]");
+        for (auto x : v) {
+            if (x < 0) throw model_error("negative pads [" + join_ints(v) + "] (cropping) are not supported");
+            if (x > max_geometry) throw model_error("pads [" + join_ints(v) + "] are absurd");
+        }
+        const auto at = [&](int i) { return static_cast<std::size_t>(v[static_cast<std::size_t>(i)]); };
+        return {at(0), at(1), at(2), at(3)};
     }
 
     void conv(const onnx::NodeProto& n) {
-        const runtime_value x = runtime(n, 0);
+        const runtime_value x = runtime(n, 0, false, false, /*allow_pad=*/true);
         if (x.rank != 4) throw model_error("Conv on a rank-" + std::to_string(x.rank) + " tensor");
         const auto& w = constant(n, 1);
         if (w.dims.size() != 4) throw model_error("Conv weights must be 4-D");
@@ -691,7 +909,15 @@ private:
         g.kernel_w = static_cast<std::size_t>(w.dims[3]);
         g.stride = uniform(ints_attr(n, "strides"), 1, "strides");
         g.dilation = uniform(ints_attr(n, "dilations"), 1, "dilations");
-        g.padding = padding(n);
+        // A preceding Pad's zeros first, then the Conv's own pads (auto_pad on the padded size).
+        const net::padding_2d pre = x.pad;
+        net::shape3 padded = net_->at(x.node).output;
+        padded.height += pre.top + pre.bottom;
+        padded.width += pre.left + pre.right;
+        const net::padding_2d own = padding(n, g.kernel_h, g.kernel_w, g.stride, g.dilation, padded);
+        g.padding = {pre.top + own.top, pre.left + own.left, pre.bottom + own.bottom, pre.right + own.right};
+        for (std::size_t p : {g.padding.top, g.padding.left, g.padding.bottom, g.padding.right})
+            if (p > static_cast<std::size_t>(max_geometry)) throw model_error("Conv padding " + net::to_string(g.padding) + " is absurd");
         const std::int64_t groups = int_attr(n, "group", 1);
         if (groups < 1 || groups > max_geometry) throw model_error("Conv group " + std::to_string(groups) + " is not in 1.." + std::to_string(max_geometry));
         g.groups = static_cast<std::size_t>(groups);
@@ -742,10 +968,16 @@ private:
         };
         if (is_constant(n, 1)) lo = scalar(1);
         if (is_constant(n, 2)) hi = scalar(2);
-        const runtime_value x = runtime(n, 0);
-        if (lo == 0.0 && hi == 6.0) return set_runtime(n, {net_->activation(x.node, net::op::relu6, n.name()), x.rank, false, {}});
-        if (lo == 0.0 && !hi) return set_runtime(n, {net_->activation(x.node, net::op::relu, n.name()), x.rank, false, {}});
+        const runtime_value x = runtime(n, 0, /*allow_view=*/true);
+        if (lo == 0.0 && hi == 6.0) return set_runtime(n, activated(x, net::op::relu6, n));
+        if (lo == 0.0 && !hi) return set_runtime(n, activated(x, net::op::relu, n));
         throw model_error("Clip is supported as ReLU6 (min 0, max 6) or ReLU (min 0) only");
+    }
+
+    // An activation acts entry by entry, so it keeps an NHWC view's layout
+    // (and a flattened view's column order).
+    runtime_value activated(const runtime_value& x, net::op kind, const onnx::NodeProto& n) {
+        return {net_->activation(x.node, kind, n.name()), x.rank, x.nhwc_view, x.column_order};
     }
 
     void pool(const onnx::NodeProto& n, bool is_max) {
@@ -755,7 +987,11 @@ private:
         net::pool_geometry g;
         g.kernel = uniform(ints_attr(n, "kernel_shape"), 0, "kernel_shape");
         g.stride = uniform(ints_attr(n, "strides"), 1, "strides");
-        g.padding = padding(n);
+        const net::padding_2d pads = padding(n, g.kernel, g.kernel, g.stride, 1, net_->at(x.node).output);
+        if (!pads.uniform())
+            throw model_error(n.op_type() + " with padding " + net::to_string(pads) +
+                              " (top, left, bottom, right) is not supported: pools take equal padding on every side");
+        g.padding = pads.top;
         g.count_include_pad = int_attr(n, "count_include_pad", 0) != 0;
         const std::size_t p = is_max ? net_->max_pool(x.node, g, n.name()) : net_->avg_pool(x.node, g, n.name());
         set_runtime(n, {p, 4, false, {}});
@@ -776,10 +1012,12 @@ private:
         const bool c0 = is_constant(n, 0), c1 = is_constant(n, 1);
         if (!c0 && !c1) {
             if (t != "Add") throw model_error(t + " of two computed tensors is not supported");
-            const runtime_value a = runtime(n, 0), b = runtime(n, 1);
-            return set_runtime(n, {net_->add(a.node, b.node, n.name()), a.rank, false, {}});
+            const runtime_value a = runtime(n, 0, /*allow_view=*/true), b = runtime(n, 1, /*allow_view=*/true);
+            if (a.nhwc_view != b.nhwc_view || !a.column_order.empty() || !b.column_order.empty())
+                throw model_error("Add of an NHWC view and a tensor in another layout is not supported");
+            return set_runtime(n, {net_->add(a.node, b.node, n.name()), a.rank, a.nhwc_view, {}});
         }
-        if (c0 && c1) throw model_error(t + " of two constants should have been folded by the exporter");
+        if (c0 && c1) return set_constant(n, integer_arithmetic(t, constant(n, 0), constant(n, 1)));
         if (c0 && t != "Add" && t != "Mul") throw model_error(t + " with a constant first operand is not supported");
         const int ri = c0 ? 1 : 0;
         const auto& c = constant(n, c0 ? 0 : 1);
@@ -792,17 +1030,60 @@ private:
             set_bias(src, c);
             return set_runtime(n, *v.runtime);
         }
-        const runtime_value r = runtime(n, ri, false, /*allow_nhwc_input=*/true);
+        const runtime_value r = runtime(n, ri, /*allow_view=*/v.runtime->column_order.empty(), /*allow_nhwc_input=*/true);
         const bool on_input = src == 0 || (net_->at(src).kind == net::op::normalize && src == net_->output_index());
+        if (on_input && r.nhwc_view) throw model_error(t + " by a constant on a transposed (NHWC) view of the input is not supported");
         if (on_input) return normalize_step(n, r, t, c);
         fold_into_layer(n, r, t, c, n.input(ri));
+    }
+
+    // Add / Sub / Mul / Div of two integer constants (shape arithmetic that an
+    // export without constant folding leaves in the graph), exactly, with
+    // ONNX's integer Div (truncation toward zero). A scalar broadcasts.
+    // Float constants are refused: their ONNX result is rounded to the
+    // tensor's type, which the exporter should have folded.
+    constant_tensor integer_arithmetic(const std::string& t, const constant_tensor& a, const constant_tensor& b) {
+        const auto integral = [](const constant_tensor& c) {
+            switch (c.data_type) {
+                case onnx::TensorProto::INT8: case onnx::TensorProto::UINT8: case onnx::TensorProto::INT16:
+                case onnx::TensorProto::UINT16: case onnx::TensorProto::INT32: case onnx::TensorProto::UINT32:
+                case onnx::TensorProto::INT64: case onnx::TensorProto::UINT64:
+                    return true;
+                case 0:  // computed at load (Shape, Gather, Concat of shapes): integers only
+                    return std::all_of(c.data.begin(), c.data.end(), [](double v) { return std::nearbyint(v) == v; });
+                default:
+                    return false;
+            }
+        };
+        if (!integral(a) || !integral(b))
+            throw model_error(t + " of two non-integer constants should have been folded by the exporter");
+        if (a.size() != b.size() && a.size() != 1 && b.size() != 1)
+            throw model_error(t + " of integer constants of " + std::to_string(a.size()) + " and " + std::to_string(b.size()) + " values");
+        constant_tensor out = a.size() >= b.size() ? a : b;
+        out.dequantized.reset();
+        out.data_type = a.data_type ? a.data_type : b.data_type;
+        constexpr std::int64_t limit = std::int64_t{1} << 53;  // doubles hold every integer below it
+        for (std::size_t k = 0; k < out.size(); ++k) {
+            const double x = a.data[a.size() == 1 ? 0 : k], y = b.data[b.size() == 1 ? 0 : k];
+            if (!(std::fabs(x) < 0x1p53 && std::fabs(y) < 0x1p53)) throw model_error(t + " of integer constants beyond 2^53");
+            const auto xi = static_cast<std::int64_t>(x), yi = static_cast<std::int64_t>(y);
+            std::int64_t r = 0;
+            if (t == "Add") r = xi + yi;
+            else if (t == "Sub") r = xi - yi;
+            else if (t == "Mul" && __builtin_mul_overflow(xi, yi, &r)) r = limit;
+            else if (t == "Div" && yi == 0) throw model_error("integer Div by 0");
+            else if (t == "Div") r = xi / yi;  // C++ truncates toward zero, as ONNX's integer Div
+            if (r >= limit || r <= -limit) throw model_error(t + " of integer constants beyond 2^53");
+            out.data[k] = static_cast<double>(r);
+        }
+        return out;
     }
 
     // The constant's value at each element of a computed tensor, in qbound's
     // CHW order, by ONNX (numpy) broadcasting against the tensor's ONNX dims.
     std::vector<double> broadcast(const constant_tensor& c, const runtime_value& r) {
         const net::shape3 s = net_->at(r.node).output;
-        const bool nhwc = r.node == nhwc_pending_;
+        const bool nhwc = r.node == nhwc_pending_ || r.nhwc_view;
         const auto i64 = [](std::size_t v) { return static_cast<std::int64_t>(v); };
         std::vector<std::int64_t> dims;
         if (r.rank == 2) dims = {1, i64(s.size())};
@@ -847,7 +1128,9 @@ private:
     // channel, and the layer's output read by nothing else.
     void fold_into_layer(const onnx::NodeProto& n, const runtime_value& r, const std::string& t, const constant_tensor& c, const std::string& operand) {
         const net::node& layer = net_->at(r.node);
-        if (!layer.is_affine() || r.nhwc_view || !r.column_order.empty())
+        if (r.nhwc_view && !r.sole_view && layer.is_affine())
+            throw model_error(t + " by a constant on an NHWC view of layer '" + layer.name + "', whose output other nodes also read: it cannot be folded into the layer");
+        if (!layer.is_affine() || !r.column_order.empty())
             throw model_error(t + " by a constant after a '" + std::string(net::to_string(layer.kind)) +
                               "' node is not supported (inside the network it folds into a preceding Conv, Gemm or MatMul only)");
         if (consumers_[operand] != 1)

@@ -9,13 +9,13 @@ namespace {
 
 // Along one axis: the largest number of kernel taps that land inside the
 // input, over all output positions.
-std::size_t max_taps_inside(std::size_t in, std::size_t out, std::size_t kernel, std::size_t stride, std::size_t padding,
+std::size_t max_taps_inside(std::size_t in, std::size_t out, std::size_t kernel, std::size_t stride, std::size_t before,
                             std::size_t dilation) {
     std::size_t best = 0;
     for (std::size_t o = 0; o < out; ++o) {
         std::size_t count = 0;
         for (std::size_t k = 0; k < kernel; ++k) {
-            const auto pos = static_cast<std::ptrdiff_t>(o * stride + k * dilation) - static_cast<std::ptrdiff_t>(padding);
+            const auto pos = static_cast<std::ptrdiff_t>(o * stride + k * dilation) - static_cast<std::ptrdiff_t>(before);
             count += pos >= 0 && pos < static_cast<std::ptrdiff_t>(in);
         }
         best = std::max(best, count);
@@ -58,8 +58,8 @@ architecture describe_architecture(const network& net) {
             l.channels_in = in.channels;
             l.groups = n.conv.groups;
             l.max_row_nonzeros =
-                max_taps_inside(in.height, n.output.height, n.conv.kernel_h, n.conv.stride, n.conv.padding, n.conv.dilation) *
-                max_taps_inside(in.width, n.output.width, n.conv.kernel_w, n.conv.stride, n.conv.padding, n.conv.dilation) *
+                max_taps_inside(in.height, n.output.height, n.conv.kernel_h, n.conv.stride, n.conv.padding.top, n.conv.dilation) *
+                max_taps_inside(in.width, n.output.width, n.conv.kernel_w, n.conv.stride, n.conv.padding.left, n.conv.dilation) *
                 (in.channels / n.conv.groups);
         }
         const std::size_t taps = l.kernel_h * l.kernel_w;

@@ -40,14 +40,20 @@ std::size_t checked_product(std::initializer_list<std::size_t> factors, const st
 
 }  // namespace
 
-std::size_t window_output_size(std::size_t in, std::size_t kernel, std::size_t stride, std::size_t padding,
-                               std::size_t dilation, const std::string& what) {
+std::size_t window_output_size(std::size_t in, std::size_t kernel, std::size_t stride, std::size_t before,
+                               std::size_t after, std::size_t dilation, const std::string& what) {
     if (kernel == 0 || stride == 0 || dilation == 0) throw model_error(what + ": kernel, stride and dilation must be positive");
     const std::size_t span = dilation * (kernel - 1) + 1;
-    if (in + 2 * padding < span)
+    if (in + before + after < span)
         throw model_error(what + ": window of " + std::to_string(span) + " does not fit input " + std::to_string(in) +
-                          " with padding " + std::to_string(padding));
-    return (in + 2 * padding - span) / stride + 1;
+                          " with padding " + std::to_string(before) + " + " + std::to_string(after));
+    return (in + before + after - span) / stride + 1;
+}
+
+std::string to_string(const padding_2d& p) {
+    if (p.uniform()) return "p" + std::to_string(p.top);
+    return "p[" + std::to_string(p.top) + "," + std::to_string(p.left) + "," + std::to_string(p.bottom) + "," +
+           std::to_string(p.right) + "]";
 }
 
 network network::from_nodes(std::string name, std::vector<node> nodes, bool with_weights) {
@@ -150,8 +156,8 @@ std::size_t network::conv2d(std::size_t from, std::size_t out_channels, conv_geo
     n.conv = g;
     n.in_features = in.channels;
     n.out_features = out_channels;
-    n.output = {out_channels, window_output_size(in.height, g.kernel_h, g.stride, g.padding, g.dilation, what),
-                window_output_size(in.width, g.kernel_w, g.stride, g.padding, g.dilation, what)};
+    n.output = {out_channels, window_output_size(in.height, g.kernel_h, g.stride, g.padding.top, g.padding.bottom, g.dilation, what),
+                window_output_size(in.width, g.kernel_w, g.stride, g.padding.left, g.padding.right, g.dilation, what)};
     checked_product({n.output.channels, n.output.height, n.output.width}, what);
     n.main_path = main_path;
     const std::size_t count = checked_product({out_channels, in.channels / g.groups, g.kernel_h, g.kernel_w}, what);
@@ -197,8 +203,8 @@ node pool_node(const node& in, op kind, pool_geometry g, std::string name, const
     n.pool = g;
     const std::string what = net_name + ": " + std::string(to_string(kind)) + " '" + n.name + "'";
     if (g.padding * 2 > g.kernel) throw model_error(what + ": padding larger than half the kernel");
-    n.output = {in.output.channels, window_output_size(in.output.height, g.kernel, g.stride, g.padding, 1, what),
-                window_output_size(in.output.width, g.kernel, g.stride, g.padding, 1, what)};
+    n.output = {in.output.channels, window_output_size(in.output.height, g.kernel, g.stride, g.padding, g.padding, 1, what),
+                window_output_size(in.output.width, g.kernel, g.stride, g.padding, g.padding, 1, what)};
     return n;
 }
 }  // namespace
@@ -412,8 +418,8 @@ struct invariant_check {
         if (g.groups == 0 || n.out_features == 0 || x.channels % g.groups != 0 || n.out_features % g.groups != 0)
             fail("groups " + std::to_string(g.groups) + " must divide input channels " + std::to_string(x.channels) +
                  " and output channels " + std::to_string(n.out_features));
-        expect_output({n.out_features, window_output_size(x.height, g.kernel_h, g.stride, g.padding, g.dilation, who),
-                       window_output_size(x.width, g.kernel_w, g.stride, g.padding, g.dilation, who)});
+        expect_output({n.out_features, window_output_size(x.height, g.kernel_h, g.stride, g.padding.top, g.padding.bottom, g.dilation, who),
+                       window_output_size(x.width, g.kernel_w, g.stride, g.padding.left, g.padding.right, g.dilation, who)});
     }
     void visit(op_tag<op::batch_norm>) const {
         const shape3& x = in();
@@ -437,8 +443,8 @@ struct invariant_check {
         const shape3& x = in();
         if (g.padding * 2 > g.kernel) fail("padding larger than half the kernel");
         if (is_max && g.count_include_pad != pool_geometry{}.count_include_pad) fail("count_include_pad is not the canonical value for a maximum");
-        expect_output({x.channels, window_output_size(x.height, g.kernel, g.stride, g.padding, 1, who),
-                       window_output_size(x.width, g.kernel, g.stride, g.padding, 1, who)});
+        expect_output({x.channels, window_output_size(x.height, g.kernel, g.stride, g.padding, g.padding, 1, who),
+                       window_output_size(x.width, g.kernel, g.stride, g.padding, g.padding, 1, who)});
     }
     void visit(op_tag<op::global_avg_pool>) const { expect_output({in().channels, 1, 1}); }
     void visit(op_tag<op::add>) const {

@@ -23,6 +23,7 @@ struct builder_spec {
     bool ok = false;
     bool conv = false, max = false, include_pad = true;
     std::size_t out_channels = 0, kh = 0, kw = 0, stride = 0, padding = 0, dilation = 0, groups = 0;
+    std::size_t top = 0, left = 0, bottom = 0, right = 0;  // a conv's padding: uniform `padding` or p[t,l,b,r]
 };
 
 builder_spec parse_spec(const std::string& name) {
@@ -30,6 +31,12 @@ builder_spec parse_spec(const std::string& name) {
     char tail[8] = {};
     if (std::sscanf(name.c_str(), "conv c%zu k%zux%zu s%zu p%zu d%zu g%zu", &s.out_channels, &s.kh, &s.kw, &s.stride, &s.padding,
                     &s.dilation, &s.groups) == 7) {
+        s.conv = s.ok = true;
+        s.top = s.left = s.bottom = s.right = s.padding;
+        return s;
+    }
+    if (std::sscanf(name.c_str(), "conv c%zu k%zux%zu s%zu p[%zu,%zu,%zu,%zu] d%zu g%zu", &s.out_channels, &s.kh, &s.kw, &s.stride,
+                    &s.top, &s.left, &s.bottom, &s.right, &s.dilation, &s.groups) == 10) {
         s.conv = s.ok = true;
         return s;
     }
@@ -40,6 +47,7 @@ builder_spec parse_spec(const std::string& name) {
         s.include_pad = std::string(tail) == "incl";
     }
     s.kw = s.kh, s.dilation = 1, s.groups = 1;
+    s.top = s.left = s.bottom = s.right = s.padding;
     return s;
 }
 
@@ -70,6 +78,9 @@ network builder_network() {
     n.conv2d(0, 2, {1, 1, 1, 1, 1, 1}, "conv c2 k1x1 s1 p1 d1 g1");
     n.conv2d(0, 8, {3, 3, 2, 0, 1, 4}, "conv c8 k3x3 s2 p0 d1 g4");
     n.conv2d(0, 4, {1, 1, 1, 0, 1, 4}, "conv c4 k1x1 s1 p0 d1 g4");
+    n.conv2d(0, 3, {2, 2, 1, {0, 0, 1, 1}, 1, 1}, "conv c3 k2x2 s1 p[0,0,1,1] d1 g1");
+    n.conv2d(0, 4, {3, 2, 2, {1, 0, 1, 1}, 1, 2}, "conv c4 k3x2 s2 p[1,0,1,1] d1 g2");
+    n.conv2d(0, 2, {2, 2, 1, {1, 1, 0, 0}, 2, 1}, "conv c2 k2x2 s1 p[1,1,0,0] d2 g1");
     n.max_pool(0, {3, 2, 1, true}, "maxpool k3 s2 p1");
     n.max_pool(0, {2, 2, 0, true}, "maxpool k2 s2 p0");
     n.avg_pool(0, {3, 1, 1, false}, "avgpool k3 s1 p1 excl");
@@ -82,8 +93,9 @@ network builder_network() {
 
 std::vector<structure_finding> check_builders_or_throw(std::uint64_t seed);
 
-std::size_t expected_extent(std::size_t in, std::size_t kernel, std::size_t stride, std::size_t padding, std::size_t dilation) {
-    return (in + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1;
+std::size_t expected_extent(std::size_t in, std::size_t kernel, std::size_t stride, std::size_t before, std::size_t after,
+                            std::size_t dilation) {
+    return (in + before + after - dilation * (kernel - 1) - 1) / stride + 1;
 }
 
 // Small dyadic weights and inputs: exact rationals stay cheap.
@@ -95,8 +107,8 @@ double small_dyadic(std::mt19937_64& rng, int range, int shift) {
 // The node's exact output by a direct loop over the expected geometry.
 std::vector<arith::rational> direct_output(const node& n, const builder_spec& s, std::size_t c_in, std::size_t h_in, std::size_t w_in,
                                            const std::vector<arith::rational>& x) {
-    const std::size_t oh_n = expected_extent(h_in, s.kh, s.stride, s.padding, s.dilation);
-    const std::size_t ow_n = expected_extent(w_in, s.kw, s.stride, s.padding, s.dilation);
+    const std::size_t oh_n = expected_extent(h_in, s.kh, s.stride, s.top, s.bottom, s.dilation);
+    const std::size_t ow_n = expected_extent(w_in, s.kw, s.stride, s.left, s.right, s.dilation);
     const std::size_t c_out = s.conv ? s.out_channels : c_in;
     std::vector<arith::rational> y;
     y.reserve(c_out * oh_n * ow_n);
@@ -111,8 +123,8 @@ std::vector<arith::rational> direct_output(const node& n, const builder_spec& s,
                     const std::size_t c = s.conv ? (o / (s.out_channels / s.groups)) * per_group + ic : o;
                     for (std::size_t i = 0; i < s.kh; ++i)
                         for (std::size_t j = 0; j < s.kw; ++j) {
-                            const long r = static_cast<long>(oh * s.stride + i * s.dilation) - static_cast<long>(s.padding);
-                            const long q = static_cast<long>(ow * s.stride + j * s.dilation) - static_cast<long>(s.padding);
+                            const long r = static_cast<long>(oh * s.stride + i * s.dilation) - static_cast<long>(s.top);
+                            const long q = static_cast<long>(ow * s.stride + j * s.dilation) - static_cast<long>(s.left);
                             if (r < 0 || q < 0 || r >= static_cast<long>(h_in) || q >= static_cast<long>(w_in)) continue;
                             const auto& v = x.at((c * h_in + static_cast<std::size_t>(r)) * w_in + static_cast<std::size_t>(q));
                             ++taps;
@@ -135,7 +147,7 @@ std::string describe_node(const node& n) {
     const auto& g = n.conv;
     if (n.kind == op::conv2d)
         return "stored c" + std::to_string(n.out_features) + " k" + std::to_string(g.kernel_h) + "x" + std::to_string(g.kernel_w) + " s" +
-               std::to_string(g.stride) + " p" + std::to_string(g.padding) + " d" + std::to_string(g.dilation) + " g" +
+               std::to_string(g.stride) + " " + to_string(g.padding) + " d" + std::to_string(g.dilation) + " g" +
                std::to_string(g.groups) + ", output " + to_string(n.output);
     return "stored k" + std::to_string(n.pool.kernel) + " s" + std::to_string(n.pool.stride) + " p" + std::to_string(n.pool.padding) +
            (n.pool.count_include_pad ? " incl" : " excl") + ", output " + to_string(n.output);
@@ -216,7 +228,11 @@ std::uint64_t structure_checksum(const network& net) {
         if (n.is_affine()) {
             fnv(h, n.in_features), fnv(h, n.out_features);
             const auto& g = n.conv;
-            for (std::size_t v : {g.kernel_h, g.kernel_w, g.stride, g.padding, g.dilation, g.groups}) fnv(h, v);
+            // Uniform padding hashes as one number, as before padding_2d (the zoo table's checksums).
+            for (std::size_t v : {g.kernel_h, g.kernel_w, g.stride, g.padding.top}) fnv(h, v);
+            if (!g.padding.uniform())
+                for (std::size_t v : {g.padding.left, g.padding.bottom, g.padding.right}) fnv(h, v);
+            for (std::size_t v : {g.dilation, g.groups}) fnv(h, v);
         }
         if (n.kind == op::max_pool || n.kind == op::avg_pool)
             for (std::size_t v : {n.pool.kernel, n.pool.stride, n.pool.padding, std::size_t{n.pool.count_include_pad}}) fnv(h, v);
@@ -274,15 +290,16 @@ std::vector<structure_finding> check_builders_or_throw(std::uint64_t seed) {
         }
         ++checked;
         const bool geometry_ok =
-            s.conv ? nd.conv.kernel_h == s.kh && nd.conv.kernel_w == s.kw && nd.conv.stride == s.stride && nd.conv.padding == s.padding &&
+            s.conv ? nd.conv.kernel_h == s.kh && nd.conv.kernel_w == s.kw && nd.conv.stride == s.stride &&
+                         nd.conv.padding == padding_2d{s.top, s.left, s.bottom, s.right} &&
                          nd.conv.dilation == s.dilation && nd.conv.groups == s.groups && nd.out_features == s.out_channels &&
                          nd.in_features == c_in && nd.weight.size() == s.out_channels * (c_in / s.groups) * s.kh * s.kw
                    : nd.pool.kernel == s.kh && nd.pool.stride == s.stride && nd.pool.padding == s.padding &&
                          nd.pool.count_include_pad == s.include_pad;
         if (!geometry_ok) note(geometry_error, where + describe_node(nd));
         const std::size_t oc = s.conv ? s.out_channels : c_in;
-        const std::size_t oh = expected_extent(h_in, s.kh, s.stride, s.padding, s.dilation);
-        const std::size_t ow = expected_extent(w_in, s.kw, s.stride, s.padding, s.dilation);
+        const std::size_t oh = expected_extent(h_in, s.kh, s.stride, s.top, s.bottom, s.dilation);
+        const std::size_t ow = expected_extent(w_in, s.kw, s.stride, s.left, s.right, s.dilation);
         if (nd.output.channels != oc || nd.output.height != oh || nd.output.width != ow)
             note(shape_error, where + describe_node(nd) + ", expected " + std::to_string(oc) + "x" + std::to_string(oh) + "x" +
                                   std::to_string(ow));

@@ -53,10 +53,10 @@ receptive_fields gather_fields(const rounding_problem& p, std::size_t group, boo
                     for (std::size_t ic = 0; ic < in_per_group; ++ic) {
                         const std::size_t c = group * in_per_group + ic;
                         for (std::size_t kh = 0; kh < g.kernel_h; ++kh) {
-                            const auto ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh * g.dilation) - static_cast<std::ptrdiff_t>(g.padding);
+                            const auto ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh * g.dilation) - static_cast<std::ptrdiff_t>(g.padding.top);
                             if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(in.height)) continue;
                             for (std::size_t kw = 0; kw < g.kernel_w; ++kw) {
-                                const auto iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw * g.dilation) - static_cast<std::ptrdiff_t>(g.padding);
+                                const auto iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw * g.dilation) - static_cast<std::ptrdiff_t>(g.padding.left);
                                 if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(in.width)) continue;
                                 out[(ic * g.kernel_h + kh) * g.kernel_w + kw] =
                                     x[(c * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw)];

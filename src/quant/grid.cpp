@@ -128,13 +128,17 @@ bool products_exact(double eta, const arith::integer& max_code) {
     return max_code * arith::integer(m) < (arith::integer(1) << 53);
 }
 
-double step_for_bits(double max_abs, unsigned bits) {
+double step_for_bits(double max_abs, unsigned bits, int significand) {
     const std::int64_t q_max = max_code_for_bits(bits);
     if (!std::isfinite(max_abs) || max_abs < 0)
         throw core::invalid_argument("step_for_bits: max |w| must be finite and >= 0 (got " + hex(max_abs) + ")");
     if (max_abs == 0) return 1.0;  // all-zero tensor or channel: any positive step, all codes 0
     const arith::integer q_max_int(q_max);
-    const double eta = round_up_to_significant_bits(arith::to_rational(max_abs) / q_max, 53 - bit_length(q_max_int));
+    const int step_bits = significand - static_cast<int>(bit_length(q_max_int));
+    if (significand < 1 || significand > 53 || step_bits < 1)
+        throw core::invalid_argument(text("--bits ", bits, ": codes up to ", q_max, " leave no significant bits for the step in a ",
+                                           significand, "-bit significand"));
+    const double eta = round_up_to_significant_bits(arith::to_rational(max_abs) / q_max, step_bits);
     if (product_overflows(eta, q_max_int))
         throw core::invalid_argument(
             text("--bits ", bits, ": weights up to ", max_abs, " are too close to the double range (q_max * eta overflows)"));
@@ -142,7 +146,7 @@ double step_for_bits(double max_abs, unsigned bits) {
     return eta;
 }
 
-explicit_step step_for_explicit(double max_abs, double eta) {
+explicit_step step_for_explicit(double max_abs, double eta, int significand) {
     require_step(eta, "--eta");
     if (!std::isfinite(max_abs) || max_abs < 0)
         throw core::invalid_argument("step_for_explicit: max |w| must be finite and >= 0 (got " + hex(max_abs) + ")");
@@ -155,8 +159,12 @@ explicit_step step_for_explicit(double max_abs, double eta) {
     if (product_overflows(eta, K))
         throw core::invalid_argument(text("--eta ", eta, ": weights up to ", max_abs,
                                            " are too close to the double range (ceil(|w|/eta) * eta overflows)"));
-    if (products_exact(eta, K)) return {eta, false};
-    const double snapped = round_up_to_significant_bits(arith::to_rational(eta), 53 - bit_length(K));
+    const int step_bits = significand - static_cast<int>(bit_length(K));
+    if (significand < 1 || significand > 53 || step_bits < 1)
+        throw core::invalid_argument(text("--eta ", eta, ": codes up to ", K, " leave no significant bits for the step in a ",
+                                           significand, "-bit significand"));
+    if (products_exact(eta, K) && significant_bits(eta) <= step_bits) return {eta, false};
+    const double snapped = round_up_to_significant_bits(arith::to_rational(eta), step_bits);
     if (product_overflows(snapped, K))
         throw core::invalid_argument(text("--eta ", eta, ": the snapped step ", snapped, " overflows with weights up to ", max_abs));
     if (!products_exact(snapped, K)) throw std::logic_error("step_for_explicit: snapped step " + hex(snapped) + " is not exact");

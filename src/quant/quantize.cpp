@@ -42,9 +42,9 @@ tensor_steps choose_steps(const std::vector<double>& values, std::size_t groups,
         for (std::size_t i = g * s.per_group; i < (g + 1) * s.per_group; ++i) max_abs = std::max(max_abs, std::fabs(values[i]));
         if (max_abs == 0) ++s.zero_groups;
         if (opt.bits) {
-            s.eta.push_back(step_for_bits(max_abs, *opt.bits));
+            s.eta.push_back(step_for_bits(max_abs, *opt.bits, opt.significand_bits));
         } else {
-            const explicit_step e = step_for_explicit(max_abs, *opt.eta);
+            const explicit_step e = step_for_explicit(max_abs, *opt.eta, opt.significand_bits);
             s.eta.push_back(e.eta);
             s.snapped = s.snapped || e.snapped;
         }
@@ -115,6 +115,10 @@ void validate(const options& opt) {
     if (opt.eta && (!std::isfinite(*opt.eta) || !(*opt.eta > 0)))
         throw core::invalid_argument(text("--eta must be positive and finite (got ", *opt.eta, ")"));
     if (opt.bits) max_code_for_bits(*opt.bits);  // throws outside 1..32
+    if (opt.significand_bits != 53 && opt.significand_bits != 24)
+        throw core::invalid_argument(text("significand_bits must be 53 (double) or 24 (float), got ", opt.significand_bits));
+    if (opt.bits && opt.significand_bits == 24 && *opt.bits > 24)
+        throw core::invalid_argument(text("--float32 with --bits ", *opt.bits, ": float32 holds codes of at most 24 bits"));
     if (opt.calib_samples == 0) throw core::invalid_argument("--calib-samples must be at least 1");
     if (!std::isfinite(opt.D) || !(opt.D > 0)) throw core::invalid_argument(text("--D must be positive and finite (got ", opt.D, ")"));
     if (opt.kind == method::adaround) validate(opt.adaround);

@@ -1,7 +1,9 @@
 #include "qbound/report/markdown.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
+#include <string>
 
 namespace qbound::report {
 
@@ -64,6 +66,18 @@ std::string grouped(std::size_t v) {
         out += digits[i];
     }
     return out;
+}
+
+std::string fraction_text(double v, int digits) {
+    const bool inside = v > 0 && v < 1;
+    for (int d = std::max(digits, 1);; ++d) {
+        char buffer[40];
+        std::snprintf(buffer, sizeof buffer, "%.*g", d, v);
+        const std::string text = buffer;
+        if (!inside || d >= 17) return text;
+        const double shown = std::stod(text);
+        if (shown > 0 && shown < 1) return text;
+    }
 }
 
 }  // namespace qbound::report

@@ -39,10 +39,10 @@ struct gradient_step {
                     if (go == 0) continue;
                     for (std::size_t ic = 0; ic < in_per_group; ++ic)
                         for (std::size_t kh = 0; kh < c.kernel_h; ++kh) {
-                            const auto ih = static_cast<std::ptrdiff_t>(oh * c.stride + kh * c.dilation) - static_cast<std::ptrdiff_t>(c.padding);
+                            const auto ih = static_cast<std::ptrdiff_t>(oh * c.stride + kh * c.dilation) - static_cast<std::ptrdiff_t>(c.padding.top);
                             if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(s.height)) continue;
                             for (std::size_t kw = 0; kw < c.kernel_w; ++kw) {
-                                const auto iw = static_cast<std::ptrdiff_t>(ow * c.stride + kw * c.dilation) - static_cast<std::ptrdiff_t>(c.padding);
+                                const auto iw = static_cast<std::ptrdiff_t>(ow * c.stride + kw * c.dilation) - static_cast<std::ptrdiff_t>(c.padding.left);
                                 if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(s.width)) continue;
                                 const std::size_t channel = (o / out_per_group) * in_per_group + ic;
                                 gi[(channel * s.height + static_cast<std::size_t>(ih)) * s.width + static_cast<std::size_t>(iw)] +=

@@ -51,14 +51,16 @@ net::network draw_cnn(testing::operand_generator& gen, std::string& text) {
                 g.kernel_h = static_cast<std::size_t>(gen.uniform_int(1, 3));
                 g.kernel_w = gen.chance(0.7) ? g.kernel_h : static_cast<std::size_t>(gen.uniform_int(1, 3));
                 g.stride = static_cast<std::size_t>(gen.uniform_int(1, 2));
-                g.padding = static_cast<std::size_t>(gen.uniform_int(0, 2));
+                const auto pad = [&] { return static_cast<std::size_t>(gen.uniform_int(0, 2)); };
+                if (gen.chance(0.7)) g.padding = pad();
+                else g.padding = {pad(), pad(), pad(), pad()};
                 g.dilation = gen.chance(0.2) ? 2 : 1;
                 const auto out = static_cast<std::size_t>(gen.uniform_int(1, 3)) * (gen.chance(0.3) ? channels : 1);
                 g.groups = gen.chance(0.3) && out % channels == 0 ? channels : 1;
                 x = m.conv2d(x, out, g);
                 channels = out;
-                text += ", conv k" + std::to_string(g.kernel_h) + "x" + std::to_string(g.kernel_w) + " s" + std::to_string(g.stride) + " p" +
-                        std::to_string(g.padding) + " d" + std::to_string(g.dilation) + " g" + std::to_string(g.groups) + " -> " +
+                text += ", conv k" + std::to_string(g.kernel_h) + "x" + std::to_string(g.kernel_w) + " s" + std::to_string(g.stride) + " " +
+                        net::to_string(g.padding) + " d" + std::to_string(g.dilation) + " g" + std::to_string(g.groups) + " -> " +
                         std::to_string(out);
                 if (gen.chance(0.8)) x = m.activation(x, gen.chance(0.8) ? net::op::relu : net::op::relu6);
                 if (gen.chance(0.6)) {

@@ -53,12 +53,14 @@ inline net::network random_cnn(testing::operand_generator& gen, std::size_t chan
         g.kernel_w = static_cast<std::size_t>(gen.uniform_int(1, 3));
         g.stride = static_cast<std::size_t>(gen.uniform_int(1, 2));
         g.dilation = static_cast<std::size_t>(gen.uniform_int(1, 2));
-        g.padding = static_cast<std::size_t>(gen.uniform_int(0, 2));
+        const auto pad = [&] { return static_cast<std::size_t>(gen.uniform_int(0, 2)); };
+        if (gen.chance(0.5)) g.padding = pad();
+        else g.padding = {pad(), pad(), pad(), pad()};  // asymmetric, as Keras 'same' through tf2onnx
         std::size_t out = static_cast<std::size_t>(gen.uniform_int(1, 3)) * c;
         if (kind == 1) g.groups = c, out = c;                      // depthwise
         if (kind == 2 && c % 2 == 0) g.groups = 2, out = 2 * static_cast<std::size_t>(gen.uniform_int(1, 3));
         const std::size_t span_h = (g.kernel_h - 1) * g.dilation + 1, span_w = (g.kernel_w - 1) * g.dilation + 1;
-        if (h + 2 * g.padding < std::max(span_h, span_w)) g.kernel_h = g.kernel_w = 1, g.dilation = 1;
+        if (h + std::min(g.padding.top + g.padding.bottom, g.padding.left + g.padding.right) < std::max(span_h, span_w)) g.kernel_h = g.kernel_w = 1, g.dilation = 1;
         if (kind == 3 && h >= 3) {
             // Residual block: same-shape conv, activation, add.
             net::conv_geometry same{3, 3, 1, 1, 1, 1};

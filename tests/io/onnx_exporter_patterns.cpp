@@ -156,6 +156,52 @@ TEST_CASE("PyTorch exports agree with torch's own outputs: float, fake-quant, x.
     for (const auto& c : ref.at("mlp_view")) require_close(net::forward<double>(mlp, read_doubles(c.at("input"))), read_doubles(c.at("output")));
 }
 
+TEST_CASE("PyTorch's F.pad and ZeroPad2d before a Conv fold into its asymmetric pads and agree with torch", "[io][onnx][pads]") {
+    std::ifstream in(networks + "/torch_reference.json");
+    REQUIRE(in);
+    const auto ref = nlohmann::json::parse(in);
+    // torch 1.13 writes each Pad's amounts through ConstantOfShape / Concat / Reshape / Slice (step -1) /
+    // Transpose / Cast, without constant folding also Shape and integer Mul / Sub: all folded at load.
+    const auto m = io::read_onnx(networks + "/torch_cnn_pad.onnx").network;
+    const auto& convs = m.affine_nodes();
+    REQUIRE(convs.size() == 3);
+    CHECK(m.at(convs[0]).conv.padding == net::padding_2d{0, 0, 1, 1});  // F.pad(x, (0, 1, 0, 1)): left, right, top, bottom
+    CHECK(m.at(convs[1]).conv.padding == net::padding_2d{2, 1, 1, 0});  // ZeroPad2d((1, 0, 2, 1))
+    for (const auto& c : ref.at("cnn_pad")) require_close(net::forward<double>(m, read_doubles(c.at("input"))), read_doubles(c.at("output")));
+}
+
+TEST_CASE("a Pad that does not fold into a Conv is refused with the reason", "[io][onnx][pads][bad-input]") {
+    const auto graph = [](const std::vector<std::int64_t>& pads, const std::string& reader, const std::string& mode = "") {
+        test::graph_builder b;
+        b.input("x", {1, 1, 4, 4});
+        auto* t = b.g->add_initializer();
+        t->set_name("pads");
+        t->set_data_type(onnx::TensorProto::INT64);
+        t->add_dims(8);
+        for (auto v : pads) t->add_int64_data(v);
+        auto* p = b.node("Pad", {"x", "pads"}, "p");
+        if (!mode.empty()) test::graph_builder::text(p, "mode", mode);
+        if (reader == "Conv") {
+            b.constant("W", {1, 1, 2, 2}, {1, 2, 3, 4});
+            b.node("Conv", {"p", "W"}, "c");
+        } else {
+            auto* r = b.node(reader, {"p"}, "c");
+            if (reader == "MaxPool") test::graph_builder::ints(r, "kernel_shape", {2, 2});
+        }
+        b.node("Flatten", {"c"}, "y");
+        b.output("y");
+        return b.save("pad-hostile");
+    };
+    const auto m = io::read_onnx(graph({0, 0, 1, 0, 0, 0, 0, 2}, "Conv")).network;
+    CHECK(m.at(m.affine_nodes().front()).conv.padding == net::padding_2d{1, 0, 0, 2});
+    CHECK_THROWS_WITH(io::read_onnx(graph({0, 0, 1, 0, 0, 0, 0, 2}, "MaxPool")),
+                      Contains("node 'MaxPool_c' (MaxPool): input 'p' is the output of a Pad; only a Conv may read it"));
+    CHECK_THROWS_WITH(io::read_onnx(graph({0, 0, 1, 0, 0, 0, 0, 2}, "Relu")), Contains("is the output of a Pad"));
+    CHECK_THROWS_WITH(io::read_onnx(graph({0, 1, 0, 0, 0, 0, 0, 0}, "Conv")), Contains("Pad of the batch or channel axis"));
+    CHECK_THROWS_WITH(io::read_onnx(graph({0, 0, -1, 0, 0, 0, 0, 0}, "Conv")), Contains("negative (cropping)"));
+    CHECK_THROWS_WITH(io::read_onnx(graph({0, 0, 1, 1, 0, 0, 1, 1}, "Conv", "reflect")), Contains("Pad mode 'reflect' is not supported"));
+}
+
 TEST_CASE("torch's post-training static quantization quantizes activations: refused, naming the node", "[io][onnx][qdq][bad-input]") {
     CHECK_THROWS_WITH(io::read_onnx(networks + "/torch_cnn_ptq.onnx"),
                       Contains("QuantizeLinear") && Contains("activation quantization, which qbound does not analyse") && Contains("'input'"));

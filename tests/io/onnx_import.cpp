@@ -15,6 +15,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -270,4 +271,82 @@ TEST_CASE("truncated and corrupted ONNX files never crash the importer", "[io][o
         } catch (const net::model_error&) {
         }
     }
+}
+
+TEST_CASE("padding that qbound cannot represent is refused naming the node and the pads", "[io][onnx][bad-input][pads]") {
+    const auto conv_graph = [](const std::function<void(onnx::NodeProto*)>& set, const char* op = "Conv") {
+        graph_builder b;
+        b.input("x", {1, 1, 5, 5});
+        onnx::NodeProto* n = nullptr;
+        if (std::string(op) == "Conv") {
+            b.constant("W", {1, 1, 2, 2}, {1, 1, 1, 1});
+            n = b.node("Conv", {"x", "W"}, "c");
+        } else {
+            n = b.node(op, {"x"}, "c");
+            graph_builder::ints(n, "kernel_shape", {2, 2});
+        }
+        set(n);
+        b.node("Flatten", {"c"}, "y");
+        b.output("y");
+        return b.save("pads-hostile");
+    };
+    CHECK_THROWS_WITH(io::read_onnx(conv_graph([](auto* n) { graph_builder::ints(n, "pads", {1, 1}); })),
+                      Contains("node 'Conv_c' (Conv): pads [1, 1] has 2 entries; a 2-D Conv or pool takes 4"));
+    CHECK_THROWS_WITH(io::read_onnx(conv_graph([](auto* n) { graph_builder::ints(n, "pads", {0, -1, 0, 1}); })),
+                      Contains("negative pads [0, -1, 0, 1] (cropping) are not supported"));
+    CHECK_THROWS_WITH(io::read_onnx(conv_graph([](auto* n) { graph_builder::text(n, "auto_pad", "SAME"); })),
+                      Contains("auto_pad 'SAME' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER"));
+    CHECK_THROWS_WITH(io::read_onnx(conv_graph([](auto* n) {
+                          graph_builder::text(n, "auto_pad", "SAME_UPPER");
+                          graph_builder::ints(n, "dilations", {2, 2});
+                      })),
+                      Contains("auto_pad SAME_UPPER with dilation 2 is not supported"));
+    // A pool pads with -infinity (max) or skips the pad (average): only equal padding on every side is represented.
+    CHECK_THROWS_WITH(io::read_onnx(conv_graph([](auto* n) { graph_builder::text(n, "auto_pad", "SAME_UPPER"); }, "MaxPool")),
+                      Contains("node 'MaxPool_c' (MaxPool): MaxPool with padding p[0,0,1,1] (top, left, bottom, right) is not supported"));
+    CHECK_THROWS_WITH(io::read_onnx(conv_graph([](auto* n) { graph_builder::ints(n, "pads", {0, 0, 1, 1}); }, "AveragePool")),
+                      Contains("AveragePool with padding p[0,0,1,1]"));
+    // The same graphs with what is supported read.
+    CHECK(io::read_onnx(conv_graph([](auto* n) { graph_builder::ints(n, "pads", {0, 0, 1, 1}); })).network.output_shape().size() == 25);
+    CHECK(io::read_onnx(conv_graph([](auto* n) { graph_builder::text(n, "auto_pad", "SAME_LOWER"); })).network.output_shape().size() == 25);
+    CHECK(io::read_onnx(conv_graph([](auto* n) { graph_builder::text(n, "auto_pad", "VALID"); })).network.output_shape().size() == 16);
+}
+
+TEST_CASE("a constant on an NHWC view folds into the layer only when nothing else reads it", "[io][onnx][bad-input][nhwc]") {
+    const auto graph = [](const std::vector<std::int64_t>& bias_dims, std::size_t bias_values, bool second_reader) {
+        graph_builder b;
+        b.input("x", {1, 1, 3, 3});
+        b.constant("K", {2, 1, 1, 1}, {1.0f, -1.0f});
+        b.node("Conv", {"x", "K"}, "c");
+        graph_builder::ints(b.node("Transpose", {"c"}, "ct"), "perm", {0, 2, 3, 1});
+        b.constant("bias", bias_dims, std::vector<float>(bias_values, 0.5f));
+        b.g->mutable_initializer()->rbegin()->set_float_data(0, 0.25f);
+        b.node("Add", {"ct", "bias"}, "cb");
+        b.node("Relu", {"cb"}, "r");
+        graph_builder::ints(b.node("Transpose", {"r"}, "rn"), "perm", {0, 3, 1, 2});
+        std::string last = "rn";
+        if (second_reader) {
+            b.node("Add", {"rn", "c"}, "sum");  // the Conv's output read a second time
+            last = "sum";
+        }
+        b.node("Flatten", {last}, "y");
+        b.output("y");
+        return b.save("nhwc-view-fold");
+    };
+    const auto good = io::read_onnx(graph({2}, 2, false));
+    CHECK(good.network.at(good.network.affine_nodes()[0]).bias == std::vector<double>{0.25, 0.5});
+    CHECK_THROWS_WITH(io::read_onnx(graph({2}, 2, true)), Contains("node 'Add_cb' (Add): Add by a constant on an NHWC view of layer 'Conv_c', "
+                                                                   "whose output other nodes also read"));
+    // [1, 1, 3, 1] broadcasts along W in NHWC: it varies within an output channel.
+    CHECK_THROWS_WITH(io::read_onnx(graph({1, 1, 3, 1}, 3, false)), Contains("varies within output channel 0"));
+    // Pooling needs NCHW: on a view it is refused.
+    graph_builder p;
+    p.input("x", {1, 1, 4, 4});
+    p.constant("K", {2, 1, 1, 1}, {1.0f, -1.0f});
+    p.node("Conv", {"x", "K"}, "c");
+    graph_builder::ints(p.node("Transpose", {"c"}, "ct"), "perm", {0, 2, 3, 1});
+    graph_builder::ints(p.node("MaxPool", {"ct"}, "mp"), "kernel_shape", {2, 2});
+    p.node("Flatten", {"mp"}, "y");
+    p.output("y");
+    CHECK_THROWS_WITH(io::read_onnx(p.save("nhwc-view-pool")), Contains("node 'MaxPool_mp' (MaxPool): input 'ct' is an NHWC view"));
 }

@@ -9,6 +9,7 @@
 #include "qbound/net/forward.hpp"
 #include "qbound/net/init.hpp"
 #include "qbound/net/zoo.hpp"
+#include "qbound/quant/quantize.hpp"
 
 #include "onnx_graph_builder.hpp"
 #include "property_support.hpp"
@@ -54,6 +55,24 @@ std::vector<double> float_input(std::size_t n, std::uint64_t seed, double scale 
     std::vector<double> x(n);
     for (auto& v : x) v = static_cast<double>(static_cast<float>(scale * (static_cast<double>(rng() >> 11) * 0x1p-52 - 1.0)));
     return x;
+}
+
+// An input given in NHWC order (as a Keras file takes it) in qbound's CHW order.
+std::vector<double> nhwc_to_chw(const std::vector<double>& nhwc, std::size_t height, std::size_t width, std::size_t channels) {
+    std::vector<double> chw(nhwc.size());
+    for (std::size_t h = 0; h < height; ++h)
+        for (std::size_t w = 0; w < width; ++w)
+            for (std::size_t c = 0; c < channels; ++c) chw[(c * height + h) * width + w] = nhwc[(h * width + w) * channels + c];
+    return chw;
+}
+
+// Seeded float weights in [-0.5, 0.5): weights(n) gives the next n.
+auto float_weights(std::uint64_t seed) {
+    return [rng = std::mt19937_64(seed)](std::size_t n) mutable {
+        std::vector<float> w(n);
+        for (auto& v : w) v = static_cast<float>(static_cast<double>(rng() >> 11) * 0x1p-52 - 0.5);
+        return w;
+    };
 }
 
 // ONNX Runtime's output for `model` on input x (given in the file's layout).
@@ -180,10 +199,7 @@ TEST_CASE("ONNX Runtime agrees with qbound on the real exported networks", "[io]
     const auto m = io::read_onnx(cnn);
     REQUIRE(m.input_nhwc);
     const auto nhwc = float_input(784, 3, 0.5);
-    std::vector<double> chw(784);
-    for (std::size_t h = 0; h < 28; ++h)
-        for (std::size_t w = 0; w < 28; ++w) chw[h * 28 + w] = nhwc[h * 28 + w];  // one channel: same order
-    require_agreement(net::forward<double>(m.network, chw), run_onnx_runtime(cnn, nhwc, {1, 28, 28, 1}));
+    require_agreement(net::forward<double>(m.network, nhwc_to_chw(nhwc, 28, 28, 1)), run_onnx_runtime(cnn, nhwc, {1, 28, 28, 1}));
 }
 
 TEST_CASE("ONNX Runtime agrees on hand-built Keras (NHWC) and NNet-style graphs", "[io][onnx][ort]") {
@@ -210,11 +226,7 @@ TEST_CASE("ONNX Runtime agrees on hand-built Keras (NHWC) and NNet-style graphs"
     const std::string keras = k.save("ort-keras");
     const auto km = io::read_onnx(keras);
     const auto nhwc = float_input(18, 9);
-    std::vector<double> chw(18);
-    for (std::size_t h = 0; h < 3; ++h)
-        for (std::size_t ww = 0; ww < 3; ++ww)
-            for (std::size_t c = 0; c < 2; ++c) chw[(c * 3 + h) * 3 + ww] = nhwc[(h * 3 + ww) * 2 + c];
-    require_agreement(net::forward<double>(km.network, chw), run_onnx_runtime(keras, nhwc, {1, 3, 3, 2}));
+    require_agreement(net::forward<double>(km.network, nhwc_to_chw(nhwc, 3, 3, 2)), run_onnx_runtime(keras, nhwc, {1, 3, 3, 2}));
 
     // NNet converter style: Sub mean, Div range, Flatten, MatMul + Add, Relu, MatMul + Add.
     test::graph_builder s;
@@ -273,6 +285,12 @@ TEST_CASE("ONNX Runtime agrees on PyTorch exports: weight-only QDQ (fake-quant a
     const std::string mlp = networks + "/torch_mlp_view.onnx";
     const auto x = float_input(12, 13);
     require_agreement(net::forward<double>(io::read_onnx(mlp).network, x), run_onnx_runtime(mlp, x, {1, 3, 2, 2}));
+    // F.pad and ZeroPad2d before Convs: ONNX Runtime runs the Pad nodes, qbound folds them into the Convs' pads.
+    const std::string pad = networks + "/torch_cnn_pad.onnx";
+    for (std::uint64_t seed : {14, 15}) {
+        const auto xp = float_input(60, seed);
+        require_agreement(net::forward<double>(io::read_onnx(pad).network, xp), run_onnx_runtime(pad, xp, {1, 2, 6, 5}));
+    }
 }
 
 TEST_CASE("ONNX Runtime agrees on constants folded into layers and on an NHWC input rescaled before its Transpose", "[io][onnx][ort]") {
@@ -283,12 +301,7 @@ TEST_CASE("ONNX Runtime agrees on constants folded into layers and on an NHWC in
         a->set_type(onnx::AttributeProto::INT);
         a->set_i(v);
     };
-    std::mt19937_64 rng(21);
-    const auto weights = [&](std::size_t n) {
-        std::vector<float> w(n);
-        for (auto& v : w) v = static_cast<float>(static_cast<double>(rng() >> 11) * 0x1p-52 - 0.5);
-        return w;
-    };
+    auto weights = float_weights(21);
     SECTION("Conv, bias Add, per-channel Mul, Add 0.0, Relu, Flatten, Gemm, Div 2, Sub per feature") {
         graph_builder b;
         b.input("x", {1, 2, 5, 5});
@@ -339,10 +352,160 @@ TEST_CASE("ONNX Runtime agrees on constants folded into layers and on an NHWC in
         const auto m = io::read_onnx(path);
         REQUIRE(m.input_nhwc);
         const auto nhwc = float_input(32, 32, 200.0);
-        std::vector<double> chw(32);
-        for (std::size_t h = 0; h < 4; ++h)
-            for (std::size_t w = 0; w < 4; ++w)
-                for (std::size_t c = 0; c < 2; ++c) chw[(c * 4 + h) * 4 + w] = nhwc[(h * 4 + w) * 2 + c];
+        const auto chw = nhwc_to_chw(nhwc, 4, 4, 2);
         require_agreement(net::forward<double>(m.network, chw), run_onnx_runtime(path, nhwc, {1, 4, 4, 2}));
     }
+}
+
+TEST_CASE("ONNX Runtime agrees on asymmetric pads and on auto_pad SAME_UPPER / SAME_LOWER", "[io][onnx][ort][pads]") {
+    using test::graph_builder;
+    auto weights = float_weights(41);
+    struct conv_case {
+        std::int64_t h, w, kh, kw, stride;
+        std::vector<std::int64_t> pads;  // empty: auto_pad
+        std::string auto_pad;
+        net::padding_2d expected;
+    };
+    // Keras 'same' with even kernels through tf2onnx writes [0, 0, 1, 1];
+    // SAME_UPPER puts the odd entry at the end, SAME_LOWER at the beginning.
+    const std::vector<conv_case> cases{
+        {5, 5, 2, 2, 1, {0, 0, 1, 1}, "", {0, 0, 1, 1}},
+        {6, 7, 3, 2, 2, {1, 0, 2, 1}, "", {1, 0, 2, 1}},
+        {6, 6, 2, 2, 1, {}, "SAME_UPPER", {0, 0, 1, 1}},
+        {6, 6, 2, 2, 1, {}, "SAME_LOWER", {1, 1, 0, 0}},
+        {6, 7, 3, 3, 2, {}, "SAME_UPPER", {0, 1, 1, 1}},
+        {7, 6, 3, 4, 2, {}, "SAME_LOWER", {1, 1, 1, 1}},
+        {5, 5, 1, 1, 3, {}, "SAME_UPPER", {0, 0, 0, 0}},
+        {4, 5, 2, 3, 1, {}, "VALID", {0, 0, 0, 0}},
+    };
+    for (const auto& c : cases) {
+        INFO("input " << c.h << "x" << c.w << ", kernel " << c.kh << "x" << c.kw << ", stride " << c.stride << ", "
+                      << (c.pads.empty() ? c.auto_pad : "pads"));
+        graph_builder b;
+        b.input("x", {1, 2, c.h, c.w});
+        b.constant("W", {3, 2, c.kh, c.kw}, weights(static_cast<std::size_t>(6 * c.kh * c.kw)));
+        b.constant("B", {3}, {0.25f, -0.5f, 0.125f});
+        auto* conv = b.node("Conv", {"x", "W", "B"}, "c");
+        graph_builder::ints(conv, "strides", {c.stride, c.stride});
+        if (c.pads.empty()) graph_builder::text(conv, "auto_pad", c.auto_pad);
+        else graph_builder::ints(conv, "pads", c.pads);
+        b.node("Relu", {"c"}, "r");
+        auto* pool = b.node("MaxPool", {"r"}, "p");  // odd kernel, stride 1: SAME is symmetric
+        graph_builder::ints(pool, "kernel_shape", {3, 3});
+        graph_builder::text(pool, "auto_pad", "SAME_UPPER");
+        b.node("Flatten", {"p"}, "f");
+        const std::int64_t oh = (c.h + static_cast<std::int64_t>(c.expected.top + c.expected.bottom) - c.kh) / c.stride + 1;
+        const std::int64_t ow = (c.w + static_cast<std::int64_t>(c.expected.left + c.expected.right) - c.kw) / c.stride + 1;
+        if (c.pads.empty() && c.auto_pad != "VALID") {  // SAME: ceil(input / stride) outputs per axis
+            CHECK(oh == (c.h + c.stride - 1) / c.stride);
+            CHECK(ow == (c.w + c.stride - 1) / c.stride);
+        }
+        b.constant("D", {3 * oh * ow, 2}, weights(static_cast<std::size_t>(6 * oh * ow)));
+        b.node("MatMul", {"f", "D"}, "y");
+        b.output("y");
+        const std::string path = b.save("ort-pads");
+        const auto full = io::read_onnx(path);
+        CHECK(full.network.at(full.network.affine_nodes().front()).conv.padding == c.expected);
+        const auto x = float_input(static_cast<std::size_t>(2 * c.h * c.w), 43);
+        require_agreement(net::forward<double>(full.network, x), run_onnx_runtime(path, x, {1, 2, c.h, c.w}));
+        // qbound writes the padding back as explicit pads and reads the same network.
+        const std::string again = test::temp_onnx_path("ort-pads-export");
+        io::write_onnx(full.network, again);
+        const auto back = io::read_onnx(again);
+        CHECK(back.network.at(back.network.affine_nodes().front()).conv.padding == c.expected);
+        CHECK(net::forward<double>(back.network, x) == net::forward<double>(full.network, x));
+    }
+
+    SECTION("Keras padding='same', even kernel, through tf2onnx: NHWC input, Transpose, Conv pads [0, 0, 1, 1], Transpose back") {
+        graph_builder k;
+        k.input("x", {1, 4, 4, 2});
+        graph_builder::ints(k.node("Transpose", {"x"}, "xt"), "perm", {0, 3, 1, 2});
+        k.constant("K", {3, 2, 2, 2}, weights(24));
+        k.constant("KB", {3}, {0.5f, 0.0f, -0.25f});
+        graph_builder::ints(k.node("Conv", {"xt", "K", "KB"}, "conv"), "pads", {0, 0, 1, 1});
+        k.node("Relu", {"conv"}, "r");
+        graph_builder::ints(k.node("Transpose", {"r"}, "back"), "perm", {0, 2, 3, 1});
+        k.node("Flatten", {"back"}, "flat");
+        k.constant("W", {48, 2}, weights(96));
+        k.node("MatMul", {"flat", "W"}, "y");
+        k.output("y");
+        const std::string path = k.save("ort-keras-same");
+        const auto km = io::read_onnx(path);
+        const auto nhwc = float_input(32, 44);
+        const auto chw = nhwc_to_chw(nhwc, 4, 4, 2);
+        require_agreement(net::forward<double>(km.network, chw), run_onnx_runtime(path, nhwc, {1, 4, 4, 2}));
+    }
+}
+
+TEST_CASE("ONNX Runtime agrees on older tf2onnx graphs: Conv, Transpose to NHWC, bias Add, Relu, Transpose back", "[io][onnx][ort][nhwc]") {
+    using test::graph_builder;
+    auto weights = float_weights(51);
+    graph_builder b;
+    b.input("x", {1, 5, 5, 2});
+    graph_builder::ints(b.node("Transpose", {"x"}, "xt"), "perm", {0, 3, 1, 2});
+    b.constant("K1", {3, 2, 3, 3}, weights(54));
+    graph_builder::ints(b.node("Conv", {"xt", "K1"}, "c1"), "pads", {1, 1, 1, 1});
+    graph_builder::ints(b.node("Transpose", {"c1"}, "c1t"), "perm", {0, 2, 3, 1});
+    b.constant("b1", {3}, {0.25f, -0.5f, 0.125f});  // NHWC: broadcasts along channels
+    b.node("Add", {"c1t", "b1"}, "c1b");
+    b.node("Relu", {"c1b"}, "r1");
+    graph_builder::ints(b.node("Transpose", {"r1"}, "r1n"), "perm", {0, 3, 1, 2});
+    auto* pool = b.node("MaxPool", {"r1n"}, "p");
+    graph_builder::ints(pool, "kernel_shape", {2, 2});
+    graph_builder::ints(pool, "strides", {2, 2});
+    b.constant("K2", {4, 3, 2, 2}, weights(48));
+    graph_builder::ints(b.node("Conv", {"p", "K2"}, "c2"), "pads", {0, 0, 1, 1});
+    graph_builder::ints(b.node("Transpose", {"c2"}, "c2t"), "perm", {0, 2, 3, 1});
+    b.constant("b2", {1, 1, 1, 4}, {0.5f, 0.0f, -0.25f, 1.0f});
+    b.node("Add", {"c2t", "b2"}, "c2b");
+    auto* clip = b.node("Clip", {"c2b"}, "r2");
+    b.constant("lo", {}, {0.0f});
+    b.constant("hi", {}, {6.0f});
+    clip->add_input("lo");
+    clip->add_input("hi");
+    b.node("Flatten", {"r2"}, "f");  // NHWC order
+    b.constant("W", {16, 3}, weights(48));
+    b.node("MatMul", {"f", "W"}, "m");
+    b.constant("B", {3}, {0.1f, 0.2f, -0.3f});
+    b.node("Add", {"m", "B"}, "y");
+    b.output("y");
+    const std::string path = b.save("ort-tf2onnx-old");
+    const auto m = io::read_onnx(path);
+    for (std::uint64_t seed : {52, 53}) {
+        const auto nhwc = float_input(50, seed);
+        const auto chw = nhwc_to_chw(nhwc, 5, 5, 2);
+        require_agreement(net::forward<double>(m.network, chw), run_onnx_runtime(path, nhwc, {1, 5, 5, 2}));
+    }
+    // The biases went into the convolutions: no extra node.
+    CHECK(m.network.at(m.network.affine_nodes()[0]).bias == std::vector<double>{0.25, -0.5, 0.125});
+    CHECK(m.network.at(m.network.affine_nodes()[1]).bias == std::vector<double>{0.5, 0.0, -0.25, 1.0});
+}
+
+TEST_CASE("a quantized copy written as float32 with the source's interface runs in ONNX Runtime", "[io][onnx][ort][quantize]") {
+    // The Keras CNN: NHWC input 'conv2d_14_input', output 'dense_15'.
+    const auto source = io::read_onnx(networks + "/cnn_max_mninst2.onnx");
+    REQUIRE(source.input_nhwc);
+    quant::options q;
+    q.bits = 8;
+    q.per_channel = true;
+    q.significand_bits = 24;  // what `qbound quantize --float32` asks for
+    const quant::result r = quant::quantize(source.network, q);
+    const std::string path = test::temp_onnx_path("ort-quantized-float32");
+    const io::onnx_interface interface{source.input_name, source.output_name, source.input_nhwc};
+    CHECK(io::write_onnx(r.network, path, io::onnx_element_type::float32, interface) ==
+          "input 'conv2d_14_input' [1, 28, 28, 1] (NHWC), output 'dense_15' [1, 10], float32");
+    const auto back = io::read_onnx(path);
+    CHECK(back.input_name == "conv2d_14_input");
+    CHECK(back.output_name == "dense_15");
+    CHECK(back.input_nhwc);
+    for (std::size_t i : r.network.affine_nodes()) CHECK(back.network.at(i).weight == r.network.at(i).weight);  // bit-exact
+    const auto nhwc = float_input(784, 61);  // one channel: NHWC and CHW orders coincide
+    require_agreement(net::forward<double>(r.network, nhwc), run_onnx_runtime(path, nhwc, {1, 28, 28, 1}));
+    // The same network on a double grid has weights float32 cannot hold: the float32 writer refuses it.
+    q.significand_bits = 53;
+    CHECK_THROWS_WITH(io::write_onnx(quant::quantize(source.network, q).network, path, io::onnx_element_type::float32, interface),
+                      Catch::Matchers::Contains("is not exactly representable in float32"));
+    // Names that collide with a generated tensor are refused.
+    CHECK_THROWS_WITH(io::write_onnx(r.network, path, io::onnx_element_type::float64, {"t1", "", false}),
+                      Catch::Matchers::Contains("the ONNX tensor name 't1' would be used twice"));
 }

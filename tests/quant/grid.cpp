@@ -131,3 +131,43 @@ TEST_CASE("bad steps and bit widths are refused with clear messages", "[quant][g
     CHECK(quant::grid_point(3, 0.125) == 0.375);
     CHECK_THROWS_AS(quant::grid_point(3, 0.1), std::logic_error);
 }
+
+TEST_CASE("float32 grids: every k * eta is a float, eta is the smallest such step, explicit steps snap to float", "[quant][grid][float32]") {
+    const auto is_float = [](const rational& q) {
+        const double d = arith::nearest_double(q);
+        return arith::to_rational(d) == q && static_cast<double>(static_cast<float>(d)) == d;
+    };
+    testing::operand_generator gen(qbound::test::property_seed());
+    const std::size_t cases = qbound::test::property_cases(20000);
+    std::size_t rounded = 0;
+    for (std::size_t i = 0; i < cases; ++i) {
+        const auto bits = static_cast<unsigned>(gen.uniform_int(1, 23));
+        // Weights a float32 model holds: well inside float's normal range (random and adversarial mantissas).
+        const double max_abs = std::ldexp(gen.chance(0.3) ? 1.0 - std::ldexp(1.0, -static_cast<int>(gen.uniform_int(1, 53))) : static_cast<double>(gen.bits() >> 11) * 0x1p-53,
+                                          static_cast<int>(gen.uniform_int(-60, 60)));
+        if (!(max_abs > 0)) continue;
+        INFO("case " << i << ": bits " << bits << ", max|w| = " << testing::describe(max_abs));
+        const double eta = quant::step_for_bits(max_abs, bits, 24);
+        const std::int64_t q_max = quant::max_code_for_bits(bits);
+        const int allowed = 24 - quant::bit_length(arith::integer(q_max));
+        const rational target = arith::to_rational(max_abs) / q_max;
+        REQUIRE(arith::to_rational(eta) >= target);
+        REQUIRE(quant::significant_bits(eta) <= allowed);
+        REQUIRE(previous_with_bits(eta, allowed) < target);  // the smallest such step
+        for (std::int64_t k : {q_max, q_max - 1, -q_max, std::int64_t{1}, q_max / 2 + 1}) REQUIRE(is_float(rational(k) * arith::to_rational(eta)));
+        if (arith::to_rational(eta) != target) ++rounded;
+
+        const double explicit_eta = max_abs / static_cast<double>(gen.uniform_int(1, 3000));
+        const auto e = quant::step_for_explicit(max_abs, explicit_eta, 24);
+        const arith::integer K = quant::divide(max_abs, e.eta).ceil();
+        REQUIRE(e.eta >= explicit_eta);
+        REQUIRE(quant::significant_bits(e.eta) + quant::bit_length(K) <= 24);
+        REQUIRE(is_float(arith::to_rational(e.eta) * rational(K)));
+        REQUIRE(e.snapped == (e.eta != explicit_eta));
+    }
+    CHECK(rounded > cases / 2);
+    // A double grid (53 bits) is not a float grid: the 24-bit rule is what makes the difference.
+    CHECK_FALSE(is_float(rational(127) * arith::to_rational(quant::step_for_bits(0.1, 8))));
+    CHECK(is_float(rational(127) * arith::to_rational(quant::step_for_bits(0.1, 8, 24))));
+    CHECK_THROWS_WITH(quant::step_for_bits(1.0, 25, 24), Contains("leave no significant bits for the step in a 24-bit significand"));
+}

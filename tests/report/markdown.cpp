@@ -3,8 +3,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <stdexcept>
 
+using qbound::report::fraction_text;
 using qbound::report::inline_code;
 using qbound::report::markdown_table;
 using qbound::report::to_markdown;
@@ -27,4 +29,16 @@ TEST_CASE("inline code survives backticks inside") {
     CHECK(inline_code("qbound replay x") == "`qbound replay x`");
     CHECK(inline_code("a`b") == "``a`b``");
     CHECK(inline_code("`x`") == "`` `x` ``");
+}
+
+TEST_CASE("fractions strictly inside (0, 1) never print as 0 or 1") {
+    CHECK(fraction_text(0.99995) == "0.99995");
+    CHECK(fraction_text(0.9999999999) == "0.9999999999");
+    CHECK(fraction_text(0.999, 2) == "0.999");
+    CHECK(fraction_text(0.5) == "0.5");
+    CHECK(fraction_text(0.785, 2) == "0.79");  // ordinary rounding where it stays inside
+    CHECK(fraction_text(1.0) == "1");
+    CHECK(fraction_text(0.0) == "0");
+    CHECK(fraction_text(1e-300) == "1e-300");
+    CHECK(fraction_text(std::nextafter(1.0, 0.0)) == "0.9999999999999999");
 }

@@ -57,6 +57,7 @@ struct onnx_model {
     std::string producer;
     net::fold_report batch_norm_fold;  // whether folding its batch norms was exact (net/batch_norm.hpp)
     std::vector<quantized_tensor> quantized_tensors;  // weight-only QDQ, in file order
+    std::string input_name, output_name;  // the graph's (io::onnx_interface keeps them on export)
 };
 
 onnx_model read_onnx(const std::string& path, const limits& lim = limits_from_environment());

@@ -61,11 +61,11 @@ void for_each_conv_tap(const node& n, const shape3& in, Begin begin, Tap tap, En
                     const std::size_t c = group * in_per_group + ic;
                     for (std::size_t kh = 0; kh < g.kernel_h; ++kh) {
                         const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh * g.dilation) -
-                                                  static_cast<std::ptrdiff_t>(g.padding);
+                                                  static_cast<std::ptrdiff_t>(g.padding.top);
                         if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(in.height)) continue;
                         for (std::size_t kw = 0; kw < g.kernel_w; ++kw) {
                             const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw * g.dilation) -
-                                                      static_cast<std::ptrdiff_t>(g.padding);
+                                                      static_cast<std::ptrdiff_t>(g.padding.left);
                             if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(in.width)) continue;
                             tap(((o * in_per_group + ic) * g.kernel_h + kh) * g.kernel_w + kw,
                                 (c * in.height + static_cast<std::size_t>(ih)) * in.width + static_cast<std::size_t>(iw));

@@ -63,8 +63,25 @@ inline constexpr std::size_t op_count = sizeof(all_ops) / sizeof(all_ops[0]);
 
 std::string_view to_string(op kind);
 
+// Zero padding around a convolution's input: rows above (top) and below
+// (bottom), columns left and right; ONNX writes it as pads [top, left,
+// bottom, right]. A single number converts to equal padding on every side.
+struct padding_2d {
+    std::size_t top = 0, left = 0, bottom = 0, right = 0;
+    constexpr padding_2d() = default;
+    constexpr padding_2d(std::size_t all) : top(all), left(all), bottom(all), right(all) {}  // NOLINT: implicit on purpose
+    constexpr padding_2d(std::size_t t, std::size_t l, std::size_t b, std::size_t r) : top(t), left(l), bottom(b), right(r) {}
+    constexpr bool uniform() const { return top == left && left == bottom && bottom == right; }
+    friend constexpr bool operator==(const padding_2d&, const padding_2d&) = default;
+};
+
+// "p1" when uniform, else "p[t,l,b,r]" (node names, error messages).
+std::string to_string(const padding_2d& p);
+
 struct conv_geometry {
-    std::size_t kernel_h = 1, kernel_w = 1, stride = 1, padding = 0, dilation = 1, groups = 1;
+    std::size_t kernel_h = 1, kernel_w = 1, stride = 1;
+    padding_2d padding;
+    std::size_t dilation = 1, groups = 1;
 };
 
 struct pool_geometry {
@@ -205,10 +222,11 @@ private:
 void check_invariants(const std::string& name, const std::vector<node>& nodes, bool with_weights);
 void check_invariants(const network& net);
 
-// Output size of a convolution or pooling along one axis; throws
-// invalid_argument (naming `what`) when the window does not fit.
-std::size_t window_output_size(std::size_t in, std::size_t kernel, std::size_t stride, std::size_t padding,
-                               std::size_t dilation, const std::string& what);
+// Output size of a convolution or pooling along one axis with `before` and
+// `after` zero entries of padding; throws invalid_argument (naming `what`)
+// when the window does not fit.
+std::size_t window_output_size(std::size_t in, std::size_t kernel, std::size_t stride, std::size_t before,
+                               std::size_t after, std::size_t dilation, const std::string& what);
 
 // Throws qbound::net::model_error naming the node if any weight or bias is
 // NaN or infinite.

@@ -64,7 +64,9 @@ bool products_exact(double eta, const arith::integer& max_code);
 // Hence eta >= max_abs / q_max (no code exceeds q_max for any rounding to
 // floor, ceil or nearest: no clamping is ever needed) and every k * eta with
 // |k| <= q_max is exact. max_abs == 0 gives eta = 1 (all codes 0).
-double step_for_bits(double max_abs, unsigned bits);
+// `significand` 24 instead of 53 (float's) makes every k * eta a float
+// too, exponent range permitting: eta gets 24 - bit_length(q_max) bits.
+double step_for_bits(double max_abs, unsigned bits, int significand = 53);
 
 // An explicit step E for a tensor or channel with largest magnitude max_abs:
 // E itself when every k * E with |k| <= K = ceil(max_abs / E) is exact;
@@ -75,7 +77,9 @@ struct explicit_step {
     double eta = 1;
     bool snapped = false;
 };
-explicit_step step_for_explicit(double max_abs, double eta);
+// With `significand` 24 the snapped step has 24 - bit_length(K) bits (a
+// step with more is snapped even if double holds its products).
+explicit_step step_for_explicit(double max_abs, double eta, int significand = 53);
 
 // k * eta as a double, checked to be exactly k * eta (rational comparison);
 // throws std::logic_error if not (a broken step choice; must never happen).

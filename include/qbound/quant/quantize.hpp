@@ -52,6 +52,10 @@ struct options {
     std::optional<unsigned> bits;
     bool per_channel = false;       // one step per output channel
     bool quantize_biases = false;
+    // Significant bits of every grid point k * eta: 53 (double); 24 makes the
+    // quantized weights floats too (exponent range permitting), for float32
+    // ONNX files that ONNX Runtime can run.
+    int significand_bits = 53;
     std::uint64_t seed = 20261127;  // stochastic rounding; calibration sampling
     // AdaRound calibration: inputs (one per row, in the network's CHW input
     // order) from a CSV or .npy file, or else calib_samples points drawn

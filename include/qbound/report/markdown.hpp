@@ -23,4 +23,9 @@ std::string inline_code(const std::string& text);
 // 1234567 -> "1,234,567"
 std::string grouped(std::size_t v);
 
+// A fraction such as a relative gap with `digits` significant digits, and
+// more where rounding would print a value strictly inside (0, 1) as 0 or 1:
+// 0.99995 -> "0.99995", not "1"; 0.5 -> "0.5"; 1 -> "1".
+std::string fraction_text(double v, int digits = 3);
+
 }  // namespace qbound::report

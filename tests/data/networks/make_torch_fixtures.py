@@ -17,8 +17,11 @@ The outputs are committed, so the tests need neither tool.
                             its activations are quantized too (qbound refuses it, naming why)
   torch_mlp_view.onnx       an MLP on a 1x3x2x2 input whose forward flattens with x.view(-1)
                             (Reshape to [features], then MatMul + Add on a 1-D tensor)
-  torch_reference.json      torch's outputs of the float and the fake-quant CNN, and of the MLP,
-                            at three seeded inputs
+  torch_cnn_pad.onnx        a CNN with asymmetric zero padding before its convolutions (F.pad and
+                            nn.ZeroPad2d; torch writes a Pad whose pads come from a ConstantOfShape /
+                            Concat / Reshape / Slice / Transpose / Cast chain)
+  torch_reference.json      torch's outputs of the float and the fake-quant CNN, of the MLP and of
+                            the padded CNN, at three seeded inputs
 """
 import json
 import os
@@ -182,8 +185,27 @@ except Exception as e:  # noqa: BLE001 (recorded in the reference file)
 mlp = MLPView().eval()
 export(mlp, torch.zeros(1, 3, 2, 2), "torch_mlp_view.onnx")
 
+
+class PadCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 3, 2)             # 'same' for an even kernel: one more row and column after
+        self.pad2 = nn.ZeroPad2d((1, 0, 2, 1))      # left, right, top, bottom
+        self.conv2 = nn.Conv2d(3, 4, 3, stride=2)
+        self.fc = nn.Linear(4 * 4 * 2, 3)
+
+    def forward(self, x):
+        x = torch.relu(self.conv1(nn.functional.pad(x, (0, 1, 0, 1))))
+        x = torch.relu(self.conv2(self.pad2(x)))
+        return self.fc(torch.flatten(x, 1))
+
+
+pad_cnn = PadCNN().eval()
+export(pad_cnn, torch.zeros(1, 2, 6, 5), "torch_cnn_pad.onnx")
+
 inputs = [np.random.uniform(-1, 1, size=(1, 1, 14, 14)).astype(np.float32) for _ in range(3)]
 mlp_inputs = [np.random.uniform(-1, 1, size=(1, 3, 2, 2)).astype(np.float32) for _ in range(3)]
+pad_inputs = [np.random.uniform(-1, 1, size=(1, 2, 6, 5)).astype(np.float32) for _ in range(3)]
 with torch.no_grad():
     ref = {
         "note": "outputs of torch " + torch.__version__ + " (float32) at seeded inputs",
@@ -191,6 +213,7 @@ with torch.no_grad():
         "cnn": [{"input": x.ravel().tolist(), "float": model(torch.from_numpy(x)).ravel().tolist(),
                  "fakequant": fake(torch.from_numpy(x)).ravel().tolist()} for x in inputs],
         "mlp_view": [{"input": x.ravel().tolist(), "output": mlp(torch.from_numpy(x)).tolist()} for x in mlp_inputs],
+        "cnn_pad": [{"input": x.ravel().tolist(), "output": pad_cnn(torch.from_numpy(x)).ravel().tolist()} for x in pad_inputs],
     }
 with open(os.path.join(out_dir, "torch_reference.json"), "w") as f:
     json.dump(ref, f, indent=1)
