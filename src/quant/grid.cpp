@@ -171,6 +171,42 @@ explicit_step step_for_explicit(double max_abs, double eta, int significand) {
     return {snapped, true};
 }
 
+bool round_codes_fast(double w, double eta, rounded_codes& out) {
+    const double q = w / eta;
+    if (!(std::fabs(q) < 0x1p51) || !(std::fabs(w) < 0x1p1022) || !(eta > 0) || !std::isfinite(eta)) return false;
+    // |q - w / eta| <= ulp(q) / 2 <= 1/4: the exact floor is within one of floor(q).
+    auto k = static_cast<std::int64_t>(std::floor(q));
+    const auto sign_of_rest = [&](std::int64_t c) {  // sign of w - c eta, exactly
+        const double r = std::fma(-static_cast<double>(c), eta, w);
+        return (r > 0) - (r < 0);
+    };
+    for (int step = 0; step < 3 && sign_of_rest(k) < 0; ++step) --k;
+    for (int step = 0; step < 3 && sign_of_rest(k + 1) >= 0; ++step) ++k;
+    const int rest = sign_of_rest(k);
+    if (rest < 0 || sign_of_rest(k + 1) >= 0) return false;  // cannot happen; the exact path decides
+    out.floor = k;
+    out.ceil = rest == 0 ? k : k + 1;
+    // frac vs 1/2: the sign of 2w - (2k + 1) eta (2w exact: |w| < 2^1022; 2k + 1 exact: |k| < 2^52).
+    const double half = std::fma(-static_cast<double>(2 * k + 1), eta, 2 * w);
+    if (rest == 0 || half < 0) out.nearest = k;
+    else if (half > 0) out.nearest = k + 1;
+    else out.nearest = (k % 2 == 0) ? k : k + 1;  // a tie: the even neighbour
+    return true;
+}
+
+bool grid_point_fast(std::int64_t code, double eta, double& p) {
+    const double c = static_cast<double>(code);  // |code| < 2^52: exact
+    const double product = c * eta;
+    if (product == 0) {
+        if (code != 0) return false;  // eta * code underflowed
+        p = 0;
+        return true;
+    }
+    if (!std::isfinite(product) || !(std::fabs(product) >= 0x1p-968) || std::fma(c, eta, -product) != 0) return false;
+    p = product;
+    return true;
+}
+
 double grid_point(std::int64_t code, double eta) {
     const double p = static_cast<double>(code) * eta;  // |code| < 2^52: the conversion is exact
     if (!std::isfinite(p) || arith::to_rational(p) != arith::rational(code) * arith::to_rational(eta))

@@ -1,5 +1,6 @@
 #include "qbound/quant/quantize.hpp"
 
+#include "qbound/arith/error_free.hpp"
 #include "qbound/arith/errors.hpp"
 #include "qbound/core/errors.hpp"
 #include "qbound/arith/scalar.hpp"
@@ -62,9 +63,15 @@ struct entry_split {
 std::vector<entry_split> split_entries(const std::vector<double>& values, const tensor_steps& steps, method kind,
                                        std::mt19937_64& engine) {
     std::vector<entry_split> out(values.size());
+    const bool codes_only = kind == method::floor || kind == method::nearest;
     for (std::size_t i = 0; i < values.size(); ++i) {
-        const exact_quotient q = divide(values[i], steps.step(i));
         entry_split& e = out[i];
+        rounded_codes fast;
+        if (codes_only && std::isfinite(values[i]) && round_codes_fast(values[i], steps.step(i), fast)) {
+            e.floor = fast.floor, e.ceil = fast.ceil, e.nearest = fast.nearest;
+            continue;
+        }
+        const exact_quotient q = divide(values[i], steps.step(i));
         e.floor = to_code(q.floor);
         e.ceil = to_code(q.ceil());
         e.nearest = to_code(q.nearest());
@@ -85,15 +92,24 @@ std::int64_t pick(const entry_split& e, method kind, bool adaround_up) {
 }
 
 // Writes the grid points into `values` (checked exact) and returns max |w - w'| exactly.
+// Rationals only where double cannot show exactness: the grid point by the
+// fma residual, the change w - w' by TwoSum (exact when its error is 0).
 arith::rational apply_codes(std::span<double> values, const std::vector<std::int64_t>& codes, const tensor_steps& steps) {
-    arith::rational largest = 0;
+    arith::rational largest_slow = 0;
+    double largest_fast = 0;
     for (std::size_t i = 0; i < values.size(); ++i) {
-        const double q = grid_point(codes[i], steps.step(i));
-        const arith::rational change = arith::abs(arith::to_rational(values[i]) - arith::to_rational(q));
-        if (change > largest) largest = change;
+        double q = 0;
+        if (!grid_point_fast(codes[i], steps.step(i), q)) q = grid_point(codes[i], steps.step(i));
+        const auto [difference, error] = arith::two_sum(values[i], -q);
+        if (error == 0 && std::isfinite(difference)) {
+            largest_fast = std::max(largest_fast, std::fabs(difference));
+        } else {
+            const arith::rational change = arith::abs(arith::to_rational(values[i]) - arith::to_rational(q));
+            if (change > largest_slow) largest_slow = change;
+        }
         values[i] = q;
     }
-    return largest;
+    return arith::max(largest_slow, arith::to_rational(largest_fast));
 }
 
 double round_up(const arith::rational& q) { return arith::round_to_double(q, MPFR_RNDU); }

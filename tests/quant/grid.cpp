@@ -171,3 +171,56 @@ TEST_CASE("float32 grids: every k * eta is a float, eta is the smallest such ste
     CHECK(is_float(rational(127) * arith::to_rational(quant::step_for_bits(0.1, 8, 24))));
     CHECK_THROWS_WITH(quant::step_for_bits(1.0, 25, 24), Contains("leave no significant bits for the step in a 24-bit significand"));
 }
+
+TEST_CASE("round_codes_fast decides floor, ceiling and nearest exactly as divide does, or declines", "[quant][grid][fast]") {
+    testing::operand_generator gen(qbound::test::property_seed());
+    const std::size_t cases = qbound::test::property_cases(200000);
+    std::size_t decided = 0, ties = 0, on_grid = 0;
+    for (std::size_t i = 0; i < cases; ++i) {
+        double eta = std::fabs(gen.any());
+        if (!(eta > 0) || !std::isfinite(eta)) eta = std::ldexp(1.0, static_cast<int>(gen.uniform_int(-1074, 1000)));
+        double w = 0;
+        const auto family = gen.uniform_int(0, 4);
+        const auto k = static_cast<double>(gen.uniform_int(-(std::int64_t{1} << 20), std::int64_t{1} << 20));
+        if (family == 0) w = gen.any();                                    // anything
+        else if (family == 1) w = k * eta;                                 // on the grid (when exact)
+        else if (family == 2) w = (k + 0.5) * eta;                         // a tie (when exact)
+        else if (family == 3) w = std::nextafter(k * eta, gen.chance(0.5) ? INFINITY : -INFINITY);  // next to a grid point
+        else w = eta * (k + static_cast<double>(gen.bits() >> 11) * 0x1p-53);
+        if (!std::isfinite(w)) continue;
+        INFO("case " << i << ": w = " << testing::describe(w) << ", eta = " << testing::describe(eta));
+        quant::rounded_codes fast;
+        if (!quant::round_codes_fast(w, eta, fast)) {
+            REQUIRE((std::fabs(w / eta) >= 0x1p51 || std::fabs(w) >= 0x1p1022 || !std::isfinite(w / eta)));
+            continue;
+        }
+        ++decided;
+        const quant::exact_quotient q = quant::divide(w, eta);
+        REQUIRE(fast.floor == quant::to_code(q.floor));
+        REQUIRE(fast.ceil == quant::to_code(q.ceil()));
+        REQUIRE(fast.nearest == quant::to_code(q.nearest()));
+        on_grid += q.on_grid();
+        ties += !q.on_grid() && 2 * q.remainder == q.denominator;
+    }
+    CHECK(decided > cases / 2);
+    CHECK(ties > cases / 40);      // the tie rule is exercised
+    CHECK(on_grid > cases / 20);
+}
+
+TEST_CASE("grid_point_fast returns exact products or declines", "[quant][grid][fast]") {
+    testing::operand_generator gen(qbound::test::property_seed());
+    const std::size_t cases = qbound::test::property_cases(100000);
+    std::size_t decided = 0;
+    for (std::size_t i = 0; i < cases; ++i) {
+        const auto code = gen.uniform_int(-(std::int64_t{1} << 30), std::int64_t{1} << 30);
+        double eta = std::fabs(gen.any());
+        if (!(eta > 0) || !std::isfinite(eta)) eta = 0x1p-1074;
+        if (gen.chance(0.5) && eta < 1e300) eta = quant::round_up_to_significant_bits(arith::to_rational(eta), 20);  // a grid step
+        double p = 0;
+        INFO("case " << i << ": code " << code << ", eta = " << testing::describe(eta));
+        if (!quant::grid_point_fast(code, eta, p)) continue;
+        ++decided;
+        REQUIRE(arith::to_rational(p) == rational(code) * arith::to_rational(eta));
+    }
+    CHECK(decided > cases / 4);
+}

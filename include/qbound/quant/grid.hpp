@@ -39,6 +39,19 @@ struct exact_quotient {
 // not finite.
 exact_quotient divide(double w, double eta);
 
+// The floor, ceiling and nearest (ties to even) codes of w / eta, as
+// divide() gives them, in double arithmetic: k from the rounded quotient,
+// then corrected by the SIGN of w - k eta, which fma(-k, eta, w) gets
+// exactly (w and k eta are multiples of 2^-1074, so a non-zero exact
+// difference is at least 2^-1074 in magnitude and rounds to a non-zero value
+// of the same sign); ties by the sign of 2w - (2k + 1) eta likewise. Returns
+// false, deciding nothing, when |w / eta| >= 2^51 or |w| >= 2^1022 (then use
+// divide()). Needs eta > 0 and w finite.
+struct rounded_codes {
+    std::int64_t floor = 0, ceil = 0, nearest = 0;
+};
+bool round_codes_fast(double w, double eta, rounded_codes& out);
+
 // Largest code magnitude for a bit width b in 1..32: 2^(b-1) - 1, and 1 for
 // b = 1 (ternary codes {-1, 0, 1}). Throws invalid_argument outside 1..32.
 std::int64_t max_code_for_bits(unsigned bits);
@@ -84,6 +97,11 @@ explicit_step step_for_explicit(double max_abs, double eta, int significand = 53
 // k * eta as a double, checked to be exactly k * eta (rational comparison);
 // throws std::logic_error if not (a broken step choice; must never happen).
 double grid_point(std::int64_t code, double eta);
+
+// code * eta when it is an exact double that the fma residual can prove
+// exact (product 0, or of magnitude >= 2^-968 with residual 0): true and p
+// set; false otherwise (grid_point decides those exactly).
+bool grid_point_fast(std::int64_t code, double eta, double& p);
 
 // The code as an int64 (|code| < code_limit, else invalid_argument).
 std::int64_t to_code(const arith::integer& k);
