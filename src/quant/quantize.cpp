@@ -63,14 +63,8 @@ struct entry_split {
 std::vector<entry_split> split_entries(const std::vector<double>& values, const tensor_steps& steps, method kind,
                                        std::mt19937_64& engine) {
     std::vector<entry_split> out(values.size());
-    const bool codes_only = kind == method::floor || kind == method::nearest;
     for (std::size_t i = 0; i < values.size(); ++i) {
         entry_split& e = out[i];
-        rounded_codes fast;
-        if (codes_only && std::isfinite(values[i]) && round_codes_fast(values[i], steps.step(i), fast)) {
-            e.floor = fast.floor, e.ceil = fast.ceil, e.nearest = fast.nearest;
-            continue;
-        }
         const exact_quotient q = divide(values[i], steps.step(i));
         e.floor = to_code(q.floor);
         e.ceil = to_code(q.ceil());
@@ -79,6 +73,25 @@ std::vector<entry_split> split_entries(const std::vector<double>& values, const 
         if (kind == method::adaround) e.fraction = q.fraction();
     }
     return out;
+}
+
+// Floor or nearest codes straight from the values: double arithmetic where
+// round_codes_fast decides, the exact quotient elsewhere; no per-entry split.
+std::vector<std::int64_t> direct_codes(const std::vector<double>& values, const tensor_steps& steps, method kind) {
+    std::vector<std::int64_t> codes(values.size());
+    for (std::size_t g = 0; g < steps.eta.size(); ++g) {
+        const double eta = steps.eta[g];
+        for (std::size_t i = g * steps.per_group; i < (g + 1) * steps.per_group; ++i) {
+            rounded_codes fast;
+            if (std::isfinite(values[i]) && round_codes_fast(values[i], eta, fast)) {
+                codes[i] = kind == method::floor ? fast.floor : fast.nearest;
+                continue;
+            }
+            const exact_quotient q = divide(values[i], eta);
+            codes[i] = to_code(kind == method::floor ? q.floor : q.nearest());
+        }
+    }
+    return codes;
 }
 
 std::int64_t pick(const entry_split& e, method kind, bool adaround_up) {
@@ -97,17 +110,20 @@ std::int64_t pick(const entry_split& e, method kind, bool adaround_up) {
 arith::rational apply_codes(std::span<double> values, const std::vector<std::int64_t>& codes, const tensor_steps& steps) {
     arith::rational largest_slow = 0;
     double largest_fast = 0;
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        double q = 0;
-        if (!grid_point_fast(codes[i], steps.step(i), q)) q = grid_point(codes[i], steps.step(i));
-        const auto [difference, error] = arith::two_sum(values[i], -q);
-        if (error == 0 && std::isfinite(difference)) {
-            largest_fast = std::max(largest_fast, std::fabs(difference));
-        } else {
-            const arith::rational change = arith::abs(arith::to_rational(values[i]) - arith::to_rational(q));
-            if (change > largest_slow) largest_slow = change;
+    for (std::size_t g = 0; g < steps.eta.size(); ++g) {
+        const double eta = steps.eta[g];
+        for (std::size_t i = g * steps.per_group; i < (g + 1) * steps.per_group; ++i) {
+            double q = 0;
+            if (!grid_point_fast(codes[i], eta, q)) q = grid_point(codes[i], eta);
+            const auto [difference, error] = arith::two_sum(values[i], -q);
+            if (error == 0 && std::isfinite(difference)) {
+                largest_fast = std::max(largest_fast, std::fabs(difference));
+            } else {
+                const arith::rational change = arith::abs(arith::to_rational(values[i]) - arith::to_rational(q));
+                if (change > largest_slow) largest_slow = change;
+            }
+            values[i] = q;
         }
-        values[i] = q;
     }
     return arith::max(largest_slow, arith::to_rational(largest_fast));
 }
@@ -172,13 +188,15 @@ result quantize(const net::network& original, const options& opt) {
         if (!nodes[i].is_affine()) continue;
         const net::node& n = nodes[i];
         const std::size_t channels = n.out_features;
+        // Floor and nearest need only the codes; stochastic rounding and AdaRound the exact split.
+        const bool direct = opt.kind == method::floor || opt.kind == method::nearest;
         const tensor_steps w_steps = choose_steps(n.weight, opt.per_channel ? channels : 1, opt);
-        const auto w_split = split_entries(n.weight, w_steps, opt.kind, engine);
+        const auto w_split = direct ? std::vector<entry_split>{} : split_entries(n.weight, w_steps, opt.kind, engine);
         tensor_steps b_steps;
         std::vector<entry_split> b_split;
         if (opt.quantize_biases) {
             b_steps = choose_steps(n.bias, opt.per_channel ? channels : 1, opt);
-            b_split = split_entries(n.bias, b_steps, opt.kind, engine);
+            if (!direct) b_split = split_entries(n.bias, b_steps, opt.kind, engine);
         }
 
         layer_report rep;
@@ -237,11 +255,18 @@ result quantize(const net::network& original, const options& opt) {
         q.name = n.name;
         q.eta = w_steps.eta;
         q.codes.reserve(n.weight.size());
-        for (std::size_t k = 0; k < n.weight.size(); ++k) q.codes.push_back(pick(w_split[k], opt.kind, !weight_up.empty() && weight_up[k]));
+        if (direct) {
+            q.codes = direct_codes(n.weight, w_steps, opt.kind);
+        } else {
+            q.codes.reserve(n.weight.size());
+            for (std::size_t k = 0; k < n.weight.size(); ++k) q.codes.push_back(pick(w_split[k], opt.kind, !weight_up.empty() && weight_up[k]));
+        }
         rep.max_weight_change_exact = apply_codes(res.network.weights(i), q.codes, w_steps);
         if (opt.quantize_biases) {
             q.bias_eta = b_steps.eta;
-            for (std::size_t o = 0; o < n.bias.size(); ++o) q.bias_codes.push_back(pick(b_split[o], opt.kind, !bias_up.empty() && bias_up[o]));
+            if (direct) q.bias_codes = direct_codes(n.bias, b_steps, opt.kind);
+            else
+                for (std::size_t o = 0; o < n.bias.size(); ++o) q.bias_codes.push_back(pick(b_split[o], opt.kind, !bias_up.empty() && bias_up[o]));
             rep.max_bias_change_exact = apply_codes(res.network.bias(i), q.bias_codes, b_steps);
         }
         if (!q.codes.empty()) {
