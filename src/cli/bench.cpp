@@ -15,12 +15,17 @@ namespace qbound::cli {
 int run_bench(const bench_options& opt) {
     experiments::progress_sink progress;
     if (!opt.json) progress.update = [](const std::string& text) { std::cerr << text << "\n"; };
-    const auto r = experiments::run_bench({opt.resolution, opt.slow_resolution, opt.runs, opt.slow_runs, opt.skip_ort, opt.skip_memory}, progress);
+    experiments::bench_options bopt;
+    bopt.resolution = opt.resolution, bopt.slow_resolution = opt.slow_resolution, bopt.runs = opt.runs, bopt.slow_runs = opt.slow_runs;
+    bopt.skip_ort = opt.skip_ort, bopt.skip_memory = opt.skip_memory, bopt.skip_bounds = opt.skip_bounds, bopt.bab_nodes = opt.bab_nodes;
+    const auto r = experiments::run_bench(bopt, progress);
     if (opt.json) {
         std::cout << experiments::to_json(r).dump(2) << "\n";
         return 0;
     }
     const auto& mem = r.memory;
+    fmt::print("Machine: {}; this CPU runs x86-64-v{}, this binary is compiled for x86-64-v{}; {} threads\n", r.machine.cpu,
+               r.machine.isa_supported, r.machine.isa_compiled, r.machine.threads);
     fmt::print("ResNet18 at {}x{}, one image, {} MACs; median of {} runs; {} threads\n\n", opt.resolution, opt.resolution, grouped(r.macs),
                opt.runs, r.threads);
     fmt::print("{:<38} {:>12} {:>10}  {}\n", "path", "seconds", "x plain", "note");
@@ -30,6 +35,15 @@ int run_bench(const bench_options& opt) {
     if (!opt.skip_memory)
         fmt::print("\nResNet50 at {}: refined certified point enclosure at 250 bits {:.3g} s, peak memory (ru_maxrss of the child) {:.2f} GiB{}\n",
                    opt.resolution, mem.enclose_seconds, mem.peak_gib, mem.ok ? "" : " (child failed)");
+    if (!r.branch_and_bound.empty()) {
+        fmt::print("\nBranch and bound, 5 inputs, 6 x 50 MLP pair (16-bit nearest copy), [-1, 1]^5, one thread:\n");
+        for (const auto& b : r.branch_and_bound)
+            fmt::print("  {:<62} {:>6} boxes {:>8.3g} s {:>9.1f} boxes/s/core\n", b.method, b.boxes, b.seconds, b.boxes_per_second());
+    }
+    fmt::print("\nTargets (issue 19), this run:\n");
+    for (const auto& t : experiments::issue_targets(r))
+        fmt::print("  {:<62} {:>10} (limit {}{}): {}\n", t.name, t.measured ? fmt::format("{:.3g}{}", t.value, t.unit) : "-", t.limit, t.unit,
+                   t.measured ? (t.met() ? "met" : "NOT met") : "not measured");
     const auto met = [](bool b) { return b ? "met" : "NOT met"; };
     fmt::print("\nGoals: certified point <= 3x plain: a priori {} ({:.2f}x), refined {} ({:.2f}x); IBP <= 5x plain: {} ({:.2f}x);\n"
                "       >= 50x faster than MPFI: a priori {} ({:.0f}x), refined {} ({:.0f}x); ResNet50 peak < 3 GiB: {}\n"

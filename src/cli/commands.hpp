@@ -144,7 +144,8 @@ int run_demo(const demo_options& opt);
 struct bench_options {
     std::size_t resolution = 224, slow_resolution = 32;  // the Boost.Interval and MPFI rows run at slow_resolution, scaled
     std::size_t runs = 5, slow_runs = 1;
-    bool skip_ort = false, skip_memory = false, json = false;
+    bool skip_ort = false, skip_memory = false, skip_bounds = false, json = false;
+    std::size_t bab_nodes = 2000;
 };
 
 int run_bench(const bench_options& opt);

@@ -3,6 +3,12 @@
 #include "qbound/core/parallel.hpp"
 #include "qbound/arith/precision.hpp"
 #include "qbound/arith/scalar.hpp"
+#include "qbound/bounds/bounds.hpp"
+#include "qbound/net/init.hpp"
+#include "qbound/net/zoo.hpp"
+#include "qbound/quant/quantize.hpp"
+#include "qbound/verify/branch_and_bound.hpp"
+#include "qbound/verify/differential.hpp"
 #include "qbound/experiments/models.hpp"
 #include "qbound/fast/enclosure.hpp"
 #include "qbound/io/onnx_export.hpp"
@@ -152,11 +158,88 @@ bench_memory resnet50_peak_memory(std::size_t resolution) {
     return m;
 }
 
+double seconds_of_run(const std::function<void()>& f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// quantize (8-bit nearest, per tensor) + ingredients + every bound variant,
+// the work of `qbound bounds resnet50` after the model is built.
+double bounds_resnet50_seconds(std::size_t runs) {
+    const auto model = load_model_with_weights("resnet50", 224, 1, 0);
+    std::vector<double> t;
+    for (std::size_t run = 0; run < std::max<std::size_t>(runs, 1); ++run)
+        t.push_back(seconds_of_run([&] {
+            quant::options q;
+            q.bits = 8;
+            const net::network quantized = quant::quantize(model.network, q).network;
+            const auto p = bounds::collect_ingredients(model.network, quantized, 1);
+            (void)bounds::compute_bounds(p, model.network, quantized);
+        }));
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+}
+
+std::vector<bab_rate> branch_and_bound_rates(std::size_t nodes) {
+    net::network theta = net::make_mlp({5, 50, 50, 50, 50, 50, 50, 5});
+    net::init_he_normal(theta, 1, 0.0);
+    quant::options q;
+    q.bits = 16;
+    const net::network quantized = quant::quantize(theta, q).network;
+    std::vector<bab_rate> rates;
+    for (const auto& [method, depth] : {std::pair<std::string, std::size_t>{"linear relaxation, intermediate back-substitution to depth 5", 5},
+                                        std::pair<std::string, std::size_t>{"linear relaxation, forward intermediate bounds only", 0}}) {
+        verify::per_output_options o;
+        o.max_nodes = nodes;
+        o.max_seconds = 1e9;
+        o.threads = 1;
+        o.intermediate_depth = depth;
+        bab_rate r{method, 0, 0};
+        r.seconds = seconds_of_run([&] { r.boxes = verify::per_output_branch_and_bound(theta, quantized, {verify::centered_box(5, 1.0)}, o).nodes; });
+        rates.push_back(r);
+    }
+    return rates;
+}
+
 }  // namespace
+
+machine_info describe_machine() {
+    machine_info m;
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    for (std::string line; std::getline(cpuinfo, line);)
+        if (line.rfind("model name", 0) == 0) {
+            const auto colon = line.find(':');
+            m.cpu = colon == std::string::npos ? line : line.substr(colon + 2);
+            break;
+        }
+    if (m.cpu.empty()) m.cpu = "unknown CPU";
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    const bool v2 = __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("ssse3");
+    const bool v3 = v2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
+                    __builtin_cpu_supports("fma");
+    const bool v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512cd") &&
+                    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    m.isa_supported = v4 ? 4 : v3 ? 3 : v2 ? 2 : 1;
+#endif
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+    m.isa_compiled = 4;
+#elif defined(__AVX2__) && defined(__FMA__)
+    m.isa_compiled = 3;
+#elif defined(__SSE4_2__)
+    m.isa_compiled = 2;
+#else
+    m.isa_compiled = 1;
+#endif
+    m.threads = core::thread_count(0);
+    return m;
+}
 
 bench_report run_bench(const bench_options& opt, const progress_sink& progress) {
     bench_report report;
     report.options = opt;
+    report.machine = describe_machine();
     // Memory first, before this process grows (the child is a copy of it).
     auto& mem = report.memory;
     if (!opt.skip_memory) mem = resnet50_peak_memory(opt.resolution);
@@ -229,6 +312,7 @@ bench_report run_bench(const bench_options& opt, const progress_sink& progress) 
     if (!opt.skip_ort) {
         std::string error;
         const double t = onnx_runtime_seconds(net, x, opt.runs, error);
+        if (error.empty()) report.ort = t;
         rows.push_back({"ONNX Runtime float32 (node, CPU)", error.empty() ? "session.run only" : error, t, error.empty()});
     }
 
@@ -237,6 +321,14 @@ bench_report run_bench(const bench_options& opt, const progress_sink& progress) 
             if (r.path.rfind(prefix, 0) == 0) return r.seconds;
         return 0.0;
     };
+    if (opt.bab_nodes > 0) {
+        progress.status(fmt::format("bench: branch and bound, {} boxes per method, one thread", opt.bab_nodes));
+        report.branch_and_bound = branch_and_bound_rates(opt.bab_nodes);
+    }
+    if (!opt.skip_bounds) {
+        progress.status("bench: qbound bounds resnet50 (quantize, ingredients, every variant)");
+        report.bounds_resnet50 = bounds_resnet50_seconds(opt.slow_runs);
+    }
     progress.done();
     const double point = rows[1].seconds, refined = rows[2].seconds, box = rows[3].seconds, mpfi = seconds_of("MPFI 128-bit");
     report.plain = plain, report.point = point, report.refined = refined, report.box = box, report.mpfi = mpfi;
@@ -246,6 +338,19 @@ bench_report run_bench(const bench_options& opt, const progress_sink& progress) 
     return report;
 }
 
+std::vector<bench_target> issue_targets(const bench_report& r) {
+    const auto ratio = [&](const std::string& name, double seconds, double base, double limit, bool measured) {
+        return bench_target{name, base > 0 ? seconds / base : 0, limit, "x", measured && base > 0};
+    };
+    const auto row = [&](std::size_t i) { return i < r.rows.size() ? r.rows[i].seconds : 0.0; };
+    return {ratio("plain double forward / ONNX Runtime float32", r.plain, r.ort, 2, r.ort > 0),
+            ratio("a-priori certified point / plain", r.point, r.plain, 2, true),
+            ratio("refined certified point / plain", r.refined, r.plain, 6, true),
+            ratio("box IBP / plain", r.box, r.plain, 2, true),
+            ratio("pair pass / plain", row(6), r.plain, 4, r.rows.size() > 6),
+            bench_target{"qbound bounds resnet50 (quantize, ingredients, every variant)", r.bounds_resnet50, 3, "s", r.bounds_resnet50 > 0}};
+}
+
 nlohmann::json to_json(const bench_report& r) {
     const auto& opt = r.options;
     nlohmann::json j{{"model", "resnet18"}, {"resolution", opt.resolution}, {"macs", r.macs}, {"runs", opt.runs},
@@ -253,6 +358,18 @@ nlohmann::json to_json(const bench_report& r) {
     for (const auto& row : r.rows)
         j["rows"].push_back({{"path", row.path}, {"seconds", row.measured ? nlohmann::json(row.seconds) : nlohmann::json()},
                              {"ratio_to_plain", row.measured ? nlohmann::json(row.seconds / r.plain) : nlohmann::json()}, {"note", row.note}});
+    j["ratio_plain_to_ort"] = r.ort > 0 ? nlohmann::json(r.plain / r.ort) : nlohmann::json();
+    j["machine"] = {{"cpu", r.machine.cpu}, {"isa_supported", "x86-64-v" + std::to_string(r.machine.isa_supported)},
+                    {"isa_compiled", "x86-64-v" + std::to_string(r.machine.isa_compiled)}, {"threads", r.machine.threads}};
+    j["bounds_resnet50_seconds"] = r.bounds_resnet50 > 0 ? nlohmann::json(r.bounds_resnet50) : nlohmann::json();
+    j["branch_and_bound"] = nlohmann::json::array();
+    for (const auto& b : r.branch_and_bound)
+        j["branch_and_bound"].push_back({{"method", b.method}, {"boxes", b.boxes}, {"seconds", b.seconds},
+                                         {"boxes_per_second_per_core", b.boxes_per_second()}});
+    j["targets"] = nlohmann::json::array();
+    for (const auto& t : issue_targets(r))
+        j["targets"].push_back({{"target", t.name}, {"value", t.measured ? nlohmann::json(t.value) : nlohmann::json()}, {"limit", t.limit},
+                                {"unit", t.unit}, {"met", t.met()}});
     j["resnet50_memory"] = {{"measured", r.memory.ok}, {"peak_gib", r.memory.peak_gib}, {"enclose_seconds", r.memory.enclose_seconds}};
     j["goals"] = {{"point_within_3x_plain", r.goal_point}, {"refined_point_within_3x_plain", r.goal_refined},
                   {"ibp_within_5x_plain", r.goal_box}, {"at_least_50x_faster_than_mpfi", r.goal_mpfi},

@@ -18,6 +18,27 @@ struct bench_options {
     std::size_t resolution = 224, slow_resolution = 32;  // the Boost.Interval and MPFI rows run at slow_resolution, scaled
     std::size_t runs = 5, slow_runs = 1;
     bool skip_ort = false, skip_memory = false;
+    bool skip_bounds = false;         // the `qbound bounds resnet50` row
+    std::size_t bab_nodes = 2000;     // boxes per branch-and-bound rate measurement (0: skip)
+};
+
+// The machine the numbers come from.
+struct machine_info {
+    std::string cpu;                 // /proc/cpuinfo's model name
+    int isa_supported = 1;           // highest x86-64 level this CPU runs (1..4)
+    int isa_compiled = 1;            // the level this binary was compiled for
+    unsigned threads = 0;
+};
+machine_info describe_machine();
+
+// Branch and bound on an ACAS Xu-size pair (5 inputs, 6 hidden layers of 50,
+// He-normal seed 1, zero biases, 16-bit nearest copy, [-1, 1]^5) on one
+// thread, for each upper-side method: boxes per second per core.
+struct bab_rate {
+    std::string method;
+    std::size_t boxes = 0;
+    double seconds = 0;
+    double boxes_per_second() const { return seconds > 0 ? static_cast<double>(boxes) / seconds : 0; }
 };
 
 struct bench_row {
@@ -40,9 +61,26 @@ struct bench_report {
     // and ONNX Runtime (unless skipped).
     std::vector<bench_row> rows;
     bench_memory memory;  // zero when skipped
+    machine_info machine;
+    double ort = 0;             // ONNX Runtime's median seconds (0: not measured)
+    double bounds_resnet50 = 0; // seconds of quantize + ingredients + every bound on ResNet50 at 224 (0: skipped)
+    std::vector<bab_rate> branch_and_bound;
     double plain = 0, point = 0, refined = 0, box = 0, mpfi = 0;  // medians of those rows
     bool goal_point = false, goal_refined = false, goal_box = false, goal_mpfi = false, goal_refined_mpfi = false, goal_memory = false;
 };
+
+// The speed targets of qbound issue 19, evaluated on this run: "plain
+// double forward <= 2x ONNX Runtime", "a-priori point <= 2x plain", "refined
+// point <= 6x plain", "IBP <= 2x plain", "pair pass <= 4x plain", "bounds
+// resnet50 <= 3 s". `measured` false when a row was skipped.
+struct bench_target {
+    std::string name;
+    double value = 0, limit = 0;  // value <= limit meets it
+    std::string unit;             // "x" (a ratio) or "s"
+    bool measured = false;
+    bool met() const { return measured && value <= limit; }
+};
+std::vector<bench_target> issue_targets(const bench_report& r);
 
 // progress.status tells what is being measured.
 bench_report run_bench(const bench_options& opt, const progress_sink& progress);
