@@ -3,6 +3,7 @@
 #include "qbound/arith/error_free.hpp"
 #include "qbound/arith/errors.hpp"
 #include "qbound/core/errors.hpp"
+#include "qbound/core/parallel.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/net/errors.hpp"
 #include "qbound/net/forward.hpp"
@@ -12,6 +13,7 @@
 #include "text.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <random>
 #include <span>
@@ -77,20 +79,29 @@ std::vector<entry_split> split_entries(const std::vector<double>& values, const 
 
 // Floor or nearest codes straight from the values: double arithmetic where
 // round_codes_fast decides, the exact quotient elsewhere; no per-entry split.
+// Entries go in chunks over all threads (each entry on its own, so the
+// result does not depend on them); an error is raised again in entry order.
+constexpr std::size_t quantize_chunk = std::size_t{1} << 16;
+
 std::vector<std::int64_t> direct_codes(const std::vector<double>& values, const tensor_steps& steps, method kind) {
     std::vector<std::int64_t> codes(values.size());
-    for (std::size_t g = 0; g < steps.eta.size(); ++g) {
-        const double eta = steps.eta[g];
-        for (std::size_t i = g * steps.per_group; i < (g + 1) * steps.per_group; ++i) {
-            rounded_codes fast;
-            if (std::isfinite(values[i]) && round_codes_fast(values[i], eta, fast)) {
-                codes[i] = kind == method::floor ? fast.floor : fast.nearest;
-                continue;
-            }
-            const exact_quotient q = divide(values[i], eta);
-            codes[i] = to_code(kind == method::floor ? q.floor : q.nearest());
+    const auto code_of = [&](std::size_t i) {
+        const double eta = steps.eta[i / steps.per_group];
+        rounded_codes fast;
+        if (std::isfinite(values[i]) && round_codes_fast(values[i], eta, fast)) return kind == method::floor ? fast.floor : fast.nearest;
+        const exact_quotient q = divide(values[i], eta);
+        return to_code(kind == method::floor ? q.floor : q.nearest());
+    };
+    std::atomic<bool> failed{false};
+    core::parallel_for((values.size() + quantize_chunk - 1) / quantize_chunk, 0, [&](std::size_t chunk, unsigned) {
+        try {
+            for (std::size_t i = chunk * quantize_chunk; i < std::min(values.size(), (chunk + 1) * quantize_chunk); ++i) codes[i] = code_of(i);
+        } catch (const std::exception&) {
+            failed = true;
         }
-    }
+    });
+    if (failed)
+        for (std::size_t i = 0; i < values.size(); ++i) codes[i] = code_of(i);  // throws the first error
     return codes;
 }
 
@@ -108,24 +119,27 @@ std::int64_t pick(const entry_split& e, method kind, bool adaround_up) {
 // Rationals only where double cannot show exactness: the grid point by the
 // fma residual, the change w - w' by TwoSum (exact when its error is 0).
 arith::rational apply_codes(std::span<double> values, const std::vector<std::int64_t>& codes, const tensor_steps& steps) {
-    arith::rational largest_slow = 0;
-    double largest_fast = 0;
-    for (std::size_t g = 0; g < steps.eta.size(); ++g) {
-        const double eta = steps.eta[g];
-        for (std::size_t i = g * steps.per_group; i < (g + 1) * steps.per_group; ++i) {
+    const std::size_t chunks = (values.size() + quantize_chunk - 1) / quantize_chunk;
+    std::vector<arith::rational> largest_slow(chunks, arith::rational(0));
+    std::vector<double> largest_fast(chunks, 0.0);
+    core::parallel_for(chunks, 0, [&](std::size_t chunk, unsigned) {
+        for (std::size_t i = chunk * quantize_chunk; i < std::min(values.size(), (chunk + 1) * quantize_chunk); ++i) {
+            const double eta = steps.eta[i / steps.per_group];
             double q = 0;
             if (!grid_point_fast(codes[i], eta, q)) q = grid_point(codes[i], eta);
             const auto [difference, error] = arith::two_sum(values[i], -q);
             if (error == 0 && std::isfinite(difference)) {
-                largest_fast = std::max(largest_fast, std::fabs(difference));
+                largest_fast[chunk] = std::max(largest_fast[chunk], std::fabs(difference));
             } else {
                 const arith::rational change = arith::abs(arith::to_rational(values[i]) - arith::to_rational(q));
-                if (change > largest_slow) largest_slow = change;
+                if (change > largest_slow[chunk]) largest_slow[chunk] = change;
             }
             values[i] = q;
         }
-    }
-    return arith::max(largest_slow, arith::to_rational(largest_fast));
+    });
+    arith::rational largest = 0;  // a maximum: the same in any order
+    for (std::size_t c = 0; c < chunks; ++c) largest = arith::max(largest, arith::max(largest_slow[c], arith::to_rational(largest_fast[c])));
+    return largest;
 }
 
 double round_up(const arith::rational& q) { return arith::round_to_double(q, MPFR_RNDU); }

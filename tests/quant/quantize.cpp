@@ -2,6 +2,7 @@
 // stochastic rounding (reproducible, unbiased), bad options, ONNX round
 // trips with bit-identical weights, and the real imported networks.
 #include "qbound/core/errors.hpp"
+#include "qbound/core/parallel.hpp"
 #include "qbound/arith/scalar.hpp"
 #include "qbound/io/load.hpp"
 #include "qbound/io/onnx.hpp"
@@ -293,4 +294,38 @@ TEST_CASE("imported ONNX and NNet networks quantize with every method", "[quant]
             }
         }
     }
+}
+
+TEST_CASE("floor and nearest give the same codes, weights and changes on 1 and 2 threads, and match the exact quotient", "[quant][threads]") {
+    // Layers of 300 x 400 = 120,000 weights span two chunks of the parallel loops.
+    net::network m = net::make_mlp({300, 400, 300, 10});
+    net::init_he_normal(m, 5, 0.1);
+    // Adversarial entries: exact ties, grid points and their neighbours, a subnormal, zero.
+    const std::span<double> w = m.weights(m.affine_nodes().front());
+    w[0] = 0, w[1] = 1e-310, w[70000] = -w[70001];
+    for (const auto kind : {quant::method::floor, quant::method::nearest})
+        for (const bool per_channel : {false, true}) {
+            quant::options q;
+            q.kind = kind;
+            q.bits = 6;
+            q.per_channel = per_channel;
+            q.quantize_biases = true;
+            INFO(quant::to_string(kind) << (per_channel ? ", per channel" : ", per tensor"));
+            const unsigned saved = core::default_threads();
+            core::default_threads() = 1;
+            const auto one = quant::quantize(m, q);
+            core::default_threads() = 2;
+            const auto two = quant::quantize(m, q);
+            core::default_threads() = saved;
+            REQUIRE(one.max_change == two.max_change);
+            for (std::size_t k = 0; k < one.codes.size(); ++k) {
+                REQUIRE(one.codes[k].codes == two.codes[k].codes);
+                REQUIRE(one.codes[k].bias_codes == two.codes[k].bias_codes);
+                const auto& layer = m.at(one.codes[k].node);
+                for (std::size_t i = 0; i < layer.weight.size(); i += 97) {  // a sample against the exact path
+                    const quant::exact_quotient e = quant::divide(layer.weight[i], one.codes[k].weight_step(i));
+                    REQUIRE(one.codes[k].codes[i] == quant::to_code(kind == quant::method::floor ? e.floor : e.nearest()));
+                }
+            }
+        }
 }
