@@ -672,9 +672,11 @@ private:
             const auto v = integer_value(d, "ConstantOfShape dimension");
             if (v < 0) throw model_error("ConstantOfShape with a negative dimension");
             c.dims.push_back(v);
-            count *= static_cast<std::uint64_t>(v);
-            if (count > limits_.max_tensor_elements)
-                throw model_error(limit_message("ConstantOfShape elements", count, "max_tensor_elements", limits_.max_tensor_elements));
+            const auto extent = static_cast<std::uint64_t>(v);
+            if (extent != 0 && count > limits_.max_tensor_elements / extent)  // the product would exceed the limit (or overflow)
+                throw model_error(limit_message("ConstantOfShape elements", count * std::min<std::uint64_t>(extent, limits_.max_tensor_elements + 1),
+                                                "max_tensor_elements", limits_.max_tensor_elements));
+            count *= extent;
         }
         double fill = 0;
         c.data_type = onnx::TensorProto::FLOAT;
