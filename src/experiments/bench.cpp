@@ -207,22 +207,23 @@ std::vector<bab_rate> branch_and_bound_rates(std::size_t nodes) {
 machine_info describe_machine() {
     machine_info m;
     std::ifstream cpuinfo("/proc/cpuinfo");
-    for (std::string line; std::getline(cpuinfo, line);)
-        if (line.rfind("model name", 0) == 0) {
-            const auto colon = line.find(':');
-            m.cpu = colon == std::string::npos ? line : line.substr(colon + 2);
-            break;
-        }
+    std::string flags;
+    for (std::string line; std::getline(cpuinfo, line);) {
+        const auto colon = line.find(':');
+        const std::string value = colon == std::string::npos || colon + 2 > line.size() ? std::string() : line.substr(colon + 2);
+        if (m.cpu.empty() && line.rfind("model name", 0) == 0) m.cpu = value;
+        if (flags.empty() && line.rfind("flags", 0) == 0) flags = " " + value + " ";
+        if (!m.cpu.empty() && !flags.empty()) break;
+    }
     if (m.cpu.empty()) m.cpu = "unknown CPU";
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    const bool v2 = __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("ssse3");
-    const bool v3 = v2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
-                    __builtin_cpu_supports("fma");
-    const bool v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512cd") &&
-                    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-    m.isa_supported = v4 ? 4 : v3 ? 3 : v2 ? 2 : 1;
-#endif
+    // The x86-64 levels by the kernel's flags, as scripts/test.sh decides them.
+    const auto has = [&](std::initializer_list<const char*> names) {
+        return std::all_of(names.begin(), names.end(), [&](const char* f) { return flags.find(" " + std::string(f) + " ") != std::string::npos; });
+    };
+    m.isa_supported = 1;
+    if (has({"cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"})) m.isa_supported = 2;
+    if (m.isa_supported == 2 && has({"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"})) m.isa_supported = 3;
+    if (m.isa_supported == 3 && has({"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"})) m.isa_supported = 4;
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
     m.isa_compiled = 4;
 #elif defined(__AVX2__) && defined(__FMA__)
@@ -231,6 +232,12 @@ machine_info describe_machine() {
     m.isa_compiled = 2;
 #else
     m.isa_compiled = 1;
+#endif
+#if defined(__x86_64__)
+    __builtin_cpu_init();  // the same test as gemm_packed's target_clones resolver
+    m.kernel = __builtin_cpu_supports("avx2") ? "avx2" : "default";
+#else
+    m.kernel = "default";
 #endif
     m.threads = core::thread_count(0);
     return m;
@@ -360,7 +367,8 @@ nlohmann::json to_json(const bench_report& r) {
                              {"ratio_to_plain", row.measured ? nlohmann::json(row.seconds / r.plain) : nlohmann::json()}, {"note", row.note}});
     j["ratio_plain_to_ort"] = r.ort > 0 ? nlohmann::json(r.plain / r.ort) : nlohmann::json();
     j["machine"] = {{"cpu", r.machine.cpu}, {"isa_supported", "x86-64-v" + std::to_string(r.machine.isa_supported)},
-                    {"isa_compiled", "x86-64-v" + std::to_string(r.machine.isa_compiled)}, {"threads", r.machine.threads}};
+                    {"isa_compiled", "x86-64-v" + std::to_string(r.machine.isa_compiled)}, {"kernel", r.machine.kernel},
+                    {"threads", r.machine.threads}};
     j["bounds_resnet50_seconds"] = r.bounds_resnet50 > 0 ? nlohmann::json(r.bounds_resnet50) : nlohmann::json();
     j["branch_and_bound"] = nlohmann::json::array();
     for (const auto& b : r.branch_and_bound)
