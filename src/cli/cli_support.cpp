@@ -27,6 +27,7 @@ loaded_pair load_pair(const pair_options& opt) {
         loaded_model other = load_model_with_weights(opt.against, opt.resolution, opt.against_seed, opt.bias_std);
         return {std::move(theta), std::move(other)};
     }
+    qopt.keep_codes = false;  // the pair needs the network only
     quant::result q = quant::quantize(theta.network, qopt);
     const std::string described = fmt::format("theta quantized: {}, {}{}{}", quant::to_string(qopt.kind),
                                               qopt.bits ? fmt::format("{} bits", *qopt.bits) : fmt::format("eta {}", *qopt.eta),

@@ -288,6 +288,10 @@ result quantize(const net::network& original, const options& opt) {
             rep.min_code = *lo;
             rep.max_code = *hi;
         }
+        if (!opt.keep_codes) {  // layer_report keeps the code range
+            std::vector<std::int64_t>().swap(q.codes);
+            std::vector<std::int64_t>().swap(q.bias_codes);
+        }
         rep.max_weight_change = round_up(rep.max_weight_change_exact);
         rep.max_bias_change = round_up(rep.max_bias_change_exact);
         res.max_change = arith::max(res.max_change, arith::max(rep.max_weight_change_exact, rep.max_bias_change_exact));

@@ -329,3 +329,27 @@ TEST_CASE("floor and nearest give the same codes, weights and changes on 1 and 2
             }
         }
 }
+
+TEST_CASE("keep_codes = false gives the same network and reports without the codes", "[quant]") {
+    net::network m = net::make_zoo_model("cnn", 32, true);
+    net::init_he_normal(m, 3, 0.05);
+    quant::options q;
+    q.bits = 5;
+    q.quantize_biases = true;
+    const auto kept = quant::quantize(m, q);
+    q.keep_codes = false;
+    const auto dropped = quant::quantize(m, q);
+    REQUIRE(kept.max_change == dropped.max_change);
+    for (std::size_t i : m.affine_nodes()) {
+        REQUIRE(kept.network.at(i).weight == dropped.network.at(i).weight);
+        REQUIRE(kept.network.at(i).bias == dropped.network.at(i).bias);
+    }
+    for (std::size_t k = 0; k < kept.layers.size(); ++k) {
+        CHECK(kept.layers[k].min_code == dropped.layers[k].min_code);
+        CHECK(kept.layers[k].max_code == dropped.layers[k].max_code);
+        CHECK(kept.codes[k].eta == dropped.codes[k].eta);
+        CHECK_FALSE(kept.codes[k].codes.empty());
+        CHECK(dropped.codes[k].codes.empty());
+        CHECK(dropped.codes[k].bias_codes.empty());
+    }
+}

@@ -56,6 +56,10 @@ struct options {
     // quantized weights floats too (exponent range permitting), for float32
     // ONNX files that ONNX Runtime can run.
     int significand_bits = 53;
+    // false: result::codes keeps each layer's steps but not its integer codes
+    // (freed layer by layer), so quantizing costs one network's memory more,
+    // not two (bounds and check need only the network).
+    bool keep_codes = true;
     std::uint64_t seed = 20261127;  // stochastic rounding; calibration sampling
     // AdaRound calibration: inputs (one per row, in the network's CHW input
     // order) from a CSV or .npy file, or else calib_samples points drawn
@@ -78,7 +82,7 @@ struct quantized_layer {
     std::size_t node = 0;
     std::string name;
     std::vector<double> eta;                 // 1 (per tensor) or out_features
-    std::vector<std::int64_t> codes;         // one per weight, in weight order
+    std::vector<std::int64_t> codes;         // one per weight, in weight order (empty unless options::keep_codes)
     std::vector<double> bias_eta;            // empty: biases kept exact
     std::vector<std::int64_t> bias_codes;
 
