@@ -47,6 +47,14 @@ struct graph_builder {
         for (auto d : dims) t->add_dims(d);
         for (float v : data) t->add_float_data(v);
     }
+    // A 1-D int64 initializer (shapes, pads, slice bounds).
+    void int64s(const std::string& name, const std::vector<std::int64_t>& values) {
+        auto* t = g->add_initializer();
+        t->set_name(name);
+        t->set_data_type(onnx::TensorProto::INT64);
+        t->add_dims(static_cast<std::int64_t>(values.size()));
+        for (auto v : values) t->add_int64_data(v);
+    }
     onnx::NodeProto* node(const std::string& op, std::vector<std::string> in, const std::string& out) {
         auto* n = g->add_node();
         n->set_op_type(op);

@@ -158,27 +158,18 @@ bench_memory resnet50_peak_memory(std::size_t resolution) {
     return m;
 }
 
-double seconds_of_run(const std::function<void()>& f) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 // quantize (8-bit nearest, per tensor) + ingredients + every bound variant,
 // the work of `qbound bounds resnet50` after the model is built.
 double bounds_resnet50_seconds(std::size_t runs) {
     const auto model = load_model_with_weights("resnet50", 224, 1, 0);
-    std::vector<double> t;
-    for (std::size_t run = 0; run < std::max<std::size_t>(runs, 1); ++run)
-        t.push_back(seconds_of_run([&] {
-            quant::options q;
-            q.bits = 8;
-            const net::network quantized = quant::quantize(model.network, q).network;
-            const auto p = bounds::collect_ingredients(model.network, quantized, 1);
-            (void)bounds::compute_bounds(p, model.network, quantized);
-        }));
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
+    return median_seconds(std::max<std::size_t>(runs, 1), [&] {
+        quant::options q;
+        q.bits = 8;
+        q.keep_codes = false;  // as `qbound bounds` quantizes
+        const net::network quantized = quant::quantize(model.network, q).network;
+        const auto p = bounds::collect_ingredients(model.network, quantized, 1);
+        (void)bounds::compute_bounds(p, model.network, quantized);
+    });
 }
 
 std::vector<bab_rate> branch_and_bound_rates(std::size_t nodes) {
@@ -196,7 +187,7 @@ std::vector<bab_rate> branch_and_bound_rates(std::size_t nodes) {
         o.threads = 1;
         o.intermediate_depth = depth;
         bab_rate r{method, 0, 0};
-        r.seconds = seconds_of_run([&] { r.boxes = verify::per_output_branch_and_bound(theta, quantized, {verify::centered_box(5, 1.0)}, o).nodes; });
+        r.seconds = median_seconds(1, [&] { r.boxes = verify::per_output_branch_and_bound(theta, quantized, {verify::centered_box(5, 1.0)}, o).nodes; });
         rates.push_back(r);
     }
     return rates;

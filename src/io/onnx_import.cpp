@@ -37,6 +37,15 @@ std::int64_t integer_value(double v, const char* what) {
 
 using detail::constant_tensor;
 
+// Steps a row-major multi-index through the box [0, dims): false after the last.
+bool next_index(std::vector<std::int64_t>& index, const std::vector<std::int64_t>& dims) {
+    for (std::size_t k = index.size(); k-- > 0;) {
+        if (++index[k] < dims[k]) return true;
+        index[k] = 0;
+    }
+    return false;
+}
+
 // A tensor computed by the network: the node holding it, its ONNX rank, and
 // for a Keras-style NHWC view, the permutation that maps the view's
 // flattened index to the node's CHW index.
@@ -589,15 +598,11 @@ private:
         std::vector<std::size_t> stride(rank, 1);
         for (std::size_t k = rank; k-- > 1;) stride[k - 1] = stride[k] * static_cast<std::size_t>(c.dims[k]);
         for (std::size_t k = 0; k < rank; ++k) out.dims[k] = c.dims[static_cast<std::size_t>(perm[k])];
-        std::vector<std::size_t> index(rank, 0);
-        for (std::size_t flat = 0; flat < out.size(); ++flat) {
+        std::vector<std::int64_t> index(rank, 0);
+        for (std::size_t flat = 0; flat < out.size(); ++flat, next_index(index, out.dims)) {
             std::size_t src = 0;
-            for (std::size_t k = 0; k < rank; ++k) src += index[k] * stride[static_cast<std::size_t>(perm[k])];
+            for (std::size_t k = 0; k < rank; ++k) src += static_cast<std::size_t>(index[k]) * stride[static_cast<std::size_t>(perm[k])];
             out.data[flat] = c.data[src];
-            for (std::size_t k = rank; k-- > 0;) {
-                if (++index[k] < static_cast<std::size_t>(out.dims[k])) break;
-                index[k] = 0;
-            }
         }
         out.dequantized = c.dequantized;
         return out;
@@ -667,17 +672,8 @@ private:
     void constant_of_shape(const onnx::NodeProto& n) {
         const auto& shape = constant(n, 0);
         constant_tensor c;
-        std::uint64_t count = 1;
-        for (double d : shape.data) {
-            const auto v = integer_value(d, "ConstantOfShape dimension");
-            if (v < 0) throw model_error("ConstantOfShape with a negative dimension");
-            c.dims.push_back(v);
-            const auto extent = static_cast<std::uint64_t>(v);
-            if (extent != 0 && count > limits_.max_tensor_elements / extent)  // the product would exceed the limit (or overflow)
-                throw model_error(limit_message("ConstantOfShape elements", count * std::min<std::uint64_t>(extent, limits_.max_tensor_elements + 1),
-                                                "max_tensor_elements", limits_.max_tensor_elements));
-            count *= extent;
-        }
+        for (double d : shape.data) c.dims.push_back(integer_value(d, "ConstantOfShape dimension"));
+        const std::uint64_t count = check_elements(c.dims, "ConstantOfShape");
         double fill = 0;
         c.data_type = onnx::TensorProto::FLOAT;
         if (const auto* a = attribute(n, "value")) {
@@ -708,10 +704,8 @@ private:
         };
         // opset >= 10: inputs; before: attributes.
         const std::vector<std::int64_t> starts = list(1, ints_attr(n, "starts"), "Slice start"), ends = list(2, ints_attr(n, "ends"), "Slice end");
-        std::vector<std::int64_t> all_axes;
-        for (std::size_t k = 0; k < rank; ++k) all_axes.push_back(static_cast<std::int64_t>(k));
         std::vector<std::int64_t> axes = list(3, ints_attr(n, "axes"), "Slice axis");
-        if (axes.empty()) axes = std::vector<std::int64_t>(all_axes.begin(), all_axes.begin() + static_cast<std::ptrdiff_t>(std::min(rank, starts.size())));
+        for (std::size_t k = 0; axes.empty() && k < std::min(rank, starts.size()); ++k) axes.push_back(static_cast<std::int64_t>(k));
         const std::vector<std::int64_t> steps = list(4, std::vector<std::int64_t>(axes.size(), 1), "Slice step");
         if (starts.size() != axes.size() || ends.size() != axes.size() || steps.size() != axes.size())
             throw model_error("Slice starts, ends, axes and steps differ in length");
@@ -745,14 +739,10 @@ private:
         std::size_t total = 1;
         for (auto d : count) total *= static_cast<std::size_t>(d);
         std::vector<std::int64_t> index(rank, 0);
-        for (std::size_t o = 0; o < total; ++o) {
+        for (std::size_t o = 0; o < total; ++o, next_index(index, count)) {
             std::int64_t at = 0;
             for (std::size_t k = 0; k < rank; ++k) at += (first[k] + index[k] * step[k]) * stride[k];
             out.data.push_back(c.data[static_cast<std::size_t>(at)]);
-            for (std::size_t k = rank; k-- > 0;) {
-                if (++index[k] < count[k]) break;
-                index[k] = 0;
-            }
         }
         set_constant(n, std::move(out));
     }

@@ -174,11 +174,7 @@ TEST_CASE("a Pad that does not fold into a Conv is refused with the reason", "[i
     const auto graph = [](const std::vector<std::int64_t>& pads, const std::string& reader, const std::string& mode = "") {
         test::graph_builder b;
         b.input("x", {1, 1, 4, 4});
-        auto* t = b.g->add_initializer();
-        t->set_name("pads");
-        t->set_data_type(onnx::TensorProto::INT64);
-        t->add_dims(8);
-        for (auto v : pads) t->add_int64_data(v);
+        b.int64s("pads", pads);
         auto* p = b.node("Pad", {"x", "pads"}, "p");
         if (!mode.empty()) test::graph_builder::text(p, "mode", mode);
         if (reader == "Conv") {

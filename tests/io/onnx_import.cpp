@@ -353,34 +353,27 @@ TEST_CASE("a constant on an NHWC view folds into the layer only when nothing els
 }
 
 TEST_CASE("constant folding of Slice, Reshape, ConstantOfShape and integer arithmetic follows ONNX and refuses absurd sizes", "[io][onnx][bad-input][pads]") {
-    const auto int64_tensor = [](graph_builder& b, const std::string& name, const std::vector<std::int64_t>& v) {
-        auto* t = b.g->add_initializer();
-        t->set_name(name);
-        t->set_data_type(onnx::TensorProto::INT64);
-        t->add_dims(static_cast<std::int64_t>(v.size()));
-        for (auto x : v) t->add_int64_data(x);
-    };
     // pads = Slice(Concat(ConstantOfShape([4]), [1, 2]) reshaped to [3, 2], step -1) -> Reshape [-1]:
     // [[0, 0], [0, 0], [1, 2]] reversed along axis 0 = [[1, 2], [0, 0], [0, 0]] -> with the ONNX layout below.
     graph_builder b;
     b.input("x", {1, 1, 3, 3});
-    int64_tensor(b, "four", {4});
+    b.int64s("four", {4});
     b.node("ConstantOfShape", {"four"}, "zeros");
-    int64_tensor(b, "tail", {1, 2});
+    b.int64s("tail", {1, 2});
     auto* concat = b.node("Concat", {"zeros", "tail"}, "six");
     graph_builder::ints(concat, "axis", {0});
     concat->mutable_attribute(0)->set_type(onnx::AttributeProto::INT);
     concat->mutable_attribute(0)->set_i(0);
-    int64_tensor(b, "shape32", {3, 2});
+    b.int64s("shape32", {3, 2});
     b.node("Reshape", {"six", "shape32"}, "m");
-    int64_tensor(b, "start", {-1});
-    int64_tensor(b, "end", {std::numeric_limits<std::int64_t>::min()});
-    int64_tensor(b, "axis0", {0});
-    int64_tensor(b, "back", {-1});
+    b.int64s("start", {-1});
+    b.int64s("end", {std::numeric_limits<std::int64_t>::min()});
+    b.int64s("axis0", {0});
+    b.int64s("back", {-1});
     b.node("Slice", {"m", "start", "end", "axis0", "back"}, "r");  // rows 2, 1, 0
-    int64_tensor(b, "flat", {-1});
+    b.int64s("flat", {-1});
     b.node("Reshape", {"r", "flat"}, "p6");  // [1, 2, 0, 0, 0, 0]
-    int64_tensor(b, "two", {2});
+    b.int64s("two", {2});
     b.node("ConstantOfShape", {"two"}, "z2");
     auto* c2 = b.node("Concat", {"z2", "p6"}, "pads");  // [0, 0, 1, 2, 0, 0, 0, 0]
     c2->add_attribute()->set_name("axis");
@@ -395,11 +388,17 @@ TEST_CASE("constant folding of Slice, Reshape, ConstantOfShape and integer arith
     CHECK(m.at(m.affine_nodes().front()).conv.padding == net::padding_2d{1, 2, 0, 0});
     CHECK(m.output_shape().size() == 4 * 5);
 
-    graph_builder huge;
-    huge.input("x", {1, 2});
-    int64_tensor(huge, "dims", {std::int64_t{1} << 40, std::int64_t{1} << 40});
-    huge.node("ConstantOfShape", {"dims"}, "big");
-    huge.node("Relu", {"x"}, "y");
-    huge.output("y");
-    CHECK_THROWS_WITH(io::read_onnx(huge.save("constant-of-shape-huge")), Contains("ConstantOfShape elements") && Contains("exceeds the limit"));
+    const auto constant_of_shape = [](std::int64_t side) {
+        graph_builder huge;
+        huge.input("x", {1, 2});
+        huge.int64s("dims", {side, side});
+        huge.node("ConstantOfShape", {"dims"}, "big");
+        huge.node("Relu", {"x"}, "y");
+        huge.output("y");
+        return huge.save("constant-of-shape-huge");
+    };
+    CHECK_THROWS_WITH(io::read_onnx(constant_of_shape(std::int64_t{1} << 20)),
+                      Contains("ConstantOfShape: elements of dims [1048576, 1048576]: 1099511627776 exceeds the limit max_tensor_elements"));
+    CHECK_THROWS_WITH(io::read_onnx(constant_of_shape(std::int64_t{1} << 40)),
+                      Contains("ConstantOfShape: dims [1099511627776, 1099511627776] multiply to more than 2^64 elements"));
 }
