@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -98,6 +99,24 @@ struct campaign_command_options {
 };
 
 int run_campaign(const campaign_command_options& opt);
+
+struct hunt_command_options {
+    std::vector<std::string> variants{"all"};  // printed names, or "all"
+    std::string space = "mlp";                 // mlp, cnn, residual
+    std::string depth, width, inputs;          // "LO-HI" or "N"; empty: the space's default
+    std::optional<std::size_t> outputs;
+    std::string perturbation = "any";          // any, free, grid
+    bool initializer = false;
+    std::size_t budget = 4000, nodes = 300, shrink_candidates = 300;
+    std::size_t frontier_budget = 0;           // candidates per frontier cell; 0: no frontier
+    std::uint64_t seed = 1;
+    std::filesystem::path out = "hunt";        // violations are saved here
+    std::filesystem::path plots;               // empty: no plots
+    unsigned threads = 0;
+    bool json = false;
+};
+
+int run_hunt(const hunt_command_options& opt);
 
 struct merge_options {
     std::vector<std::string> files;  // `qbound campaign --json` reports

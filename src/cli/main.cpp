@@ -6,6 +6,7 @@
 #include "qbound/core/errors.hpp"
 #include "qbound/core/parallel.hpp"
 #include "qbound/arith/precision.hpp"
+#include "qbound/bounds/variant.hpp"
 #include "qbound/verify/campaign.hpp"
 
 #include <CLI/CLI.hpp>
@@ -164,6 +165,33 @@ int main(int argc, char** argv) {
                      "hypotheses hold was violated, 2 usage error.\nExample: qbound campaign --pairs 20 --family entrywise-G --out cex");
 
     qbound::cli::replay_options replay_opt;
+    qbound::cli::hunt_command_options hunt_opt;
+    auto* hunt = app.add_subcommand("hunt", "Search the space of networks for the pairs that push each bound hardest (certified)");
+    hunt->add_option("--variant", hunt_opt.variants, "Bound variants to hunt, or all (default): " + qbound::bounds::variant_name_list());
+    hunt->add_option("--space", hunt_opt.space, "Architectures searched: mlp (default), cnn, residual");
+    hunt->add_option("--depth", hunt_opt.depth, "Affine layers on the main path, N or LO-HI (default mlp 1-8, cnn 1-3, residual 3-6)");
+    hunt->add_option("--width", hunt_opt.width, "Hidden widths (cnn: channels), N or LO-HI (default mlp 1-16, cnn 1-4, residual 1-6)");
+    hunt->add_option("--inputs", hunt_opt.inputs, "Inputs (cnn: input channels, at most 3), N or LO-HI (default mlp 1-4, cnn 1-2, residual 1-3)");
+    hunt->add_option("--outputs", hunt_opt.outputs, "At most this many outputs (default 2)")->check(CLI::Range(std::size_t{1}, std::size_t{64}));
+    hunt->add_option("--perturbation", hunt_opt.perturbation, "theta' - theta: free (any signs, ||.||_inf <= eps), grid (a quantizer), any (default: both)");
+    hunt->add_flag("--initializer", hunt_opt.initializer, "Keep He-normal weights (only their scale moves) instead of free scale and signs");
+    hunt->add_option("--budget", hunt_opt.budget, "Candidate pairs scored (default 4000; counts, so a seed gives the same result anywhere)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+    hunt->add_option("--seed", hunt_opt.seed, "Hunt seed");
+    hunt->add_option("--nodes", hunt_opt.nodes, "Branch-and-bound boxes when certifying each variant's best pair (default 300)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
+    hunt->add_option("--out", hunt_opt.out, "Folder for violations, shrunk and replayable (default ./hunt)");
+    hunt->add_option("--shrink", hunt_opt.shrink_candidates, "Candidates tried when shrinking a violation (default 300; 0: keep as found)");
+    hunt->add_option("--frontier", hunt_opt.frontier_budget, "Also the tightness frontier: this many candidates per (depth, width) cell (default 0: none)")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{10000000}));
+    hunt->add_option("--plots", hunt_opt.plots, "Write hunt_history (and hunt_frontier) plots (PNG, SVG) into this folder");
+    hunt->add_option("--threads", hunt_opt.threads, "Runs in parallel (default: all cores; results do not depend on it)")->check(CLI::Range(0u, 1024u));
+    hunt->add_flag("--json", hunt_opt.json, "Print the report as JSON");
+    hunt->footer("Exit status: 0 no theorem refuted (violations only of readings whose hypotheses fail), 1 a bound whose\n"
+                 "hypotheses hold was violated, 2 usage error.\n"
+                 "Examples:\n  qbound hunt --variant all --space mlp --budget 20000\n"
+                 "  qbound hunt --variant 'A-per-layer[r=max]' --depth 1-8 --width 1-16 --frontier 2000 --plots hunt-plots");
+
     auto* replay = app.add_subcommand("replay", "Re-certify a saved case (from check --save-case or campaign) and its verdicts");
     replay->add_option("case", replay_opt.path, "A case folder or its witness.json")->required();
     replay->add_flag("--json", replay_opt.json, "Print the report as JSON");
@@ -227,6 +255,7 @@ int main(int argc, char** argv) {
         if (*bounds) return qbound::cli::run_bounds(bounds_opt);
         if (*check) return qbound::cli::run_check(verify_opt);
         if (*campaign) return qbound::cli::run_campaign(campaign_opt);
+        if (*hunt) return qbound::cli::run_hunt(hunt_opt);
         if (*replay) return qbound::cli::run_replay(replay_opt);
         if (*merge) return qbound::cli::run_merge(merge_opt);
         if (*table) return qbound::cli::run_table(table_opt);

@@ -297,22 +297,6 @@ double parameter_change(const net::network& a, const net::network& b) {
     return m;
 }
 
-// A folder name for a variant: "G-entrywise[r=max]" -> "G-entrywise-r-max", "A'-..." -> "Aprime-...".
-std::string slug(const std::string& name) {
-    std::string out;
-    for (char c : name) {
-        if (c == '\'') {
-            out += "prime";
-        } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') {
-            out += c;
-        } else if (!out.empty() && out.back() != '-') {
-            out += '-';
-        }
-    }
-    while (!out.empty() && out.back() == '-') out.pop_back();
-    return out;
-}
-
 // A counterexample saved by this run: its folder, sizes and the variants its witness violates.
 struct saved_case {
     std::string where;
@@ -320,43 +304,24 @@ struct saved_case {
     case_size original, shrunk;
 };
 
-std::string size_text(const case_size& s) {
-    return std::to_string(s.layers) + " layers, " + std::to_string(s.inputs) + " inputs, " + std::to_string(s.hidden_units) +
-           " hidden units, " + std::to_string(s.parameters) + " parameters (" + std::to_string(s.nonzero_parameters) + " non-zero)";
-}
-
 // Shrinks the pair for `bound`, saves it (when `out` is set) and lists what its witness violates.
 saved_case save_counterexample(const campaign_options& opt, const std::string& family, std::size_t index, const campaign_pair& p,
                                const check_result& res, const std::string& bound, std::uint64_t shrink_seed) {
-    net::network theta = p.theta, quant = p.quant;
-    arith::rational D = p.D;
-    point_difference witness = res.witness;
+    shrink_options so;
+    so.max_candidates = opt.shrink_candidates;
+    so.seed = shrink_seed;
+    const auto dir = opt.out.empty() ? std::filesystem::path() : opt.out / (family + "-" + std::to_string(index) + "-" + case_folder_name(bound));
+    const saved_counterexample c = save_shrunk_counterexample(
+        dir, p.theta, p.quant, p.D, res.witness, bound, so,
+        "qbound campaign, family " + family + ", pair " + std::to_string(index) + ", seed " + std::to_string(opt.seed));
     saved_case s;
-    s.original = s.shrunk = size_of(p.theta);
-    if (opt.shrink_candidates > 0) {
-        shrink_options so;
-        so.max_candidates = opt.shrink_candidates;
-        so.seed = shrink_seed;
-        shrink_result r = shrink_counterexample(p.theta, p.quant, p.D, res.witness.x, bound, so);
-        theta = std::move(r.theta);
-        quant = std::move(r.quantized);
-        D = r.D;
-        witness = std::move(r.witness);
-        s.shrunk = r.shrunk;
-    }
+    s.original = c.original;
+    s.shrunk = c.shrunk;
     bounds::bound_options bopt;
-    bopt.D = D;
-    for (const auto& b : bounds::compute_bounds(theta, quant, bopt))
-        if (witness.lower > b.value.to_rational()) s.violated.insert(b.name);
-    if (opt.out.empty()) {
-        s.where = family + " pair " + std::to_string(index);
-        return s;
-    }
-    const auto dir = opt.out / (family + "-" + std::to_string(index) + "-" + slug(bound));
-    save_case(dir, theta, quant, D, witness,
-              "qbound campaign, family " + family + ", pair " + std::to_string(index) + ", seed " + std::to_string(opt.seed) + "; shrunk for " +
-                  bound + " from " + size_text(s.original) + " to " + size_text(s.shrunk));
-    s.where = dir.string();
+    bopt.D = c.D;
+    for (const auto& b : bounds::compute_bounds(c.theta, c.quantized, bopt))
+        if (c.witness.lower > b.value.to_rational()) s.violated.insert(b.name);
+    s.where = opt.out.empty() ? family + " pair " + std::to_string(index) : dir.string();
     return s;
 }
 

@@ -8,6 +8,31 @@ namespace qbound::verify {
 
 namespace {
 
+// Calls f(output index, input index, weight index) for every tap of a
+// convolution node that lands inside its input (padding taps are skipped).
+template <class F>
+void for_each_conv_tap(const net::node& n, const net::shape3& s, F&& f) {
+    const auto& c = n.conv;
+    const std::size_t in_per_group = s.channels / c.groups, out_per_group = n.out_features / c.groups;
+    for (std::size_t o = 0; o < n.out_features; ++o)
+        for (std::size_t oh = 0; oh < n.output.height; ++oh)
+            for (std::size_t ow = 0; ow < n.output.width; ++ow) {
+                const std::size_t out = (o * n.output.height + oh) * n.output.width + ow;
+                for (std::size_t ic = 0; ic < in_per_group; ++ic)
+                    for (std::size_t kh = 0; kh < c.kernel_h; ++kh) {
+                        const auto ih = static_cast<std::ptrdiff_t>(oh * c.stride + kh * c.dilation) - static_cast<std::ptrdiff_t>(c.padding.top);
+                        if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(s.height)) continue;
+                        for (std::size_t kw = 0; kw < c.kernel_w; ++kw) {
+                            const auto iw = static_cast<std::ptrdiff_t>(ow * c.stride + kw * c.dilation) - static_cast<std::ptrdiff_t>(c.padding.left);
+                            if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(s.width)) continue;
+                            const std::size_t channel = (o / out_per_group) * in_per_group + ic;
+                            f(out, (channel * s.height + static_cast<std::size_t>(ih)) * s.width + static_cast<std::size_t>(iw),
+                              ((o * in_per_group + ic) * c.kernel_h + kh) * c.kernel_w + kw);
+                        }
+                    }
+            }
+}
+
 // One backward step per node: adds node i's gradient, pulled back through
 // the node, to its inputs' gradients (a visitor of net::dispatch; batch norm
 // and input nodes never reach it: forward_all refuses them first).
@@ -29,27 +54,9 @@ struct gradient_step {
         const net::node& n = nodes[i];
         const auto& g = grad[i];
         auto& gi = grad[n.inputs.at(0)];
-        const net::shape3& s = nodes[n.inputs.at(0)].output;
-        const auto& c = n.conv;
-        const std::size_t in_per_group = s.channels / c.groups, out_per_group = n.out_features / c.groups;
-        for (std::size_t o = 0; o < n.out_features; ++o)
-            for (std::size_t oh = 0; oh < n.output.height; ++oh)
-                for (std::size_t ow = 0; ow < n.output.width; ++ow) {
-                    const double go = g[(o * n.output.height + oh) * n.output.width + ow];
-                    if (go == 0) continue;
-                    for (std::size_t ic = 0; ic < in_per_group; ++ic)
-                        for (std::size_t kh = 0; kh < c.kernel_h; ++kh) {
-                            const auto ih = static_cast<std::ptrdiff_t>(oh * c.stride + kh * c.dilation) - static_cast<std::ptrdiff_t>(c.padding.top);
-                            if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(s.height)) continue;
-                            for (std::size_t kw = 0; kw < c.kernel_w; ++kw) {
-                                const auto iw = static_cast<std::ptrdiff_t>(ow * c.stride + kw * c.dilation) - static_cast<std::ptrdiff_t>(c.padding.left);
-                                if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(s.width)) continue;
-                                const std::size_t channel = (o / out_per_group) * in_per_group + ic;
-                                gi[(channel * s.height + static_cast<std::size_t>(ih)) * s.width + static_cast<std::size_t>(iw)] +=
-                                    n.weight[((o * in_per_group + ic) * c.kernel_h + kh) * c.kernel_w + kw] * go;
-                            }
-                        }
-                }
+        for_each_conv_tap(n, nodes[n.inputs.at(0)].output, [&](std::size_t out, std::size_t in, std::size_t w) {
+            if (g[out] != 0) gi[in] += n.weight[w] * g[out];
+        });
     }
     void visit(net::op_tag<net::op::relu>, std::size_t i) {
         const auto& g = grad[i];
@@ -129,18 +136,60 @@ struct gradient_step {
     }
 };
 
+// The forward values and, per node, the gradient of v^T R(x) with respect to that node's value.
+struct backward_pass {
+    std::vector<std::vector<double>> values, grad;
+};
+
+backward_pass backward(const net::network& net, const std::vector<double>& x, const std::vector<double>& output_weights, const char* what) {
+    backward_pass b;
+    b.values = net::forward_all<double>(net, x);
+    const auto& nodes = net.nodes();
+    if (output_weights.size() != b.values.back().size()) throw net::model_error(std::string(what) + ": output weights have the wrong size");
+    b.grad.resize(nodes.size());
+    for (std::size_t i = 0; i < nodes.size(); ++i) b.grad[i].assign(b.values[i].size(), 0.0);
+    b.grad.back() = output_weights;
+    gradient_step step{nodes, b.values, b.grad};
+    for (std::size_t i = nodes.size(); i-- > 1;) net::dispatch<void>(net, i, what, step, i);
+    return b;
+}
+
 }  // namespace
 
 std::vector<double> input_gradient(const net::network& net, const std::vector<double>& x, const std::vector<double>& output_weights) {
-    const auto values = net::forward_all<double>(net, x);
+    return backward(net, x, output_weights, "input_gradient").grad.front();
+}
+
+parameter_gradient parameters_gradient(const net::network& net, const std::vector<double>& x, const std::vector<double>& output_weights) {
+    const backward_pass b = backward(net, x, output_weights, "parameters_gradient");
     const auto& nodes = net.nodes();
-    if (output_weights.size() != values.back().size()) throw net::model_error("input_gradient: output weights have the wrong size");
-    std::vector<std::vector<double>> grad(nodes.size());
-    for (std::size_t i = 0; i < nodes.size(); ++i) grad[i].assign(values[i].size(), 0.0);
-    grad.back() = output_weights;
-    gradient_step step{nodes, values, grad};
-    for (std::size_t i = nodes.size(); i-- > 1;) net::dispatch<void>(net, i, "input_gradient", step, i);
-    return grad.front();
+    parameter_gradient p;
+    p.weight.resize(nodes.size());
+    p.bias.resize(nodes.size());
+    for (std::size_t i = 1; i < nodes.size(); ++i) {
+        const net::node& n = nodes[i];
+        if (!n.is_affine()) continue;
+        const auto& g = b.grad[i];
+        const auto& in = b.values[n.inputs.at(0)];
+        p.weight[i].assign(n.weight.size(), 0.0);
+        p.bias[i].assign(n.bias.size(), 0.0);
+        if (n.kind == net::op::dense) {
+            for (std::size_t o = 0; o < n.out_features; ++o) {
+                if (!n.bias.empty()) p.bias[i][o] = g[o];
+                if (g[o] != 0)
+                    for (std::size_t j = 0; j < n.in_features; ++j) p.weight[i][o * n.in_features + j] = g[o] * in[j];
+            }
+            continue;
+        }
+        // conv2d: every output pixel adds its gradient times the input it sees through each tap.
+        const std::size_t pixels = n.output.height * n.output.width;
+        if (!n.bias.empty())
+            for (std::size_t k = 0; k < g.size(); ++k) p.bias[i][k / pixels] += g[k];
+        for_each_conv_tap(n, nodes[n.inputs.at(0)].output, [&](std::size_t out, std::size_t at, std::size_t w) {
+            if (g[out] != 0) p.weight[i][w] += g[out] * in[at];
+        });
+    }
+    return p;
 }
 
 std::vector<double> difference_gradient(const net::network& theta, const net::network& quant, const std::vector<double>& x,

@@ -4,10 +4,12 @@
 #include "qbound/arith/scalar.hpp"
 #include "qbound/bounds/bounds.hpp"
 #include "qbound/net/walk.hpp"
+#include "qbound/verify/case_file.hpp"
 #include "qbound/verify/differential.hpp"
 #include "qbound/verify/search.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -459,6 +461,48 @@ shrink_result shrink_counterexample(const net::network& theta, const net::networ
     r.shrunk = size_of(r.theta);
     r.candidates = s.candidates();
     return r;
+}
+
+std::string case_folder_name(const std::string& name) {
+    std::string out;
+    for (char c : name) {
+        if (c == '\'') {
+            out += "prime";
+        } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') {
+            out += c;
+        } else if (!out.empty() && out.back() != '-') {
+            out += '-';
+        }
+    }
+    while (!out.empty() && out.back() == '-') out.pop_back();
+    return out;
+}
+
+namespace {
+
+std::string size_text(const case_size& s) {
+    return std::to_string(s.layers) + " layers, " + std::to_string(s.inputs) + " inputs, " + std::to_string(s.hidden_units) +
+           " hidden units, " + std::to_string(s.parameters) + " parameters (" + std::to_string(s.nonzero_parameters) + " non-zero)";
+}
+
+}  // namespace
+
+saved_counterexample save_shrunk_counterexample(const std::filesystem::path& folder, const net::network& theta, const net::network& quantized,
+                                                const arith::rational& D, const point_difference& witness, const std::string& bound,
+                                                const shrink_options& opt, const std::string& note) {
+    saved_counterexample s{folder.string(), theta, quantized, D, witness, size_of(theta), size_of(theta)};
+    if (opt.max_candidates > 0) {
+        shrink_result r = shrink_counterexample(theta, quantized, D, witness.x, bound, opt);
+        s.theta = std::move(r.theta);
+        s.quantized = std::move(r.quantized);
+        s.D = r.D;
+        s.witness = std::move(r.witness);
+        s.shrunk = r.shrunk;
+    }
+    if (!folder.empty())
+        save_case(folder, s.theta, s.quantized, s.D, s.witness,
+                  note + "; shrunk for " + bound + " from " + size_text(s.original) + " to " + size_text(s.shrunk));
+    return s;
 }
 
 }  // namespace qbound::verify

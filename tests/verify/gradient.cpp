@@ -51,3 +51,67 @@ TEST_CASE("difference_gradient matches exact difference quotients", "[verify][gr
     }
     CHECK(checked > test::property_cases(60) / 2);
 }
+
+// parameters_gradient (the hunt's weight gradient): moving the weights and
+// bias of one affine layer (the output is affine in one layer's parameters
+// for a fixed activation pattern) along a random direction V by a tiny exact
+// step t (weights on a 2^-16 grid, so w + t v is exact in double) changes
+// the output's weighted sum by t * <gradient, V> exactly, when no kink lies
+// in between (checked with a second step t / 2). Every layer is drawn.
+TEST_CASE("parameters_gradient matches exact difference quotients in the weights", "[verify][gradient]") {
+    const std::uint64_t seed = test::property_seed();
+    testing::operand_generator gen(seed);
+    std::size_t checked = 0;
+    const std::size_t cases = test::property_cases(40);
+    for (std::size_t c = 0; c < cases; ++c) {
+        net::cnn_config cfg;
+        cfg.input = {2, 5, 5};
+        cfg.convs = {{3, {3, 3, 1, gen.chance(0.5) ? net::padding_2d{1} : net::padding_2d{0, 1, 1, 0}, 1, 1}, false}};
+        cfg.dense = {2};
+        net::network n = gen.chance(0.5) ? net::make_mlp({3, 5, 4, 2}) : net::make_cnn(cfg);
+        net::init_he_normal(n, gen.bits(), 0.25);
+        for (std::size_t i : n.affine_nodes()) {
+            for (double& w : n.weights(i)) w = std::nearbyint(w * 65536) / 65536;
+            for (double& b : n.bias(i)) b = std::nearbyint(b * 65536) / 65536;
+        }
+        const std::size_t d = n.input_shape().size();
+        std::vector<double> x(d);
+        for (auto& e : x) e = gen.uniform_int(-64, 64) / 64.0;
+        std::vector<double> out_weights(n.output_shape().size());
+        for (auto& e : out_weights) e = gen.uniform_int(-4, 4) / 4.0;
+        const verify::parameter_gradient g = verify::parameters_gradient(n, x, out_weights);
+        const double t = 0x1p-30;
+        net::network moved = n, half = n;
+        double directional = 0, scale = 0;
+        const auto affine = n.affine_nodes();
+        for (std::size_t i : {affine[static_cast<std::size_t>(gen.uniform_int(0, static_cast<std::int64_t>(affine.size()) - 1))]}) {
+            auto w = moved.weights(i), wh = half.weights(i);
+            auto b = moved.bias(i), bh = half.bias(i);
+            for (std::size_t k = 0; k < w.size(); ++k) {
+                const double v = gen.uniform_int(-8, 8) / 8.0;
+                w[k] += t * v, wh[k] += t / 2 * v;
+                directional += g.weight[i][k] * v, scale += std::fabs(g.weight[i][k] * v);
+            }
+            for (std::size_t k = 0; k < b.size(); ++k) {
+                const double v = gen.uniform_int(-8, 8) / 8.0;
+                b[k] += t * v, bh[k] += t / 2 * v;
+                directional += g.bias[i][k] * v, scale += std::fabs(g.bias[i][k] * v);
+            }
+        }
+        std::vector<rational> xr(d);
+        for (std::size_t k = 0; k < d; ++k) xr[k] = arith::to_rational(x[k]);
+        const auto weighted = [&](const net::network& m) {
+            const auto y = net::forward<rational>(m, xr);
+            rational s = 0;
+            for (std::size_t k = 0; k < y.size(); ++k) s += y[k] * arith::to_rational(out_weights[k]);
+            return s;
+        };
+        const rational f0 = weighted(n), f1 = weighted(moved), fh = weighted(half);
+        if ((fh - f0) * 2 != f1 - f0) continue;  // a kink between the networks
+        ++checked;
+        const double quotient = static_cast<double>((f1 - f0) / arith::to_rational(t));
+        INFO("seed " << seed << ", case " << c << ": quotient " << quotient << " vs gradient " << directional);
+        REQUIRE(std::fabs(quotient - directional) <= 1e-9 * std::max(1.0, scale));
+    }
+    CHECK(checked > cases / 2);
+}

@@ -14,6 +14,14 @@ namespace qbound::verify {
 // The vector-Jacobian product v^T J_R(x) of one network, in double.
 std::vector<double> input_gradient(const net::network& net, const std::vector<double>& x, const std::vector<double>& output_weights);
 
+// The gradient of v^T R_theta(x) with respect to every parameter: per node,
+// arrays laid out as node::weight and node::bias (empty for nodes without
+// parameters). For the hunt (verify/hunt.hpp), which moves the weights.
+struct parameter_gradient {
+    std::vector<std::vector<double>> weight, bias;
+};
+parameter_gradient parameters_gradient(const net::network& net, const std::vector<double>& x, const std::vector<double>& output_weights);
+
 // grad_x of sign * (R_theta'(x)_i - R_theta(x)_i).
 std::vector<double> difference_gradient(const net::network& theta, const net::network& theta_quantized, const std::vector<double>& x,
                                         std::size_t output, double sign);

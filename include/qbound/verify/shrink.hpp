@@ -29,6 +29,7 @@
 #include "qbound/net/network.hpp"
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
 namespace qbound::verify {
@@ -65,5 +66,26 @@ struct shrink_result {
 // on the given pair.
 shrink_result shrink_counterexample(const net::network& theta, const net::network& quantized, const arith::rational& D,
                                     const std::vector<double>& witness, const std::string& bound, const shrink_options& opt = {});
+
+// A folder name for a variant: "G-entrywise[r=max]" -> "G-entrywise-r-max",
+// "A'-per-layer[r=max]" -> "Aprime-per-layer-r-max".
+std::string case_folder_name(const std::string& bound);
+
+// A counterexample as saved: the (shrunk) pair, its certified witness, its
+// sizes before and after shrinking, and the folder ("" when not saved).
+struct saved_counterexample {
+    std::string folder;
+    net::network theta, quantized;
+    arith::rational D;
+    point_difference witness;
+    case_size original, shrunk;
+};
+
+// Shrinks the pair for `bound` (unless opt.max_candidates is 0) and, when
+// `folder` is not empty, saves it there (case_file.hpp) with the note
+// "<note>; shrunk for <bound> from <size> to <size>".
+saved_counterexample save_shrunk_counterexample(const std::filesystem::path& folder, const net::network& theta, const net::network& quantized,
+                                                const arith::rational& D, const point_difference& witness, const std::string& bound,
+                                                const shrink_options& opt, const std::string& note);
 
 }  // namespace qbound::verify
