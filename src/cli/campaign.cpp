@@ -69,6 +69,8 @@ int run_campaign(const campaign_command_options& opt) {
     c.nodes = opt.nodes;
     c.shrink_candidates = opt.shrink_candidates;
     c.threads = opt.threads;
+    c.hunt_pairs = opt.hunt_pairs;
+    c.hunt_budget = opt.hunt_budget;
     if (!opt.shard.empty()) {
         const auto slash = opt.shard.find('/');
         try {

@@ -94,6 +94,7 @@ struct campaign_command_options {
     std::string shard;  // "i/n"
     std::filesystem::path plots;  // empty: no plots
     std::size_t shrink_candidates = 300;
+    std::size_t hunt_pairs = 0, hunt_budget = 4000;  // --hunt N, --hunt-budget B
     unsigned threads = 0;  // 0: all cores
     bool json = false;
 };

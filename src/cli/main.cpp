@@ -155,6 +155,10 @@ int main(int argc, char** argv) {
     campaign->add_option("--shard", campaign_opt.shard, "Run shard i/n (pairs with index % n == i); merge the --json reports with qbound merge");
     campaign->add_option("--plots", campaign_opt.plots, "Write campaign_tightness and campaign_depth plots (PNG, SVG) into this folder");
     campaign->add_option("--shrink", campaign_opt.shrink_candidates, "Candidates tried when shrinking a counterexample (default 300; 0: keep as drawn)");
+    campaign->add_option("--hunt", campaign_opt.hunt_pairs, "Also N hunted pairs per variant (qbound hunt, space mlp), as family 'hunt' (default 0)")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1000}));
+    campaign->add_option("--hunt-budget", campaign_opt.hunt_budget, "Candidates the --hunt search scores (default 4000)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
     campaign->add_flag("--json", campaign_opt.json, "Print the report as JSON");
     qbound::cli::merge_options merge_opt;
     auto* merge = app.add_subcommand("merge", "Sum campaign shards (their --json reports) into one table");

@@ -32,6 +32,8 @@ campaign_section run_campaign_section(const campaign_section_options& opt, const
     co.seed = opt.seed;
     co.threads = opt.threads;
     co.out = opt.out / "cases";
+    co.hunt_pairs = opt.hunt_pairs;
+    co.hunt_budget = opt.hunt_budget;
     co.progress = [&](const std::string& family, std::size_t done, std::size_t total) {
         progress.status(fmt::format("campaign: {} {}/{}", family, done, total));
     };
@@ -106,12 +108,21 @@ std::string to_markdown(const campaign_section& s) {
                           report::fraction_text(tl.max_relative_gap, 2), cex});
     }
     std::string families;
-    for (const auto& f : s.result.families) families += (families.empty() ? "" : ", ") + f;
+    std::size_t hunted = 0;
+    for (const auto& f : s.result.families)
+        if (f != verify::hunt_family) families += (families.empty() ? "" : ", ") + f;
+    for (const auto& p : s.result.records) hunted += p.family == verify::hunt_family;
+    const std::size_t menu_families = s.result.families.size() - (hunted > 0 ? 1 : 0);
+    const std::string hunt_text =
+        hunted > 0 ? fmt::format(", and {} pairs of the family `hunt`, found by `qbound hunt` (the best pairs per variant of a "
+                                 "search over MLPs, not drawn from a menu)",
+                                 hunted)
+                   : std::string();
     std::string md =
-        fmt::format("## 2. Campaign: {} pairs, every bound variant\n\nFamilies: {} ({} pairs each). Each pair gets a "
+        fmt::format("## 2. Campaign: {} pairs, every bound variant\n\nFamilies: {} ({} pairs each){}. Each pair gets a "
                     "certified bracket on the true sup (worst-case search, then differential branch and bound) and a "
                     "verdict per bound variant.\n\n",
-                    s.result.pairs, families, s.result.pairs / std::max<std::size_t>(1, s.result.families.size())) +
+                    s.result.pairs, families, (s.result.pairs - hunted) / std::max<std::size_t>(1, menu_families), hunt_text) +
         report::to_markdown(t) +
         "\n`bound/lower` is the bound's value divided by the certified lower end of the sup (below 1: violated; "
         "near 1: tight). `gap` is (upper - lower) / upper of the certified bracket: a large gap means the "

@@ -1,6 +1,7 @@
 #include "qbound/experiments/hunt_report.hpp"
 
 #include "qbound/report/markdown.hpp"
+#include "support.hpp"
 #include "qbound/report/plot.hpp"
 
 #include <fmt/core.h>
@@ -98,7 +99,7 @@ std::string frontier_markdown(const verify::frontier_result& f) {
 
 void write_hunt_history_plot(const verify::hunt_result& r, const std::filesystem::path& dir) {
     report::plot_spec p;
-    p.title = "Hunt: best sup / bound found against budget (" + to_string(r.space.architecture) + ")";
+    p.title = "Hunt: best sup / bound found against budget, pairs where the hypotheses hold (" + to_string(r.space.architecture) + ")";
     p.x_label = "candidates scored";
     p.y_label = "best |R_theta - R_theta'| / bound (approximate)";
     p.log_y = true;
@@ -133,8 +134,88 @@ void write_frontier_plot(const verify::frontier_result& f, const std::filesystem
         }
         p.lines.push_back(std::move(s));
     }
+    if (!f.depths.empty())
+        p.lines.push_back({"ratio 1 (above: VIOLATED)", {static_cast<double>(f.depths.front()), static_cast<double>(f.depths.back())}, {1, 1}, false, true,
+                           "black", 0, true});
     std::filesystem::create_directories(dir);
     report::write_plot(p, dir / "hunt_frontier");
+}
+
+hunt_section run_hunt_section(const hunt_section_options& opt, const progress_sink& progress) {
+    verify::hunt_options h;
+    h.space.depth = {1, opt.max_depth};
+    h.space.width = {1, opt.max_width};
+    h.budget = opt.budget;
+    h.seed = opt.seed;
+    h.threads = opt.threads;
+    h.out = opt.out / "cases";
+    h.progress = [&](std::size_t done, std::size_t total) { progress.status(fmt::format("hunt: runs {}/{}", done, total)); };
+    hunt_section s;
+    s.out = opt.out;
+    s.result = verify::run_hunt(h);
+    progress.status("hunt: tightness frontier");
+    s.frontier = verify::hunt_frontier(h, opt.frontier_budget);
+    progress.done();
+    write_hunt_history_plot(s.result, opt.out);
+    write_frontier_plot(s.frontier, opt.out);
+    return s;
+}
+
+nlohmann::json to_json(const hunt_section& s) {
+    nlohmann::json j = verify::hunt_to_json(s.result);
+    j["frontier"] = verify::frontier_to_json(s.frontier);
+    for (auto& v : j["variants"])
+        for (const char* track : {"holding", "any"})
+            if (v[track].contains("saved")) v[track]["saved"] = std::filesystem::relative(v[track]["saved"].get<std::string>(), s.out).string();
+    return j;
+}
+
+namespace {
+
+std::size_t holding_violations(const verify::hunt_result& r) {
+    std::size_t n = 0;
+    for (const auto& v : r.variants) n += v.holding.result == verify::verdict::violated;
+    return n;
+}
+
+}  // namespace
+
+std::string to_markdown(const hunt_section& s) {
+    verify::hunt_result r = s.result;  // saved cases shown relative to the report folder
+    for (auto& v : r.variants)
+        for (auto* t : {&v.holding, &v.any})
+            if (!t->saved.empty()) t->saved = std::filesystem::relative(t->saved, s.out).string();
+    std::string md = fmt::format(
+        "## 7. Hunt: the pairs that push each bound hardest\n\n`qbound hunt` searched MLPs (depth 1-{}, hidden widths 1-{}, "
+        "inputs 1-4; free perturbations or quantizer grids; D = 2^-24 .. 2^4) for the largest sup / bound of every variant: "
+        "{} candidates in {} runs (gradient steps on the weights, sign moves of the perturbation, mutations; seed {}). "
+        "**holding**: only pairs on which the variant's hypotheses hold, so a ratio above 1 refutes the theorem as stated "
+        "here; **any**: every pair. Each best pair is re-certified with the usual bracket.\n\n",
+        r.space.depth.hi, r.space.width.hi, r.evaluations, r.runs, r.seed);
+    md += hunt_markdown(r);
+    md += "\n`certified ratio`: [certified lower end of the sup / the bound's certified upper value, certified upper end / "
+          "the bound's certified lower value]. Pair sizes: layers L, inputs d, hidden units u, parameters p.\n\n";
+    std::string replays;
+    for (const auto& v : r.variants)
+        for (const auto* t : {&v.holding, &v.any})
+            if (!t->saved.empty())
+                replays += fmt::format("- {} ({}): `qbound replay {}`\n", v.name, t == &v.holding ? "hypotheses met" : "any pair",
+                                       (s.out / t->saved).string());
+    if (!replays.empty()) md += "Violations found, shrunk and saved:\n\n" + replays + "\n";
+    md += fmt::format("### Tightness frontier\n\nFor each depth and width, a hunt of {} candidates restricted to it; the largest "
+                      "certified sup / bound on pairs where the variant's hypotheses hold (certified at the cell's best witness). "
+                      "Values near 1 mean the theorem is nearly attained at that size; small values, that it stays pessimistic "
+                      "there (for what this search could find).\n\n",
+                      s.frontier.budget_per_cell);
+    md += frontier_markdown(s.frontier) + "\n";
+    md += detail::plot_link("hunt_frontier", "largest certified sup / bound against depth, per variant");
+    md += detail::plot_link("hunt_history", "best score against candidates scored, per variant");
+    return md;
+}
+
+std::string summary_row(const hunt_section& s) {
+    return fmt::format("| hunt | {} candidates; {} variants violated on pairs where their hypotheses hold |\n", s.result.evaluations,
+                       holding_violations(s.result));
 }
 
 }  // namespace qbound::experiments

@@ -1,4 +1,5 @@
 #include "qbound/verify/campaign.hpp"
+#include "qbound/verify/hunt.hpp"
 
 #include "qbound/verify/case_file.hpp"
 
@@ -345,6 +346,45 @@ campaign_pair draw_campaign_pair(const std::string& family, std::uint64_t seed, 
     return f.draw(g);
 }
 
+namespace {
+
+bool same_pair(const hunt_candidate& a, const campaign_pair& b) {
+    if (a.D != b.D || a.theta.nodes().size() != b.theta.nodes().size()) return false;
+    for (std::size_t i = 0; i < a.theta.nodes().size(); ++i) {
+        const auto &x = a.theta.nodes()[i], &y = b.theta.nodes()[i], &xq = a.quantized.nodes()[i], &yq = b.quant.nodes()[i];
+        if (x.weight != y.weight || x.bias != y.bias || xq.weight != yq.weight || xq.bias != yq.bias) return false;
+    }
+    return true;
+}
+
+// campaign --hunt: per variant, up to hunt_pairs best pairs of the hunt,
+// alternating its holding and any tracks, without repeats, in variant order.
+std::vector<campaign_pair> hunted_pairs(const campaign_options& opt) {
+    hunt_options h;
+    h.budget = opt.hunt_budget;
+    h.seed = opt.seed;
+    h.threads = opt.threads;
+    h.keep = (opt.hunt_pairs + 1) / 2;
+    h.certify = false;
+    const hunt_result r = run_hunt(h);
+    std::vector<campaign_pair> pairs;
+    for (std::size_t v = 0; v < r.variants.size(); ++v) {
+        const auto &holding = r.archive[2 * v], &any = r.archive[2 * v + 1];
+        std::size_t taken = 0;
+        for (std::size_t k = 0; taken < opt.hunt_pairs && k < std::max(holding.size(), any.size()); ++k)
+            for (const auto* list : {&holding, &any}) {
+                if (taken >= opt.hunt_pairs || k >= list->size()) continue;
+                const hunt_candidate& c = (*list)[k];
+                ++taken;
+                if (std::any_of(pairs.begin(), pairs.end(), [&](const campaign_pair& p) { return same_pair(c, p); })) continue;
+                pairs.push_back({c.theta, c.quantized, c.D, "hunted: " + c.perturbation, 0, false});
+            }
+    }
+    return pairs;
+}
+
+}  // namespace
+
 campaign_result run_campaign(const campaign_options& opt) {
     if (opt.shard_count == 0 || opt.shard_index >= opt.shard_count)
         throw core::invalid_argument("campaign shard " + std::to_string(opt.shard_index) + "/" + std::to_string(opt.shard_count) +
@@ -353,25 +393,14 @@ campaign_result run_campaign(const campaign_options& opt) {
     std::mutex progress_mutex;
     r.families = opt.families.empty() ? campaign_families() : opt.families;
     for (const auto& f : r.families) find_campaign_family(f);  // throws on an unknown name, before any work
-    for (const auto& family : r.families) {
-        const campaign_family& generator = find_campaign_family(family);
-        // Draw this shard's pairs (each from its own generator, seeded by
-        // campaign_pair_seed: the same pair whatever the family list, shard
-        // or thread count), check them in parallel, then tally and save
-        // counterexamples in order.
-        struct job {
-            std::size_t index;
-            campaign_pair pair;
-            std::uint64_t search_seed;
-            check_result result;
-        };
-        std::vector<job> jobs;
-        for (std::size_t i = opt.shard_index; i < opt.pairs; i += opt.shard_count) {
-            std::mt19937_64 g(campaign_pair_seed(opt.seed, family, i));
-            campaign_pair p = generator.draw(g);
-            const std::uint64_t search_seed = g();
-            jobs.push_back({i, std::move(p), search_seed, {}});
-        }
+    struct job {
+        std::size_t index;
+        campaign_pair pair;
+        std::uint64_t search_seed;
+        check_result result;
+    };
+    // Checks one family's jobs in parallel, then tallies them and saves counterexamples in order.
+    const auto check_family = [&](const std::string& family, std::vector<job>& jobs) {
         std::atomic<std::size_t> checked{0};
         if (opt.progress) opt.progress(family, 0, jobs.size());
         core::parallel_for(jobs.size(), opt.threads, [&](std::size_t k, unsigned) {
@@ -433,6 +462,28 @@ campaign_result run_campaign(const campaign_options& opt) {
             }
             r.records.push_back(std::move(rec));
         }
+    };
+    for (const auto& family : r.families) {
+        const campaign_family& generator = find_campaign_family(family);
+        // This shard's pairs, each from its own generator seeded by
+        // campaign_pair_seed: the same pair whatever the family list, shard
+        // or thread count.
+        std::vector<job> jobs;
+        for (std::size_t i = opt.shard_index; i < opt.pairs; i += opt.shard_count) {
+            std::mt19937_64 g(campaign_pair_seed(opt.seed, family, i));
+            campaign_pair p = generator.draw(g);
+            const std::uint64_t search_seed = g();
+            jobs.push_back({i, std::move(p), search_seed, {}});
+        }
+        check_family(family, jobs);
+    }
+    if (opt.hunt_pairs > 0) {
+        std::vector<job> jobs;
+        const auto hunted = hunted_pairs(opt);
+        for (std::size_t i = opt.shard_index; i < hunted.size(); i += opt.shard_count)
+            jobs.push_back({i, hunted[i], campaign_pair_seed(opt.seed, std::string(hunt_family), i), {}});
+        r.families.emplace_back(hunt_family);
+        check_family(std::string(hunt_family), jobs);
     }
     return r;
 }

@@ -588,13 +588,28 @@ hunt_result run_hunt(const hunt_options& opt) {
         opt.progress(++done, runs);
     };
     const std::size_t objectives = 2 * variants.size(), keep = std::max<std::size_t>(opt.keep, 1);
-    // The runs with a score for objective o among runs [0, upto), best first (ties: lower index).
-    const auto best_runs = [&](std::size_t o, std::size_t upto) {
-        std::vector<std::size_t> idx;
-        for (std::size_t i = 0; i < upto; ++i)
-            if (outputs[i].best.pair[o] && outputs[i].best.score[o] > 0) idx.push_back(i);
-        std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return outputs[a].best.score[o] > outputs[b].best.score[o]; });
-        return idx;
+    // Per objective, the best pairs of distinct runs merged so far, best first
+    // (ties: the lower run index), at most `keep`. Runs are merged in index
+    // order after each phase and then drop their pairs, so memory stays
+    // bounded by the runs of one phase.
+    struct archived {
+        double score;
+        std::size_t run;
+        state pair;
+    };
+    std::vector<std::vector<archived>> archive(objectives);
+    const auto merge = [&](std::size_t from, std::size_t to) {
+        for (std::size_t i = from; i < to; ++i) {
+            for (std::size_t o = 0; o < objectives; ++o) {
+                auto& best = outputs[i].best;
+                if (!best.pair[o] || !(best.score[o] > 0)) continue;
+                auto& a = archive[o];
+                const auto at = std::find_if(a.begin(), a.end(), [&](const archived& e) { return best.score[o] > e.score; });
+                if (static_cast<std::size_t>(at - a.begin()) < keep) a.insert(at, {best.score[o], i, std::move(*best.pair[o])});
+                if (a.size() > keep) a.pop_back();
+            }
+            outputs[i].best.pair.clear();
+        }
     };
     // Blocks of 2 O runs (O objectives: each variant on each track): O runs
     // from random pairs of the space (objective k for the k-th), then O runs
@@ -608,17 +623,17 @@ hunt_result run_hunt(const hunt_options& opt) {
             outputs[first + k] = hunt_run(opt, variants, k, length, campaign_pair_seed(opt.seed, seed_name, first + k), nullptr);
             note();
         });
+        merge(first, explore_end);
         if (exploit_end <= explore_end) break;
         std::vector<const state*> starts(exploit_end - explore_end, nullptr);
-        for (std::size_t k = 0; k < starts.size(); ++k) {
-            const auto elite = best_runs(k, explore_end);
-            if (!elite.empty()) starts[k] = &*outputs[elite[block % std::min(elite.size(), keep)]].best.pair[k];
-        }
+        for (std::size_t k = 0; k < starts.size(); ++k)
+            if (!archive[k].empty()) starts[k] = &archive[k][block % archive[k].size()].pair;
         core::parallel_for(starts.size(), opt.threads, [&](std::size_t k, unsigned) {
             const std::size_t i = explore_end + k;
             outputs[i] = hunt_run(opt, variants, k, length, campaign_pair_seed(opt.seed, seed_name, i), starts[k]);
             note();
         });
+        merge(explore_end, exploit_end);
     }
 
     // History (cumulative in run order) and the archives.
@@ -633,10 +648,7 @@ hunt_result run_hunt(const hunt_options& opt) {
     }
     r.archive.resize(objectives);
     for (std::size_t o = 0; o < objectives; ++o)
-        for (std::size_t i : best_runs(o, runs)) {
-            if (r.archive[o].size() >= keep) break;
-            r.archive[o].push_back(to_candidate(*outputs[i].best.pair[o]));
-        }
+        for (const archived& e : archive[o]) r.archive[o].push_back(to_candidate(e.pair));
     for (std::size_t v = 0; v < variants.size(); ++v) {
         hunt_variant_result vr;
         vr.key = variants[v];
@@ -703,6 +715,7 @@ frontier_result hunt_frontier(const hunt_options& opt, std::size_t budget_per_ce
     validate(opt.space);
     const std::vector<bounds::variant_key> variants = opt.variants.empty() ? bounds::all_variants() : opt.variants;
     frontier_result f;
+    f.budget_per_cell = budget_per_cell;
     for (const auto& k : variants) f.variants.push_back(bounds::to_string(k));
     for (std::size_t d = opt.space.depth.lo; d <= opt.space.depth.hi; ++d) f.depths.push_back(d);
     for (std::size_t w = 1; w <= opt.space.width.hi; w *= 2)
@@ -786,7 +799,7 @@ nlohmann::json hunt_to_json(const hunt_result& r) {
 }
 
 nlohmann::json frontier_to_json(const frontier_result& f) {
-    nlohmann::json j{{"variants", f.variants}, {"depths", f.depths}, {"widths", f.widths}};
+    nlohmann::json j{{"budget_per_cell", f.budget_per_cell}, {"variants", f.variants}, {"depths", f.depths}, {"widths", f.widths}};
     j["cells"] = nlohmann::json::array();
     for (const auto& c : f.cells) {
         nlohmann::json r = nlohmann::json::array();

@@ -2,7 +2,11 @@
 // parses and holds every section with the numbers the paper's table and the
 // architecture view must print exactly, report.md has every section, the
 // plots are real PNG/SVG files, the counterexamples it lists replay, and a
-// second run on one thread gives the same numbers.
+// second run on one thread gives the same numbers. The hunt (section 7, and
+// the campaign's family `hunt`) refutes G as cited once biases are
+// quantized (L = 1: the bias coordinate is not counted in W), so the demo
+// exits 1 and says so; no menu family violates a bound whose hypotheses hold,
+// and no other theorem is refuted.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -52,15 +56,35 @@ TEST_CASE("qbound demo --quick writes a complete, readable report") {
     const fs::path out = fs::temp_directory_path() / ("qbound-demo-report-test-" + std::to_string(::getpid()));
     fs::remove_all(out);
     const std::string cli = QBOUND_CLI;
-    REQUIRE(run(cli + " demo --quick --threads 2 --out " + out.string() + " > " + (out.string() + ".log") + " 2>&1") == 0);
+    REQUIRE(run(cli + " demo --quick --threads 2 --out " + out.string() + " > " + (out.string() + ".log") + " 2>&1") == 1);
 
     // report.json: every section, parseable.
     REQUIRE(fs::exists(out / "report.json"));
     const auto j = nlohmann::json::parse(slurp(out / "report.json"));
-    for (const char* key : {"number_types", "campaign", "paper_table", "depth", "small_cnn", "equalization", "theorem_violated"})
+    for (const char* key : {"number_types", "campaign", "paper_table", "depth", "small_cnn", "equalization", "hunt", "theorem_violated"})
         CHECK(j.contains(key));
     CHECK(j.at("mode") == "quick");
-    CHECK(j.at("theorem_violated") == false);
+    CHECK(j.at("theorem_violated") == true);
+
+    // The hunt: G[r=max] violated on a pair where its hypotheses hold, saved and replayable (exit 1: hypotheses
+    // met); the theorems that count the bias coordinate (A', B-bias) and A (biases shared) are not violated.
+    bool found_g = false;
+    for (const auto& v : j.at("hunt").at("variants")) {
+        const auto& holding = v.at("holding");
+        const std::string name = v.at("variant");
+        if (name == "G[r=max]") {
+            found_g = true;
+            REQUIRE(holding.at("verdict") == "VIOLATED");
+            CHECK(holding.at("hypotheses_hold") == true);
+            CHECK(holding.at("certified_ratio").get<double>() > 1);
+            const fs::path folder = out / holding.at("saved").get<std::string>();
+            CHECK(run(cli + " replay " + folder.string() + " > /dev/null") == 1);
+        }
+        if (name == "A-per-layer[r=max]" || name == "A'-per-layer[r=max]" || name == "B-bias[r=max]" || name == "residual-aware[r=max]")
+            CHECK(holding.at("verdict") != "VIOLATED");
+    }
+    CHECK(found_g);
+    CHECK(j.at("hunt").at("frontier").at("cells").size() == 4 * 3);  // depths 1..4, widths 1, 2, 4
 
     // Number types: no enclosure misses the exact value.
     for (const auto& r : j.at("number_types").at("results"))
@@ -87,12 +111,14 @@ TEST_CASE("qbound demo --quick writes a complete, readable report") {
     CHECK(j.at("paper_table").at("computed_norms").size() == 3);
 
     // Campaign: G-entrywise is refuted by a saved, replayable counterexample;
-    // no bound whose hypotheses hold is violated.
+    // no pair of the menu violates a bound whose hypotheses hold (only hunted pairs do, G as cited).
     const auto& campaign = j.at("campaign");
-    CHECK(campaign.at("violated_with_hypotheses_met") == 0);
+    CHECK(campaign.at("families").back() == "hunt");
+    for (const auto& f : campaign.at("violations_by_family"))
+        if (f.at("family") != "hunt") CHECK(f.at("variant").get<std::string>().rfind("G[", 0) != 0);
     bool found_entrywise = false;
     for (const auto& v : campaign.at("variants")) {
-        CHECK(v.at("violated_with_hypotheses") == 0);
+        if (v.at("variant").get<std::string>().rfind("G[", 0) != 0) CHECK(v.at("violated_with_hypotheses") == 0);
         CHECK(v.at("pairs") == campaign.at("pairs"));
         if (v.at("variant") == "G-entrywise[r=max]") {
             found_entrywise = true;
@@ -129,13 +155,13 @@ TEST_CASE("qbound demo --quick writes a complete, readable report") {
     const std::string md = slurp(out / "report.md");
     for (const char* section : {"# qbound demo report", "## What the verdicts mean", "## Summary", "## 1. Number types",
                                 "## 2. Campaign", "## 3. The paper's table", "## 4. Bounds against depth",
-                                "## 5. A quantized small CNN", "## 6. Rescaling", "## Reproduce", "| resnet18 | 18 | 802,816 |",
+                                "## 5. A quantized small CNN", "## 6. Rescaling", "## 7. Hunt", "### Tightness frontier", "## Reproduce", "| resnet18 | 18 | 802,816 |",
                                 "qbound replay"})
         CHECK(md.find(section) != std::string::npos);
 
     // Plots: real PNG and SVG files.
     for (const char* stem : {"bounds_vs_depth", "depth_sweep_constants", "depth_sweep_gain", "equalization_norms", "campaign_tightness",
-                             "campaign_depth"}) {
+                             "campaign_depth", "hunt_frontier", "hunt_history"}) {
         const std::string png = slurp(out / (std::string(stem) + ".png"));
         REQUIRE(png.size() > 1000);
         CHECK(png.substr(1, 3) == "PNG");
@@ -146,7 +172,7 @@ TEST_CASE("qbound demo --quick writes a complete, readable report") {
     // Budgets are counts, not times: the numbers do not depend on --threads.
     const fs::path single = fs::temp_directory_path() / ("qbound-demo-report-test-1-thread-" + std::to_string(::getpid()));
     fs::remove_all(single);
-    REQUIRE(run(cli + " demo --quick --threads 1 --out " + single.string() + " > /dev/null 2>&1") == 0);
+    REQUIRE(run(cli + " demo --quick --threads 1 --out " + single.string() + " > /dev/null 2>&1") == 1);
     CHECK(normalized_report(single) == normalized_report(out));
 }
 

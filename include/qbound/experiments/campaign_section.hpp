@@ -21,6 +21,7 @@ struct campaign_section_options {
     std::uint64_t seed = 1;
     unsigned threads = 1;
     std::filesystem::path out;            // report folder: cases in out/cases, plots in out
+    std::size_t hunt_pairs = 0, hunt_budget = 4000;  // campaign --hunt: hunted pairs per variant, the hunt's candidates
 };
 
 struct campaign_section {

@@ -12,6 +12,7 @@
 #include "qbound/experiments/campaign_section.hpp"
 #include "qbound/experiments/depth.hpp"
 #include "qbound/experiments/equalization.hpp"
+#include "qbound/experiments/hunt_report.hpp"
 #include "qbound/experiments/number_types.hpp"
 #include "qbound/experiments/paper_table.hpp"
 #include "qbound/experiments/progress.hpp"
@@ -42,11 +43,12 @@ struct demo_report {
     depth_section depth;
     small_cnn_section small_cnn;
     equalization_section equalization;
+    hunt_section hunt;
     bool theorem_violated = false;  // the verdict policy (verdicts.hpp) over every section
     double seconds = 0;             // wall time of the run
 };
 
-// Runs the six sections in order at options.precision, writing plots and
+// Runs the seven sections in order at options.precision, writing plots and
 // cases into options.out (created); does not write report.md/report.json.
 demo_report run_demo(const demo_options& opt, const progress_sink& progress);
 

@@ -35,6 +35,12 @@ struct campaign_options {
     // Shrinking (verify/shrink.hpp) of each saved counterexample; 0 candidates: no shrinking.
     std::size_t shrink_candidates = 300;
     unsigned threads = 0;               // pairs checked in parallel (0: all cores); results do not depend on it
+    // campaign --hunt: after the families, a family "hunt" of up to hunt_pairs
+    // pairs per variant from a hunt (verify/hunt.hpp, default space mlp) of
+    // hunt_budget candidates seeded with `seed`: the best of its holding and
+    // any tracks in turn, repeats dropped. 0: none.
+    std::size_t hunt_pairs = 0;
+    std::size_t hunt_budget = 4000;
     // (family, pairs checked, pairs of the family in this shard); called from the worker threads, one call at a time.
     std::function<void(const std::string& family, std::size_t done, std::size_t total)> progress;
 };
@@ -105,6 +111,9 @@ struct campaign_family {
     std::string_view description;
     campaign_pair (*draw)(std::mt19937_64& g);
 };
+// The family name of campaign --hunt's pairs (not in the registry: they are searched, not drawn).
+inline constexpr std::string_view hunt_family = "hunt";
+
 // THE list of families, in the order of the reports: random-mlp, deep-mlp,
 // small-norms, sign-aligned, dominant-layer, tight, random-cnn, entrywise-G,
 // skip-dominant, random-residual, mixed-mlp, mixed-cnn.

@@ -188,6 +188,7 @@ struct frontier_cell {
     std::vector<double> certified_ratio;  // per variant of frontier_result::variants
 };
 struct frontier_result {
+    std::size_t budget_per_cell = 0;
     std::vector<std::string> variants;
     std::vector<std::size_t> depths, widths;
     std::vector<frontier_cell> cells;  // depth-major
