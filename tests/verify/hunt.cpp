@@ -95,16 +95,25 @@ TEST_CASE("hunt results do not depend on the thread count, and grow with the bud
             CHECK(a.perturbation == b.perturbation);
         }
     CHECK(verify::hunt_to_json(one) == verify::hunt_to_json(two));
-    // A larger budget's runs extend the smaller one's: no best score falls.
-    o.budget = 2400;
+    // A larger budget's runs extend the smaller one's: with a history point
+    // after every run, the larger budget's history starts with the smaller
+    // one's, point for point, and no best score falls.
     o.certify = false;
+    o.history_points = 1000;
+    const auto fewer = verify::run_hunt(o);
+    o.budget = 2400;
     const auto more = verify::run_hunt(o);
     for (std::size_t v = 0; v < one.variants.size(); ++v) {
         CHECK(more.variants[v].holding.best_score >= one.variants[v].holding.best_score);
         CHECK(more.variants[v].any.best_score >= one.variants[v].any.best_score);
-        // The history is cumulative: never decreasing.
-        const auto& h = more.variants[v].any.history;
-        for (std::size_t k = 1; k < h.size(); ++k) CHECK(h[k].best_score >= h[k - 1].best_score);
+        const auto &h = more.variants[v].any.history, &h1 = fewer.variants[v].any.history;
+        REQUIRE(h1.size() == 12);
+        REQUIRE(h.size() == 24);
+        for (std::size_t k = 0; k < h1.size(); ++k) {
+            CHECK(h[k].evaluations == h1[k].evaluations);
+            CHECK(h[k].best_score == h1[k].best_score);
+        }
+        for (std::size_t k = 1; k < h.size(); ++k) CHECK(h[k].best_score >= h[k - 1].best_score);  // cumulative
     }
 }
 
