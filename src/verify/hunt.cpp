@@ -472,6 +472,33 @@ struct run_output {
     std::size_t evaluations = 0;
 };
 
+// Weights and biases far inside the double range (2^256: products and squares
+// of the bounds and of the search stay finite).
+bool sane(const state& s) {
+    for (const net::network* m : {&s.theta, &s.quant})
+        for (std::size_t i : m->affine_nodes()) {
+            for (double v : m->at(i).weight)
+                if (!(std::abs(v) <= 0x1p256)) return false;
+            for (double v : m->at(i).bias)
+                if (!(std::abs(v) <= 0x1p256)) return false;
+        }
+    return true;
+}
+
+// make(), or its result type's empty value (nullopt, false) when it throws:
+// a move that cannot be made or a pair that cannot be scored (the quantizer
+// refuses a weight, say). Contradictions of certified values are never swallowed.
+template <class F>
+auto attempt(F&& make) -> decltype(make()) {
+    try {
+        return make();
+    } catch (const core::unsound_error&) {
+        throw;
+    } catch (const std::exception&) {
+        return {};
+    }
+}
+
 run_output hunt_run(const hunt_options& opt, const std::vector<bounds::variant_key>& variants, std::size_t target, std::size_t length,
                     std::uint64_t seed, const state* start) {
     std::mt19937_64 g(seed);
@@ -483,33 +510,37 @@ run_output hunt_run(const hunt_options& opt, const std::vector<bounds::variant_k
         for (std::size_t v = 0; v < s.scores.size(); ++v)
             if (s.scores[v] > out.best.score[v]) out.best.score[v] = s.scores[v], out.best.pair[v] = s;
     };
-    const auto scored = [&](state& s) {
+    // Every candidate made counts as one evaluation, scored or not (an insane
+    // or unscorable one scores nothing), so the budget is the same count on
+    // every machine.
+    const auto scored = [&](std::optional<state>& s) {
         ++out.evaluations;
-        if (!sc.score(s, g())) return false;
-        record(s);
+        const std::uint64_t seed = g();
+        if (!s || !sane(*s) || !attempt([&] { return sc.score(*s, seed); })) return false;
+        record(*s);
         return true;
     };
-    state current;
+    std::optional<state> current;
     bool have = false;
     while (!have && out.evaluations < length) {
-        current = start ? mutate(*start, opt.space, g) : draw_state(opt.space, g);
+        current = attempt([&] { return std::optional<state>(start ? mutate(*start, opt.space, g) : draw_state(opt.space, g)); });
         have = scored(current);
     }
     while (have && out.evaluations < length) {
         const int move = pick_int(g, 0, 9);
-        std::vector<state> tries;
+        std::vector<std::optional<state>> tries;
         if (move <= 3) {
             // gradient: the theta step sizes 2^-2, 2^-4, 2^-6 (fewer when the budget ends)
             for (int e : {-2, -4, -6})
-                if (auto n = gradient_move(current, std::ldexp(1.0, e), false)) tries.push_back(std::move(*n));
-        } else if (move == 4 && !current.grid) {
+                if (auto n = attempt([&] { return gradient_move(*current, std::ldexp(1.0, e), false); })) tries.push_back(std::move(n));
+        } else if (move == 4 && !current->grid) {
             for (double t : {2.0, 0.5})
-                if (auto n = gradient_move(current, t, true)) tries.push_back(std::move(*n));
+                if (auto n = attempt([&] { return gradient_move(*current, t, true); })) tries.push_back(std::move(n));
         }
-        if (tries.empty()) tries.push_back(mutate(current, opt.space, g));
-        for (state& n : tries) {
+        if (tries.empty()) tries.push_back(attempt([&] { return std::optional<state>(mutate(*current, opt.space, g)); }));
+        for (auto& n : tries) {
             if (out.evaluations >= length) break;
-            if (scored(n) && n.scores[target] > current.scores[target]) current = std::move(n);
+            if (scored(n) && n->scores[target] > current->scores[target]) current = std::move(n);
         }
     }
     return out;
