@@ -26,25 +26,7 @@ namespace {
 // Omega from the options: at most one of --box, --vnnlib, --center; else a
 // .nnet model's [min, max] box (unless --D is given), else [-D, D]^d.
 io::input_region read_region(const check_command_options& opt, const std::string& model, std::size_t inputs) {
-    const int given = !opt.box.empty() + !opt.vnnlib.empty() + !opt.center.empty();
-    if (given > 1) throw core::invalid_argument("--box, --vnnlib and --center each give Omega: use one of them");
-    if (opt.center.empty() && !opt.eps.empty()) throw core::invalid_argument("--eps needs --center (the centre of the ball)");
-    if (opt.center.empty() && !opt.clip.empty()) throw core::invalid_argument("--clip needs --center (it clips the ball)");
-    if (!opt.box.empty()) return io::read_box_file(opt.box, inputs);
-    if (!opt.vnnlib.empty()) return io::read_vnnlib(opt.vnnlib, inputs);
-    if (!opt.center.empty()) {
-        if (opt.eps.empty()) throw core::invalid_argument("--center needs --eps (the radius of the ball)");
-        const arith::rational eps = arith::parse_number(opt.eps, "--eps");
-        std::optional<std::pair<arith::rational, arith::rational>> clip;
-        if (!opt.clip.empty()) {
-            const auto comma = opt.clip.find(',');
-            if (comma == std::string::npos) throw core::invalid_argument("--clip: expected lo,hi, got '" + opt.clip + "'");
-            clip = std::pair{arith::parse_number(opt.clip.substr(0, comma), "--clip lo"), arith::parse_number(opt.clip.substr(comma + 1), "--clip hi")};
-        }
-        std::string described = "L_inf ball of radius " + opt.eps + " around " + opt.center;
-        if (clip) described += ", clipped to [" + io::exact_text(clip->first) + ", " + io::exact_text(clip->second) + "]";
-        return io::ball_region(io::read_point_file(opt.center, inputs), eps, clip, described);
-    }
+    if (auto r = explicit_region(opt.region, inputs)) return *r;
     if (!opt.pair.D_given)
         if (auto r = io::default_region(model, inputs)) return *r;
     auto r = io::centered_region(inputs, arith::parse_rational(opt.pair.D, "--D"));

@@ -49,3 +49,36 @@ void add_pair_options(CLI::App& cmd, pair_options& opt) {
 }
 
 }  // namespace qbound::cli
+
+namespace qbound::cli {
+
+std::optional<io::input_region> explicit_region(const region_options& opt, std::size_t inputs) {
+    const int given = !opt.box.empty() + !opt.vnnlib.empty() + !opt.center.empty();
+    if (given > 1) throw core::invalid_argument("--box, --vnnlib and --center each give Omega: use one of them");
+    if (opt.center.empty() && !opt.eps.empty()) throw core::invalid_argument("--eps needs --center (the centre of the ball)");
+    if (opt.center.empty() && !opt.clip.empty()) throw core::invalid_argument("--clip needs --center (it clips the ball)");
+    if (!opt.box.empty()) return io::read_box_file(opt.box, inputs);
+    if (!opt.vnnlib.empty()) return io::read_vnnlib(opt.vnnlib, inputs);
+    if (opt.center.empty()) return std::nullopt;
+    if (opt.eps.empty()) throw core::invalid_argument("--center needs --eps (the radius of the ball)");
+    const arith::rational eps = arith::parse_number(opt.eps, "--eps");
+    std::optional<std::pair<arith::rational, arith::rational>> clip;
+    if (!opt.clip.empty()) {
+        const auto comma = opt.clip.find(',');
+        if (comma == std::string::npos) throw core::invalid_argument("--clip: expected lo,hi, got '" + opt.clip + "'");
+        clip = std::pair{arith::parse_number(opt.clip.substr(0, comma), "--clip lo"), arith::parse_number(opt.clip.substr(comma + 1), "--clip hi")};
+    }
+    std::string described = "L_inf ball of radius " + opt.eps + " around " + opt.center;
+    if (clip) described += ", clipped to [" + io::exact_text(clip->first) + ", " + io::exact_text(clip->second) + "]";
+    return io::ball_region(io::read_point_file(opt.center, inputs), eps, clip, described);
+}
+
+void add_region_options(CLI::App& cmd, region_options& opt) {
+    cmd.add_option("--box", opt.box, "Omega: a box file, one line \"lo hi\" per input (exact decimals, fractions, hex floats)");
+    cmd.add_option("--vnnlib", opt.vnnlib, "Omega: the input constraints of a VNN-COMP vnnlib property (boxes, or a disjunction of boxes)");
+    cmd.add_option("--center", opt.center, "Omega: an L_inf ball around the point in this file (numbers in input order), radius --eps");
+    cmd.add_option("--eps", opt.eps, "Radius of the --center ball (exact decimal or fraction, e.g. 2/255)");
+    cmd.add_option("--clip", opt.clip, "Clip the --center ball to lo,hi (e.g. 0,1)");
+}
+
+}  // namespace qbound::cli

@@ -1,6 +1,7 @@
 #pragma once
 // Small pieces shared by the CLI's subcommands.
 #include "qbound/experiments/models.hpp"
+#include "qbound/io/region.hpp"
 #include "qbound/net/network.hpp"
 #include "qbound/report/markdown.hpp"
 
@@ -8,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace qbound::cli {
@@ -29,5 +31,13 @@ loaded_pair load_pair(const pair_options& opt);
 // Registers the pair's options (model, --against, --D, --resolution, --seed,
 // --against-seed, --bias-std and the quantizer's) on a subcommand.
 void add_pair_options(CLI::App& cmd, pair_options& opt);
+
+// Omega from --box, --vnnlib or --center/--eps/--clip on `inputs` inputs, or
+// none when no option gives it. Throws core::invalid_argument naming the
+// options when more than one is given, or --eps/--clip without --center.
+struct region_options;
+std::optional<io::input_region> explicit_region(const region_options& opt, std::size_t inputs);
+// Registers those options on a subcommand.
+void add_region_options(CLI::App& cmd, region_options& opt);
 
 }  // namespace qbound::cli

@@ -52,6 +52,12 @@ struct bounds_options {
     bool json = false;
 };
 
+// An input region given on the command line: at most one of --box, --vnnlib,
+// --center (with --eps, optionally --clip).
+struct region_options {
+    std::string box, vnnlib, center, eps, clip;
+};
+
 struct check_command_options {
     pair_options pair;
     std::uint64_t search_seed = 1;
@@ -62,7 +68,7 @@ struct check_command_options {
     std::size_t sweep_starts = 8;      // per output, line-sweep ascents from this many best samples
     std::string save_case;
     // Omega (at most one of box, vnnlib, center; none: [-D, D]^d, or a .nnet file's [min, max]).
-    std::string box, vnnlib, center, eps, clip;
+    region_options region;
     std::string plot;  // the bracket against time, gnuplot PNG and SVG (stem)
     bool json = false;
 };
@@ -105,6 +111,7 @@ struct hunt_command_options {
     std::vector<std::string> variants{"all"};  // printed names, or "all"
     std::string space = "mlp";                 // mlp, cnn, residual
     std::string depth, width, inputs;          // "LO-HI" or "N"; empty: the space's default
+    region_options region;                     // Omega instead of [-D, D]^d (needs --inputs N)
     std::optional<std::size_t> outputs;
     std::string perturbation = "any";          // any, free, grid
     bool initializer = false;

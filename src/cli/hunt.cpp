@@ -1,6 +1,7 @@
 // `qbound hunt`: searches the space of pairs for the largest certified
 // sup / bound of each bound variant (verify/hunt.hpp), certifies the best,
 // saves violations as replayable cases; optionally the tightness frontier.
+#include "cli_support.hpp"
 #include "commands.hpp"
 
 #include "qbound/bounds/variant.hpp"
@@ -30,6 +31,16 @@ int run_hunt(const hunt_command_options& opt) {
         throw core::invalid_argument("--perturbation: expected any, free or grid, got '" + opt.perturbation + "'");
     }
     h.space.initializer = opt.initializer;
+    const auto& rg = opt.region;
+    if (!rg.box.empty() || !rg.vnnlib.empty() || !rg.center.empty() || !rg.eps.empty() || !rg.clip.empty()) {
+        if (opt.inputs.empty() || h.space.inputs.lo != h.space.inputs.hi)
+            throw core::invalid_argument("--box/--vnnlib/--center: give the region's dimension as --inputs N (one number)");
+        const auto region = explicit_region(rg, h.space.inputs.lo);
+        if (!region) throw core::invalid_argument("--eps and --clip need --center");
+        h.space.region = verify::region_boxes(*region);
+        h.space.region_D = io::covering_D(*region);
+        h.space.region_described = region->described;
+    }
     verify::validate(h.space);
     for (const auto& v : opt.variants)
         if (v != "all") h.variants.push_back(bounds::parse_variant(v));

@@ -122,11 +122,7 @@ int main(int argc, char** argv) {
     check->add_option("--seconds", verify_opt.seconds, "Time cap of branch and bound (default 20)")->check(CLI::Range(0.0, 1e6));
     check->add_option("--nodes", verify_opt.nodes, "Box budget of branch and bound (default 2000; 0: the root box only)")->check(CLI::Range(std::size_t{0}, std::size_t{100000000}));
     check->add_option("--gap", verify_opt.gap, "Stop when (upper - lower) <= gap * upper (default 0)")->check(CLI::Range(0.0, 1.0));
-    check->add_option("--box", verify_opt.box, "Omega: a box file, one line \"lo hi\" per input (exact decimals, fractions, hex floats)");
-    check->add_option("--vnnlib", verify_opt.vnnlib, "Omega: the input constraints of a VNN-COMP vnnlib property (boxes, or a disjunction of boxes)");
-    check->add_option("--center", verify_opt.center, "Omega: an L_inf ball around the point in this file (numbers in input order), radius --eps");
-    check->add_option("--eps", verify_opt.eps, "Radius of the --center ball (exact decimal or fraction, e.g. 2/255)");
-    check->add_option("--clip", verify_opt.clip, "Clip the --center ball to lo,hi (e.g. 0,1)");
+    qbound::cli::add_region_options(*check, verify_opt.region);
     check->add_option("--plot", verify_opt.plot, "Draw the bracket against time into STEM.png and STEM.svg (gnuplot)");
     check->add_option("--save-case", verify_opt.save_case, "Save both networks and the witness in this folder (qbound replay reads it)");
     check->add_flag("--json", verify_opt.json, "Print the report as JSON");
@@ -176,6 +172,7 @@ int main(int argc, char** argv) {
     hunt->add_option("--depth", hunt_opt.depth, "Affine layers on the main path, N or LO-HI (default mlp 1-8, cnn 1-3, residual 3-6)");
     hunt->add_option("--width", hunt_opt.width, "Hidden widths (cnn: channels), N or LO-HI (default mlp 1-16, cnn 1-4, residual 1-6)");
     hunt->add_option("--inputs", hunt_opt.inputs, "Inputs (cnn: input channels, at most 3), N or LO-HI (default mlp 1-4, cnn 1-2, residual 1-3)");
+    qbound::cli::add_region_options(*hunt, hunt_opt.region);
     hunt->add_option("--outputs", hunt_opt.outputs, "At most this many outputs (default 2)")->check(CLI::Range(std::size_t{1}, std::size_t{64}));
     hunt->add_option("--perturbation", hunt_opt.perturbation, "theta' - theta: free (any signs, ||.||_inf <= eps), grid (a quantizer), any (default: both)");
     hunt->add_flag("--initializer", hunt_opt.initializer, "Keep He-normal weights (only their scale moves) instead of free scale and signs");

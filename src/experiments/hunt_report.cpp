@@ -1,5 +1,6 @@
 #include "qbound/experiments/hunt_report.hpp"
 
+#include "qbound/arith/rational.hpp"
 #include "qbound/report/markdown.hpp"
 #include "support.hpp"
 #include "qbound/report/plot.hpp"
@@ -44,9 +45,12 @@ std::string hunt_table(const verify::hunt_result& r) {
     std::vector<std::size_t> width(hunt_header.size(), 0);
     for (const auto& row : rows)
         for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-    std::string out = fmt::format("hunt: space {}, depth {}-{}, width {}-{}, inputs {}-{}, perturbation {}; {} candidates in {} runs, seed {}\n\n",
+    std::string out = fmt::format("hunt: space {}, depth {}-{}, width {}-{}, inputs {}-{}, perturbation {}; {} candidates in {} runs, seed {}\n{}\n",
                                   to_string(r.space.architecture), r.space.depth.lo, r.space.depth.hi, r.space.width.lo, r.space.width.hi,
-                                  r.space.inputs.lo, r.space.inputs.hi, to_string(r.space.perturbation), r.evaluations, r.runs, r.seed);
+                                  r.space.inputs.lo, r.space.inputs.hi, to_string(r.space.perturbation), r.evaluations, r.runs, r.seed,
+                                  r.space.region.empty() ? std::string()
+                                                         : "Omega: " + r.space.region_described + " (the bounds' D = " +
+                                                               arith::to_decimal(r.space.region_D, 6) + ")\n");
     for (const auto& row : rows) {
         std::string line;
         for (std::size_t c = 0; c < row.size(); ++c) line += fmt::format("{:<{}}  ", row[c], width[c]);

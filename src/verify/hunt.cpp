@@ -71,6 +71,16 @@ void validate(const hunt_space& s) {
     check_range(s.inputs, "--inputs", 1);
     if (s.outputs == 0 || s.outputs > 64) throw core::invalid_argument("--outputs: must be in 1..64, got " + std::to_string(s.outputs));
     if (s.max_kernel == 0 || s.max_kernel > 5) throw core::invalid_argument("max_kernel: must be in 1..5");
+    if (!s.region.empty()) {
+        const std::size_t d = s.region.front().inside.lower.size();
+        if (s.architecture == hunt_architecture::cnn)
+            throw core::invalid_argument("--box/--vnnlib/--center: the cnn space draws image inputs; hunt a region with --space mlp or residual");
+        for (const auto& b : s.region)
+            if (b.inside.lower.size() != d) throw core::invalid_argument("hunt region: boxes of different dimensions");
+        if (s.inputs.lo != d || s.inputs.hi != d)
+            throw core::invalid_argument("--inputs: a region of " + std::to_string(d) + " inputs needs --inputs " + std::to_string(d) + ", got " +
+                                         std::to_string(s.inputs.lo) + "-" + std::to_string(s.inputs.hi));
+    }
     if (s.min_D_exponent > s.max_D_exponent || s.min_D_exponent < -max_D_exponent_magnitude || s.max_D_exponent > max_D_exponent_magnitude)
         throw core::invalid_argument("D exponents: need -" + std::to_string(max_D_exponent_magnitude) + " <= min <= max <= " +
                                      std::to_string(max_D_exponent_magnitude) + ", got " + std::to_string(s.min_D_exponent) + ", " +
@@ -266,6 +276,12 @@ state draw_state(const hunt_space& sp, std::mt19937_64& g) {
 
 // ---- scoring -------------------------------------------------------------------
 
+std::vector<input_box> inside_boxes(const std::vector<region_box>& region) {
+    std::vector<input_box> out;
+    for (const auto& b : region) out.push_back(b.inside);
+    return out;
+}
+
 struct scorer {
     const hunt_options& opt;
     const std::vector<bounds::variant_key>& variants;
@@ -273,16 +289,21 @@ struct scorer {
     // Searches x, computes every bound; false when the pair cannot be scored (a bound refused it).
     bool score(state& s, std::uint64_t seed) const {
         const std::size_t d = s.theta.input_shape().size();
-        const double D = std::ldexp(1.0, s.D_exponent);
-        const input_box box = centered_box(d, D);
-        std::vector<std::vector<double>> starts;
-        if (s.witness.size() == d) {
-            std::vector<double> x = s.witness;
-            for (double& v : x) v = std::clamp(v, -D, D);
-            starts.push_back(std::move(x));
+        const auto& region = opt.space.region;
+        const std::vector<input_box> boxes =
+            region.empty() ? std::vector<input_box>{centered_box(d, std::ldexp(1.0, s.D_exponent))} : inside_boxes(region);
+        search_result best;
+        for (std::size_t b = 0; b < boxes.size(); ++b) {
+            std::vector<std::vector<double>> starts;
+            if (s.witness.size() == d) {
+                std::vector<double> x = s.witness;
+                for (std::size_t k = 0; k < d; ++k) x[k] = std::clamp(x[k], boxes[b].lower[k], boxes[b].upper[k]);
+                starts.push_back(std::move(x));
+            }
+            search_result sr = search_worst_case(s.theta, s.quant, boxes[b], counted_search(d, opt.search_effort, seed + b), starts);
+            if (b == 0 || sr.best_value > best.best_value) best = std::move(sr);
         }
-        const search_result sr = search_worst_case(s.theta, s.quant, box, counted_search(d, opt.search_effort, seed), starts);
-        s.witness = sr.best_x;
+        s.witness = best.best_x;
         // The error at the witness is scored by its float-sound lower end (the
         // refined fast path, else the a-priori one): a plain double difference
         // of two nearly equal outputs can be all rounding noise, and a tiny
@@ -298,7 +319,7 @@ struct scorer {
         s.error = 0;
         for (std::size_t k = 0; k < e.lower.size(); ++k) s.error = std::max({s.error, e.lower[k], -e.upper[k]});
         bounds::bound_options bo;
-        bo.D = power_of_two(s.D_exponent);
+        bo.D = region.empty() ? power_of_two(s.D_exponent) : opt.space.region_D;
         std::vector<bounds::bound_result> all;
         try {
             all = bounds::compute_bounds(s.theta, s.quant, bo);
@@ -392,8 +413,9 @@ state mutate(const state& s, const hunt_space& sp, std::mt19937_64& g) {
             for (double& v : n.theta.bias(layer)) v *= f;
             break;
         }
-        case 3:  // D: a step, or a jump
-            n.D_exponent = std::clamp(n.D_exponent + (g() % 2 ? 1 : -1) * (g() % 4 ? 1 : pick_int(g, 2, 12)), sp.min_D_exponent, sp.max_D_exponent);
+        case 3:  // D: a step, or a jump (a fixed region keeps its D)
+            if (sp.region.empty())
+                n.D_exponent = std::clamp(n.D_exponent + (g() % 2 ? 1 : -1) * (g() % 4 ? 1 : pick_int(g, 2, 12)), sp.min_D_exponent, sp.max_D_exponent);
             break;
         case 4:  // biases: zero, or one bias moved
             if (g() % 2) {
@@ -546,8 +568,8 @@ run_output hunt_run(const hunt_options& opt, const std::vector<bounds::variant_k
     return out;
 }
 
-hunt_candidate to_candidate(const state& s) {
-    return {s.theta, s.quant, power_of_two(s.D_exponent), perturbation_text(s), s.witness, s.error};
+hunt_candidate to_candidate(const state& s, const hunt_space& sp) {
+    return {s.theta, s.quant, sp.region.empty() ? power_of_two(s.D_exponent) : sp.region_D, perturbation_text(s), s.witness, s.error};
 }
 
 // Certifies one pair for variant `key`: check_pair's bracket, raised by the hunt's own witness.
@@ -560,6 +582,7 @@ struct certification {
 certification certify_pair(const hunt_candidate& c, const bounds::variant_key& key, const hunt_options& opt, std::uint64_t seed) {
     check_options co;
     co.D = c.D;
+    co.region = opt.space.region;
     co.branch.max_nodes = opt.nodes;
     co.branch.max_seconds = 600;  // a safety net: the node budget decides
     co.search = counted_search(c.theta.input_shape().size(), 0.25, seed);
@@ -679,7 +702,7 @@ hunt_result run_hunt(const hunt_options& opt) {
     }
     r.archive.resize(objectives);
     for (std::size_t o = 0; o < objectives; ++o)
-        for (const archived& e : archive[o]) r.archive[o].push_back(to_candidate(e.pair));
+        for (const archived& e : archive[o]) r.archive[o].push_back(to_candidate(e.pair, opt.space));
     for (std::size_t v = 0; v < variants.size(); ++v) {
         hunt_variant_result vr;
         vr.key = variants[v];
@@ -789,7 +812,8 @@ nlohmann::json space_json(const hunt_space& s) {
             {"outputs", s.outputs},
             {"perturbation", to_string(s.perturbation)},
             {"initializer", s.initializer},
-            {"D_exponents", {s.min_D_exponent, s.max_D_exponent}}};
+            {"D_exponents", {s.min_D_exponent, s.max_D_exponent}},
+            {"region", s.region.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.region_described)}};
 }
 
 nlohmann::json track_json(const hunt_track& t) {

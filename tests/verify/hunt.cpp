@@ -6,6 +6,7 @@
 // declare; bad spaces are refused by name.
 #include "qbound/bounds/bounds.hpp"
 #include "qbound/core/errors.hpp"
+#include "qbound/io/region.hpp"
 #include "qbound/verify/case_file.hpp"
 #include "qbound/verify/hunt.hpp"
 
@@ -13,6 +14,7 @@
 
 #include <array>
 #include <cmath>
+#include <limits>
 #include <filesystem>
 
 using namespace qbound;
@@ -40,7 +42,9 @@ double rederived_ratio(const verify::hunt_variant_result& v, const verify::hunt_
     bounds::bound_options bo;
     bo.D = t.pair->D;
     const auto b = bounds::find(bounds::compute_bounds(t.pair->theta, t.pair->quantized, bo), v.key);
-    return static_cast<double>(pd.lower / b.value.to_rational());
+    const arith::rational value = b.value.to_rational();
+    if (value == 0) return pd.lower > 0 ? std::numeric_limits<double>::infinity() : 0.0;  // a bound of 0 (theta' = theta in the weights)
+    return static_cast<double>(pd.lower / value);
 }
 
 }  // namespace
@@ -178,6 +182,50 @@ TEST_CASE("hunt spaces draw the architectures they declare", "[verify][hunt]") {
         }
         CHECK(rederived_ratio(r.variants.front(), t) >= t.certified_ratio);
     }
+}
+
+// With a fixed input region (a box away from 0, here [1/4, 1/2] x [-1/8, 0]),
+// every pair has the region's dimension, the bounds use its covering D, the
+// witnesses stay in the box, and the certified ratio is re-derived with that D.
+TEST_CASE("hunt on a fixed input region keeps its witnesses in the region", "[verify][hunt]") {
+    io::input_region region;
+    region.boxes.push_back({{arith::rational(1, 4), arith::rational(-1, 8)}, {arith::rational(1, 2), arith::rational(0)}});
+    region.described = "a test box";
+    verify::hunt_options o;
+    o.space.depth = {1, 3};
+    o.space.width = {1, 4};
+    o.space.inputs = {2, 2};
+    o.space.region = verify::region_boxes(region);
+    o.space.region_D = io::covering_D(region);
+    o.space.region_described = region.described;
+    o.variants = {{bounds::bound_family::A_per_layer, bounds::r_source::max}, {bounds::bound_family::G, bounds::r_source::max}};
+    o.budget = 800;
+    o.nodes = 30;
+    o.shrink_candidates = 0;
+    const auto r = verify::run_hunt(o);
+    CHECK(o.space.region_D == arith::rational(1, 2));
+    for (const auto& v : r.variants)
+        for (const auto* t : {&v.holding, &v.any}) {
+            if (!t->certified) continue;
+            INFO(v.name);
+            REQUIRE(t->witness.size() == 2);
+            CHECK(t->witness[0] >= 0.25);
+            CHECK(t->witness[0] <= 0.5);
+            CHECK(t->witness[1] >= -0.125);
+            CHECK(t->witness[1] <= 0);
+            CHECK(t->D == 0.5);
+            CHECK(t->pair->D == arith::rational(1, 2));
+            CHECK(rederived_ratio(v, *t) >= t->certified_ratio);
+        }
+    for (const auto& archive : r.archive)
+        for (const auto& c : archive) CHECK(c.theta.input_shape().size() == 2);
+    // The region's space is refused with the cnn architecture and with another input range.
+    verify::hunt_space bad = o.space;
+    bad.inputs = {1, 2};
+    CHECK_THROWS_WITH(verify::validate(bad), Catch::Contains("--inputs") && Catch::Contains("region of 2 inputs"));
+    bad = o.space;
+    bad.architecture = verify::hunt_architecture::cnn;
+    CHECK_THROWS_WITH(verify::validate(bad), Catch::Contains("cnn space"));
 }
 
 TEST_CASE("hunt refuses bad spaces and ranges by name", "[verify][hunt]") {

@@ -92,6 +92,15 @@ struct hunt_space {
     bool initializer = false;     // true: weights stay He-normal draws (only their scale moves)
     // D = 2^e, e in min_D_exponent..max_D_exponent (at most max_D_exponent_magnitude either way).
     int min_D_exponent = -24, max_D_exponent = 4;
+    // Or a fixed input region Omega (region_boxes of an io::input_region;
+    // empty: [-D, D]^d with D searched). With a region, every pair has its
+    // dimension as inputs (mlp and residual spaces only), the bounds' D is
+    // region_D (the smallest D with Omega in [-D, D]^d) and is not searched,
+    // the search and the witnesses stay in its boxes, and certification
+    // brackets the sup over Omega.
+    std::vector<region_box> region;
+    arith::rational region_D;
+    std::string region_described;
 };
 inline constexpr int max_D_exponent_magnitude = 40;
 
@@ -100,7 +109,9 @@ inline constexpr int max_D_exponent_magnitude = 40;
 hunt_space default_hunt_space(std::string_view name);
 // Throws core::invalid_argument naming the field when a range is empty, a
 // depth is 0 (residual: below 3), a width, input or output count is 0 or
-// above 64, or the D exponents are out of [-40, 40] or reversed.
+// above 64, the D exponents are out of [-40, 40] or reversed, or a region is
+// given with the cnn space, with an input range other than its dimension, or
+// with boxes of different dimensions.
 void validate(const hunt_space& s);
 
 struct hunt_options {
