@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <map>
 #include <mutex>
 #include <random>
 
@@ -142,11 +141,8 @@ struct state {
     std::vector<double> scores;  // per objective: 2 v (variant v, hypotheses holding, else 0) and 2 v + 1 (any pair)
 };
 
-arith::rational power_of_two(int e) {
-    arith::rational r = 1;
-    for (int k = 0; k < std::abs(e); ++k) r *= 2;
-    return e < 0 ? arith::rational(1) / r : r;
-}
+// 2^e exactly (|e| <= 40 here, far inside the double range).
+arith::rational power_of_two(int e) { return arith::to_rational(std::ldexp(1.0, e)); }
 
 std::string perturbation_text(const state& s) {
     if (s.grid)
@@ -286,8 +282,8 @@ struct scorer {
     const hunt_options& opt;
     const std::vector<bounds::variant_key>& variants;
 
-    // Searches x, computes every bound; false when the pair cannot be scored (a bound refused it).
-    bool score(state& s, std::uint64_t seed) const {
+    // Searches x, computes every bound (a pair a bound refuses throws: hunt_run's attempt() scores it nothing).
+    bool score(state& s, std::uint64_t seed) const {  // true: scored
         const std::size_t d = s.theta.input_shape().size();
         const auto& region = opt.space.region;
         const std::vector<input_box> boxes =
@@ -320,12 +316,7 @@ struct scorer {
         for (std::size_t k = 0; k < e.lower.size(); ++k) s.error = std::max({s.error, e.lower[k], -e.upper[k]});
         bounds::bound_options bo;
         bo.D = region.empty() ? power_of_two(s.D_exponent) : opt.space.region_D;
-        std::vector<bounds::bound_result> all;
-        try {
-            all = bounds::compute_bounds(s.theta, s.quant, bo);
-        } catch (const std::exception&) {
-            return false;
-        }
+        const std::vector<bounds::bound_result> all = bounds::compute_bounds(s.theta, s.quant, bo);
         s.scores.assign(2 * variants.size(), 0.0);
         for (std::size_t v = 0; v < variants.size(); ++v) {
             const bounds::bound_result& b = bounds::find(all, variants[v]);
@@ -347,17 +338,27 @@ double layer_scale(std::span<const double> w) {
     return std::max(m, 0x1p-20);
 }
 
-// theta and (free) delta along the gradient of log |d_k(x*)| at the witness, step t (relative, per layer).
-std::optional<state> gradient_move(const state& s, double t, bool move_delta) {
+// The gradients, in both networks, of sign * d_k at the witness x* for the
+// output k of the largest |d_k(x*)| (sign its sign): what every step size of
+// a gradient move uses. None when there is no witness or no difference.
+struct witness_gradients {
+    parameter_gradient theta, quant;
+};
+
+std::optional<witness_gradients> gradients_at_witness(const state& s) {
     if (s.witness.empty() || s.error <= 0) return std::nullopt;
     const auto y = net::forward<double>(s.theta, s.witness), yq = net::forward<double>(s.quant, s.witness);
     std::size_t k = 0;
     for (std::size_t o = 0; o < y.size(); ++o)
         if (std::abs(yq[o] - y[o]) > std::abs(yq[k] - y[k])) k = o;
-    const double sign = yq[k] >= y[k] ? 1.0 : -1.0;
     std::vector<double> e(y.size(), 0.0);
-    e[k] = sign;
-    const parameter_gradient g = parameters_gradient(s.theta, s.witness, e), gq = parameters_gradient(s.quant, s.witness, e);
+    e[k] = yq[k] >= y[k] ? 1.0 : -1.0;
+    return witness_gradients{parameters_gradient(s.theta, s.witness, e), parameters_gradient(s.quant, s.witness, e)};
+}
+
+// theta (or, free, delta) along the gradient of log |d_k(x*)|, step t (relative, per layer).
+state gradient_move(const state& s, const witness_gradients& wg, double t, bool move_delta) {
+    const parameter_gradient &g = wg.theta, &gq = wg.quant;
     state n = s;
     const double eps = std::ldexp(1.0, s.eps_exponent), bias_eps = std::ldexp(1.0, s.bias_eps_exponent);
     for (std::size_t i : s.theta.affine_nodes()) {
@@ -551,13 +552,13 @@ run_output hunt_run(const hunt_options& opt, const std::vector<bounds::variant_k
     while (have && out.evaluations < length) {
         const int move = pick_int(g, 0, 9);
         std::vector<std::optional<state>> tries;
-        if (move <= 3) {
-            // gradient: the theta step sizes 2^-2, 2^-4, 2^-6 (fewer when the budget ends)
-            for (int e : {-2, -4, -6})
-                if (auto n = attempt([&] { return gradient_move(*current, std::ldexp(1.0, e), false); })) tries.push_back(std::move(n));
-        } else if (move == 4 && !current->grid) {
-            for (double t : {2.0, 0.5})
-                if (auto n = attempt([&] { return gradient_move(*current, t, true); })) tries.push_back(std::move(n));
+        const bool move_delta = move == 4 && !current->grid;
+        if (move <= 3 || move_delta) {
+            // gradient: theta with step sizes 2^-2, 2^-4, 2^-6, or (free) delta with 2 and 1/2
+            // (fewer when the budget ends), all from one gradient at the witness
+            if (const auto wg = attempt([&] { return gradients_at_witness(*current); }))
+                for (double t : move_delta ? std::vector<double>{2.0, 0.5} : std::vector<double>{0x1p-2, 0x1p-4, 0x1p-6})
+                    if (auto n = attempt([&] { return std::optional<state>(gradient_move(*current, *wg, t, move_delta)); })) tries.push_back(std::move(n));
         }
         if (tries.empty()) tries.push_back(attempt([&] { return std::optional<state>(mutate(*current, opt.space, g)); }));
         for (auto& n : tries) {
@@ -602,20 +603,14 @@ certification certify_pair(const hunt_candidate& c, const bounds::variant_key& k
     return r;
 }
 
-double ratio_down(const arith::rational& num, const bounds::upper& den) {
-    const double d = den.to_double();
-    if (!std::isfinite(d)) return 0;
+// num / den rounded to a double in direction `rnd` (MPFR_RNDD for a certified
+// lower end, MPFR_RNDU for an upper end); 0 over an infinite den, +inf for a
+// positive num over a zero den.
+double ratio_rounded(const arith::rational& num, const bounds::upper& den, mpfr_rnd_t rnd) {
+    if (!std::isfinite(den.to_double())) return 0;
     const arith::rational q = den.to_rational();
     if (q == 0) return num > 0 ? std::numeric_limits<double>::infinity() : 0.0;
-    return arith::round_to_double(num / q, MPFR_RNDD);
-}
-
-double ratio_up(const arith::rational& num, const bounds::upper& den) {
-    const double d = den.to_double();
-    if (!std::isfinite(d)) return 0;
-    const arith::rational q = den.to_rational();
-    if (q == 0) return num > 0 ? std::numeric_limits<double>::infinity() : 0.0;
-    return arith::round_to_double(num / q, MPFR_RNDU);
+    return arith::round_to_double(num / q, rnd);
 }
 
 }  // namespace
@@ -648,7 +643,6 @@ hunt_result run_hunt(const hunt_options& opt) {
     // bounded by the runs of one phase.
     struct archived {
         double score;
-        std::size_t run;
         state pair;
     };
     std::vector<std::vector<archived>> archive(objectives);
@@ -659,7 +653,7 @@ hunt_result run_hunt(const hunt_options& opt) {
                 if (!best.pair[o] || !(best.score[o] > 0)) continue;
                 auto& a = archive[o];
                 const auto at = std::find_if(a.begin(), a.end(), [&](const archived& e) { return best.score[o] > e.score; });
-                if (static_cast<std::size_t>(at - a.begin()) < keep) a.insert(at, {best.score[o], i, std::move(*best.pair[o])});
+                if (static_cast<std::size_t>(at - a.begin()) < keep) a.insert(at, {best.score[o], std::move(*best.pair[o])});
                 if (a.size() > keep) a.pop_back();
             }
             outputs[i].best.pair.clear();
@@ -721,16 +715,17 @@ hunt_result run_hunt(const hunt_options& opt) {
         const bool holding = o % 2 == 0;
         hunt_variant_result& vr = r.variants[v];
         hunt_track& t = holding ? vr.holding : vr.any;
+        point_difference witness;  // the winning pair's certified witness (saved with a violation)
         for (std::size_t c = 0; c < r.archive[o].size(); ++c) {
             const hunt_candidate& cand = r.archive[o][c];
             const certification cert = certify_pair(cand, variants[v], opt, campaign_pair_seed(opt.seed, "hunt-certify:" + vr.name, o * 64 + c));
             if (holding && !cert.bound.hypotheses_hold())
                 throw core::unsound_error("hunt: the pair kept for " + vr.name + " on the holding track fails a hypothesis when certified");
-            const double ratio = ratio_down(cert.witness.lower, cert.bound.value);
+            const double ratio = ratio_rounded(cert.witness.lower, cert.bound.value, MPFR_RNDD);
             if (t.certified && ratio <= t.certified_ratio) continue;
             t.certified = true;
             t.certified_ratio = ratio;
-            t.ratio_upper = cert.check.upper_computed ? ratio_up(cert.check.upper, cert.bound.value_lower) : std::numeric_limits<double>::infinity();
+            t.ratio_upper = cert.check.upper_computed ? ratio_rounded(cert.check.upper, cert.bound.value_lower, MPFR_RNDU) : std::numeric_limits<double>::infinity();
             t.lower = arith::round_to_double(cert.witness.lower, MPFR_RNDD);
             t.upper = cert.check.upper_computed ? arith::round_to_double(cert.check.upper, MPFR_RNDU) : std::numeric_limits<double>::infinity();
             t.bound = cert.bound.value.to_double();
@@ -747,6 +742,7 @@ hunt_result run_hunt(const hunt_options& opt) {
             t.witness = cert.witness.x;
             t.pair = cand;
             t.pair->witness = cert.witness.x;
+            witness = cert.witness;
         }
         if (t.result == verdict::violated && !opt.out.empty()) {
             const hunt_candidate& p = *t.pair;
@@ -755,7 +751,7 @@ hunt_result run_hunt(const hunt_options& opt) {
             so.seed = opt.seed;
             const saved_counterexample s = save_shrunk_counterexample(
                 opt.out / ("hunt-" + to_string(opt.space.architecture) + "-" + case_folder_name(vr.name) + (holding ? "-holding" : "-any")), p.theta,
-                p.quantized, p.D, certify_difference(p.theta, p.quantized, p.witness), vr.name, so,
+                p.quantized, p.D, witness, vr.name, so,
                 "qbound hunt --variant " + vr.name + " --space " + to_string(opt.space.architecture) + ", seed " + std::to_string(opt.seed) + ", budget " +
                     std::to_string(opt.budget) + ", " + (holding ? "hypotheses holding" : "any pair") + " (" + p.perturbation + ")");
             t.saved = s.folder;
@@ -793,7 +789,7 @@ frontier_result hunt_frontier(const hunt_options& opt, std::size_t budget_per_ce
                 const point_difference pd = certify_difference(c.theta, c.quantized, c.witness);
                 bounds::bound_options bo;
                 bo.D = c.D;
-                cell.certified_ratio[v] = ratio_down(pd.lower, bounds::find(bounds::compute_bounds(c.theta, c.quantized, bo), variants[v]).value);
+                cell.certified_ratio[v] = ratio_rounded(pd.lower, bounds::find(bounds::compute_bounds(c.theta, c.quantized, bo), variants[v]).value, MPFR_RNDD);
             }
             f.cells.push_back(std::move(cell));
         }
