@@ -17,6 +17,7 @@ packages=(
   libonnx-dev         # ONNX protobuf definitions (import)
   libprotobuf-dev     # protobuf runtime for ONNX
   protobuf-compiler   # protoc (ONNX/protobuf CMake config needs it)
+  libbenchmark-dev    # Google Benchmark: bench/fast_paths_bench.cpp
   gnuplot-nox         # plots (PNG via cairo, SVG)
   fonts-liberation    # a font for the PNG plots
   clang-14            # libFuzzer targets (scripts/fuzz.sh)

@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "quant_options.hpp"
 
+#include "qbound/core/allocator.hpp"
 #include "qbound/core/errors.hpp"
 #include "qbound/core/parallel.hpp"
 #include "qbound/arith/precision.hpp"
@@ -16,6 +17,7 @@
 #include <limits>
 
 int main(int argc, char** argv) {
+    qbound::core::keep_freed_memory();
     CLI::App app{"qbound: rigorous checks of what quantizing a ReLU network's weights does to its outputs"};
     app.require_subcommand(1);
 

@@ -10,6 +10,7 @@
 #include "qbound/verify/branch_and_bound.hpp"
 #include "qbound/verify/differential.hpp"
 #include "qbound/experiments/models.hpp"
+#include "qbound/fast/gemm.hpp"
 #include "qbound/fast/enclosure.hpp"
 #include "qbound/io/onnx_export.hpp"
 #include "qbound/net/forward.hpp"
@@ -224,12 +225,7 @@ machine_info describe_machine() {
 #else
     m.isa_compiled = 1;
 #endif
-#if defined(__x86_64__)
-    __builtin_cpu_init();  // the same test as gemm_packed's target_clones resolver
-    m.kernel = __builtin_cpu_supports("avx2") ? "avx2" : "default";
-#else
-    m.kernel = "default";
-#endif
+    m.kernel = fast::gemm_kernel_description();
     m.threads = core::thread_count(0);
     return m;
 }

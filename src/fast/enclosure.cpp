@@ -20,84 +20,38 @@ namespace qbound::fast {
 
 namespace detail {
 
-namespace {
-// ---- matrix product kernels -------------------------------------------------
-// K-blocking stores and reloads the exact partial sum, so the order over k is
-// kept. GCC vector extensions: elementwise multiply and add, never contracted
-// (-ffp-contract=off) or reassociated.
-using v4 = double __attribute__((vector_size(32)));
-
-template <int Rows>
-[[gnu::always_inline]] inline void micro_kernel(const double* A, std::size_t lda, const double* Bp, std::size_t kc, double* C, std::size_t ldc, bool first) {
-    v4 c[Rows][2];
-    for (int r = 0; r < Rows; ++r) {
-        if (first) {
-            c[r][0] = v4{0, 0, 0, 0};
-            c[r][1] = v4{0, 0, 0, 0};
-        } else {
-            __builtin_memcpy(&c[r][0], C + r * ldc, sizeof(v4));
-            __builtin_memcpy(&c[r][1], C + r * ldc + 4, sizeof(v4));
-        }
-    }
-    for (std::size_t k = 0; k < kc; ++k) {
-        v4 b0, b1;
-        __builtin_memcpy(&b0, Bp + k * 8, sizeof(v4));
-        __builtin_memcpy(&b1, Bp + k * 8 + 4, sizeof(v4));
-        for (int r = 0; r < Rows; ++r) {
-            const double a = A[r * lda + k];
-            const v4 av = {a, a, a, a};
-            c[r][0] = c[r][0] + av * b0;
-            c[r][1] = c[r][1] + av * b1;
-        }
-    }
-    for (int r = 0; r < Rows; ++r) {
-        __builtin_memcpy(C + r * ldc, &c[r][0], sizeof(v4));
-        __builtin_memcpy(C + r * ldc + 4, &c[r][1], sizeof(v4));
-    }
-}
-
-}  // namespace
-
-// Compiled twice (AVX2 and baseline x86-64, chosen at load time): the same
-// elementwise operations in the same order, so the same bits either way.
-[[gnu::target_clones("avx2", "default")]] void gemm_packed(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C, std::size_t ldc) {
-    constexpr std::size_t KC = 256;
-    for (std::size_t k0 = 0; k0 < K || (K == 0 && k0 == 0); k0 += KC) {
-        const std::size_t kc = std::min(KC, K - k0);
-        const bool first = k0 == 0;
-        std::size_t i = 0;
-        for (; i + 4 <= M; i += 4)
-            for (std::size_t t = 0; t < tiles; ++t)
-                micro_kernel<4>(A + i * K + k0, K, Bp + (t * K + k0) * 8, kc, C + i * ldc + t * 8, ldc, first);
-        for (; i < M; ++i)
-            for (std::size_t t = 0; t < tiles; ++t)
-                micro_kernel<1>(A + i * K + k0, K, Bp + (t * K + k0) * 8, kc, C + i * ldc + t * 8, ldc, first);
-        if (K == 0) break;
-    }
-}
-
-
 void pack_columns(const std::vector<double>& v, const net::shape3& in, const net::conv_geometry& g, std::size_t out_width,
                   std::size_t group, std::size_t p0, std::size_t width, std::vector<double>& buf) {
     const std::size_t ipg = in.channels / g.groups, KH = g.kernel_h, KW = g.kernel_w, K = ipg * KH * KW;
-    const std::size_t tiles = (width + 7) / 8;
-    buf.assign(tiles * K * 8, 0.0);
-    for (std::size_t col = 0; col < width; ++col) {
-        const std::size_t p = p0 + col, oh = p / out_width, ow = p % out_width, t = col / 8, lane = col % 8;
-        double* dst = buf.data() + t * K * 8 + lane;
-        std::size_t k = 0;
-        for (std::size_t ic = 0; ic < ipg; ++ic) {
-            const double* plane = v.data() + (group * ipg + ic) * in.height * in.width;
-            for (std::size_t kh = 0; kh < KH; ++kh) {
-                const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh * g.dilation) - static_cast<std::ptrdiff_t>(g.padding.top);
-                const bool row_inside = ih >= 0 && ih < static_cast<std::ptrdiff_t>(in.height);
-                for (std::size_t kw = 0; kw < KW; ++kw, ++k) {
-                    if (!row_inside) continue;
-                    const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw * g.dilation) - static_cast<std::ptrdiff_t>(g.padding.left);
-                    if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(in.width)) continue;
-                    dst[k * 8] = plane[static_cast<std::size_t>(ih) * in.width + static_cast<std::size_t>(iw)];
-                }
+    const std::size_t tiles = (width + 7) / 8, H = in.height, W = in.width;
+    buf.resize(tiles * K * 8);
+    const double* channels = v.data() + group * ipg * H * W;
+    for (std::size_t t = 0; t < tiles; ++t) {
+        // The top-left input position of each lane's window; lanes past the
+        // end get a position no kernel tap can reach (all zeros).
+        std::ptrdiff_t row0[8], col0[8];
+        const std::ptrdiff_t far = -static_cast<std::ptrdiff_t>((KH + KW) * g.dilation + H + W + 1);
+        for (std::size_t lane = 0; lane < 8; ++lane) {
+            const std::size_t col = t * 8 + lane;
+            if (col >= width) {
+                row0[lane] = col0[lane] = far;
+                continue;
             }
+            const std::size_t p = p0 + col;
+            row0[lane] = static_cast<std::ptrdiff_t>((p / out_width) * g.stride) - static_cast<std::ptrdiff_t>(g.padding.top);
+            col0[lane] = static_cast<std::ptrdiff_t>((p % out_width) * g.stride) - static_cast<std::ptrdiff_t>(g.padding.left);
+        }
+        double* dst = buf.data() + t * K * 8;
+        for (std::size_t ic = 0; ic < ipg; ++ic) {
+            const double* plane = channels + ic * H * W;
+            for (std::size_t kh = 0; kh < KH; ++kh)
+                for (std::size_t kw = 0; kw < KW; ++kw, dst += 8)
+                    for (std::size_t lane = 0; lane < 8; ++lane) {
+                        const std::ptrdiff_t ih = row0[lane] + static_cast<std::ptrdiff_t>(kh * g.dilation);
+                        const std::ptrdiff_t iw = col0[lane] + static_cast<std::ptrdiff_t>(kw * g.dilation);
+                        const bool inside = ih >= 0 && ih < static_cast<std::ptrdiff_t>(H) && iw >= 0 && iw < static_cast<std::ptrdiff_t>(W);
+                        dst[lane] = inside ? plane[static_cast<std::size_t>(ih) * W + static_cast<std::size_t>(iw)] : 0.0;
+                    }
         }
     }
 }
@@ -128,9 +82,12 @@ inline double affine_radius(double s, double bias, const affine_constants& c) {
 }
 
 // z_k >= r_k + gamma |m_k|, rounded upward.
-std::vector<double> radius_input(const ball_tensor& x, double gamma) {
+std::vector<double> radius_input(const ball_tensor& x, double gamma, unsigned threads) {
     std::vector<double> z(x.mid.size());
-    for (std::size_t k = 0; k < z.size(); ++k) z[k] = add_up(x.rad[k], mul_up(gamma, std::fabs(x.mid[k])));
+    constexpr std::size_t block = 1u << 14;
+    parallel_for((z.size() + block - 1) / block, z.size() >= 4 * block ? threads : 1u, [&](std::size_t b, unsigned) {
+        for (std::size_t k = b * block; k < std::min(z.size(), (b + 1) * block); ++k) z[k] = add_up(x.rad[k], mul_up(gamma, std::fabs(x.mid[k])));
+    });
     return z;
 }
 
@@ -150,7 +107,7 @@ struct engine {
         y.mid.resize(M);
         const affine_constants c = constants_for(K);
         std::vector<double> z;
-        if (with_radius) y.rad.resize(M), z = radius_input(x, c.gamma_mid);
+        if (with_radius) y.rad.resize(M), z = radius_input(x, c.gamma_mid, threads);
         // One row per task group; each row is summed by the same code (four
         // strided partial sums, then combined) whatever the partition.
         const auto row_dot = [K](const double* w, const double* v, bool absolute_weights) {
@@ -191,39 +148,31 @@ struct engine {
         ball_tensor y;
         y.mid.resize(n.output.size());
         std::vector<double> z, absw;
-        if (with_radius) y.rad.resize(n.output.size()), z = radius_input(x, c.gamma_mid), absw = absolute(n.weight);
+        if (with_radius) y.rad.resize(n.output.size()), z = radius_input(x, c.gamma_mid, threads), absw = absolute(n.weight);
 
         constexpr std::size_t chunk = 128;  // columns per task (16 tiles)
         const std::size_t chunks = (P + chunk - 1) / chunk;
-        // Row blocks too, so that late layers (few columns, many channels)
-        // still give every thread work; rows are independent, so the bits do
-        // not depend on the split.
-        constexpr std::size_t row_block = 64;
-        const std::size_t row_blocks = (opg + row_block - 1) / row_block;
-        const std::size_t tasks = groups * chunks * row_blocks;
         const double macs = static_cast<double>(n.weight.size()) * static_cast<double>(P);
         const unsigned used = macs >= 1e6 ? threads : 1u;
+        const std::size_t row_block = conv_row_block(opg, groups * chunks, used);
+        const std::size_t row_blocks = (opg + row_block - 1) / row_block;
+        const std::size_t tasks = groups * chunks * row_blocks;
         std::vector<std::vector<double>> packed(used), product(used), product_rad(used);
-
-        const auto pack = [&](const std::vector<double>& v, std::size_t group, std::size_t p0, std::size_t width, std::vector<double>& buf) {
-            pack_columns(v, in, g, OW, group, p0, width, buf);
-        };
+        const column_panels mid_panels(x.mid, in, g, OW, P, chunk, row_blocks > 1, used);
+        const column_panels rad_panels(with_radius ? z : x.mid, in, g, OW, P, chunk, with_radius && row_blocks > 1, used);
 
         parallel_for(tasks, used, [&](std::size_t task, unsigned worker) {
             const std::size_t rb = task % row_blocks, column_task = task / row_blocks;
             const std::size_t group = column_task / chunks, p0 = (column_task % chunks) * chunk, width = std::min(chunk, P - p0);
             const std::size_t r0 = rb * row_block, rows = std::min(row_block, opg - r0);
             const std::size_t tiles = (width + 7) / 8, ldc = tiles * 8;
-            auto& buf = packed[worker];
             auto& C = product[worker];
             C.resize(rows * ldc);
-            pack(x.mid, group, p0, width, buf);
-            gemm_packed(n.weight.data() + (group * opg + r0) * K, rows, K, buf.data(), tiles, C.data(), ldc);
+            gemm_packed(n.weight.data() + (group * opg + r0) * K, rows, K, mid_panels.panel(group, p0, packed[worker]), tiles, C.data(), ldc);
             if (with_radius) {
                 auto& R = product_rad[worker];
                 R.resize(rows * ldc);
-                pack(z, group, p0, width, buf);
-                gemm_packed(absw.data() + (group * opg + r0) * K, rows, K, buf.data(), tiles, R.data(), ldc);
+                gemm_packed(absw.data() + (group * opg + r0) * K, rows, K, rad_panels.panel(group, p0, packed[worker]), tiles, R.data(), ldc);
                 for (std::size_t o = 0; o < rows; ++o) {
                     const std::size_t oc = group * opg + r0 + o;
                     for (std::size_t col = 0; col < width; ++col) {
@@ -258,19 +207,30 @@ struct engine {
         return y;
     }
 
-    ball_tensor clamp_activation(const ball_tensor& x, double top) const {
+    // body(k0, k1) over [0, size) in blocks, on the engine's threads when
+    // the tensor is large; elementwise work, so the bits do not depend on it.
+    template <class Body>
+    void for_blocks(std::size_t size, const Body& body) const {
+        constexpr std::size_t block = 1u << 14;
+        const std::size_t blocks = (size + block - 1) / block;
+        parallel_for(blocks, size >= 4 * block ? threads : 1u, [&](std::size_t b, unsigned) { body(b * block, std::min(size, (b + 1) * block)); });
+    }
+
+    ball_tensor clamp_activation(ball_tensor y, double top) const {
         if (with_radius) {
             // Exact pass-through when the whole ball is in the linear piece.
-            ball_tensor y = x;
-            for (std::size_t k = 0; k < x.mid.size(); ++k) {
-                const interval v = to_interval(x.mid[k], x.rad[k]);
-                if (v.lo >= 0 && v.hi <= top) continue;
-                from_interval({std::clamp(v.lo, 0.0, top), std::clamp(v.hi, 0.0, top)}, y.mid[k], y.rad[k]);
-            }
+            for_blocks(y.mid.size(), [&](std::size_t k0, std::size_t k1) {
+                for (std::size_t k = k0; k < k1; ++k) {
+                    const interval v = to_interval(y.mid[k], y.rad[k]);
+                    if (v.lo >= 0 && v.hi <= top) continue;
+                    from_interval({std::clamp(v.lo, 0.0, top), std::clamp(v.hi, 0.0, top)}, y.mid[k], y.rad[k]);
+                }
+            });
             return y;
         }
-        ball_tensor y = x;
-        for (auto& v : y.mid) v = std::clamp(v, 0.0, top);
+        for_blocks(y.mid.size(), [&](std::size_t k0, std::size_t k1) {
+            for (std::size_t k = k0; k < k1; ++k) y.mid[k] = std::clamp(y.mid[k], 0.0, top);
+        });
         return y;
     }
 
@@ -330,15 +290,17 @@ struct engine {
     ball_tensor add(const ball_tensor& a, const ball_tensor& b) const {
         ball_tensor y;
         y.mid.resize(a.mid.size());
-        if (!with_radius) {
-            for (std::size_t k = 0; k < a.mid.size(); ++k) y.mid[k] = a.mid[k] + b.mid[k];
-            return y;
-        }
-        y.rad.resize(a.mid.size());
-        for (std::size_t k = 0; k < a.mid.size(); ++k) {
-            const interval u = to_interval(a.mid[k], a.rad[k]), v = to_interval(b.mid[k], b.rad[k]);
-            from_interval({add_down(u.lo, v.lo), add_up(u.hi, v.hi)}, y.mid[k], y.rad[k]);
-        }
+        if (with_radius) y.rad.resize(a.mid.size());
+        for_blocks(a.mid.size(), [&](std::size_t k0, std::size_t k1) {
+            if (!with_radius) {
+                for (std::size_t k = k0; k < k1; ++k) y.mid[k] = a.mid[k] + b.mid[k];
+                return;
+            }
+            for (std::size_t k = k0; k < k1; ++k) {
+                const interval u = to_interval(a.mid[k], a.rad[k]), v = to_interval(b.mid[k], b.rad[k]);
+                from_interval({add_down(u.lo, v.lo), add_up(u.hi, v.hi)}, y.mid[k], y.rad[k]);
+            }
+        });
         return y;
     }
 
@@ -368,8 +330,8 @@ struct engine {
     using visit_t = net::node_visit<ball_tensor>;
     ball_tensor visit(net::op_tag<net::op::dense>, const visit_t& c) const { return dense(c.n, c.input()); }
     ball_tensor visit(net::op_tag<net::op::conv2d>, const visit_t& c) const { return conv2d(c.n, c.input_shape(), c.input()); }
-    ball_tensor visit(net::op_tag<net::op::relu>, const visit_t& c) const { return clamp_activation(c.input(), inf); }
-    ball_tensor visit(net::op_tag<net::op::relu6>, const visit_t& c) const { return clamp_activation(c.input(), 6.0); }
+    ball_tensor visit(net::op_tag<net::op::relu>, const visit_t& c) const { return clamp_activation(c.take_input(), inf); }
+    ball_tensor visit(net::op_tag<net::op::relu6>, const visit_t& c) const { return clamp_activation(c.take_input(), 6.0); }
     template <net::op K>
         requires(K == net::op::identity || K == net::op::flatten)
     ball_tensor visit(net::op_tag<K>, const visit_t& c) const { return c.take_input(); }

@@ -332,11 +332,11 @@ struct refined_engine {
 
         fine_tensor y = empty(outputs);
         constexpr std::size_t chunk = 128;
-        constexpr std::size_t row_block = 64;  // rows are independent: any split gives the same bits
-        const std::size_t row_blocks = (opg + row_block - 1) / row_block;
-        const std::size_t chunks = (P + chunk - 1) / chunk, tasks = groups * chunks * row_blocks;
+        const std::size_t chunks = (P + chunk - 1) / chunk;
         const double macs = static_cast<double>(n.weight.size()) * static_cast<double>(P);
         const unsigned used = macs >= 1e5 ? threads : 1u;
+        const std::size_t row_block = conv_row_block(opg, groups * chunks, used);
+        const std::size_t row_blocks = (opg + row_block - 1) / row_block, tasks = groups * chunks * row_blocks;
         struct buffers {
             std::vector<double> packed, mid, rad, term, abs_last;
             std::vector<std::vector<double>> level;

@@ -15,12 +15,12 @@ namespace qbound::arith {
 inline constexpr double smallest_subnormal = 0x1p-1074;  // eta in the error bounds
 
 // The next double above x (x itself for +inf and NaN; the smallest subnormal for +-0).
-inline double next_up(double x) {
+[[gnu::always_inline]] inline double next_up(double x) {
     if (!(x < std::numeric_limits<double>::infinity())) return x;
     if (x == 0) return smallest_subnormal;
     const auto bits = std::bit_cast<std::uint64_t>(x);
     return std::bit_cast<double>(x > 0 ? bits + 1 : bits - 1);
 }
-inline double next_down(double x) { return -next_up(-x); }
+[[gnu::always_inline]] inline double next_down(double x) { return -next_up(-x); }
 
 }  // namespace qbound::arith

@@ -27,7 +27,7 @@ struct machine_info {
     std::string cpu;                 // /proc/cpuinfo's model name
     int isa_supported = 1;           // highest x86-64 level this CPU runs (1..4)
     int isa_compiled = 1;            // the level this binary was compiled for
-    std::string kernel;              // the fast engine's matrix kernel in use: its "avx2" clone or "default"
+    std::string kernel;              // the fast engine's matrix kernel in use (fast::gemm_kernel_description)
     unsigned threads = 0;
 };
 machine_info describe_machine();

@@ -1,0 +1,50 @@
+#pragma once
+// The packed matrix product under the fast engines' convolutions, in three
+// kernels (baseline x86-64 / SSE2, AVX2, AVX-512F) chosen at run time.
+//
+// C (M x 8*tiles, row stride ldc) = A (M x K, row stride K) * B, B packed as
+// tiles of 8 columns: Bp[(t * K + k) * 8 + c]. Every kernel computes every C
+// element as c = 0; c = c + A_ik * B_kj for k = 0, 1, ..., K-1 in that order,
+// each product and each sum rounded once (no fused multiply-add, no
+// reassociation: -ffp-contract=off and elementwise vector operations). So the
+// three kernels, any row or column split and any thread count give the same
+// bits; tests/fast/gemm_kernels.cpp checks it bit for bit on the machine that
+// runs the tests, for every kernel that machine supports.
+//
+// Compiler guard: before a kernel other than the baseline is first used, it
+// runs a fixed self-check product (odd sizes, every remainder path, signed
+// zeros, subnormals) against the baseline; a kernel that differs in one bit
+// is never used, and gemm_kernel_in_use() says why. GCC 12 is known to
+// miscompile some constant aggregates when AVX-512 is enabled (the
+// trustworthiness issue; cmake/miscompile/): the kernels pass no aggregate
+// by value, and the self-check catches what slips through.
+#include <cstddef>
+#include <string>
+
+namespace qbound::fast {
+
+enum class gemm_kernel { baseline, avx2, avx512 };
+
+// "baseline", "avx2", "avx512".
+const char* gemm_kernel_name(gemm_kernel k);
+
+// True when this CPU (and the operating system) can run the kernel; the
+// baseline always can.
+bool gemm_kernel_supported(gemm_kernel k);
+
+// The kernel gemm_packed uses: the widest supported one that passed its
+// self-check. The environment variable QBOUND_GEMM_KERNEL=baseline|avx2|avx512
+// narrows the choice (never widens it past what the CPU supports).
+gemm_kernel gemm_kernel_in_use();
+
+// One line for reports: the kernel in use and, when a wider one was refused
+// or narrowed, why (e.g. "avx2 (avx512: not supported by this CPU)").
+std::string gemm_kernel_description();
+
+// The product with the kernel in use / with a given kernel (which must be
+// supported: otherwise std::invalid_argument).
+void gemm_packed(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C, std::size_t ldc);
+void gemm_packed_with(gemm_kernel kernel, const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C,
+                      std::size_t ldc);
+
+}  // namespace qbound::fast
