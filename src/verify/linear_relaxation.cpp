@@ -27,36 +27,48 @@ constexpr double inf = std::numeric_limits<double>::infinity();
 constexpr double eta = arith::smallest_subnormal;
 
 // One step up / down (arith/outward.hpp): a rounded result is within one step of the exact value.
-inline double up(double x) { return arith::next_up(x); }
-inline double down(double x) { return arith::next_down(x); }
+[[gnu::always_inline]] inline double up(double x) { return arith::next_up(x); }
+[[gnu::always_inline]] inline double down(double x) { return arith::next_down(x); }
 
-// fast::gamma_bound(K), from a table for the counts a pass meets most (the
-// same values: the table is filled by that function once).
-inline double gamma_of(std::size_t K) {
-    constexpr std::size_t table_size = 8192;
-    static const std::vector<double> table = [] {
-        std::vector<double> t(table_size);
-        for (std::size_t k = 0; k < table_size; ++k) t[k] = fast::gamma_bound(k);
-        return t;
-    }();
-    return K < table_size ? table[K] : fast::gamma_bound(K);
+// Per count K: gamma_K = fast::gamma_bound(K), and the two constants of
+// nonneg_bound, up(2K eta) and up(1 + up(2 gamma_K)), from a table for the
+// counts a pass meets most (the same values: the table is filled by the same
+// expressions once).
+struct count_constants {
+    double gamma, under, factor;
+};
+inline count_constants constants_of(std::size_t K) {
+    return {fast::gamma_bound(K), up(static_cast<double>(2 * K) * eta), up(1.0 + up(2.0 * fast::gamma_bound(K)))};
 }
+constexpr std::size_t count_table_size = 16384;
+// Filled during static initialization (nothing runs a pass before main).
+const std::vector<count_constants> count_table = [] {
+    std::vector<count_constants> t(count_table_size);
+    for (std::size_t k = 0; k < count_table_size; ++k) t[k] = constants_of(k);
+    return t;
+}();
+[[gnu::always_inline]] inline count_constants count_of(std::size_t K) { return K < count_table_size ? count_table[K] : constants_of(K); }
+inline double gamma_of(std::size_t K) { return count_of(K).gamma; }
 
 // An upper bound on the exact sum of K non-negative products whose floating
 // point sum (any order) is a: (a + 2K eta)(1 + 2 gamma_K), rounded upward.
-inline double nonneg_bound(double a, std::size_t K) {
+[[gnu::always_inline]] inline double nonneg_bound(double a, std::size_t K) {
     if (K == 0) return a;
-    const double g = gamma_of(K);
-    return up(up(a + up(static_cast<double>(2 * K) * eta)) * up(1.0 + up(2.0 * g)));
+    const count_constants k = count_of(K);
+    return up(up(a + k.under) * k.factor);
 }
 
 // An upper bound on |fl(sum of K products) - exact| given a = fl(sum of the
 // magnitudes of the COMPUTED products): gamma_{2K} covers the products'
-// own rounding in a (|exact| <= (1 + u)|fl| + eta) as well.
-inline double dot_error(double a, std::size_t K) {
+// own rounding in a (|exact| <= (1 + u)|fl| + eta) as well. k2 = count_of(2K)
+// (its `under` is up(4K eta)), hoisted by callers that bound many sums of
+// the same count.
+[[gnu::always_inline]] inline double dot_error_with(double a, const count_constants& k2) {
+    return up(up(k2.gamma * up(up(a + k2.under) * k2.factor)) + k2.under);
+}
+[[gnu::always_inline]] inline double dot_error(double a, std::size_t K) {
     if (K == 0) return 0.0;
-    const double g = gamma_of(2 * K);
-    return up(up(g * nonneg_bound(a, 2 * K)) + up(static_cast<double>(4 * K) * eta));
+    return dot_error_with(a, count_of(2 * K));
 }
 
 enum bound_kind : std::size_t { zL = 0, zU = 1, dL = 2, dU = 3 };
@@ -122,7 +134,7 @@ struct context {
 // from `terms` terms of total magnitude abs_mag (over the box) and whose
 // error terms sum to err_sum (err_terms of them): the error bound of the
 // header, the bound's magnitude, or (0, +inf) on overflow.
-void finish_bound(const context& ctx, node_state& out, std::size_t e, std::size_t b, double abs_mag, double err_sum, std::size_t terms,
+inline void finish_bound(const context& ctx, node_state& out, std::size_t e, std::size_t b, double abs_mag, double err_sum, std::size_t terms,
                   std::size_t err_terms) {
     double* c = out.c(e, b);
     double a = 0;
@@ -542,7 +554,7 @@ std::vector<linear_in_x> backward_upper(const context& ctx, const States& v, std
         ++e_terms[r];
     };
     // to[e] += a * from[o] for every row, with the magnitudes.
-    const auto contribute = [R](double* to, double* mag_to, const double* from, double a) {
+    const auto contribute = [R](double* __restrict to, double* __restrict mag_to, const double* __restrict from, double a) {
         for (std::size_t r = 0; r < R; ++r) {
             const double t = a * from[r];
             to[r] += t;
@@ -555,10 +567,14 @@ std::vector<linear_in_x> backward_upper(const context& ctx, const States& v, std
         const node_state& s = v(i);
         const node_plan& plan = ctx.plans[i];
         for (std::size_t e = 0; e < s.elements; ++e) {
-            if (b.kz[e])
-                for (std::size_t r = 0; r < R; ++r) add_e(r, dot_error(b.az[e * R + r], b.kz[e]), s.zabs[e]);
-            if (b.kd[e])
-                for (std::size_t r = 0; r < R; ++r) add_e(r, dot_error(b.ad[e * R + r], b.kd[e]), s.dabs[e]);
+            if (b.kz[e] && s.zabs[e] != 0) {
+                const count_constants k2 = count_of(2 * b.kz[e]);
+                for (std::size_t r = 0; r < R; ++r) add_e(r, dot_error_with(b.az[e * R + r], k2), s.zabs[e]);
+            }
+            if (b.kd[e] && s.dabs[e] != 0) {
+                const count_constants k2 = count_of(2 * b.kd[e]);
+                for (std::size_t r = 0; r < R; ++r) add_e(r, dot_error_with(b.ad[e * R + r], k2), s.dabs[e]);
+            }
         }
         const auto& inputs = nodes[i].inputs;
         const auto nonzero = [R](const double* row) {
