@@ -58,35 +58,19 @@ void set_macs(benchmark::State& state, const net::network& n) {
     state.counters["GFLOP/s"] = benchmark::Counter(2 * macs * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
 }
 
-void plain_forward(benchmark::State& state) {
+// One fast path on ResNet18 at the resolution state.range(0).
+template <class Path>
+void resnet_path(benchmark::State& state, Path path) {
     const auto& c = resnet18(static_cast<std::size_t>(state.range(0)));
-    for (auto _ : state) benchmark::DoNotOptimize(fast::forward_plain(c.theta, c.x));
+    for (auto _ : state) benchmark::DoNotOptimize(path(c));
     set_macs(state, c.theta);
 }
 
-void point_a_priori(benchmark::State& state) {
-    const auto& c = resnet18(static_cast<std::size_t>(state.range(0)));
-    for (auto _ : state) benchmark::DoNotOptimize(fast::enclose_point(c.theta, c.x));
-    set_macs(state, c.theta);
-}
-
-void point_refined_100_bits(benchmark::State& state) {
-    const auto& c = resnet18(static_cast<std::size_t>(state.range(0)));
-    for (auto _ : state) benchmark::DoNotOptimize(fast::enclose_point_refined(c.theta, c.x));
-    set_macs(state, c.theta);
-}
-
-void box_ibp(benchmark::State& state) {
-    const auto& c = resnet18(static_cast<std::size_t>(state.range(0)));
-    for (auto _ : state) benchmark::DoNotOptimize(fast::enclose_box(c.theta, c.lo, c.hi));
-    set_macs(state, c.theta);
-}
-
-void pair_pass(benchmark::State& state) {
-    const auto& c = resnet18(static_cast<std::size_t>(state.range(0)));
-    for (auto _ : state) benchmark::DoNotOptimize(fast::enclose_box_difference(c.theta, c.quantized, c.lo, c.hi));
-    set_macs(state, c.theta);
-}
+const auto plain_forward = [](const resnet_case& c) { return fast::forward_plain(c.theta, c.x); };
+const auto point_a_priori = [](const resnet_case& c) { return fast::enclose_point(c.theta, c.x); };
+const auto point_refined_100_bits = [](const resnet_case& c) { return fast::enclose_point_refined(c.theta, c.x); };
+const auto box_ibp = [](const resnet_case& c) { return fast::enclose_box(c.theta, c.lo, c.hi); };
+const auto pair_pass = [](const resnet_case& c) { return fast::enclose_box_difference(c.theta, c.quantized, c.lo, c.hi); };
 
 // The ACAS Xu-size pair of `qbound bench`'s branch-and-bound rows.
 struct mlp_pair {
@@ -133,11 +117,11 @@ void branch_and_bound(benchmark::State& state, std::size_t intermediate_depth) {
 
 }  // namespace
 
-BENCHMARK(plain_forward)->Arg(64)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(point_a_priori)->Arg(64)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(point_refined_100_bits)->Arg(64)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(box_ibp)->Arg(64)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(pair_pass)->Arg(64)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(resnet_path, plain_forward, plain_forward)->Arg(64)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(resnet_path, point_a_priori, point_a_priori)->Arg(64)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(resnet_path, point_refined_100_bits, point_refined_100_bits)->Arg(64)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(resnet_path, box_ibp, box_ibp)->Arg(64)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(resnet_path, pair_pass, pair_pass)->Arg(64)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(linear_pass, intermediate, true)->Arg(0)->Arg(6)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(linear_pass, forward_intermediate_only, false)->Arg(0)->Arg(6)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(branch_and_bound, intermediate_depth_5, 5)->Arg(500)->Unit(benchmark::kMillisecond)->UseRealTime();
