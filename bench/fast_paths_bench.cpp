@@ -9,6 +9,7 @@
 #include "qbound/core/allocator.hpp"
 #include "qbound/experiments/models.hpp"
 #include "qbound/fast/enclosure.hpp"
+#include "qbound/fast/gemm.hpp"
 #include "qbound/net/init.hpp"
 #include "qbound/net/zoo.hpp"
 #include "qbound/quant/quantize.hpp"
@@ -72,6 +73,28 @@ const auto point_refined_100_bits = [](const resnet_case& c) { return fast::encl
 const auto box_ibp = [](const resnet_case& c) { return fast::enclose_box(c.theta, c.lo, c.hi); };
 const auto pair_pass = [](const resnet_case& c) { return fast::enclose_box_difference(c.theta, c.quantized, c.lo, c.hi); };
 
+// The matrix product alone, one thread, per kernel (Arg: the kernel): a
+// layer3-like block, 256 rows, K = 256 * 9, 128 columns.
+void gemm_kernel(benchmark::State& state) {
+    const auto kernel = static_cast<fast::gemm_kernel>(state.range(0));
+    if (!fast::gemm_kernel_supported(kernel)) {
+        state.SkipWithError("this CPU does not support the kernel");
+        return;
+    }
+    const std::size_t M = 256, K = 2304, tiles = 16;
+    std::mt19937_64 rng(3);
+    const auto value = [&rng] { return static_cast<double>(rng() >> 11) * 0x1p-53 - 0.5; };
+    std::vector<double> A(M * K), B(tiles * K * 8), C(M * tiles * 8);
+    for (double& a : A) a = value();
+    for (double& b : B) b = value();
+    for (auto _ : state) {
+        fast::gemm_packed_with(kernel, A.data(), M, K, B.data(), tiles, C.data(), tiles * 8);
+        benchmark::DoNotOptimize(C.data());
+    }
+    state.SetLabel(fast::gemm_kernel_name(kernel));
+    state.counters["GFLOP/s"] = benchmark::Counter(2.0 * M * K * tiles * 8 * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+}
+
 // The ACAS Xu-size pair of `qbound bench`'s branch-and-bound rows.
 struct mlp_pair {
     net::network theta, quantized;
@@ -122,6 +145,7 @@ BENCHMARK_CAPTURE(resnet_path, point_a_priori, point_a_priori)->Arg(64)->Arg(224
 BENCHMARK_CAPTURE(resnet_path, point_refined_100_bits, point_refined_100_bits)->Arg(64)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(resnet_path, box_ibp, box_ibp)->Arg(64)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(resnet_path, pair_pass, pair_pass)->Arg(64)->Arg(224)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(gemm_kernel)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(linear_pass, intermediate, true)->Arg(0)->Arg(6)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(linear_pass, forward_intermediate_only, false)->Arg(0)->Arg(6)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(branch_and_bound, intermediate_depth_5, 5)->Arg(500)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -91,12 +91,6 @@ std::vector<double> radius_input(const ball_tensor& x, double gamma, unsigned th
     return z;
 }
 
-std::vector<double> absolute(const std::vector<double>& w) {
-    std::vector<double> a(w.size());
-    for (std::size_t i = 0; i < w.size(); ++i) a[i] = std::fabs(w[i]);
-    return a;
-}
-
 struct engine {
     bool with_radius;
     unsigned threads;
@@ -147,8 +141,8 @@ struct engine {
         const affine_constants c = constants_for(K);
         ball_tensor y;
         y.mid.resize(n.output.size());
-        std::vector<double> z, absw;
-        if (with_radius) y.rad.resize(n.output.size()), z = radius_input(x, c.gamma_mid, threads), absw = absolute(n.weight);
+        std::vector<double> z;
+        if (with_radius) y.rad.resize(n.output.size()), z = radius_input(x, c.gamma_mid, threads);
 
         constexpr std::size_t chunk = 128;  // columns per task (16 tiles)
         const std::size_t chunks = (P + chunk - 1) / chunk;
@@ -172,7 +166,8 @@ struct engine {
             if (with_radius) {
                 auto& R = product_rad[worker];
                 R.resize(rows * ldc);
-                gemm_packed(absw.data() + (group * opg + r0) * K, rows, K, rad_panels.panel(group, p0, packed[worker]), tiles, R.data(), ldc);
+                gemm_packed(n.weight.data() + (group * opg + r0) * K, rows, K, rad_panels.panel(group, p0, packed[worker]), tiles, R.data(), ldc,
+                            gemm_a::absolute);
                 for (std::size_t o = 0; o < rows; ++o) {
                     const std::size_t oc = group * opg + r0 + o;
                     for (std::size_t col = 0; col < width; ++col) {
@@ -239,7 +234,7 @@ struct engine {
         ball_tensor y;
         y.mid.resize(n.output.size());
         if (with_radius) y.rad.resize(n.output.size());
-        net::for_each_pool_window(n, in, [&](std::size_t out, const std::vector<std::size_t>& taps) {
+        const auto window = [&](std::size_t out, const std::vector<std::size_t>& taps) {
             const double divisor = net::pool_divisor(n, taps.size());
             if (!with_radius) {
                 double plain = 0;
@@ -260,7 +255,10 @@ struct engine {
             }
             if (!is_max) acc = {next_down(acc.lo / divisor), next_up(acc.hi / divisor)};
             from_interval(acc, y.mid[out], y.rad[out]);
-        });
+        };
+        // Channels in parallel: each writes its own outputs.
+        const unsigned used = n.output.size() >= (1u << 15) ? threads : 1u;
+        parallel_for(in.channels, used, [&](std::size_t ch, unsigned) { net::for_each_pool_window(n, in, window, ch, ch + 1); });
         return y;
     }
 

@@ -2,6 +2,7 @@
 #include "qbound/fast/gemm.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -17,7 +18,7 @@ namespace {
 // One register tile: Rows rows of A times Tiles tiles of 8 columns of B,
 // vectors of Lanes doubles (V), accumulators kept in registers by full
 // unrolling. Nothing is passed by value but pointers and sizes.
-template <class V, int Lanes, int Rows, int Tiles>
+template <class V, int Lanes, int Rows, int Tiles, bool Abs>
 [[gnu::always_inline]] inline void micro_tile(const double* A, std::size_t lda, const double* Bp, std::size_t tile_stride, std::size_t kc,
                                              double* C, std::size_t ldc, bool first) {
     constexpr int per_tile = 8 / Lanes, vecs = Tiles * per_tile;
@@ -39,7 +40,7 @@ template <class V, int Lanes, int Rows, int Tiles>
             for (int v = 0; v < per_tile; ++v) std::memcpy(&b[t * per_tile + v], Bp + t * tile_stride + k * 8 + v * Lanes, sizeof(V));
 #pragma GCC unroll 16
         for (int r = 0; r < Rows; ++r) {
-            const double a = A[r * lda + k];  // broadcast by the scalar-vector product
+            const double a = Abs ? std::fabs(A[r * lda + k]) : A[r * lda + k];  // broadcast by the scalar-vector product
 #pragma GCC unroll 16
             for (int v = 0; v < vecs; ++v) c[r][v] = c[r][v] + a * b[v];
         }
@@ -51,22 +52,22 @@ template <class V, int Lanes, int Rows, int Tiles>
 }
 
 // Rows remainder: one instance per row count below Rows.
-template <class V, int Lanes, int Rows, int Tiles>
+template <class V, int Lanes, int Rows, int Tiles, bool Abs>
 [[gnu::always_inline]] inline void rows_tail(std::size_t rows, const double* A, std::size_t lda, const double* Bp, std::size_t tile_stride,
                                             std::size_t kc, double* C, std::size_t ldc, bool first) {
     if constexpr (Rows > 0) {
         if (rows == static_cast<std::size_t>(Rows))
-            micro_tile<V, Lanes, Rows, Tiles>(A, lda, Bp, tile_stride, kc, C, ldc, first);
+            micro_tile<V, Lanes, Rows, Tiles, Abs>(A, lda, Bp, tile_stride, kc, C, ldc, first);
         else
-            rows_tail<V, Lanes, Rows - 1, Tiles>(rows, A, lda, Bp, tile_stride, kc, C, ldc, first);
+            rows_tail<V, Lanes, Rows - 1, Tiles, Abs>(rows, A, lda, Bp, tile_stride, kc, C, ldc, first);
     }
 }
 
 // The blocked product: rows in panels of MC, K in blocks of KC (the exact
 // partial sum is stored and reloaded, so the order over k is kept), rows in blocks of Rows,
 // columns in groups of Tiles tiles, then single tiles.
-template <class V, int Lanes, int Rows, int Tiles>
-[[gnu::always_inline]] inline void gemm_blocked(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C,
+template <class V, int Lanes, int Rows, int Tiles, bool Abs>
+[[gnu::always_inline]] inline void gemm_blocked_form(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C,
                                                std::size_t ldc) {
     constexpr std::size_t KC = 256, MC = 64;  // a C panel of MC rows stays in cache over the K blocks
     const std::size_t tile_stride = K * 8;
@@ -82,24 +83,34 @@ template <class V, int Lanes, int Rows, int Tiles>
                 std::size_t t = 0;
                 for (; t + Tiles <= tiles; t += Tiles) {
                     if (rows == Rows)
-                        micro_tile<V, Lanes, Rows, Tiles>(a, K, Bp + t * tile_stride + k0 * 8, tile_stride, kc, c + t * 8, ldc, first);
+                        micro_tile<V, Lanes, Rows, Tiles, Abs>(a, K, Bp + t * tile_stride + k0 * 8, tile_stride, kc, c + t * 8, ldc, first);
                     else
-                        rows_tail<V, Lanes, Rows - 1, Tiles>(rows, a, K, Bp + t * tile_stride + k0 * 8, tile_stride, kc, c + t * 8, ldc, first);
+                        rows_tail<V, Lanes, Rows - 1, Tiles, Abs>(rows, a, K, Bp + t * tile_stride + k0 * 8, tile_stride, kc, c + t * 8, ldc, first);
                 }
                 for (; t < tiles; ++t)
-                    rows_tail<V, Lanes, Rows, 1>(rows, a, K, Bp + t * tile_stride + k0 * 8, tile_stride, kc, c + t * 8, ldc, first);
+                    rows_tail<V, Lanes, Rows, 1, Abs>(rows, a, K, Bp + t * tile_stride + k0 * 8, tile_stride, kc, c + t * 8, ldc, first);
             }
             if (K == 0) break;
         }
     }
 }
 
+// A as it is or |A|.
+template <class V, int Lanes, int Rows, int Tiles>
+[[gnu::always_inline]] inline void gemm_blocked(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C,
+                                               std::size_t ldc, bool abs_a) {
+    if (abs_a)
+        gemm_blocked_form<V, Lanes, Rows, Tiles, true>(A, M, K, Bp, tiles, C, ldc);
+    else
+        gemm_blocked_form<V, Lanes, Rows, Tiles, false>(A, M, K, Bp, tiles, C, ldc);
+}
+
 // Vectors of 2 (SSE2, every x86-64), 4 (AVX2) and 8 (AVX-512F) doubles.
 using v2 = double __attribute__((vector_size(16)));
 
-void gemm_baseline(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C, std::size_t ldc) {
+void gemm_baseline(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C, std::size_t ldc, bool abs_a) {
     // 2 rows x 1 tile: 8 accumulators of 16 registers.
-    gemm_blocked<v2, 2, 2, 1>(A, M, K, Bp, tiles, C, ldc);
+    gemm_blocked<v2, 2, 2, 1>(A, M, K, Bp, tiles, C, ldc, abs_a);
 }
 
 #if defined(__x86_64__)
@@ -107,20 +118,22 @@ void gemm_baseline(const double* A, std::size_t M, std::size_t K, const double* 
 using v4 = double __attribute__((vector_size(32)));
 using v8 = double __attribute__((vector_size(64)));
 
-// 6 rows x 1 tile: 12 ymm accumulators of 16.
+// 5 rows x 1 tile: 10 ymm accumulators of 16 (separate multiply and add need
+// temporaries: 6 rows spilled and ran at 28 GFLOP/s, 5 at 48, 4 at 37,
+// measured on one Zen core; bench/fast_paths_bench.cpp gemm_kernel).
 [[gnu::target("avx2")]] void gemm_avx2(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C,
-                                       std::size_t ldc) {
-    gemm_blocked<v4, 4, 6, 1>(A, M, K, Bp, tiles, C, ldc);
+                                       std::size_t ldc, bool abs_a) {
+    gemm_blocked<v4, 4, 5, 1>(A, M, K, Bp, tiles, C, ldc, abs_a);
 }
 
 // 8 rows x 2 tiles: 16 zmm accumulators of 32.
 [[gnu::target("avx512f")]] void gemm_avx512(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C,
-                                            std::size_t ldc) {
-    gemm_blocked<v8, 8, 8, 2>(A, M, K, Bp, tiles, C, ldc);
+                                            std::size_t ldc, bool abs_a) {
+    gemm_blocked<v8, 8, 8, 2>(A, M, K, Bp, tiles, C, ldc, abs_a);
 }
 #endif
 
-using gemm_fn = void (*)(const double*, std::size_t, std::size_t, const double*, std::size_t, double*, std::size_t);
+using gemm_fn = void (*)(const double*, std::size_t, std::size_t, const double*, std::size_t, double*, std::size_t, bool);
 
 gemm_fn function_of(gemm_kernel k) {
     switch (k) {
@@ -160,9 +173,11 @@ bool passes_self_check(gemm_kernel k) {
         std::vector<double> A(M * K), B(tiles * K * 8), want(M * ldc, 1.5), got(M * ldc, 1.5);
         for (double& a : A) a = value(next());
         for (double& b : B) b = value(next());
-        gemm_baseline(A.data(), M, K, B.data(), tiles, want.data(), ldc);
-        f(A.data(), M, K, B.data(), tiles, got.data(), ldc);
-        if (std::memcmp(want.data(), got.data(), want.size() * sizeof(double)) != 0) return false;
+        for (const bool abs_a : {false, true}) {
+            gemm_baseline(A.data(), M, K, B.data(), tiles, want.data(), ldc, abs_a);
+            f(A.data(), M, K, B.data(), tiles, got.data(), ldc, abs_a);
+            if (std::memcmp(want.data(), got.data(), want.size() * sizeof(double)) != 0) return false;
+        }
     }
     return true;
 }
@@ -236,16 +251,16 @@ gemm_kernel gemm_kernel_in_use() { return chosen().kernel; }
 
 std::string gemm_kernel_description() { return chosen().description; }
 
-void gemm_packed(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C, std::size_t ldc) {
+void gemm_packed(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C, std::size_t ldc, gemm_a a_form) {
     static const gemm_fn f = function_of(chosen().kernel);
-    f(A, M, K, Bp, tiles, C, ldc);
+    f(A, M, K, Bp, tiles, C, ldc, a_form == gemm_a::absolute);
 }
 
 void gemm_packed_with(gemm_kernel kernel, const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C,
-                      std::size_t ldc) {
+                      std::size_t ldc, gemm_a a_form) {
     if (!gemm_kernel_supported(kernel))
         throw std::invalid_argument(std::string("gemm kernel ") + gemm_kernel_name(kernel) + " is not supported by this CPU");
-    function_of(kernel)(A, M, K, Bp, tiles, C, ldc);
+    function_of(kernel)(A, M, K, Bp, tiles, C, ldc, a_form == gemm_a::absolute);
 }
 
 }  // namespace qbound::fast

@@ -327,8 +327,6 @@ struct refined_engine {
         const double gamma = gamma_bound(K), c_rad = add_up(1.0, 2.0 * gamma), under = next_up(2.0 * static_cast<double>(K) * eta);
         const std::size_t terms = static_cast<std::size_t>(levels * (levels + 1) / 2 + 2);
         const bool any_radius = std::any_of(x.r.begin(), x.r.end(), [](double v) { return v != 0; });
-        std::vector<double> absw(n.weight.size());
-        for (std::size_t i = 0; i < absw.size(); ++i) absw[i] = std::fabs(n.weight[i]);
 
         fine_tensor y = empty(outputs);
         constexpr std::size_t chunk = 128;
@@ -351,9 +349,9 @@ struct refined_engine {
             for (auto* v : {&b.mid, &b.rad, &b.term, &b.abs_last}) v->assign(cells, 0.0);
             b.level.resize(static_cast<std::size_t>(C + 1));
             for (auto& v : b.level) v.assign(cells, 0.0);
-            const auto product = [&](const std::vector<double>& A, const std::vector<double>& v, std::vector<double>& out) {
+            const auto product = [&](const std::vector<double>& v, std::vector<double>& out, gemm_a a_form) {
                 pack_columns(v, in, g, OW, group, p0, width, b.packed);
-                gemm_packed(A.data() + first_row * K, rows, K, b.packed.data(), tiles, out.data(), ldc);
+                gemm_packed(n.weight.data() + first_row * K, rows, K, b.packed.data(), tiles, out.data(), ldc, a_form);
             };
             // One term per cell through the cascade (error-free TwoSum levels, then a plain level).
             const auto push = [&](double* t) {
@@ -369,8 +367,8 @@ struct refined_engine {
             };
             const int slices = *std::max_element(row_slices.begin() + static_cast<std::ptrdiff_t>(first_row),
                                                  row_slices.begin() + static_cast<std::ptrdiff_t>(first_row + rows));
-            product(n.weight, x.m, b.mid);
-            if (any_radius) product(absw, x.r, b.rad);
+            product(x.m, b.mid, gemm_a::as_is);
+            if (any_radius) product(x.r, b.rad, gemm_a::absolute);  // |W| r
             // The residual W (m + d) + b - fl(W m + b) from exact split products,
             // pushed in a fixed order: C_00, -m_out, b, then the others.
             for (int t = 0; t < levels; ++t) {

@@ -22,6 +22,7 @@ namespace {
 
 struct gemm_case {
     std::size_t M = 0, K = 0, tiles = 0, ldc = 0;
+    bool absolute_a = false;  // the product with |A|
     std::vector<double> A, B;  // A: M x K, B: K x 8*tiles (row-major, unpacked)
 };
 
@@ -43,7 +44,8 @@ std::vector<double> reference(const gemm_case& c, order o) {
             double s = 0;
             for (std::size_t step = 0; step < c.K; ++step) {
                 const std::size_t k = o == order::forward ? step : c.K - 1 - step;
-                s = s + c.A[i * c.K + k] * c.B[k * c.tiles * 8 + j];
+                const double a = c.absolute_a ? std::fabs(c.A[i * c.K + k]) : c.A[i * c.K + k];
+                s = s + a * c.B[k * c.tiles * 8 + j];
             }
             C[i * c.ldc + j] = s;
         }
@@ -53,7 +55,8 @@ std::vector<double> reference(const gemm_case& c, order o) {
 std::vector<double> run(fast::gemm_kernel kernel, const gemm_case& c) {
     std::vector<double> C(c.M * c.ldc, 7.25);  // padding columns must stay untouched
     const auto Bp = pack(c);
-    fast::gemm_packed_with(kernel, c.A.data(), c.M, c.K, Bp.data(), c.tiles, C.data(), c.ldc);
+    fast::gemm_packed_with(kernel, c.A.data(), c.M, c.K, Bp.data(), c.tiles, C.data(), c.ldc,
+                           c.absolute_a ? fast::gemm_a::absolute : fast::gemm_a::as_is);
     return C;
 }
 
@@ -73,6 +76,7 @@ gemm_case random_case(testing::operand_generator& gen, bool hostile) {
     c.K = static_cast<std::size_t>(gen.chance(0.1) ? gen.uniform_int(0, 2) : gen.uniform_int(1, gen.chance(0.2) ? 700 : 40));
     c.tiles = static_cast<std::size_t>(gen.uniform_int(1, 5));
     c.ldc = c.tiles * 8 + static_cast<std::size_t>(gen.uniform_int(0, 3));
+    c.absolute_a = gen.chance(0.5);
     const auto value = [&] {
         if (!hostile) return gen.moderate();
         const double r = static_cast<double>(gen.uniform_int(0, 99));
@@ -129,7 +133,7 @@ gemm_case shrink(gemm_case c, const Fails& fails) {
 
 std::string describe(const gemm_case& c) {
     std::ostringstream os;
-    os << std::hexfloat << "M=" << c.M << " K=" << c.K << " tiles=" << c.tiles << " ldc=" << c.ldc << "\nA =";
+    os << std::hexfloat << (c.absolute_a ? "|A| " : "") << "M=" << c.M << " K=" << c.K << " tiles=" << c.tiles << " ldc=" << c.ldc << "\nA =";
     for (double a : c.A) os << ' ' << a;
     os << "\nB =";
     for (double b : c.B) os << ' ' << b;

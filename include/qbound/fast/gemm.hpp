@@ -4,7 +4,7 @@
 //
 // C (M x 8*tiles, row stride ldc) = A (M x K, row stride K) * B, B packed as
 // tiles of 8 columns: Bp[(t * K + k) * 8 + c]. Every kernel computes every C
-// element as c = 0; c = c + A_ik * B_kj for k = 0, 1, ..., K-1 in that order,
+// element as c = 0; c = c + A_ik * B_kj (or |A_ik| * B_kj) for k = 0, 1, ..., K-1 in that order,
 // each product and each sum rounded once (no fused multiply-add, no
 // reassociation: -ffp-contract=off and elementwise vector operations). So the
 // three kernels, any row or column split and any thread count give the same
@@ -41,10 +41,15 @@ gemm_kernel gemm_kernel_in_use();
 // or narrowed, why (e.g. "avx2 (avx512: not supported by this CPU)").
 std::string gemm_kernel_description();
 
+// A as it is, or |A| (element magnitudes taken as A is read, so the
+// radius products of the enclosures need no copy of |W|).
+enum class gemm_a { as_is, absolute };
+
 // The product with the kernel in use / with a given kernel (which must be
 // supported: otherwise std::invalid_argument).
-void gemm_packed(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C, std::size_t ldc);
+void gemm_packed(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C, std::size_t ldc,
+                 gemm_a a_form = gemm_a::as_is);
 void gemm_packed_with(gemm_kernel kernel, const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C,
-                      std::size_t ldc);
+                      std::size_t ldc, gemm_a a_form = gemm_a::as_is);
 
 }  // namespace qbound::fast

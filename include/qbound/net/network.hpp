@@ -15,6 +15,7 @@
 //   y_k = (x_k - mean_k) * scale_k / divisor_k + offset_k   per element,
 // evaluated exactly in each number type (1/divisor is not rounded
 // into a weight), visible in the architecture and not counted in L.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -236,13 +237,16 @@ void check_finite_weights(const network& net);
 // row, column): window(out, taps) with `taps` the input indices of the
 // window's entries inside the input (zero padding skipped; in kernel order).
 // An average pool divides by kernel^2 (count_include_pad) or by taps.size().
+// Channels [first_channel, end_channel) only, when given (parallel callers).
 template <class Window>
-void for_each_pool_window(const node& n, const shape3& in, Window window) {
+void for_each_pool_window(const node& n, const shape3& in, Window window, std::size_t first_channel = 0,
+                          std::size_t end_channel = static_cast<std::size_t>(-1)) {
     const pool_geometry& g = n.pool;
     std::vector<std::size_t> taps;
     taps.reserve(g.kernel * g.kernel);
-    std::size_t out = 0;
-    for (std::size_t c = 0; c < in.channels; ++c)
+    end_channel = std::min(end_channel, in.channels);
+    std::size_t out = first_channel * n.output.height * n.output.width;
+    for (std::size_t c = first_channel; c < end_channel; ++c)
         for (std::size_t oh = 0; oh < n.output.height; ++oh)
             for (std::size_t ow = 0; ow < n.output.width; ++ow, ++out) {
                 taps.clear();
