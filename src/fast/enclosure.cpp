@@ -41,17 +41,33 @@ void pack_columns(const std::vector<double>& v, const net::shape3& in, const net
             row0[lane] = static_cast<std::ptrdiff_t>((p / out_width) * g.stride) - static_cast<std::ptrdiff_t>(g.padding.top);
             col0[lane] = static_cast<std::ptrdiff_t>((p % out_width) * g.stride) - static_cast<std::ptrdiff_t>(g.padding.left);
         }
+        // All 8 lanes on one output row: each tap reads 8 inputs `stride`
+        // apart on one input row, without per-lane tests when they are inside.
+        bool one_row = true;
+        for (std::size_t lane = 1; lane < 8; ++lane)
+            one_row = one_row && row0[lane] == row0[0] && col0[lane] == col0[0] + static_cast<std::ptrdiff_t>(lane * g.stride);
         double* dst = buf.data() + t * K * 8;
         for (std::size_t ic = 0; ic < ipg; ++ic) {
             const double* plane = channels + ic * H * W;
             for (std::size_t kh = 0; kh < KH; ++kh)
-                for (std::size_t kw = 0; kw < KW; ++kw, dst += 8)
+                for (std::size_t kw = 0; kw < KW; ++kw, dst += 8) {
+                    if (one_row) {
+                        const std::ptrdiff_t ih = row0[0] + static_cast<std::ptrdiff_t>(kh * g.dilation);
+                        const std::ptrdiff_t first = col0[0] + static_cast<std::ptrdiff_t>(kw * g.dilation);
+                        const std::ptrdiff_t last = first + static_cast<std::ptrdiff_t>(7 * g.stride);
+                        if (ih >= 0 && ih < static_cast<std::ptrdiff_t>(H) && first >= 0 && last < static_cast<std::ptrdiff_t>(W)) {
+                            const double* src = plane + static_cast<std::size_t>(ih) * W + static_cast<std::size_t>(first);
+                            for (std::size_t lane = 0; lane < 8; ++lane) dst[lane] = src[lane * g.stride];
+                            continue;
+                        }
+                    }
                     for (std::size_t lane = 0; lane < 8; ++lane) {
                         const std::ptrdiff_t ih = row0[lane] + static_cast<std::ptrdiff_t>(kh * g.dilation);
                         const std::ptrdiff_t iw = col0[lane] + static_cast<std::ptrdiff_t>(kw * g.dilation);
                         const bool inside = ih >= 0 && ih < static_cast<std::ptrdiff_t>(H) && iw >= 0 && iw < static_cast<std::ptrdiff_t>(W);
                         dst[lane] = inside ? plane[static_cast<std::size_t>(ih) * W + static_cast<std::size_t>(iw)] : 0.0;
                     }
+                }
         }
     }
 }

@@ -3,8 +3,12 @@
 //   c = +0; c = c + A_ik * B_kj, k = 0, 1, ..., K-1
 // on random and hostile operands and on every size remainder; kernels the
 // CPU lacks are skipped with a message. Failures are shrunk to a small case
-// and printed with the seed.
+// and printed with the seed. And the convolution around them (im2col
+// packing, row and column splits, threads): a plain conv2d equals the same
+// specified sum over its kernel taps, padding taps included as zeros.
+#include "qbound/fast/enclosure.hpp"
 #include "qbound/fast/gemm.hpp"
+#include "qbound/net/network.hpp"
 #include "qbound/testing/operand_generators.hpp"
 
 #include "property_support.hpp"
@@ -205,4 +209,63 @@ TEST_CASE("gemm_packed_with refuses a kernel the CPU lacks", "[fast][gemm]") {
         CHECK_THROWS_AS(fast::gemm_packed_with(kernel, &a, 1, 1, b, 1, c, 8), std::invalid_argument);
     }
     SUCCEED();
+}
+
+TEST_CASE("a plain conv2d (im2col and the kernel in use) equals the specified sum over its taps, bit for bit", "[fast][gemm]") {
+    // Wide inputs, so that 8 output columns share a row (the packing's
+    // one-row path) as well as straddle rows; stride, dilation, asymmetric
+    // padding, groups; 1 and 2 threads.
+    const std::uint64_t seed = test::property_seed();
+    testing::operand_generator gen(seed);
+    const std::size_t cases = test::property_cases(40);
+    for (std::size_t i = 0; i < cases; ++i) {
+        net::conv_geometry g;
+        g.kernel_h = static_cast<std::size_t>(gen.uniform_int(1, 3));
+        g.kernel_w = static_cast<std::size_t>(gen.uniform_int(1, 3));
+        g.stride = static_cast<std::size_t>(gen.uniform_int(1, 2));
+        g.dilation = static_cast<std::size_t>(gen.uniform_int(1, 2));
+        g.padding = {static_cast<std::size_t>(gen.uniform_int(0, 2)), static_cast<std::size_t>(gen.uniform_int(0, 2)),
+                     static_cast<std::size_t>(gen.uniform_int(0, 2)), static_cast<std::size_t>(gen.uniform_int(0, 2))};
+        const std::size_t groups = static_cast<std::size_t>(gen.uniform_int(1, 2));
+        const std::size_t channels = groups * static_cast<std::size_t>(gen.uniform_int(1, 3));
+        const std::size_t out_channels = groups * static_cast<std::size_t>(gen.uniform_int(1, 40));
+        g.groups = groups;
+        const std::size_t H = static_cast<std::size_t>(gen.uniform_int(5, 20)), W = static_cast<std::size_t>(gen.uniform_int(5, 40));
+        net::network n("conv", {channels, H, W});
+        n.conv2d(0, out_channels, g, "conv");
+        const auto& node = n.at(1);
+        std::vector<double> w(node.weight.size()), b(node.bias.size()), x(channels * H * W);
+        for (double& v : w) v = i % 2 ? gen.any() : gen.moderate();
+        for (double& v : b) v = gen.moderate();
+        for (double& v : x) v = i % 2 ? gen.any() : gen.moderate();
+        n.set_weights(1, w);
+        n.set_bias(1, b);
+        const std::size_t OH = node.output.height, OW = node.output.width, ipg = channels / groups, opg = out_channels / groups;
+        std::vector<double> want(node.output.size());
+        for (std::size_t oc = 0; oc < out_channels; ++oc)
+            for (std::size_t oh = 0; oh < OH; ++oh)
+                for (std::size_t ow = 0; ow < OW; ++ow) {
+                    double s = 0;
+                    const std::size_t group = oc / opg;
+                    for (std::size_t ic = 0; ic < ipg; ++ic)
+                        for (std::size_t kh = 0; kh < g.kernel_h; ++kh)
+                            for (std::size_t kw = 0; kw < g.kernel_w; ++kw) {
+                                const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * g.stride + kh * g.dilation) - static_cast<std::ptrdiff_t>(g.padding.top);
+                                const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw * g.dilation) - static_cast<std::ptrdiff_t>(g.padding.left);
+                                const bool inside = ih >= 0 && ih < static_cast<std::ptrdiff_t>(H) && iw >= 0 && iw < static_cast<std::ptrdiff_t>(W);
+                                const double v = inside ? x[((group * ipg + ic) * H + static_cast<std::size_t>(ih)) * W + static_cast<std::size_t>(iw)] : 0.0;
+                                s = s + w[((oc * ipg + ic) * g.kernel_h + kh) * g.kernel_w + kw] * v;
+                            }
+                    want[(oc * OH + oh) * OW + ow] = s + b[oc];
+                }
+        for (unsigned threads : {1u, 2u}) {
+            fast::options opt;
+            opt.threads = threads;
+            const auto got = fast::forward_plain(n, x, opt);
+            INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << i << ", " << threads << " threads, input " << channels << "x" << H
+                         << "x" << W << ", kernel " << g.kernel_h << "x" << g.kernel_w << ", stride " << g.stride << ", dilation " << g.dilation
+                         << ", groups " << groups << ", outputs " << out_channels);
+            REQUIRE(same(got, want));
+        }
+    }
 }
