@@ -41,12 +41,20 @@ cpu_has() {
   local f
   for f in "$@"; do grep -qw "$f" /proc/cpuinfo || return 1; done
 }
+level_flags=("" "" "cx16 lahf_lm popcnt sse4_1 sse4_2 ssse3" "avx avx2 bmi1 bmi2 f16c fma abm movbe xsave"
+             "avx512f avx512bw avx512cd avx512dq avx512vl")
 cpu_level() {
   local level=1
-  cpu_has cx16 lahf_lm popcnt sse4_1 sse4_2 ssse3 && level=2
-  [ $level = 2 ] && cpu_has avx avx2 bmi1 bmi2 f16c fma abm movbe xsave && level=3
-  [ $level = 3 ] && cpu_has avx512f avx512bw avx512cd avx512dq avx512vl && level=4
+  cpu_has ${level_flags[2]} && level=2
+  [ $level = 2 ] && cpu_has ${level_flags[3]} && level=3
+  [ $level = 3 ] && cpu_has ${level_flags[4]} && level=4
   echo $level
+}
+# cpu_lacks V: the flags x86-64-vV needs (beyond the level below) that /proc/cpuinfo does not list.
+cpu_lacks() {
+  local f out=""
+  for f in ${level_flags[$1]}; do grep -qw "$f" /proc/cpuinfo || out="$out $f"; done
+  echo "${out# }"
 }
 level=$(cpu_level)
 echo "=== qbound tests: this CPU runs x86-64-v$level ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')) ==="
@@ -98,7 +106,7 @@ for v in 2 3; do
   if [ "$level" -ge $v ]; then
     run_variant build-O3-v$v g++ None "-O3 -march=x86-64-v$v" labels "$labels"
   else
-    skip "g++ -O3 -march=x86-64-v$v: this CPU does not run x86-64-v$v"
+    skip "g++ -O3 -march=x86-64-v$v: this CPU does not run x86-64-v$v (/proc/cpuinfo lacks: $(cpu_lacks $((level + 1))))"
   fi
 done
 
@@ -111,7 +119,7 @@ if [ "$level" -ge 4 ]; then
   result=$(grep '^PASS: ' build-O3-v4-gcc/guard-test.log | sed 's/^PASS: //')
   summary+=("build-O3-v4-gcc: $result ($((SECONDS - start)) s)")
 else
-  skip "g++ -O3 -march=x86-64-v4: this CPU has no AVX-512 (the guard's refusal is not checked here)"
+  skip "g++ -O3 -march=x86-64-v4: this CPU does not run x86-64-v4 (/proc/cpuinfo lacks: $(cpu_lacks $((level + 1)))); the guard's refusal is not checked here"
 fi
 
 # 5. clang 14 at the best level this CPU runs: the whole project builds.

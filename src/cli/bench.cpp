@@ -6,6 +6,7 @@
 #include "qbound/experiments/bench.hpp"
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <iostream>
@@ -24,9 +25,12 @@ int run_bench(const bench_options& opt) {
         return 0;
     }
     const auto& mem = r.memory;
-    fmt::print("Machine: {}; this CPU runs x86-64-v{} (by /proc/cpuinfo), this binary is compiled for x86-64-v{}, its matrix kernel "
+    const std::string missing = r.machine.isa_next_missing.empty()
+                                    ? std::string()
+                                    : fmt::format("; v{} would need {}", r.machine.isa_supported + 1, fmt::join(r.machine.isa_next_missing, ", "));
+    fmt::print("Machine: {}; this CPU runs x86-64-v{} (by /proc/cpuinfo{}), this binary is compiled for x86-64-v{}, its matrix kernel "
                "in use: {}; {} threads\n",
-               r.machine.cpu, r.machine.isa_supported, r.machine.isa_compiled, r.machine.kernel, r.machine.threads);
+               r.machine.cpu, r.machine.isa_supported, missing, r.machine.isa_compiled, r.machine.kernel, r.machine.threads);
     fmt::print("ResNet18 at {}x{}, one image, {} MACs; median of {} runs; {} threads\n\n", opt.resolution, opt.resolution, grouped(r.macs),
                opt.runs, r.threads);
     fmt::print("{:<38} {:>12} {:>10}  {}\n", "path", "seconds", "x plain", "note");

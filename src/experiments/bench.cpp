@@ -212,10 +212,16 @@ machine_info describe_machine() {
     const auto has = [&](std::initializer_list<const char*> names) {
         return std::all_of(names.begin(), names.end(), [&](const char* f) { return flags.find(" " + std::string(f) + " ") != std::string::npos; });
     };
+    const std::vector<std::vector<const char*>> levels = {{"cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"},
+                                                         {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"},
+                                                         {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}};
     m.isa_supported = 1;
-    if (has({"cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"})) m.isa_supported = 2;
-    if (m.isa_supported == 2 && has({"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"})) m.isa_supported = 3;
-    if (m.isa_supported == 3 && has({"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"})) m.isa_supported = 4;
+    for (const auto& level : levels) {
+        for (const char* f : level)
+            if (!has({f})) m.isa_next_missing.emplace_back(f);
+        if (!m.isa_next_missing.empty()) break;
+        ++m.isa_supported;
+    }
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
     m.isa_compiled = 4;
 #elif defined(__AVX2__) && defined(__FMA__)
@@ -354,6 +360,7 @@ nlohmann::json to_json(const bench_report& r) {
                              {"ratio_to_plain", row.measured ? nlohmann::json(row.seconds / r.plain) : nlohmann::json()}, {"note", row.note}});
     j["ratio_plain_to_ort"] = r.ort > 0 ? nlohmann::json(r.plain / r.ort) : nlohmann::json();
     j["machine"] = {{"cpu", r.machine.cpu}, {"isa_supported", "x86-64-v" + std::to_string(r.machine.isa_supported)},
+                    {"isa_next_missing", r.machine.isa_next_missing},
                     {"isa_compiled", "x86-64-v" + std::to_string(r.machine.isa_compiled)}, {"kernel", r.machine.kernel},
                     {"threads", r.machine.threads}};
     j["bounds_resnet50_seconds"] = r.bounds_resnet50 > 0 ? nlohmann::json(r.bounds_resnet50) : nlohmann::json();

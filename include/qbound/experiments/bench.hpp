@@ -26,6 +26,7 @@ struct bench_options {
 struct machine_info {
     std::string cpu;                 // /proc/cpuinfo's model name
     int isa_supported = 1;           // highest x86-64 level this CPU runs (1..4)
+    std::vector<std::string> isa_next_missing;  // the /proc/cpuinfo flags the next level needs and this CPU does not list
     int isa_compiled = 1;            // the level this binary was compiled for
     std::string kernel;              // the fast engine's matrix kernel in use (fast::gemm_kernel_description)
     unsigned threads = 0;
