@@ -138,17 +138,16 @@ inline void finish_bound(const context& ctx, node_state& out, std::size_t e, std
                   std::size_t err_terms) {
     double* c = out.c(e, b);
     double a = 0;
-    bool finite = true;
-    for (std::size_t j = 0; j + 1 < out.n1; ++j) {
-        finite = finite && std::isfinite(c[j]);
-        a += std::fabs(c[j]) * ctx.m[j];
-    }
+    for (std::size_t j = 0; j + 1 < out.n1; ++j) a += std::fabs(c[j]) * ctx.m[j];
     a += std::fabs(c[out.n1 - 1]);
-    finite = finite && std::isfinite(c[out.n1 - 1]) && std::isfinite(a);
+    // Every m_j is >= 0 or NaN, so an infinite or NaN coefficient makes
+    // a infinite or NaN (inf * 0 is NaN): a finite a proves every c_j finite.
+    const bool finite = std::isfinite(a);
+    const count_constants k2 = count_of(2 * std::max<std::size_t>(terms, 1));  // gamma_{2 terms}; nonneg_bound's constants for 2 terms
+    const double abs_bound = terms == 0 ? abs_mag : up(up(abs_mag + k2.under) * k2.factor);  // nonneg_bound(abs_mag, 2 terms)
     const double err = ctx.drop ? err_sum
                                 : up(nonneg_bound(err_sum, err_terms) +
-                                     up(up(gamma_of(2 * std::max<std::size_t>(terms, 1)) * nonneg_bound(abs_mag, 2 * terms)) +
-                                        up(static_cast<double>(4 * terms) * eta * ctx.mass)));
+                                     up(up(k2.gamma * abs_bound) + up(static_cast<double>(4 * terms) * eta * ctx.mass)));
     if (!finite || !(err <= std::numeric_limits<double>::max())) {  // overflow: sound, uninformative
         std::fill(c, c + out.n1, 0.0);
         out.err[out.at(e, b)] = inf;
