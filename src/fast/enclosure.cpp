@@ -97,19 +97,27 @@ inline double affine_radius(double s, double bias, const affine_constants& c) {
     return add_up(mul_up(add_up(s, c.under), c.c_rad), add_up(mul_up(c.gamma_mid, std::fabs(bias)), c.under));
 }
 
-// z_k >= r_k + gamma |m_k|, rounded upward.
-std::vector<double> radius_input(const ball_tensor& x, double gamma, unsigned threads) {
-    std::vector<double> z(x.mid.size());
-    constexpr std::size_t block = 1u << 14;
-    parallel_for((z.size() + block - 1) / block, z.size() >= 4 * block ? threads : 1u, [&](std::size_t b, unsigned) {
-        for (std::size_t k = b * block; k < std::min(z.size(), (b + 1) * block); ++k) z[k] = add_up(x.rad[k], mul_up(gamma, std::fabs(x.mid[k])));
-    });
-    return z;
-}
-
 struct engine {
     bool with_radius;
     unsigned threads;
+
+    // body(k0, k1) over [0, size) in blocks, on the engine's threads when
+    // the tensor is large; elementwise work, so the bits do not depend on it.
+    template <class Body>
+    void for_blocks(std::size_t size, const Body& body) const {
+        constexpr std::size_t block = 1u << 14;
+        const std::size_t blocks = (size + block - 1) / block;
+        parallel_for(blocks, size >= 4 * block ? threads : 1u, [&](std::size_t b, unsigned) { body(b * block, std::min(size, (b + 1) * block)); });
+    }
+
+    // z_k >= r_k + gamma |m_k|, rounded upward.
+    std::vector<double> radius_input(const ball_tensor& x, double gamma) const {
+        std::vector<double> z(x.mid.size());
+        for_blocks(z.size(), [&](std::size_t k0, std::size_t k1) {
+            for (std::size_t k = k0; k < k1; ++k) z[k] = add_up(x.rad[k], mul_up(gamma, std::fabs(x.mid[k])));
+        });
+        return z;
+    }
 
     ball_tensor dense(const net::node& n, const ball_tensor& x) const {
         const std::size_t M = n.out_features, K = n.in_features;
@@ -117,7 +125,7 @@ struct engine {
         y.mid.resize(M);
         const affine_constants c = constants_for(K);
         std::vector<double> z;
-        if (with_radius) y.rad.resize(M), z = radius_input(x, c.gamma_mid, threads);
+        if (with_radius) y.rad.resize(M), z = radius_input(x, c.gamma_mid);
         // One row per task group; each row is summed by the same code (four
         // strided partial sums, then combined) whatever the partition.
         const auto row_dot = [K](const double* w, const double* v, bool absolute_weights) {
@@ -158,7 +166,7 @@ struct engine {
         ball_tensor y;
         y.mid.resize(n.output.size());
         std::vector<double> z;
-        if (with_radius) y.rad.resize(n.output.size()), z = radius_input(x, c.gamma_mid, threads);
+        if (with_radius) y.rad.resize(n.output.size()), z = radius_input(x, c.gamma_mid);
 
         constexpr std::size_t chunk = 128;  // columns per task (16 tiles)
         const std::size_t chunks = (P + chunk - 1) / chunk;
@@ -216,15 +224,6 @@ struct engine {
         y.rad.resize(x.mid.size());
         for (std::size_t k = 0; k < x.mid.size(); ++k) from_interval(on_interval(to_interval(x.mid[k], x.rad[k]), k), y.mid[k], y.rad[k]);
         return y;
-    }
-
-    // body(k0, k1) over [0, size) in blocks, on the engine's threads when
-    // the tensor is large; elementwise work, so the bits do not depend on it.
-    template <class Body>
-    void for_blocks(std::size_t size, const Body& body) const {
-        constexpr std::size_t block = 1u << 14;
-        const std::size_t blocks = (size + block - 1) / block;
-        parallel_for(blocks, size >= 4 * block ? threads : 1u, [&](std::size_t b, unsigned) { body(b * block, std::min(size, (b + 1) * block)); });
     }
 
     ball_tensor clamp_activation(ball_tensor y, double top) const {

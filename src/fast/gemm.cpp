@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -51,7 +50,7 @@ template <class V, int Lanes, int Rows, int Tiles, bool Abs>
         for (int v = 0; v < vecs; ++v) std::memcpy(C + r * ldc + v * Lanes, &c[r][v], sizeof(V));
 }
 
-// Rows remainder: one instance per row count below Rows.
+// `rows` (1..Rows) rows: the full tile or one instance per smaller row count.
 template <class V, int Lanes, int Rows, int Tiles, bool Abs>
 [[gnu::always_inline]] inline void rows_tail(std::size_t rows, const double* A, std::size_t lda, const double* Bp, std::size_t tile_stride,
                                             std::size_t kc, double* C, std::size_t ldc, bool first) {
@@ -81,12 +80,8 @@ template <class V, int Lanes, int Rows, int Tiles, bool Abs>
                 const double* a = A + i * K + k0;
                 double* c = C + i * ldc;
                 std::size_t t = 0;
-                for (; t + Tiles <= tiles; t += Tiles) {
-                    if (rows == Rows)
-                        micro_tile<V, Lanes, Rows, Tiles, Abs>(a, K, Bp + t * tile_stride + k0 * 8, tile_stride, kc, c + t * 8, ldc, first);
-                    else
-                        rows_tail<V, Lanes, Rows - 1, Tiles, Abs>(rows, a, K, Bp + t * tile_stride + k0 * 8, tile_stride, kc, c + t * 8, ldc, first);
-                }
+                for (; t + Tiles <= tiles; t += Tiles)
+                    rows_tail<V, Lanes, Rows, Tiles, Abs>(rows, a, K, Bp + t * tile_stride + k0 * 8, tile_stride, kc, c + t * 8, ldc, first);
                 for (; t < tiles; ++t)
                     rows_tail<V, Lanes, Rows, 1, Abs>(rows, a, K, Bp + t * tile_stride + k0 * 8, tile_stride, kc, c + t * 8, ldc, first);
             }

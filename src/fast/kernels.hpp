@@ -80,7 +80,6 @@ inline std::size_t conv_row_block(std::size_t rows_per_group, std::size_t column
 void pack_columns(const std::vector<double>& v, const net::shape3& in, const net::conv_geometry& g, std::size_t out_width,
                   std::size_t group, std::size_t p0, std::size_t width, std::vector<double>& buf);
 
-
 // The im2col panels of one input tensor for every (group, column chunk) of
 // a convolution. When several row blocks share a chunk, the panels are
 // packed once, in parallel, up front; otherwise each task packs its own

@@ -52,11 +52,9 @@ inline double gamma_of(std::size_t K) { return count_of(K).gamma; }
 
 // An upper bound on the exact sum of K non-negative products whose floating
 // point sum (any order) is a: (a + 2K eta)(1 + 2 gamma_K), rounded upward.
-[[gnu::always_inline]] inline double nonneg_bound(double a, std::size_t K) {
-    if (K == 0) return a;
-    const count_constants k = count_of(K);
-    return up(up(a + k.under) * k.factor);
-}
+// k = count_of(K), hoisted by callers that bound many sums of the same count.
+[[gnu::always_inline]] inline double nonneg_bound_with(double a, const count_constants& k) { return up(up(a + k.under) * k.factor); }
+[[gnu::always_inline]] inline double nonneg_bound(double a, std::size_t K) { return K == 0 ? a : nonneg_bound_with(a, count_of(K)); }
 
 // An upper bound on |fl(sum of K products) - exact| given a = fl(sum of the
 // magnitudes of the COMPUTED products): gamma_{2K} covers the products'
@@ -64,7 +62,7 @@ inline double gamma_of(std::size_t K) { return count_of(K).gamma; }
 // (its `under` is up(4K eta)), hoisted by callers that bound many sums of
 // the same count.
 [[gnu::always_inline]] inline double dot_error_with(double a, const count_constants& k2) {
-    return up(up(k2.gamma * up(up(a + k2.under) * k2.factor)) + k2.under);
+    return up(up(k2.gamma * nonneg_bound_with(a, k2)) + k2.under);
 }
 [[gnu::always_inline]] inline double dot_error(double a, std::size_t K) {
     if (K == 0) return 0.0;
@@ -143,8 +141,8 @@ inline void finish_bound(const context& ctx, node_state& out, std::size_t e, std
     // Every m_j is >= 0 or NaN, so an infinite or NaN coefficient makes
     // a infinite or NaN (inf * 0 is NaN): a finite a proves every c_j finite.
     const bool finite = std::isfinite(a);
-    const count_constants k2 = count_of(2 * std::max<std::size_t>(terms, 1));  // gamma_{2 terms}; nonneg_bound's constants for 2 terms
-    const double abs_bound = terms == 0 ? abs_mag : up(up(abs_mag + k2.under) * k2.factor);  // nonneg_bound(abs_mag, 2 terms)
+    const count_constants k2 = count_of(2 * std::max<std::size_t>(terms, 1));  // gamma_{2 terms}, and nonneg_bound's constants at 2 terms
+    const double abs_bound = terms == 0 ? abs_mag : nonneg_bound_with(abs_mag, k2);  // nonneg_bound(abs_mag, 2 terms)
     const double err = ctx.drop ? err_sum
                                 : up(nonneg_bound(err_sum, err_terms) +
                                      up(up(k2.gamma * abs_bound) + up(static_cast<double>(4 * terms) * eta * ctx.mass)));

@@ -14,7 +14,7 @@
 // Compiler guard: before a kernel other than the baseline is first used, it
 // runs a fixed self-check product (odd sizes, every remainder path, signed
 // zeros, subnormals) against the baseline; a kernel that differs in one bit
-// is never used, and gemm_kernel_in_use() says why. GCC 12 is known to
+// is never used, and gemm_kernel_description() says why. GCC 12 is known to
 // miscompile some constant aggregates when AVX-512 is enabled (the
 // trustworthiness issue; cmake/miscompile/): the kernels pass no aggregate
 // by value, and the self-check catches what slips through.
