@@ -65,7 +65,9 @@ int main(int argc, char** argv) {
         std::vector<double> sym;
         double inter = 0;
         t_lin += seconds_per_call([&] { lin = verify::linear_difference_bounds(theta, quantized, x); }, reps);
-        t_fwd += seconds_per_call([&] { fwd = verify::linear_difference_bounds(theta, quantized, x, {false, false}); }, reps);
+        verify::linear_options forward_only;
+        forward_only.backward = false;
+        t_fwd += seconds_per_call([&] { fwd = verify::linear_difference_bounds(theta, quantized, x, forward_only); }, reps);
         t_sym += seconds_per_call([&] { sym = verify::symbolic_difference_bounds(theta, quantized, x); }, b == 0 ? 3 : 1);
         t_int += seconds_per_call([&] { inter = verify::differential_upper_bound(theta, quantized, x); }, reps);
         double ml = 0, mf = 0, ms = 0;

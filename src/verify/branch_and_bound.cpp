@@ -30,9 +30,12 @@ using clock_type = std::chrono::steady_clock;
 
 struct leaf {
     input_box box;
-    double bound = 0;            // >= sup of |d_k| over the box
+    double bound = 0;            // >= sup of |d_k| over the box (under the splits)
     std::vector<double> score;   // split score from the box's bounds
     std::size_t depth = 0;       // splits from its root
+    std::vector<relu_split> splits;  // ReLU splits: the leaf is {x in box : every split holds}
+    bool has_relu = false;       // relu: the element to split next (the bounds' candidate)
+    relu_split relu;
 };
 
 bool lower_bound_first(const leaf& a, const leaf& b) { return a.bound < b.bound; }  // std heap: largest on top
@@ -45,12 +48,14 @@ struct tree {
     std::vector<std::vector<double>> incumbents, starts;
     double atomic = 0;           // largest bound of the leaves that cannot be split (single points)
     std::size_t nodes = 0;
+    std::size_t split_count = 0;  // ReLU splits held by the leaves (memory)
 
     double upper() const { return std::max({t, atomic, heap.empty() ? 0.0 : heap.front().bound}); }
     // Drops the leaves that cannot beat t (their bounds are <= t, which the upper keeps).
     void prune() {
         while (!heap.empty() && heap.front().bound <= t) {
             std::pop_heap(heap.begin(), heap.end(), lower_bound_first);
+            split_count -= heap.back().splits.size();
             heap.pop_back();
         }
     }
@@ -83,6 +88,7 @@ struct task {
     double parent_bound;
     input_box box;
     std::size_t depth = 0;
+    std::vector<relu_split> splits;
     // Filled by the evaluation:
     box_bounds bounds;
     std::vector<double> point;        // the box's candidate for `output` (may be empty)
@@ -111,14 +117,16 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
     const linear_relaxation pass(theta, quant);
     // The roots are cross-checked against the interval pass (an empty
     // intersection is UNSOUND); their children skip it (about half the cost).
-    const auto bounder = [&](const input_box& b, std::size_t k, std::size_t depth) {
-        if (opt.bounder_for_test) return opt.bounder_for_test(b, k);
+    const auto bounder = [&](const task& w) {
+        if (opt.bounder_for_test) return opt.bounder_for_test(w.box, w.output);
         linear_options lo;
-        lo.output = k;
-        lo.interval_pass = depth == 0;
-        lo.intermediate = depth < opt.intermediate_depth;
-        return pass.bounds(b, lo);
+        lo.output = w.output;
+        lo.interval_pass = w.depth == 0;
+        lo.intermediate = w.depth < opt.intermediate_depth || (!w.splits.empty() && opt.relu_split_intermediate);
+        lo.splits = w.splits;
+        return pass.bounds(w.box, lo);
     };
+    const bool relu_splitting = d > opt.relu_split_above_inputs;
 
     std::vector<tree> trees(m);
     for (std::size_t k = 0; k < m && k < opt.initial_lower.size(); ++k)
@@ -140,10 +148,11 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
     };
 
     const auto evaluate = [&](task& w) {
-        w.bounds = bounder(w.box, w.output, w.depth);
+        w.bounds = bounder(w);
         if (w.bounds.upper.size() != m || w.bounds.lower.size() != m)
             throw core::invalid_argument("branch and bound: the bounder returned " + std::to_string(w.bounds.upper.size()) + " outputs, not " +
                                          std::to_string(m));
+        if (w.bounds.infeasible) return;  // no point of the box satisfies the splits
         if (w.output < w.bounds.candidates.size() && w.bounds.candidates[w.output].size() == d) {
             w.point = w.bounds.candidates[w.output];
             for (std::size_t j = 0; j < d; ++j) w.point[j] = std::clamp(w.point[j], w.box.lower[j], w.box.upper[j]);
@@ -181,6 +190,7 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
     const auto merge = [&](task& w) {
         tree& tr = trees[w.output];
         ++tr.nodes;
+        if (w.bounds.infeasible) return;  // an empty leaf: nothing to bound
         if (tr.starts.size() < 2 * opt.max_starts) {
             // The box's centre, then its candidate.
             std::vector<double> centre(d);
@@ -199,10 +209,12 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
                 if (w.point_lower[j] > to.t) to.t = w.point_lower[j], to.best_x = w.point;
             }
         }
-        // A certified value above this box's certified bound, at a point of the box, proves a bug.
+        // A certified value above this box's certified bound, at a point of the box, proves a bug
+        // (under ReLU splits the point may lie outside the leaf's part of the box: no check).
         const double own = w.bounds.magnitude(w.output);
-        if (!w.point.empty() && w.point_lower[w.output] > own) throw contradiction(w.output, w.box, own, w.point_lower[w.output], w.point);
-        if (tr.t > own && contains(w.box, tr.best_x)) throw contradiction(w.output, w.box, own, tr.t, tr.best_x);
+        if (w.splits.empty() && !w.point.empty() && w.point_lower[w.output] > own)
+            throw contradiction(w.output, w.box, own, w.point_lower[w.output], w.point);
+        if (w.splits.empty() && tr.t > own && contains(w.box, tr.best_x)) throw contradiction(w.output, w.box, own, tr.t, tr.best_x);
         const double bound = std::min(w.parent_bound, own);
         if (bound > tr.t) {
             // A box whose own bound is no better than its parent's splits its widest side next:
@@ -210,7 +222,9 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
             // looseness depends on (coefficients that cancel), and then it would halve the
             // same sides forever without tightening anything.
             const bool stalled = !(own < w.parent_bound);
-            tr.heap.push_back(leaf{std::move(w.box), bound, stalled ? std::vector<double>{} : std::move(w.bounds.split_score), w.depth});
+            tr.split_count += w.splits.size();
+            tr.heap.push_back(leaf{std::move(w.box), bound, stalled ? std::vector<double>{} : std::move(w.bounds.split_score), w.depth,
+                                   std::move(w.splits), relu_splitting && w.bounds.has_relu_candidate, w.bounds.relu_candidate});
             std::push_heap(tr.heap.begin(), tr.heap.end(), lower_bound_first);
         }
     };
@@ -238,7 +252,7 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
     {
         std::vector<task> first;
         for (std::size_t k = 0; k < m; ++k)
-            for (const auto& r : roots) first.push_back(task{k, std::numeric_limits<double>::infinity(), r, 0, {}, {}, {}});
+            for (const auto& r : roots) first.push_back(task{k, std::numeric_limits<double>::infinity(), r, 0, {}, {}, {}, {}});
         core::parallel_for(first.size(), threads, [&](std::size_t i, unsigned) { evaluate(first[i]); });
         for (auto& w : first) merge(w);
         nodes += first.size();
@@ -267,9 +281,9 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
             result.stopped_by = "nodes";
             break;
         }
-        std::size_t leaves = 0;
-        for (const auto& tr : trees) leaves += tr.heap.size();
-        if (leaves * leaf_bytes > opt.max_memory_bytes) {
+        std::size_t leaves = 0, splits_held = 0;
+        for (const auto& tr : trees) leaves += tr.heap.size(), splits_held += tr.split_count;
+        if (leaves * leaf_bytes + splits_held * sizeof(relu_split) > opt.max_memory_bytes) {
             result.stopped_by = "memory";
             break;
         }
@@ -282,6 +296,18 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
                 std::pop_heap(tr.heap.begin(), tr.heap.end(), lower_bound_first);
                 leaf top = std::move(tr.heap.back());
                 tr.heap.pop_back();
+                tr.split_count -= top.splits.size();
+                if (top.has_relu) {
+                    // Both signs of the candidate element: the two parts cover the leaf.
+                    std::vector<relu_split> on = top.splits, off = std::move(top.splits);
+                    top.relu.active = true;
+                    on.push_back(top.relu);
+                    top.relu.active = false;
+                    off.push_back(top.relu);
+                    round.push_back(task{k, top.bound, top.box, top.depth + 1, std::move(on), {}, {}, {}});
+                    round.push_back(task{k, top.bound, std::move(top.box), top.depth + 1, std::move(off), {}, {}, {}});
+                    continue;
+                }
                 const std::size_t j = split_dimension(top.box, top.score);
                 if (j == static_cast<std::size_t>(-1)) {
                     tr.atomic = std::max(tr.atomic, top.bound);
@@ -291,8 +317,8 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
                 input_box left = top.box, right = std::move(top.box);
                 left.upper[j] = mid;
                 right.lower[j] = mid;
-                round.push_back(task{k, top.bound, std::move(left), top.depth + 1, {}, {}, {}});
-                round.push_back(task{k, top.bound, std::move(right), top.depth + 1, {}, {}, {}});
+                round.push_back(task{k, top.bound, std::move(left), top.depth + 1, top.splits, {}, {}, {}});
+                round.push_back(task{k, top.bound, std::move(right), top.depth + 1, std::move(top.splits), {}, {}, {}});
             }
         }
         core::parallel_for(round.size(), threads, [&](std::size_t i, unsigned) { evaluate(round[i]); });

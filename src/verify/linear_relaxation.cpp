@@ -85,7 +85,7 @@ struct tap {
     unsigned slot;
 };
 
-enum class record_kind { none, affine, relu, constant };
+enum class record_kind { none, affine, relu, select, constant };
 
 // What an affine-like node does, built once per pair of networks (the
 // taps hold both networks' weights and their exact TwoSum difference).
@@ -102,6 +102,9 @@ struct node_state {
     std::vector<double> err, mag;
     std::vector<double> zlo, zhi, dlo, dhi, zabs, dabs;
     std::vector<line> lines;                    // relu: 4 per element (zL, zU, dL, dU order), for the backward pass
+    std::vector<double> loss;                   // relu: per line, an estimate of its largest gap to the function (split scores)
+    std::vector<unsigned char> unstable;        // relu: bit 0 z, bit 1 z + d unstable over the box (under the splits)
+    std::vector<std::size_t> source;            // select (max pool): per line, the input element it reads
 
     void allocate(std::size_t e, std::size_t n_plus_1) {
         elements = e;
@@ -116,6 +119,16 @@ struct node_state {
     std::size_t at(std::size_t e, std::size_t b) const { return e * 4 + b; }
 };
 
+// A split's constraint g >= 0 with its linear upper bound g <= a.x + c on
+// the split subdomain S (c includes every error term).
+struct constraint {
+    std::vector<double> a;
+    double c = 0;
+};
+
+// Thrown inside the pass when S (the box under the splits) is proven empty.
+struct infeasible_subdomain {};
+
 struct context {
     const input_box& box;
     std::size_t n;
@@ -126,6 +139,13 @@ struct context {
     const std::vector<differential_values>* intervals;  // the interval pass, or null when not run
     const net::network& theta;
     const std::vector<node_plan>& plans;
+    const std::vector<relu_split>* splits = nullptr;     // empty or null: none
+    std::size_t first_split_node = static_cast<std::size_t>(-1);
+    std::vector<constraint>* constraints = nullptr;       // the splits' constraints, as the walk reaches them
+
+    // An empty intersection at `node`: a bug before the first split node,
+    // an empty subdomain at or after it.
+    bool may_be_empty(std::size_t node) const { return node >= first_split_node; }
 };
 
 // Completes bound b of element e of `out` whose coefficients were summed
@@ -214,6 +234,7 @@ double concretize(const context& ctx, const double* c, double err, bool lower) {
 void intersect(double& lo, double& hi, double known_lo, double known_hi, const char* source, const context& ctx, std::size_t node,
                std::size_t k, const char* what) {
     const double l = std::max(lo, known_lo), h = std::min(hi, known_hi);
+    if (l > h && ctx.may_be_empty(node)) throw infeasible_subdomain{};
     if (l > h)
         throw core::unsound_error("linear relaxation pass, node " + std::to_string(node) + " ('" + ctx.theta.at(node).name + "'), element " +
                                   std::to_string(k) + " of " + what + ": the linear bounds give " + core::interval_text(lo, hi) + ", " +
@@ -248,6 +269,7 @@ void finish_concrete(const context& ctx, node_state& s, std::size_t node, const 
             intersect(s.zlo[e], s.zhi[e], iv->a[e], ctx, node, e, "theta");
             intersect(s.dlo[e], s.dhi[e], iv->delta[e], ctx, node, e, "the difference");
         } else if (s.zlo[e] > s.zhi[e] || s.dlo[e] > s.dhi[e]) {
+            if (ctx.may_be_empty(node)) throw infeasible_subdomain{};
             throw core::unsound_error("linear relaxation pass, node " + std::to_string(node) + " ('" + ctx.theta.at(node).name + "'), element " +
                                       std::to_string(e) + ": the lower linear bound exceeds the upper one over the box " +
                                       core::box_text(ctx.box.lower, ctx.box.upper));
@@ -278,6 +300,37 @@ std::pair<double, double> quantized_range(const context& ctx, const node_state& 
     return {lo, hi};
 }
 
+constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+// The forward linear upper bound of sign z (quantized: sign (z + d)) of
+// element e of s, as a constraint line (sign = -1 bounds -z from z's lower bound).
+constraint split_line(const context& ctx, const node_state& s, std::size_t e, bool quantized, double sign, node_state& tmp) {
+    const std::size_t bz = sign > 0 ? zU : zL;
+    const double* c = s.c(e, bz);
+    double err = s.err[s.at(e, bz)];
+    if (quantized) {
+        combiner k(ctx, tmp, 0, bz);
+        k.add(1.0, s, e, bz);
+        k.add(1.0, s, e, bz + 2);
+        k.finish();
+        c = tmp.c(0, bz);
+        err = tmp.err[tmp.at(0, bz)];
+    }
+    constraint r;
+    r.a.resize(ctx.n);
+    for (std::size_t j = 0; j < ctx.n; ++j) r.a[j] = sign * c[j];  // negation: exact
+    r.c = err == inf ? inf : up(sign * c[ctx.n] + err);
+    return r;
+}
+
+// max over the box of a.x + c, rounded upward (inf when not finite).
+double constraint_max(const context& ctx, const constraint& g) {
+    double acc = g.c;
+    for (std::size_t j = 0; j < ctx.n; ++j)
+        if (g.a[j] != 0) acc = up(acc + up(g.a[j] * (g.a[j] >= 0 ? ctx.box.upper[j] : ctx.box.lower[j])));
+    return std::isfinite(acc) ? acc : inf;
+}
+
 // The upper chord of max(0, v) on [l, u] (l < 0 < u): any double slope, the
 // constant stepped so the line is >= 0 at l and >= u at u.
 line upper_chord(double l, double u) {
@@ -294,11 +347,16 @@ line lower_chord_in_d(double l, double u) {
 }
 
 // The four relaxation lines of a ReLU element (z's lower, upper; d's lower, upper).
-std::array<line, 4> relu_lines(double zl, double zu, double ql, double qu, double dl, double du) {
+// zl_before_split: z's lower bound before a ReLU split made it >= 0 (= zl
+// otherwise): relu(z) = z >= 0 holds only on the split's part of the box, so
+// the lower line may be 0 instead of z, chosen by the area rule as if
+// unstable. split: the element is split (in either network).
+std::array<line, 4> relu_lines(double zl, double zu, double ql, double qu, double dl, double du, double zl_before_split, bool split) {
     std::array<line, 4> r{};
     // theta: relu(z)
     if (zl >= 0) {
         r[0] = r[1] = {1, 0, 0};
+        if (zl_before_split < 0 && zu < -zl_before_split) r[0] = {0, 0, 0};
     } else if (zu <= 0) {
         r[0] = r[1] = {0, 0, 0};
     } else {
@@ -314,8 +372,19 @@ std::array<line, 4> relu_lines(double zl, double zu, double ql, double qu, doubl
         r[2] = r[3] = zero;
     } else if (z_active && q_inactive) {
         r[2] = r[3] = {-1, 0, 0};
+        // -z exactly; also d <= -z <= 0 (z >= 0 >= z + d). Under a split (where the
+        // exact line holds only on part of the box) the narrower side of each.
+        if (split) {
+            if (dl > -zu) r[2] = same_d;
+            if ((du - dl) < (zu - zl)) r[3] = zero;
+        }
     } else if (z_inactive && q_active) {
         r[2] = r[3] = {1, 1, 0};
+        // z + d exactly; also 0 <= z + d <= d (z <= 0 <= z + d); the same choice under a split.
+        if (split) {
+            if (du < qu) r[3] = same_d;
+            if ((du - dl) < (qu - ql)) r[2] = zero;
+        }
     } else {
         if (dl >= 0) {
             r[3] = same_d, r[2] = zero;
@@ -332,6 +401,22 @@ std::array<line, 4> relu_lines(double zl, double zu, double ql, double qu, doubl
         if (q_inactive) r[3] = zero;
     }
     return r;
+}
+
+// Per relaxation line of a ReLU element, an estimate of its largest gap to
+// the function it bounds over the element's bounds (used only to score
+// elements for splitting, never for a bound): the chords' constants, the
+// lower line of z's triangle (-zl for slope 1, zu for slope 0), and the
+// difference's range for a difference line of an unstable element.
+void relu_losses(double zl, double zu, double ql, double qu, double dl, double du, const std::array<line, 4>& lines, double* out) {
+    const bool z_unstable = zl < 0 && zu > 0, q_unstable = ql < 0 && qu > 0;
+    out[zL] = z_unstable ? (lines[zL].az == 1 ? -zl : zu) : 0.0;
+    out[zU] = z_unstable ? std::fabs(lines[zU].c) : 0.0;
+    const double range = std::max(std::fabs(dl), std::fabs(du));
+    for (std::size_t b : {dL, dU})
+        out[b] = !(z_unstable || q_unstable) ? 0.0 : lines[b].c != 0 ? std::fabs(lines[b].c) : range;
+    for (std::size_t b = 0; b < 4; ++b)
+        if (!std::isfinite(out[b])) out[b] = std::numeric_limits<double>::max();
 }
 
 // Forward bounds of an affine-like node from its plan: the four bounds of
@@ -522,8 +607,9 @@ struct back_node {
 
 struct linear_in_x {
     double bound = inf;          // certified upper bound of the objective over the box
-    std::vector<double> coef;    // objective <= coef.x + constant (+ error), approximately the bound's linear function
+    std::vector<double> coef;    // objective <= coef.x + constant + error over the box, in real arithmetic
     double constant = 0;
+    double error = 0;            // >= 0, inf on overflow
 };
 
 // Upper bounds over the box of each objective of node `last` by
@@ -532,7 +618,8 @@ struct linear_in_x {
 // (a term counted for an element counts for every objective: more terms,
 // a larger and still valid error bound).
 template <class States>
-std::vector<linear_in_x> backward_upper(const context& ctx, const States& v, std::size_t last, const std::vector<objective>& goals) {
+std::vector<linear_in_x> backward_upper(const context& ctx, const States& v, std::size_t last, const std::vector<objective>& goals,
+                                        std::vector<std::vector<double>>* relu_scores = nullptr) {
     const auto& nodes = ctx.theta.nodes();
     const std::size_t R = goals.size();
     std::vector<linear_in_x> result(R);
@@ -621,7 +708,11 @@ std::vector<linear_in_x> backward_upper(const context& ctx, const States& v, std
                     }
                 }
                 break;
-            case record_kind::relu: {
+            case record_kind::relu:
+            case record_kind::select: {
+                // Each element's four lines, on one input element (relu: the same
+                // element; select: the line's source).
+                const bool relu = plan.kind == record_kind::relu;
                 const std::size_t in = inputs.at(0);
                 st[in].activate(v(in).elements, R);
                 back_node& to = st[in];
@@ -632,16 +723,26 @@ std::vector<linear_in_x> backward_upper(const context& ctx, const States& v, std
                         for (std::size_t r = 0; r < R; ++r) {
                             if (cf[r] == 0) continue;
                             any = true;
-                            const line& l = s.lines[4 * e + (side == 0 ? (cf[r] >= 0 ? zU : zL) : (cf[r] >= 0 ? dU : dL))];
+                            const std::size_t which = side == 0 ? (cf[r] >= 0 ? zU : zL) : (cf[r] >= 0 ? dU : dL);
+                            const line& l = s.lines[4 * e + which];
+                            if (relu_scores && relu) (*relu_scores)[i][e] += std::fabs(cf[r]) * s.loss[4 * e + which];
+                            const std::size_t f = relu ? e : s.source[4 * e + which];
                             const double tz = cf[r] * l.az, td = cf[r] * l.ad;
-                            to.cz[e * R + r] += tz;
-                            to.az[e * R + r] += std::fabs(tz);
-                            to.cd[e * R + r] += td;
-                            to.ad[e * R + r] += std::fabs(td);
+                            to.cz[f * R + r] += tz;
+                            to.az[f * R + r] += std::fabs(tz);
+                            to.cd[f * R + r] += td;
+                            to.ad[f * R + r] += std::fabs(td);
                             if (l.c != 0) C[r] = up(C[r] + up(cf[r] * l.c));
                         }
                     }
-                    if (any) to.kz[e] += 2, to.kd[e] += 2;  // a term from each side at most
+                    if (!any) continue;
+                    // Terms per row: relu, one from each side on element e; select, one
+                    // per line at most on each line's source (every row reads <= 2 lines).
+                    if (relu) {
+                        to.kz[e] += 2, to.kd[e] += 2;
+                    } else {
+                        for (std::size_t w = 0; w < 4; ++w) ++to.kz[s.source[4 * e + w]], ++to.kd[s.source[4 * e + w]];
+                    }
                 }
                 break;
             }
@@ -671,10 +772,88 @@ std::vector<linear_in_x> backward_upper(const context& ctx, const States& v, std
                 if (cj != 0) total = up(total + up(cj * (cj >= 0 ? ctx.box.upper[j] : ctx.box.lower[j])));
             }
         }
-        total = ctx.drop ? total : up(total + nonneg_bound(E[r], e_terms[r]));
+        out.error = ctx.drop ? 0.0 : nonneg_bound(E[r], e_terms[r]);
+        if (std::isnan(out.error)) out.error = inf;
+        total = up(total + out.error);
         out.bound = std::isnan(total) ? inf : total;
     }
     return result;
+}
+
+// The Lagrangian bound of the header's "ReLU splits": an upper bound of the
+// objective f over S = {x in the box : every g_i >= 0}, given f <= f.coef.x +
+// f.constant + f.error over S and g_i <= a_i.x + c_i over S:
+//   max over the box of f(x) + sum_i beta_i (a_i.x + c_i),  any beta_i >= 0.
+// beta by coordinate descent (3 sweeps; each step minimizes the convex
+// piecewise-linear function of one beta_i exactly over its breakpoints);
+// then the bound is evaluated rigorously: the combined coefficient h_j is
+// a sum of K = 1 + (non-zero betas) products, within dot_error(its computed
+// magnitudes, K) of the exact one, which times m_j bounds its effect.
+double lagrangian_upper(const context& ctx, const linear_in_x& f, const std::vector<constraint>& cons) {
+    if (!std::isfinite(f.bound) || !std::isfinite(f.error) || !std::isfinite(f.constant) || f.coef.size() != ctx.n) return f.bound;
+    const std::size_t n = ctx.n, m = cons.size();
+    const auto& lo = ctx.box.lower;
+    const auto& hi = ctx.box.upper;
+    std::vector<char> usable(m, 0);
+    for (std::size_t i = 0; i < m; ++i) {
+        bool ok = std::isfinite(cons[i].c);
+        for (std::size_t j = 0; j < n && ok; ++j) ok = std::isfinite(cons[i].a[j]);
+        usable[i] = ok;
+    }
+    std::vector<double> beta(m, 0.0), a(f.coef);
+    std::vector<std::pair<double, double>> breaks;
+    for (int sweep = 0; sweep < 3; ++sweep)
+        for (std::size_t i = 0; i < m; ++i) {
+            if (!usable[i]) continue;
+            const constraint& g = cons[i];
+            if (beta[i] != 0)
+                for (std::size_t j = 0; j < n; ++j) a[j] -= beta[i] * g.a[j];
+            // Right slope at beta_i = 0 of max over the box of (a + t a_i).x + t c_i, and its breakpoints.
+            double slope = g.c;
+            breaks.clear();
+            for (std::size_t j = 0; j < n; ++j) {
+                const double gj = g.a[j];
+                if (gj == 0) continue;
+                slope += gj * ((a[j] > 0 || (a[j] == 0 && gj > 0)) ? hi[j] : lo[j]);
+                const double t = -a[j] / gj;
+                if (t > 0 && std::isfinite(t)) breaks.emplace_back(t, std::fabs(gj) * (hi[j] - lo[j]));
+            }
+            double t = 0;
+            if (slope < 0) {
+                std::sort(breaks.begin(), breaks.end());
+                for (const auto& [bt, rise] : breaks) {
+                    t = bt;
+                    slope += rise;
+                    if (slope >= 0) break;
+                }
+            }
+            beta[i] = t;
+            if (t != 0)
+                for (std::size_t j = 0; j < n; ++j) a[j] += t * g.a[j];
+        }
+    // Rigorous evaluation from scratch.
+    std::size_t K = 1;
+    double total = up(f.constant + f.error);
+    for (std::size_t i = 0; i < m; ++i)
+        if (beta[i] > 0) {
+            ++K;
+            total = up(total + up(beta[i] * cons[i].c));
+        }
+    if (K == 1) return f.bound;
+    double err = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+        double h = f.coef[j], mag = std::fabs(h);
+        for (std::size_t i = 0; i < m; ++i)
+            if (beta[i] > 0) {
+                const double t = beta[i] * cons[i].a[j];
+                h += t;
+                mag += std::fabs(t);
+            }
+        if (h != 0) total = up(total + up(h * (h >= 0 ? hi[j] : lo[j])));
+        if (!ctx.drop && mag != 0) err = up(err + up(dot_error(mag, K) * ctx.m[j]));
+    }
+    total = up(total + err);
+    return std::isnan(total) ? inf : total;
 }
 
 // Builds each node's plan once per pair of networks (a visitor of the walk:
@@ -789,8 +968,9 @@ struct plan_builder {
         return s;
     }
     node_plan visit(net::op_tag<net::op::relu>, const visit_t&) const { return node_plan{record_kind::relu, {}, {}, {}, {}, {}, {}}; }
+    node_plan visit(net::op_tag<net::op::max_pool>, const visit_t&) const { return node_plan{record_kind::select, {}, {}, {}, {}, {}, {}}; }
     template <net::op K>
-        requires(K == net::op::max_pool || K == net::op::relu6)
+        requires(K == net::op::relu6)
     node_plan visit(net::op_tag<K>, const visit_t&) const {
         return node_plan{record_kind::constant, {}, {}, {}, {}, {}, {}};
     }
@@ -801,6 +981,35 @@ struct linear_walk {
     static constexpr net::op_set refused{net::op::batch_norm};
     using visit_t = net::node_visit<node_state>;
     const context& ctx;
+
+    // Bound b of element e of s from the relaxation line l on element `src`
+    // of the input x (recorded for the backward pass).
+    void emit_line(node_state& s, std::size_t e, std::size_t b, const line& l, const node_state& x, std::size_t src) const {
+        s.lines[4 * e + b] = l;
+        if (!s.source.empty()) s.source[4 * e + b] = src;
+        const bool lower = b == zL || b == dL;
+        // The zero line: the bound stays zero. An exact copy (slope 1
+        // on z or on d, no constant) keeps the input's bound as it is.
+        if (l.c == 0 && l.az == 0 && l.ad == 0) return;
+        const bool copies_z = l.az == 1 && l.ad == 0, copies_d = l.az == 0 && l.ad == 1;
+        if (l.c == 0 && (copies_z || copies_d)) {
+            const std::size_t from_b = copies_z ? (lower ? zL : zU) : (lower ? dL : dU);
+            std::copy(x.c(src, from_b), x.c(src, from_b) + s.n1, s.c(e, b));
+            s.err[s.at(e, b)] = x.err[x.at(src, from_b)];
+            s.mag[s.at(e, b)] = x.mag[x.at(src, from_b)];
+            return;
+        }
+        combiner k(ctx, s, e, b);
+        if (!std::isfinite(l.c)) {
+            k.constant(l.c);  // an infinite constant: finish() makes the bound unbounded
+            k.finish();
+            return;
+        }
+        k.add(l.az, x, src, (l.az >= 0) == lower ? zL : zU);
+        k.add(l.ad, x, src, (l.ad >= 0) == lower ? dL : dU);
+        k.constant(l.c);
+        k.finish();
+    }
 
     template <net::op K>
         requires(K == net::op::dense || K == net::op::conv2d || K == net::op::identity || K == net::op::flatten || K == net::op::add ||
@@ -821,22 +1030,30 @@ struct linear_walk {
         node_state s;
         s.allocate(x.elements, ctx.n + 1);
         s.lines.resize(4 * x.elements);
+        s.loss.assign(4 * x.elements, 0.0);
+        s.unstable.assign(x.elements, 0);
         node_state scratch;
         scratch.allocate(1, x.n1);
         std::vector<double> zl(x.elements), zu(x.elements), ql(x.elements), qu(x.elements), dl(x.elements), du(x.elements);
         std::vector<objective> goals;
+        std::vector<std::size_t> goal_of(x.elements, npos);
         for (std::size_t e = 0; e < x.elements; ++e) {
             std::tie(ql[e], qu[e]) = quantized_range(ctx, x, from, e, scratch);
             zl[e] = x.zlo[e], zu[e] = x.zhi[e], dl[e] = x.dlo[e], du[e] = x.dhi[e];
-            if (ctx.intermediate && ((zl[e] < 0 && zu[e] > 0) || (ql[e] < 0 && qu[e] > 0)))
+            if (ctx.intermediate && ((zl[e] < 0 && zu[e] > 0) || (ql[e] < 0 && qu[e] > 0))) {
                 // Back-substitution to the input for an element whose relaxation is not exact:
                 // upper bounds of z, -z, d, -d, z + d, -(z + d).
+                goal_of[e] = goals.size();
                 for (const auto& [az, ad] : {std::pair{1.0, 0.0}, {-1.0, 0.0}, {0.0, 1.0}, {0.0, -1.0}, {1.0, 1.0}, {-1.0, -1.0}})
                     goals.push_back({e, az, ad});
+            }
         }
+        std::vector<linear_in_x> b;
         if (!goals.empty()) {
             const auto state = [&c](std::size_t i) -> const node_state& { return c.earlier(i); };
-            const auto b = backward_upper(ctx, state, from, goals);
+            b = backward_upper(ctx, state, from, goals);
+            if (ctx.constraints && !ctx.constraints->empty())
+                for (auto& r : b) r.bound = std::min(r.bound, lagrangian_upper(ctx, r, *ctx.constraints));
             for (std::size_t g = 0; g < goals.size(); g += 6) {
                 const std::size_t e = goals[g].k;
                 zu[e] = std::min(zu[e], b[g].bound);
@@ -845,6 +1062,7 @@ struct linear_walk {
                 dl[e] = std::max(dl[e], -b[g + 3].bound);
                 qu[e] = std::min(qu[e], b[g + 4].bound);
                 ql[e] = std::max(ql[e], -b[g + 5].bound);
+                if ((zl[e] > zu[e] || dl[e] > du[e] || ql[e] > qu[e]) && ctx.may_be_empty(c.index)) throw infeasible_subdomain{};
                 if (zl[e] > zu[e] || dl[e] > du[e] || ql[e] > qu[e])
                     throw core::unsound_error("linear relaxation pass, node " + std::to_string(from) + " ('" + ctx.theta.at(from).name +
                                               "'), element " + std::to_string(e) + ": back-substitution's bounds " +
@@ -855,44 +1073,100 @@ struct linear_walk {
                                               core::box_text(ctx.box.lower, ctx.box.upper));
             }
         }
+        const std::vector<double> zl_before_split = zl;
+        std::vector<char> split(x.elements, 0);
+        if (ctx.splits)
+            for (const relu_split& sp : *ctx.splits) {
+                if (sp.node != c.index) continue;
+                const std::size_t e = sp.element;
+                if (e >= x.elements)
+                    throw core::invalid_argument("linear relaxation pass: split of element " + std::to_string(e) + " of node " +
+                                                 std::to_string(c.index) + ", which has " + std::to_string(x.elements));
+                split[e] = 1;
+                // g = +-z or +-(z + d) >= 0 on S: its tightest linear upper bound, forward or back-substituted.
+                const double sign = sp.active ? 1.0 : -1.0;
+                constraint con = split_line(ctx, x, e, sp.quantized, sign, scratch);
+                if (goal_of[e] != npos) {
+                    const linear_in_x& alt = b[goal_of[e] + (sp.quantized ? 4 : 0) + (sp.active ? 0 : 1)];
+                    constraint back{alt.coef, up(alt.constant + alt.error)};
+                    if (std::isfinite(back.c) && constraint_max(ctx, back) < constraint_max(ctx, con)) con = std::move(back);
+                }
+                if (constraint_max(ctx, con) < 0) throw infeasible_subdomain{};  // g < 0 everywhere on the box
+                ctx.constraints->push_back(std::move(con));
+                double &lo = sp.quantized ? ql[e] : zl[e], &hi = sp.quantized ? qu[e] : zu[e];
+                if (sp.active)
+                    lo = std::max(lo, 0.0);
+                else
+                    hi = std::min(hi, 0.0);
+                // z' = z + d: each of the three from the other two.
+                dl[e] = std::max(dl[e], down(ql[e] - zu[e])), du[e] = std::min(du[e], up(qu[e] - zl[e]));
+                zl[e] = std::max(zl[e], down(ql[e] - du[e])), zu[e] = std::min(zu[e], up(qu[e] - dl[e]));
+                ql[e] = std::max(ql[e], down(zl[e] + dl[e])), qu[e] = std::min(qu[e], up(zu[e] + du[e]));
+                if (zl[e] > zu[e] || dl[e] > du[e] || ql[e] > qu[e]) throw infeasible_subdomain{};
+            }
         interval_bounds fused;
         for (auto* v : {&fused.zlo, &fused.zhi, &fused.dlo, &fused.dhi}) v->resize(x.elements);
         for (std::size_t e = 0; e < x.elements; ++e) {
             interval_relu(zl[e], zu[e], ql[e], qu[e], dl[e], du[e], fused, e);
-            const auto lines = relu_lines(zl[e], zu[e], ql[e], qu[e], dl[e], du[e]);
-            for (std::size_t b = 0; b < 4; ++b) {
-                const line& l = lines[b];
-                s.lines[4 * e + b] = l;
-                const bool lower = b == zL || b == dL;
-                // The zero line: the bound stays zero. An exact copy (slope 1
-                // on z or on d, no constant) keeps the input's bound as it is.
-                if (l.c == 0 && l.az == 0 && l.ad == 0) continue;
-                const bool copies_z = l.az == 1 && l.ad == 0, copies_d = l.az == 0 && l.ad == 1;
-                if (l.c == 0 && (copies_z || copies_d)) {
-                    const std::size_t from_b = copies_z ? (lower ? zL : zU) : (lower ? dL : dU);
-                    std::copy(x.c(e, from_b), x.c(e, from_b) + s.n1, s.c(e, b));
-                    s.err[s.at(e, b)] = x.err[x.at(e, from_b)];
-                    s.mag[s.at(e, b)] = x.mag[x.at(e, from_b)];
-                    continue;
-                }
-                combiner k(ctx, s, e, b);
-                if (!std::isfinite(l.c)) {
-                    k.constant(l.c);  // an infinite constant: finish() makes the bound unbounded
-                    k.finish();
-                    continue;
-                }
-                k.add(l.az, x, e, (l.az >= 0) == lower ? zL : zU);
-                k.add(l.ad, x, e, (l.ad >= 0) == lower ? dL : dU);
-                k.constant(l.c);
-                k.finish();
-            }
+            const auto lines = relu_lines(zl[e], zu[e], ql[e], qu[e], dl[e], du[e], zl_before_split[e], split[e] != 0);
+            relu_losses(zl[e], zu[e], ql[e], qu[e], dl[e], du[e], lines, s.loss.data() + 4 * e);
+            s.unstable[e] = static_cast<unsigned char>((zl[e] < 0 && zu[e] > 0 ? 1 : 0) | (ql[e] < 0 && qu[e] > 0 ? 2 : 0));
+            for (std::size_t b = 0; b < 4; ++b) emit_line(s, e, b, lines[b], x, e);
         }
         finish_concrete(ctx, s, c.index, &fused);
         return s;
     }
-    // Max pooling, ReLU6: constant bounds from the interval pass.
+    // Max pooling: per window, t the tap with the largest lower bound of z.
+    // z_out >= z_t always; z_out = z_t when t dominates (its lower bound is
+    // at least every other tap's upper bound), and d_out = d_t when t
+    // dominates in both networks; otherwise constant bounds: z_out in
+    // [max zl, max zu], z'_out likewise, d_out = max z' - max z in
+    // [min dl, max dh] and in [max ql - max zu, max qu - max zl].
+    node_state visit(net::op_tag<net::op::max_pool>, const visit_t& c) const {
+        const node_state& x = c.input();
+        const std::size_t from = c.n.inputs.at(0);
+        node_state s;
+        s.allocate(c.n.output.size(), ctx.n + 1);
+        s.lines.resize(4 * s.elements);
+        s.source.assign(4 * s.elements, 0);
+        node_state scratch;
+        scratch.allocate(1, x.n1);
+        std::vector<double> ql(x.elements), qu(x.elements);
+        for (std::size_t e = 0; e < x.elements; ++e) std::tie(ql[e], qu[e]) = quantized_range(ctx, x, from, e, scratch);
+        interval_bounds fused;
+        for (auto* v : {&fused.zlo, &fused.zhi, &fused.dlo, &fused.dhi}) v->resize(s.elements);
+        net::for_each_pool_window(c.n, c.input_shape(), [&](std::size_t o, const std::vector<std::size_t>& taps) {
+            if (taps.empty()) throw core::invalid_argument("linear relaxation pass: an empty max pooling window at node " + std::to_string(c.index));
+            std::size_t t = taps[0];
+            double zlo = -inf, zhi = -inf, qlo = -inf, qhi = -inf, dlo = inf, dhi = -inf;
+            for (const std::size_t k : taps) {
+                if (x.zlo[k] > x.zlo[t]) t = k;
+                zlo = std::max(zlo, x.zlo[k]), zhi = std::max(zhi, x.zhi[k]);
+                qlo = std::max(qlo, ql[k]), qhi = std::max(qhi, qu[k]);
+                dlo = std::min(dlo, x.dlo[k]), dhi = std::max(dhi, x.dhi[k]);
+            }
+            dlo = std::max(dlo, down(qlo - zhi));
+            dhi = std::min(dhi, up(qhi - zlo));
+            bool z_dominates = true, q_dominates = true;
+            for (const std::size_t k : taps) {
+                if (k == t) continue;
+                z_dominates = z_dominates && x.zhi[k] <= x.zlo[t];
+                q_dominates = q_dominates && qu[k] <= ql[t];
+            }
+            fused.zlo[o] = zlo, fused.zhi[o] = zhi, fused.dlo[o] = dlo, fused.dhi[o] = dhi;
+            const line copy_z{1, 0, 0}, copy_d{0, 1, 0};
+            emit_line(s, o, zL, copy_z, x, t);
+            emit_line(s, o, zU, z_dominates ? copy_z : line{0, 0, zhi}, x, t);
+            const bool exact_d = z_dominates && q_dominates;
+            emit_line(s, o, dL, exact_d ? copy_d : line{0, 0, dlo}, x, t);
+            emit_line(s, o, dU, exact_d ? copy_d : line{0, 0, dhi}, x, t);
+        });
+        finish_concrete(ctx, s, c.index, &fused);
+        return s;
+    }
+    // ReLU6: constant bounds from the interval pass.
     template <net::op K>
-        requires(K == net::op::max_pool || K == net::op::relu6)
+        requires(K == net::op::relu6)
     node_state visit(net::op_tag<K>, const visit_t& c) const {
         const auto& iv = (*ctx.intervals)[c.index];  // always run for networks with these nodes
         node_state s;
@@ -919,7 +1193,7 @@ struct linear_walk {
 
 struct linear_relaxation::prepared {
     std::vector<linrelax::node_plan> plans;
-    bool needs_intervals = false;  // max pooling or ReLU6: their bounds come from the interval pass
+    bool needs_intervals = false;  // ReLU6: its bounds come from the interval pass
 };
 
 linear_relaxation::linear_relaxation(const net::network& theta, const net::network& theta_quantized)
@@ -928,7 +1202,7 @@ linear_relaxation::linear_relaxation(const net::network& theta, const net::netwo
     auto p = std::make_shared<prepared>();
     const plan_builder builder;
     p->plans = net::walk_pair(theta, theta_quantized, node_plan{}, builder, {"linear relaxation bound", false});
-    for (const auto& n : theta.nodes()) p->needs_intervals = p->needs_intervals || n.kind == net::op::max_pool || n.kind == net::op::relu6;
+    for (const auto& n : theta.nodes()) p->needs_intervals = p->needs_intervals || n.kind == net::op::relu6;
     prepared_ = std::move(p);
 }
 
@@ -953,6 +1227,34 @@ box_bounds linear_relaxation::bounds(const input_box& box, const linear_options&
         mass = up(mass + ctx.m[j]);
     }
     ctx.mass = mass;
+    std::vector<constraint> constraints;
+    if (!opt.splits.empty()) {
+        ctx.splits = &opt.splits;
+        ctx.constraints = &constraints;
+        for (const relu_split& sp : opt.splits) {
+            if (sp.node >= theta.nodes().size() || theta.at(sp.node).kind != net::op::relu)
+                throw core::invalid_argument("linear relaxation pass: split of node " + std::to_string(sp.node) + ", which is not a ReLU");
+            ctx.first_split_node = std::min(ctx.first_split_node, sp.node);
+        }
+    }
+    try {
+        return bounds_under_splits(ctx, opt, constraints);
+    } catch (const infeasible_subdomain&) {
+        box_bounds empty;
+        const std::size_t K = theta.output_shape().size();
+        empty.infeasible = true;
+        empty.lower.assign(K, 0.0);
+        empty.upper.assign(K, 0.0);
+        empty.split_score.assign(ctx.n, 0.0);
+        return empty;
+    }
+}
+
+box_bounds linear_relaxation::bounds_under_splits(linrelax::context& ctx, const linear_options& opt,
+                                                  std::vector<linrelax::constraint>& constraints) const {
+    using namespace linrelax;
+    const net::network &theta = theta_, &quant = quant_;
+    const input_box& box = ctx.box;
     node_state start;
     start.allocate(ctx.n, ctx.n + 1);
     for (std::size_t j = 0; j < ctx.n; ++j) {
@@ -980,7 +1282,12 @@ box_bounds linear_relaxation::bounds(const input_box& box, const linear_options&
             goals.push_back({k, 0.0, -1.0});
         }
     const auto state = [&v](std::size_t i) -> const node_state& { return v[i]; };
-    const auto back = backward_upper(ctx, state, last, goals);
+    std::vector<std::vector<double>> scores(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i)
+        if (!v[i].unstable.empty()) scores[i].assign(v[i].elements, 0.0);
+    auto back = backward_upper(ctx, state, last, goals, &scores);
+    if (!constraints.empty())
+        for (auto& r : back) r.bound = std::min(r.bound, lagrangian_upper(ctx, r, constraints));
     for (std::size_t k = 0, g = 0; k < K; ++k) {
         double lo = out.dlo[k], hi = out.dhi[k];  // forward, intersected with the interval pass
         lower_coef[k].assign(out.c(k, dL), out.c(k, dL) + ctx.n);
@@ -1000,6 +1307,7 @@ box_bounds linear_relaxation::bounds(const input_box& box, const linear_options&
                 for (double& c : lower_coef[k] = low_side.coef) c = -c;
                 lower_const[k] = -low_side.constant;
             }
+            if (lo > hi && ctx.may_be_empty(last)) throw infeasible_subdomain{};
             if (lo > hi)
                 throw core::unsound_error("linear relaxation pass, output " + std::to_string(k) + ": the backward bounds " +
                                           core::interval_text(-low_side.bound, up_side.bound) + " and the forward bounds " +
@@ -1027,6 +1335,17 @@ box_bounds linear_relaxation::bounds(const input_box& box, const linear_options&
     if (K > 0)
         for (std::size_t j = 0; j < ctx.n; ++j)
             result.split_score[j] = (std::fabs(lower_coef[worst][j]) + std::fabs(upper_coef[worst][j])) * (box.upper[j] - box.lower[j]);
+    // The ReLU split candidate: the unstable element with the largest score
+    // (theta's z when it is unstable, else theta''s), first in network order on ties.
+    double best = 0;
+    for (std::size_t i = 0; i < v.size(); ++i)
+        for (std::size_t e = 0; e < scores[i].size(); ++e) {
+            if (v[i].unstable[e] && scores[i][e] > best) {
+                best = scores[i][e];
+                result.has_relu_candidate = true;
+                result.relu_candidate = relu_split{i, e, !(v[i].unstable[e] & 1), false};
+            }
+        }
     return result;
 }
 

@@ -29,6 +29,13 @@ using arith::rational;
 
 namespace {
 
+verify::linear_options with_backward(bool backward, bool drop_rounding_terms = false) {
+    verify::linear_options o;
+    o.backward = backward;
+    o.drop_rounding_terms_for_test = drop_rounding_terms;
+    return o;
+}
+
 // Exact d(x) at n_points random rational points and vertices of the box;
 // returns the number of (point, output) pairs outside [lower, upper].
 std::size_t violations(const net::network& theta, const net::network& quant, const verify::input_box& box, const verify::box_bounds& b,
@@ -119,7 +126,7 @@ TEST_CASE("linear relaxation contains every exact difference and is never looser
         const std::size_t d = theta.input_shape().size();
         const auto box = some_box(gen, d);
         INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << ", kind " << kind);
-        const verify::linear_options opt{gen.chance(0.8), false};
+        const verify::linear_options opt = with_backward(gen.chance(0.8));
         const auto b = verify::linear_difference_bounds(theta, quant, box, opt);
         check_shape(b, box, theta.output_shape().size());
         const auto iv = verify::differential_intervals(theta, quant, box).back().delta;
@@ -203,10 +210,10 @@ TEST_CASE("negative control: without the rounding terms the linear relaxation is
         const double x0 = static_cast<double>(gen.uniform_int(-4, 4)) / 4;
         const verify::input_box box{{x0}, {x0 + (gen.chance(0.5) ? 0.0 : 0.25)}};
         INFO("seed " << seed << ", case " << c);
-        const auto sound = verify::linear_difference_bounds(theta, quant, box, {gen.chance(0.5), false});
+        const auto sound = verify::linear_difference_bounds(theta, quant, box, with_backward(gen.chance(0.5)));
         REQUIRE(violations(theta, quant, box, sound, gen, 4) == 0);
         try {
-            const auto weak = verify::linear_difference_bounds(theta, quant, box, {false, true});
+            const auto weak = verify::linear_difference_bounds(theta, quant, box, with_backward(false, true));
             if (violations(theta, quant, box, weak, gen, 4) > 0) ++refuted;
         } catch (const core::unsound_error&) {
             ++refuted;  // the weakened bounds contradict the interval pass

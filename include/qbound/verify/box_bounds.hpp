@@ -14,6 +14,18 @@
 
 namespace qbound::verify {
 
+// A ReLU split (branch and bound on neurons): the pre-activation of one
+// element of a ReLU node, in theta (z) or in theta' (z' = z + d), is
+// constrained to be >= 0 (active) or <= 0 (inactive). A bound computed
+// under splits holds for every x of the box that satisfies all of them.
+struct relu_split {
+    std::size_t node = 0;     // the ReLU node's index in the network
+    std::size_t element = 0;  // the element of its input
+    bool quantized = false;   // false: theta's z; true: theta''s z + d
+    bool active = false;      // true: the pre-activation is >= 0; false: <= 0
+    bool operator==(const relu_split&) const = default;
+};
+
 struct box_bounds {
     // Certified: lower[k] <= d_k(x) <= upper[k] for every x in the box
     // (+-inf when the method overflowed: sound, uninformative).
@@ -25,6 +37,15 @@ struct box_bounds {
     // Per input j: how much splitting input j is expected to tighten the
     // bounds (e.g. |coefficient| x width, the smear). Empty: split the widest side.
     std::vector<double> split_score;
+    // Under ReLU splits: true when the method proved that no x of the box
+    // satisfies them (the bounds are then 0 and mean nothing).
+    bool infeasible = false;
+    // The element whose relaxation costs the bound of the chosen output most
+    // (relaxation constants times their backward coefficients), unstable in
+    // the network named, not yet split; has_relu_candidate false when every
+    // element is stable.
+    bool has_relu_candidate = false;
+    relu_split relu_candidate;
 
     // An upper bound on sup over the box of |d_k|.
     double magnitude(std::size_t k) const { return std::max(std::fabs(lower[k]), std::fabs(upper[k])); }

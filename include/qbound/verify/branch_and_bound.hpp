@@ -69,6 +69,13 @@ struct per_output_options {
     // there. 5 was best of 0, 5, 10, 15, 25 and always on ACAS Xu property 1
     // at 12 s (README, Verification).
     std::size_t intermediate_depth = 5;
+    // Networks with more inputs than this split ReLU elements instead of
+    // inputs (beta-free ReLU splitting: the linear pass's candidate element,
+    // both signs; the children's bounds hold under the splits, see
+    // verify/linear_relaxation.hpp), and inputs when every element of a leaf
+    // is stable. Input splitting reaches little in many dimensions.
+    std::size_t relu_split_above_inputs = static_cast<std::size_t>(-1);  // off by default: see the README (measured)
+    bool relu_split_intermediate = true;   // leaves under ReLU splits always get intermediate back-substitution
     // Certified lower values known before (e.g. from a search), per output,
     // and the points where they hold (each inside a root box); may be empty.
     std::vector<double> initial_lower;

@@ -29,7 +29,12 @@
 //            scale/divisor are replaced by their nearest double w~ with
 //            |w - w~| <= r; r |value| goes to the error term
 //   add, identity, flatten: weights 1
-//   max pool, ReLU6: constant bounds from the interval pass (no linear rule)
+//   max pool per window, t the tap with the largest lower bound of z:
+//            z >= z_t; z = z_t when t dominates (its lower bound >= every
+//            other tap's upper bound); d = d_t when t dominates in both
+//            networks; else constants z in [max zl, max zu], d in [min dl,
+//            max du] and in [max ql - max zu, max qu - max zl] (q = z')
+//   ReLU6:   constant bounds from the interval pass (no linear rule)
 // A chord is any double slope lambda with a constant chosen by directed
 // steps so that the line is >= (<=) the function at both ends of the
 // interval, which suffices for a convex (concave) function: the line is
@@ -77,12 +82,42 @@
 // times the element's certified max |value|. At the input z = x and d = 0,
 // so d_k <= max over the box of cz.x + C + E, evaluated with upward steps.
 // The result per output is the tighter of the forward and backward bounds.
+//
+// ReLU splits (linear_options::splits). A split constrains the pre-
+// activation g of one ReLU element (z, or z' = z + d, or their negations) to
+// be >= 0; the pass then bounds d over S = {x in the box : every split holds}.
+// Every statement the pass derives after a split node holds for x in S
+// (statements over the box hold on S a fortiori), so: (1) the split element's
+// concrete bounds are clipped (z >= 0: zl = max(zl, 0), ...; d to [ql - zu,
+// qu - zl]), which makes its relaxation exact; (2) each split keeps a linear
+// upper bound g <= a.x + c valid on S (its forward bound, or its back-
+// substitution when that is tighter); (3) each objective's backward bound
+// f(x) is replaced by the Lagrangian bound
+//   max over the box of f(x) + sum_i beta_i (a_i.x + c_i),   beta_i >= 0,
+// valid on S because every added term is >= g_i(x) beta_i >= 0 there; beta
+// is chosen by coordinate descent (exact minimization along each beta_i over
+// the breakpoints of the piecewise-linear convex function; any beta >= 0 is
+// sound) and the bound is evaluated with the rounding analysis above (the
+// combined coefficients are sums of m + 1 products: gamma_{2(m+1)} times
+// their magnitudes times m_j). This is applied to the outputs and to the
+// intermediate back-substitutions. When every element is stable the
+// relaxation is exact and the Lagrangian bound is the dual of the linear
+// program over S, so splitting converges. S may be empty: a split whose
+// upper bound is negative over the box, or an empty intersection of two
+// enclosures at or after the first split node, makes the result
+// `infeasible` (no core::unsound_error there: on an empty S any two
+// enclosures are consistent; before that node the check stays).
 #include "qbound/verify/box_bounds.hpp"
 
 #include <cstddef>
 #include <memory>
 
 namespace qbound::verify {
+
+namespace linrelax {
+struct context;
+struct constraint;
+}  // namespace linrelax
 
 struct linear_options {
     bool backward = true;                       // CROWN-style back-substitution for the outputs (else forward only)
@@ -101,6 +136,9 @@ struct linear_options {
     // intersection is UNSOUND). Off: the interval pass runs only where a node
     // needs it (max pooling, ReLU6), and the pass costs about half as much.
     bool interval_pass = true;
+    // ReLU splits (branch and bound on neurons): the bounds hold for the x
+    // of the box that satisfy all of them (see "ReLU splits" above).
+    std::vector<relu_split> splits;
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 };
 
@@ -128,6 +166,7 @@ public:
 
 private:
     struct prepared;
+    box_bounds bounds_under_splits(linrelax::context& ctx, const linear_options& opt, std::vector<linrelax::constraint>& constraints) const;
     const net::network& theta_;
     const net::network& quant_;
     std::shared_ptr<const prepared> prepared_;
