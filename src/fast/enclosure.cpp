@@ -74,6 +74,37 @@ void pack_columns(const std::vector<double>& v, const net::shape3& in, const net
 
 }  // namespace detail
 
+namespace detail {
+
+// One affine node's part of the pair pass that depends only on the weights:
+// fl(W' - W) with bias -b, and (when some difference is inexact) the bounds
+// 2^-52 |fl(W' - W)| of its rounding with bias 0.
+struct pair_affine {
+    net::node delta, rounding;
+    bool inexact = false;
+};
+
+pair_affine make_pair_affine(const net::node& a, const net::node& aq) {
+    pair_affine r{aq, {}, false};
+    std::vector<double> rounding(a.weight.size(), 0.0);
+    for (std::size_t i = 0; i < a.weight.size(); ++i) {
+        const double w = a.weight[i], wq = aq.weight[i];
+        r.delta.weight[i] = wq - w;
+        // Exact in every rounding mode: a zero operand, or Sterbenz (same sign, within a factor 2).
+        const bool exact = w == 0 || wq == 0 || ((w > 0) == (wq > 0) && std::fabs(wq) <= 2 * std::fabs(w) && std::fabs(w) <= 2 * std::fabs(wq));
+        if (!exact) rounding[i] = next_up(std::fabs(r.delta.weight[i]) * unit_roundoff), r.inexact = true;
+    }
+    for (std::size_t o = 0; o < a.bias.size(); ++o) r.delta.bias[o] = -a.bias[o];
+    if (r.inexact) {
+        r.rounding = r.delta;
+        r.rounding.weight = std::move(rounding);
+        std::fill(r.rounding.bias.begin(), r.rounding.bias.end(), 0.0);
+    }
+    return r;
+}
+
+}  // namespace detail
+
 namespace {
 
 using namespace detail;
@@ -385,6 +416,8 @@ struct pair_values {
     ball_tensor z, zq, d;
 };
 
+
+
 inline interval at(const ball_tensor& t, std::size_t k) { return to_interval(t.mid[k], t.rad[k]); }
 inline interval hull_difference(interval q, interval p) { return {add_down(q.lo, -p.hi), add_up(q.hi, -p.lo)}; }  // q - p
 struct differential_engine {
@@ -392,6 +425,7 @@ struct differential_engine {
     const std::vector<double>* box_lower = nullptr;  // the input box, for the reports of contradictions
     const std::vector<double>* box_upper = nullptr;
     const std::function<void(std::size_t, std::size_t, double&, double&)>* narrow_for_test = nullptr;
+    const std::vector<pair_affine>* plan = nullptr;  // per node (affine nodes filled), from a pair_pass; null: built per call
 
     // a and b both enclose the same values over the box (element k of node
     // `node`): an empty intersection proves a bug, reported, never patched.
@@ -435,21 +469,16 @@ struct differential_engine {
     // W' d + b' and (W' - W) z - b by the engine (enclosures, biases
     // included), widened by the rounding of W' - W applied to |z| where
     // Sterbenz's lemma does not make it exact.
-    std::vector<interval> affine(const net::node& a, const net::node& aq, const net::shape3& in, const pair_values& x) const {
-        net::node delta = aq;  // weights fl(W' - W), bias -b; then reused for the rounding bounds
-        std::vector<double> rounding(a.weight.size(), 0.0);
-        bool inexact = false;
-        for (std::size_t i = 0; i < a.weight.size(); ++i) {
-            const double w = a.weight[i], wq = aq.weight[i];
-            delta.weight[i] = wq - w;
-            // Exact in every rounding mode: a zero operand, or Sterbenz (same sign, within a factor 2).
-            const bool exact = w == 0 || wq == 0 || ((w > 0) == (wq > 0) && std::fabs(wq) <= 2 * std::fabs(w) && std::fabs(w) <= 2 * std::fabs(wq));
-            if (!exact) rounding[i] = next_up(std::fabs(delta.weight[i]) * unit_roundoff), inexact = true;
-        }
-        for (std::size_t o = 0; o < a.bias.size(); ++o) delta.bias[o] = -a.bias[o];
+    // `cached`: this node's pair_affine from a pair_pass, or null (built here).
+    std::vector<interval> affine(const net::node& a, const net::node& aq, const net::shape3& in, const pair_values& x,
+                                 const pair_affine* cached) const {
+        pair_affine local;
+        if (!cached) local = make_pair_affine(a, aq);
+        const pair_affine& pa = cached ? *cached : local;
+        const bool inexact = pa.inexact;
         const bool dense = a.kind == net::op::dense;
         const auto apply = [&](const net::node& n, const ball_tensor& v) { return dense ? e.dense(n, v) : e.conv2d(n, in, v); };
-        const ball_tensor p = apply(aq, x.d), q = apply(delta, x.z);
+        const ball_tensor p = apply(aq, x.d), q = apply(pa.delta, x.z);
         ball_tensor r;
         if (inexact) {
             ball_tensor magnitude;
@@ -458,9 +487,7 @@ struct differential_engine {
                 const interval v = at(x.z, k);
                 magnitude.mid[k] = std::max(std::fabs(v.lo), std::fabs(v.hi));
             }
-            delta.weight = std::move(rounding);
-            std::fill(delta.bias.begin(), delta.bias.end(), 0.0);
-            r = apply(delta, magnitude);
+            r = apply(pa.rounding, magnitude);
         }
         std::vector<interval> d(p.mid.size());
         for (std::size_t k = 0; k < d.size(); ++k) {
@@ -536,7 +563,7 @@ struct differential_engine {
         const net::shape3& in = c.input_shape();
         const auto apply = [&](const net::node& n, const ball_tensor& v) { return K == net::op::dense ? e.dense(n, v) : e.conv2d(n, in, v); };
         ball_tensor z = apply(c.n, x.z), zq = apply(c.paired(), x.zq);
-        return finish(c, std::move(z), std::move(zq), affine(c.n, c.paired(), in, x));
+        return finish(c, std::move(z), std::move(zq), affine(c.n, c.paired(), in, x, plan ? &(*plan)[c.index] : nullptr));
     }
     template <net::op K>
         requires(K == net::op::relu || K == net::op::relu6)
@@ -655,10 +682,15 @@ enclosure enclose_difference(const net::network& theta, const net::network& quan
     return enclose_box_difference(theta, quant, x, x, opt);
 }
 
-enclosure enclose_box_difference(const net::network& theta, const net::network& quant, const std::vector<double>& lower,
-                                 const std::vector<double>& upper, const options& opt, const narrow_hook& narrow_for_test) {
+namespace {
+
+void check_pair(const net::network& theta, const net::network& quant) {
     net::check_lockstep(theta, quant, "fast pair mode");
     if (!theta.has_weights() || !quant.has_weights()) throw net::model_error("fast pair mode: a shape-only network cannot be evaluated");
+}
+
+enclosure run_pair(const net::network& theta, const net::network& quant, const std::vector<double>& lower, const std::vector<double>& upper,
+                   const options& opt, const narrow_hook& narrow_for_test, const std::vector<pair_affine>* plan) {
     ball_tensor in = box_balls(lower, upper);
     if (in.mid.size() != theta.input_shape().size())
         throw net::model_error(theta.name() + ": input has " + std::to_string(in.mid.size()) + " values, expected " +
@@ -668,7 +700,41 @@ enclosure enclose_box_difference(const net::network& theta, const net::network& 
     pass.box_lower = &lower;
     pass.box_upper = &upper;
     pass.narrow_for_test = &narrow_for_test;
+    pass.plan = plan;
     return pass.run(theta, quant, in);
+}
+
+}  // namespace
+
+enclosure enclose_box_difference(const net::network& theta, const net::network& quant, const std::vector<double>& lower,
+                                 const std::vector<double>& upper, const options& opt, const narrow_hook& narrow_for_test) {
+    check_pair(theta, quant);
+    return run_pair(theta, quant, lower, upper, opt, narrow_for_test, nullptr);
+}
+
+struct pair_pass::plan {
+    std::vector<pair_affine> nodes;
+};
+
+pair_pass::pair_pass(const net::network& theta, const net::network& theta_quantized) : theta_(theta), quant_(theta_quantized) {
+    check_pair(theta, theta_quantized);
+    auto p = std::make_shared<plan>();
+    p->nodes.resize(theta.nodes().size());
+    for (std::size_t i = 0; i < theta.nodes().size(); ++i) {
+        const net::node &a = theta.at(i), &aq = theta_quantized.at(i);
+        if (a.kind == net::op::dense || a.kind == net::op::conv2d) p->nodes[i] = make_pair_affine(a, aq);
+    }
+    plan_ = std::move(p);
+}
+
+enclosure pair_pass::box(const std::vector<double>& lower, const std::vector<double>& upper, const options& opt) const {
+    return run_pair(theta_, quant_, lower, upper, opt, {}, &plan_->nodes);
+}
+
+enclosure pair_pass::point(const std::vector<double>& x, const options& opt) const {
+    for (std::size_t k = 0; k < x.size(); ++k)
+        if (std::isnan(x[k])) throw core::invalid_argument("fast enclosure: input " + std::to_string(k) + " is NaN");
+    return box(x, x, opt);
 }
 
 }  // namespace qbound::fast

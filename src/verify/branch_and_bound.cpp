@@ -115,6 +115,7 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
     const std::size_t m = theta.output_shape().size();
     const auto threads = static_cast<unsigned>(opt.threads);  // 0: core::thread_count's default
     const linear_relaxation pass(theta, quant);
+    const fast::pair_pass point_pass(theta, quant);  // the candidates' a-priori point enclosures
     // The roots are cross-checked against the interval pass (an empty
     // intersection is UNSOUND); their children skip it (about half the cost).
     const auto bounder = [&](const task& w) {
@@ -163,7 +164,7 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
                     if (std::isfinite(mig)) w.point_lower[j] = std::max(w.point_lower[j], mig);
                 }
             };
-            fast::enclosure e = fast::enclose_difference(theta, quant, w.point, fast::options{1, 100});
+            fast::enclosure e = point_pass.point(w.point, fast::options{1, 100});
             raise_to(e);
             // A difference below the a-priori pass's resolution (about 2^-52 |R_theta(x)|)
             // certifies nothing, and its output could never close a gap: when the

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <optional>
 
 namespace qbound::verify {
 
@@ -40,7 +41,8 @@ public:
 
     void offer(const std::vector<double>& x) {
         if (certified_ > 0) {
-            const fast::enclosure e = fast::enclose_difference(theta_, quant_, x, fast::options{1, 100});
+            if (!pair_) pair_.emplace(theta_, quant_);
+            const fast::enclosure e = pair_->point(x, fast::options{1, 100});
             bool useful = false;
             for (std::size_t i = 0; i < e.lower.size() && !useful; ++i) {
                 const double magnitude = std::max(std::fabs(e.lower[i]), std::fabs(e.upper[i]));
@@ -73,6 +75,7 @@ public:
 private:
     const net::network& theta_;
     const net::network& quant_;
+    std::optional<fast::pair_pass> pair_;  // the quick filter's pair pass, W' - W built once (at the second point)
     long bits_;
     bool per_output_;
     std::vector<std::shared_ptr<const point_difference>> best_;

@@ -11,6 +11,8 @@
 
 #include "property_support.hpp"
 
+#include <thread>
+
 using namespace qbound;
 
 namespace {
@@ -115,6 +117,44 @@ TEST_CASE("the correlated pair pass is never wider than the independent differen
     }
     INFO("total width: correlated " << correlated << ", independent " << independent);
     CHECK(correlated < 0.5 * independent);
+}
+
+TEST_CASE("fast::pair_pass (W' - W built once) gives the bits of the per-call pair pass, from two threads", "[fast][pair]") {
+    const std::uint64_t seed = test::property_seed();
+    testing::operand_generator gen(seed + 23);
+    std::size_t inexact_pairs = 0;
+    for (int trial = 0; trial < 40; ++trial) {
+        const bool hostile = trial % 4 == 3, wild = trial % 3 == 1;
+        const net::network n = trial % 2 == 0 ? test::random_mlp(gen, hostile)
+                                              : test::random_cnn(gen, static_cast<std::size_t>(gen.uniform_int(1, 3)),
+                                                                 static_cast<std::size_t>(gen.uniform_int(3, 8)), hostile);
+        const net::network q = partner(n, gen, wild);
+        inexact_pairs += wild;
+        const fast::pair_pass pass(n, q);
+        const std::size_t d = n.input_shape().size();
+        std::vector<std::vector<double>> lows, highs;
+        for (int b = 0; b < 4; ++b) {
+            const auto centre = test::random_input(gen, d);
+            const double r = b == 0 ? 0.0 : std::ldexp(1.0, static_cast<int>(gen.uniform_int(-12, 0)));
+            std::vector<double> lo(d), hi(d);
+            for (std::size_t k = 0; k < d; ++k) lo[k] = centre[k] - r, hi[k] = centre[k] + r;
+            lows.push_back(lo), highs.push_back(hi);
+        }
+        std::vector<fast::enclosure> cached(4);
+        std::thread other([&] { for (int b = 0; b < 4; b += 2) cached[b] = pass.box(lows[b], highs[b], fast::options{1, 100}); });
+        for (int b = 1; b < 4; b += 2) cached[b] = pass.box(lows[b], highs[b], fast::options{1, 100});
+        other.join();
+        for (int b = 0; b < 4; ++b) {
+            const auto fresh = fast::enclose_box_difference(n, q, lows[b], highs[b], fast::options{1, 100});
+            INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), trial " << trial << ", box " << b);
+            REQUIRE(cached[b].lower == fresh.lower);
+            REQUIRE(cached[b].upper == fresh.upper);
+        }
+        const auto p = pass.point(lows[0]), fresh = fast::enclose_difference(n, q, lows[0]);
+        REQUIRE(p.lower == fresh.lower);
+        REQUIRE(p.upper == fresh.upper);
+    }
+    CHECK(inexact_pairs > 0);
 }
 
 TEST_CASE("the pair pass refuses networks that differ in structure", "[fast][pair]") {

@@ -40,17 +40,9 @@ verify::linear_options with_backward(bool backward, bool drop_rounding_terms = f
 // returns the number of (point, output) pairs outside [lower, upper].
 std::size_t violations(const net::network& theta, const net::network& quant, const verify::input_box& box, const verify::box_bounds& b,
                        testing::operand_generator& gen, std::size_t n_points) {
-    const std::size_t d = box.lower.size();
     std::size_t bad = 0;
     for (std::size_t s = 0; s < n_points; ++s) {
-        std::vector<rational> x(d);
-        for (std::size_t j = 0; j < d; ++j) {
-            const rational lo(box.lower[j]), hi(box.upper[j]);
-            if (s % 2 == 0)
-                x[j] = gen.chance(0.5) ? lo : hi;  // vertices
-            else
-                x[j] = lo + (hi - lo) * rational(gen.uniform_int(0, 64), 64);
-        }
+        const auto x = test::box_point(gen, box, s % 2 == 0);  // vertices, grid points
         const auto y = net::forward<rational>(theta, x), yq = net::forward<rational>(quant, x);
         for (std::size_t k = 0; k < y.size(); ++k) {
             const rational diff = yq[k] - y[k];

@@ -2,6 +2,7 @@
 // Small network pairs shared by the verification tests: a network with every
 // layer kind, a random perturbation of a network on a 2^-6 / 2^-7 grid, and
 // random input boxes.
+#include "qbound/arith/rational.hpp"
 #include "qbound/testing/operand_generators.hpp"
 #include "qbound/net/init.hpp"
 #include "qbound/net/network.hpp"
@@ -9,6 +10,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace qbound::test {
 
@@ -46,6 +48,17 @@ inline verify::input_box random_box(testing::operand_generator& gen, std::size_t
         box.upper[k] = centre + radius;
     }
     return box;
+}
+
+// A point of the box in exact rationals: a random vertex, or each
+// coordinate on the 1/64 grid between the box's ends.
+inline std::vector<arith::rational> box_point(testing::operand_generator& gen, const verify::input_box& box, bool vertex) {
+    std::vector<arith::rational> x(box.lower.size());
+    for (std::size_t j = 0; j < x.size(); ++j) {
+        const arith::rational lo(box.lower[j]), hi(box.upper[j]);
+        x[j] = vertex ? (gen.chance(0.5) ? lo : hi) : lo + (hi - lo) * arith::rational(gen.uniform_int(0, 64), 64);
+    }
+    return x;
 }
 
 }  // namespace qbound::test

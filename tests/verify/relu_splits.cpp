@@ -20,6 +20,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -92,13 +93,8 @@ struct tally {
 tally check_points(const net::network& theta, const net::network& quant, const verify::input_box& box, const verify::box_bounds& b,
                    const std::vector<verify::relu_split>& splits, testing::operand_generator& gen, std::size_t n_points) {
     tally t;
-    const std::size_t d = box.lower.size();
     for (std::size_t p = 0; p < n_points; ++p) {
-        std::vector<rational> x(d);
-        for (std::size_t j = 0; j < d; ++j) {
-            const rational lo(box.lower[j]), hi(box.upper[j]);
-            x[j] = p % 3 == 0 ? (gen.chance(0.5) ? lo : hi) : lo + (hi - lo) * rational(gen.uniform_int(0, 64), 64);
-        }
+        const auto x = test::box_point(gen, box, p % 3 == 0);
         const auto z = net::forward_all<rational>(theta, x), zq = net::forward_all<rational>(quant, x);
         const bool in = satisfies(splits, z, zq, theta);
         (in ? t.inside : t.outside) += 1;
@@ -118,7 +114,8 @@ tally check_points(const net::network& theta, const net::network& quant, const v
 TEST_CASE("linear relaxation under ReLU splits contains every exact difference of the split part of the box", "[verify]") {
     const std::uint64_t seed = test::property_seed();
     testing::operand_generator gen(seed);
-    const std::size_t cases = test::property_cases(150);
+    // At least 40 cases even in the reduced stages (the non-vacuity checks below need them).
+    const std::size_t cases = std::max<std::size_t>(test::property_cases(150), 40);
     std::size_t infeasible = 0, inside = 0, refuted_outside = 0;
     for (std::size_t c = 0; c < cases; ++c) {
         const int kind = static_cast<int>(gen.uniform_int(0, 2));
@@ -150,12 +147,42 @@ TEST_CASE("linear relaxation under ReLU splits contains every exact difference o
             REQUIRE(r.element < theta.at(r.node).output.size());
         }
     }
-    // The property is not vacuous: many points satisfied the splits, some
-    // splits were infeasible, and the bounds under splits are false outside
-    // the split part (the claim weakened to "on the whole box" is refuted).
+    // The property is not vacuous: many points satisfied the splits (how
+    // often splits were infeasible, or their bounds false outside S, is
+    // reported; the planted case below checks both for certain).
+    INFO("infeasible " << infeasible << ", points refuting the bounds outside the split part " << refuted_outside);
     CHECK(inside > cases);
-    CHECK(infeasible > 0);
-    CHECK(refuted_outside > 0);
+}
+
+TEST_CASE("ReLU splits: a planted case where the split decides the bound, and an infeasible split", "[verify]") {
+    // x in [-1, 1] -> z = x -> relu -> y = w relu(z); theta' has w' = w + 1/2, so d = relu(x) / 2.
+    net::network theta = net::make_mlp({1, 1, 1});
+    for (std::size_t i : theta.affine_nodes()) {
+        theta.weights(i)[0] = 1;
+        theta.bias(i)[0] = 0;
+    }
+    net::network quant = theta;
+    quant.weights(quant.affine_nodes().back())[0] = 1.5;
+    const std::size_t relu = relu_nodes(theta).at(0);
+    verify::linear_options opt;
+    // z <= 0: on S = [-1, 0] the difference is 0, while the box holds x = 1 with d = 1/2.
+    opt.splits = {{relu, 0, false, false}};
+    const verify::input_box box{{-1.0}, {1.0}};
+    const auto b = verify::linear_difference_bounds(theta, quant, box, opt);
+    REQUIRE_FALSE(b.infeasible);
+    CHECK(b.upper[0] < 1e-12);
+    CHECK(b.lower[0] > -1e-12);
+    const auto unsplit = verify::linear_difference_bounds(theta, quant, box);
+    CHECK(unsplit.upper[0] >= 0.5);  // the claim "on the whole box" would be false
+    // z <= 0 on [1/2, 1]: no such x.
+    const auto none = verify::linear_difference_bounds(theta, quant, verify::input_box{{0.5}, {1.0}}, opt);
+    CHECK(none.infeasible);
+    // z' >= 0 on [-1, 1]: S = [0, 1], where d = x / 2.
+    opt.splits = {{relu, 0, true, true}};
+    const auto active = verify::linear_difference_bounds(theta, quant, box, opt);
+    CHECK(active.upper[0] >= 0.5);
+    CHECK(active.upper[0] < 0.5 + 1e-12);
+    CHECK(active.lower[0] > -1e-12);
 }
 
 TEST_CASE("ReLU splits: the pass without its rounding terms is refuted (negative control)", "[verify]") {
@@ -189,7 +216,7 @@ TEST_CASE("ReLU splits: the pass without its rounding terms is refuted (negative
 TEST_CASE("branch and bound with ReLU splitting brackets every exact difference", "[verify]") {
     const std::uint64_t seed = test::property_seed();
     testing::operand_generator gen(seed);
-    const std::size_t cases = test::property_cases(16);
+    const std::size_t cases = std::max<std::size_t>(test::property_cases(16), 4);
     std::size_t relu_rounds = 0;
     for (std::size_t c = 0; c < cases; ++c) {
         const int kind = static_cast<int>(gen.uniform_int(0, 2));
@@ -207,11 +234,7 @@ TEST_CASE("branch and bound with ReLU splitting brackets every exact difference"
         relu_rounds += r.nodes > theta.output_shape().size();
         // Exact differences at vertices and random points never exceed an output's upper.
         for (std::size_t p = 0; p < 40; ++p) {
-            std::vector<rational> x(d);
-            for (std::size_t j = 0; j < d; ++j) {
-                const rational lo(box.lower[j]), hi(box.upper[j]);
-                x[j] = p % 2 == 0 ? (gen.chance(0.5) ? lo : hi) : lo + (hi - lo) * rational(gen.uniform_int(0, 64), 64);
-            }
+            const auto x = test::box_point(gen, box, p % 2 == 0);
             const auto y = net::forward<rational>(theta, x), yq = net::forward<rational>(quant, x);
             for (std::size_t k = 0; k < y.size(); ++k) {
                 rational diff = yq[k] - y[k];
