@@ -116,6 +116,7 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
     const auto threads = static_cast<unsigned>(opt.threads);  // 0: core::thread_count's default
     const linear_relaxation pass(theta, quant);
     const fast::pair_pass point_pass(theta, quant);  // the candidates' a-priori point enclosures
+    const bool relu_splitting = d > opt.relu_split_above_inputs;
     // The roots are cross-checked against the interval pass (an empty
     // intersection is UNSOUND); their children skip it (about half the cost).
     const auto bounder = [&](const task& w) {
@@ -125,9 +126,9 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
         lo.interval_pass = w.depth == 0;
         lo.intermediate = w.depth < opt.intermediate_depth || (!w.splits.empty() && opt.relu_split_intermediate);
         lo.splits = w.splits;
+        lo.relu_candidate = relu_splitting;
         return pass.bounds(w.box, lo);
     };
-    const bool relu_splitting = d > opt.relu_split_above_inputs;
 
     std::vector<tree> trees(m);
     for (std::size_t k = 0; k < m && k < opt.initial_lower.size(); ++k)

@@ -142,6 +142,7 @@ struct context {
     const std::vector<relu_split>* splits = nullptr;     // empty or null: none
     std::size_t first_split_node = static_cast<std::size_t>(-1);
     std::vector<constraint>* constraints = nullptr;       // the splits' constraints, as the walk reaches them
+    bool relu_candidate = false;                          // score ReLU elements (linear_options::relu_candidate)
 
     // An empty intersection at `node`: a bug before the first split node,
     // an empty subdomain at or after it.
@@ -1030,8 +1031,10 @@ struct linear_walk {
         node_state s;
         s.allocate(x.elements, ctx.n + 1);
         s.lines.resize(4 * x.elements);
-        s.loss.assign(4 * x.elements, 0.0);
-        s.unstable.assign(x.elements, 0);
+        if (ctx.relu_candidate) {
+            s.loss.assign(4 * x.elements, 0.0);
+            s.unstable.assign(x.elements, 0);
+        }
         node_state scratch;
         scratch.allocate(1, x.n1);
         std::vector<double> zl(x.elements), zu(x.elements), ql(x.elements), qu(x.elements), dl(x.elements), du(x.elements);
@@ -1109,8 +1112,10 @@ struct linear_walk {
         for (std::size_t e = 0; e < x.elements; ++e) {
             interval_relu(zl[e], zu[e], ql[e], qu[e], dl[e], du[e], fused, e);
             const auto lines = relu_lines(zl[e], zu[e], ql[e], qu[e], dl[e], du[e], zl_before_split[e], split[e] != 0);
-            relu_losses(zl[e], zu[e], ql[e], qu[e], dl[e], du[e], lines, s.loss.data() + 4 * e);
-            s.unstable[e] = static_cast<unsigned char>((zl[e] < 0 && zu[e] > 0 ? 1 : 0) | (ql[e] < 0 && qu[e] > 0 ? 2 : 0));
+            if (ctx.relu_candidate) {
+                relu_losses(zl[e], zu[e], ql[e], qu[e], dl[e], du[e], lines, s.loss.data() + 4 * e);
+                s.unstable[e] = static_cast<unsigned char>((zl[e] < 0 && zu[e] > 0 ? 1 : 0) | (ql[e] < 0 && qu[e] > 0 ? 2 : 0));
+            }
             for (std::size_t b = 0; b < 4; ++b) emit_line(s, e, b, lines[b], x, e);
         }
         finish_concrete(ctx, s, c.index, &fused);
@@ -1227,6 +1232,7 @@ box_bounds linear_relaxation::bounds(const input_box& box, const linear_options&
         mass = up(mass + ctx.m[j]);
     }
     ctx.mass = mass;
+    ctx.relu_candidate = opt.relu_candidate;
     std::vector<constraint> constraints;
     if (!opt.splits.empty()) {
         ctx.splits = &opt.splits;
@@ -1285,7 +1291,7 @@ box_bounds linear_relaxation::bounds_under_splits(linrelax::context& ctx, const 
     std::vector<std::vector<double>> scores(v.size());
     for (std::size_t i = 0; i < v.size(); ++i)
         if (!v[i].unstable.empty()) scores[i].assign(v[i].elements, 0.0);
-    auto back = backward_upper(ctx, state, last, goals, &scores);
+    auto back = backward_upper(ctx, state, last, goals, opt.relu_candidate ? &scores : nullptr);
     if (!constraints.empty())
         for (auto& r : back) r.bound = std::min(r.bound, lagrangian_upper(ctx, r, constraints));
     for (std::size_t k = 0, g = 0; k < K; ++k) {

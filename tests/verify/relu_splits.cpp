@@ -127,6 +127,7 @@ TEST_CASE("linear relaxation under ReLU splits contains every exact difference o
         opt.splits = random_splits(gen, theta);
         opt.intermediate = gen.chance(0.6);
         opt.interval_pass = gen.chance(0.5);
+        opt.relu_candidate = gen.chance(0.5);
         if (gen.chance(0.5)) opt.output = static_cast<std::size_t>(gen.uniform_int(0, static_cast<std::int64_t>(theta.output_shape().size()) - 1));
         INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << ", kind " << kind << ", adversarial " << adversarial
                      << ", splits " << opt.splits.size());

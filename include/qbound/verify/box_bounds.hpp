@@ -43,7 +43,8 @@ struct box_bounds {
     // The element whose relaxation costs the bound of the chosen output most
     // (relaxation constants times their backward coefficients), unstable in
     // the network named, not yet split; has_relu_candidate false when every
-    // element is stable.
+    // element is stable or the method was not asked for one
+    // (linear_options::relu_candidate).
     bool has_relu_candidate = false;
     relu_split relu_candidate;
 

@@ -136,6 +136,9 @@ struct linear_options {
     // intersection is UNSOUND). Off: the interval pass runs only where a node
     // needs it (max pooling, ReLU6), and the pass costs about half as much.
     bool interval_pass = true;
+    // Report box_bounds::has_relu_candidate / relu_candidate (each ReLU
+    // element scored in the backward pass; off: that work is skipped).
+    bool relu_candidate = false;
     // ReLU splits (branch and bound on neurons): the bounds hold for the x
     // of the box that satisfy all of them (see "ReLU splits" above).
     std::vector<relu_split> splits;
