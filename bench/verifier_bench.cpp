@@ -12,13 +12,21 @@
 //          repository ships no MNIST images), --seconds each.
 //   passes the linear relaxation pass's modes against the symbolic and the
 //          interval pass on ACAS Xu boxes: bound and time per pass.
-//   qbound_bench_verifier [--runs N] [--seconds S] [--samples N] [--points N] [--only acas|mlp|mnist|passes]
+//   cnn    the campaign's random-cnn and mixed-cnn pairs 0..--points-1
+//          (seed 1) on [-1, 1]^n: per-output branch and bound with --nodes
+//          boxes (default 300, the campaign's) splitting inputs, splitting
+//          inputs with the linear program, and splitting ReLUs with the
+//          linear program: largest lower and upper over outputs, relative
+//          gap, wall time (one run: each figure is a count-bounded search).
+//   qbound_bench_verifier [--runs N] [--seconds S] [--samples N] [--points N] [--nodes N] [--only acas|mlp|mnist|passes|cnn]
 // Run from the repository root (it reads tests/data/networks).
 #include "qbound/io/load.hpp"
 #include "qbound/net/forward.hpp"
 #include "qbound/net/init.hpp"
 #include "qbound/net/zoo.hpp"
 #include "qbound/quant/quantize.hpp"
+#include "qbound/verify/branch_and_bound.hpp"
+#include "qbound/verify/campaign.hpp"
 #include "qbound/verify/check.hpp"
 #include "qbound/verify/differential.hpp"
 #include "qbound/verify/linear_relaxation.hpp"
@@ -51,6 +59,7 @@ struct options {
     double seconds = 12;
     std::size_t samples = 1'000'000;
     std::size_t points = 10;
+    std::size_t nodes = 300;
     std::string only;
 };
 
@@ -220,6 +229,40 @@ void passes(const options& o) {
     }
 }
 
+void cnn(const options& o) {
+    fmt::print("\n## Campaign CNN pairs (seed 1), per-output branch and bound, {} boxes\n\n", o.nodes);
+    fmt::print("| pair | inputs | inputs: bracket | gap | s | inputs + LP: bracket | gap | s | ReLUs + LP: bracket | gap | s |\n");
+    fmt::print("|---|---:|---|---:|---:|---|---:|---:|---|---:|---:|\n");
+    std::vector<std::vector<double>> gaps(3);
+    for (const char* family : {"random-cnn", "mixed-cnn"})
+        for (std::size_t i = 0; i < o.points; ++i) {
+            const auto p = verify::draw_campaign_pair(family, 1, i);
+            const std::size_t d = p.theta.input_shape().size();
+            std::string row = fmt::format("| {} {} | {} ", family, i, d);
+            for (int mode = 0; mode < 3; ++mode) {
+                verify::per_output_options b;
+                b.max_nodes = o.nodes;
+                b.max_seconds = 1e9;  // the count decides
+                b.threads = 0;
+                b.lp = mode > 0;
+                if (mode == 2) b.relu_split_above_inputs = 0;
+                const auto t0 = clock_type::now();
+                const auto r = verify::per_output_branch_and_bound(p.theta, p.quant, {verify::centered_box(d, static_cast<double>(p.D))}, b);
+                const double wall = seconds_since(t0), lo = r.max_lower(), up = r.max_upper();
+                const double gap = up > 0 ? (up - lo) / up : 0;
+                gaps[static_cast<std::size_t>(mode)].push_back(gap);
+                row += fmt::format("| [{:.4g}, {:.4g}] | {:.3f} | {:.1f} ", lo, up, gap, wall);
+            }
+            fmt::print("{}|\n", row);
+        }
+    const char* names[] = {"inputs", "inputs + LP", "ReLUs + LP"};
+    for (std::size_t m = 0; m < 3; ++m) {
+        const auto below = std::count_if(gaps[m].begin(), gaps[m].end(), [](double g) { return g < 0.1; });
+        fmt::print("\n{}: median relative gap {:.3f}, {} of {} pairs below 0.1", names[m], median(gaps[m]), below, gaps[m].size());
+    }
+    fmt::print("\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -236,9 +279,10 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--seconds")) o.seconds = std::stod(next("--seconds"));
         else if (!std::strcmp(argv[i], "--samples")) o.samples = std::stoul(next("--samples"));
         else if (!std::strcmp(argv[i], "--points")) o.points = std::stoul(next("--points"));
+        else if (!std::strcmp(argv[i], "--nodes")) o.nodes = std::stoul(next("--nodes"));
         else if (!std::strcmp(argv[i], "--only")) o.only = next("--only");
         else {
-            fmt::print(stderr, "unknown option {}\nusage: qbound_bench_verifier [--runs N] [--seconds S] [--samples N] [--points N] [--only acas|mlp|mnist|passes]\n",
+            fmt::print(stderr, "unknown option {}\nusage: qbound_bench_verifier [--runs N] [--seconds S] [--samples N] [--points N] [--nodes N] [--only acas|mlp|mnist|passes|cnn]\n",
                        argv[i]);
             return 2;
         }
@@ -248,5 +292,6 @@ int main(int argc, char** argv) {
     if (o.only.empty() || o.only == "acas") acas(o);
     if (o.only.empty() || o.only == "mlp") mlp(o);
     if (o.only.empty() || o.only == "mnist") mnist(o);
+    if (o.only.empty() || o.only == "cnn") cnn(o);
     return 0;
 }

@@ -10,6 +10,7 @@ packages=(
   libgmp-dev          # exact rationals
   libmpfr-dev         # correctly rounded floats
   libmpfi-dev         # MPFR-endpoint intervals
+  coinor-libclp-dev   # COIN-OR CLP: linear programs whose bounds qbound certifies
   catch2              # Catch2 v2, all tests
   libcli11-dev        # CLI parsing
   libfmt-dev          # formatting

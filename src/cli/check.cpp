@@ -68,6 +68,7 @@ int run_check(const check_command_options& opt) {
     copt.branch.max_seconds = opt.seconds;
     copt.branch.target_relative_gap = opt.gap;
     if (opt.relu_splits) copt.branch.relu_split_above_inputs = 0;
+    copt.branch.lp = opt.lp;
     copt.branch.threads = core::thread_count(0);
     if (!opt.json) copt.stage = [](const std::string& what) { std::cerr << "\r" << std::string(110, ' ') << "\r  " << what << "..." << std::flush; };
     if (!opt.json) {

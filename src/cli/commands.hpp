@@ -67,6 +67,7 @@ struct check_command_options {
     std::size_t samples = 20000;       // per-output uniform draw (0: no per-output search)
     std::size_t sweep_starts = 8;      // per output, line-sweep ascents from this many best samples
     bool relu_splits = false;          // branch and bound splits ReLU elements instead of inputs
+    bool lp = false;                   // branch and bound also bounds each box by a linear program
     std::string save_case;
     // Omega (at most one of box, vnnlib, center; none: [-D, D]^d, or a .nnet file's [min, max]).
     region_options region;

@@ -127,6 +127,7 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
         lo.intermediate = w.depth < opt.intermediate_depth || (!w.splits.empty() && opt.relu_split_intermediate);
         lo.splits = w.splits;
         lo.relu_candidate = relu_splitting;
+        lo.lp = opt.lp;
         return pass.bounds(w.box, lo);
     };
 
@@ -156,17 +157,36 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
                                          std::to_string(m));
         if (w.bounds.infeasible) return;  // no point of the box satisfies the splits
         if (w.output < w.bounds.candidates.size() && w.bounds.candidates[w.output].size() == d) {
-            w.point = w.bounds.candidates[w.output];
-            for (std::size_t j = 0; j < d; ++j) w.point[j] = std::clamp(w.point[j], w.box.lower[j], w.box.upper[j]);
-            w.point_lower.assign(m, 0.0);
-            const auto raise_to = [&](const fast::enclosure& e) {
+            const auto clamped = [&](std::vector<double> x) {
+                for (std::size_t j = 0; j < d; ++j) x[j] = std::clamp(x[j], w.box.lower[j], w.box.upper[j]);
+                return x;
+            };
+            const auto mignitudes = [&](const fast::enclosure& e) {
+                std::vector<double> r(m, 0.0);
                 for (std::size_t j = 0; j < m && j < e.lower.size(); ++j) {
                     const double mig = e.lower[j] > 0 ? e.lower[j] : e.upper[j] < 0 ? -e.upper[j] : 0.0;
-                    if (std::isfinite(mig)) w.point_lower[j] = std::max(w.point_lower[j], mig);
+                    if (std::isfinite(mig)) r[j] = mig;
                 }
+                return r;
             };
+            w.point = clamped(w.bounds.candidates[w.output]);
             fast::enclosure e = point_pass.point(w.point, fast::options{1, 100});
-            raise_to(e);
+            w.point_lower = mignitudes(e);
+            // A further candidate replaces it when it certifies more for this output.
+            if (w.output < w.bounds.more_candidates.size() && w.bounds.more_candidates[w.output].size() == d) {
+                auto x = clamped(w.bounds.more_candidates[w.output]);
+                fast::enclosure ex = point_pass.point(x, fast::options{1, 100});
+                auto lx = mignitudes(ex);
+                if (lx[w.output] > w.point_lower[w.output]) {
+                    w.point = std::move(x);
+                    e = std::move(ex);
+                    w.point_lower = std::move(lx);
+                }
+            }
+            const auto raise_to = [&](const fast::enclosure& en) {
+                const auto r = mignitudes(en);
+                for (std::size_t j = 0; j < m; ++j) w.point_lower[j] = std::max(w.point_lower[j], r[j]);
+            };
             // A difference below the a-priori pass's resolution (about 2^-52 |R_theta(x)|)
             // certifies nothing, and its output could never close a gap: when the
             // enclosure is wider than the box's own bound (so no pass of this

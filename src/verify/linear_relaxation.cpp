@@ -1,5 +1,7 @@
 #include "qbound/verify/linear_relaxation.hpp"
 
+#include "linear_relaxation_state.hpp"
+
 #include "qbound/arith/error_free.hpp"
 #include "qbound/arith/outward.hpp"
 #include "qbound/arith/interval_double.hpp"
@@ -20,15 +22,9 @@
 
 namespace qbound::verify {
 
-// Internal to this file (a named namespace: linear_relaxation::prepared holds its plans).
+// Internal to src/verify (a named namespace: linear_relaxation::prepared holds its plans; the
+// plans and node states are declared in linear_relaxation_state.hpp for the linear program).
 namespace linrelax {
-
-constexpr double inf = std::numeric_limits<double>::infinity();
-constexpr double eta = arith::smallest_subnormal;
-
-// One step up / down (arith/outward.hpp): a rounded result is within one step of the exact value.
-[[gnu::always_inline]] inline double up(double x) { return arith::next_up(x); }
-[[gnu::always_inline]] inline double down(double x) { return arith::next_down(x); }
 
 // Per count K: gamma_K = fast::gamma_bound(K), and the two constants of
 // nonneg_bound, up(2K eta) and up(1 + up(2 gamma_K)), from a table for the
@@ -68,56 +64,6 @@ inline double gamma_of(std::size_t K) { return count_of(K).gamma; }
     if (K == 0) return 0.0;
     return dot_error_with(a, count_of(2 * K));
 }
-
-enum bound_kind : std::size_t { zL = 0, zU = 1, dL = 2, dU = 3 };
-
-// A relaxation line: value <= (or >=) az z_in + ad d_in + c, exactly in the reals.
-struct line {
-    double az = 0, ad = 0, c = 0;
-};
-
-// One term of an affine-like node (dense, conv, pooling, add, identity,
-// normalize): z_out += w z_in, d_out += wq d_in + (s + es) z_in, where the
-// real weights may differ from w (= wq) by at most r (pooling, normalize).
-struct tap {
-    std::size_t idx;
-    double w, wq, s, es, r;
-    unsigned slot;
-};
-
-enum class record_kind { none, affine, relu, select, constant };
-
-// What an affine-like node does, built once per pair of networks (the
-// taps hold both networks' weights and their exact TwoSum difference).
-struct node_plan {
-    record_kind kind = record_kind::none;
-    std::vector<std::size_t> start;             // affine: taps of output o in [start[o], start[o+1])
-    std::vector<tap> taps;
-    std::vector<double> bz, rbz, bd, rbd;       // affine constants and their radii
-};
-
-struct node_state {
-    std::size_t elements = 0, n1 = 0;
-    std::vector<double> coef;  // (elements * 4) bounds of n1 coefficients (the last is the constant)
-    std::vector<double> err, mag;
-    std::vector<double> zlo, zhi, dlo, dhi, zabs, dabs;
-    std::vector<line> lines;                    // relu: 4 per element (zL, zU, dL, dU order), for the backward pass
-    std::vector<double> loss;                   // relu: per line, an estimate of its largest gap to the function (split scores)
-    std::vector<unsigned char> unstable;        // relu: bit 0 z, bit 1 z + d unstable over the box (under the splits)
-    std::vector<std::size_t> source;            // select (max pool): per line, the input element it reads
-
-    void allocate(std::size_t e, std::size_t n_plus_1) {
-        elements = e;
-        n1 = n_plus_1;
-        coef.assign(e * 4 * n1, 0.0);
-        err.assign(e * 4, 0.0);
-        mag.assign(e * 4, 0.0);
-        for (auto* v : {&zlo, &zhi, &dlo, &dhi, &zabs, &dabs}) v->assign(e, 0.0);
-    }
-    double* c(std::size_t e, std::size_t b) { return coef.data() + (e * 4 + b) * n1; }
-    const double* c(std::size_t e, std::size_t b) const { return coef.data() + (e * 4 + b) * n1; }
-    std::size_t at(std::size_t e, std::size_t b) const { return e * 4 + b; }
-};
 
 // A split's constraint g >= 0 with its linear upper bound g <= a.x + c on
 // the split subdomain S (c includes every error term).
@@ -330,21 +276,6 @@ double constraint_max(const context& ctx, const constraint& g) {
     for (std::size_t j = 0; j < ctx.n; ++j)
         if (g.a[j] != 0) acc = up(acc + up(g.a[j] * (g.a[j] >= 0 ? ctx.box.upper[j] : ctx.box.lower[j])));
     return std::isfinite(acc) ? acc : inf;
-}
-
-// The upper chord of max(0, v) on [l, u] (l < 0 < u): any double slope, the
-// constant stepped so the line is >= 0 at l and >= u at u.
-line upper_chord(double l, double u) {
-    if (!std::isfinite(l) || !std::isfinite(u)) return {0, 0, inf};
-    const double lambda = std::clamp(u / (u - l), 0.0, 1.0);
-    return {lambda, 0, std::max(up(-(lambda * l)), up(u - down(lambda * u)))};
-}
-
-// The lower chord of min(0, d) on [l, u] (l < 0 < u), as a line in d: <= l at l, <= 0 at u.
-line lower_chord_in_d(double l, double u) {
-    if (!std::isfinite(l) || !std::isfinite(u)) return {0, 0, -inf};
-    const double nu = std::clamp(-l / (u - l), 0.0, 1.0);
-    return {0, nu, std::min(down(l - up(nu * l)), -up(nu * u))};
 }
 
 // The four relaxation lines of a ReLU element (z's lower, upper; d's lower, upper).
@@ -1109,7 +1040,9 @@ struct linear_walk {
             }
         interval_bounds fused;
         for (auto* v : {&fused.zlo, &fused.zhi, &fused.dlo, &fused.dhi}) v->resize(x.elements);
+        s.pre.resize(6 * x.elements);
         for (std::size_t e = 0; e < x.elements; ++e) {
+            std::copy_n(std::array{zl[e], zu[e], ql[e], qu[e], dl[e], du[e]}.begin(), 6, s.pre.begin() + 6 * e);
             interval_relu(zl[e], zu[e], ql[e], qu[e], dl[e], du[e], fused, e);
             const auto lines = relu_lines(zl[e], zu[e], ql[e], qu[e], dl[e], du[e], zl_before_split[e], split[e] != 0);
             if (ctx.relu_candidate) {
@@ -1294,13 +1227,29 @@ box_bounds linear_relaxation::bounds_under_splits(linrelax::context& ctx, const 
     auto back = backward_upper(ctx, state, last, goals, opt.relu_candidate ? &scores : nullptr);
     if (!constraints.empty())
         for (auto& r : back) r.bound = std::min(r.bound, lagrangian_upper(ctx, r, constraints));
+    std::vector<lp_outcome> lp;
+    if (opt.lp && !goals.empty()) {
+        std::vector<lp_goal> lp_goals;
+        for (const objective& g : goals) lp_goals.push_back({g.k, g.cd});
+        lp = lp_upper(box, theta, prepared_->plans, state, last, lp_goals, opt.lp_drop_column_term_for_test);
+        if (!lp.empty() && lp[0].infeasible) {
+            if (ctx.first_split_node != npos) throw infeasible_subdomain{};
+            throw core::unsound_error("linear relaxation pass: the linear program over the pass's certified bounds is infeasible "
+                                      "(certified by its Farkas ray) over the box " + core::box_text(box.lower, box.upper));
+        }
+        for (std::size_t g = 0; g < lp.size(); ++g) back[g].bound = std::min(back[g].bound, lp[g].bound);
+    }
+    const lp_outcome* lp_candidate = nullptr;  // the program's split candidate for opt.output
     for (std::size_t k = 0, g = 0; k < K; ++k) {
         double lo = out.dlo[k], hi = out.dhi[k];  // forward, intersected with the interval pass
         lower_coef[k].assign(out.c(k, dL), out.c(k, dL) + ctx.n);
         upper_coef[k].assign(out.c(k, dU), out.c(k, dU) + ctx.n);
         lower_const[k] = out.c(k, dL)[ctx.n];
         upper_const[k] = out.c(k, dU)[ctx.n];
+        const lp_outcome* lp_side = nullptr;  // the program of the side with the larger bound
         if (opt.backward && (opt.output == linear_options::npos || opt.output == k)) {
+            if (!lp.empty() && lp[g].bounded && lp[g + 1].bounded) lp_side = std::fabs(lp[g].bound) >= std::fabs(lp[g + 1].bound) ? &lp[g] : &lp[g + 1];
+            if (lp_side && lp_side->has_split && k == opt.output) lp_candidate = lp_side;
             const auto& up_side = back[g++];
             const auto& low_side = back[g++];
             if (up_side.bound < hi) {
@@ -1332,6 +1281,10 @@ box_bounds linear_relaxation::bounds_under_splits(linrelax::context& ctx, const 
             vu += upper_coef[k][j] * xu[j];
         }
         result.candidates.push_back(std::fabs(vl) >= std::fabs(vu) ? xl : xu);
+        if (!lp.empty()) {
+            result.more_candidates.resize(K);
+            if (lp_side) result.more_candidates[k] = lp_side->x;
+        }
     }
     // Split score: the smear of the chosen output, or of the one with the largest magnitude.
     std::size_t worst = opt.output == linear_options::npos ? 0 : opt.output;
@@ -1352,6 +1305,10 @@ box_bounds linear_relaxation::bounds_under_splits(linrelax::context& ctx, const 
                 result.relu_candidate = relu_split{i, e, !(v[i].unstable[e] & 1), false};
             }
         }
+    if (lp_candidate && opt.relu_candidate) {
+        result.has_relu_candidate = true;
+        result.relu_candidate = lp_candidate->split;
+    }
     return result;
 }
 

@@ -14,11 +14,12 @@
 
 namespace qbound::test {
 
-inline net::network every_layer_kind(std::uint64_t seed) {
+// relu6 = false: the depthwise branch ends in a ReLU (for engines without a ReLU6 rule).
+inline net::network every_layer_kind(std::uint64_t seed, bool relu6 = true) {
     net::network n("kinds", {2, 6, 6});
     std::size_t x = n.normalize(0, {0.5, -0.25}, {2.0, 4.0}, "norm");
     x = n.activation(n.conv2d(x, 4, {3, 3, 1, 1, 1, 2}, "grouped"), net::op::relu);
-    std::size_t y = n.activation(n.conv2d(x, 4, {3, 3, 1, 1, 1, 4}, "depthwise"), net::op::relu6);
+    std::size_t y = n.activation(n.conv2d(x, 4, {3, 3, 1, 1, 1, 4}, "depthwise"), relu6 ? net::op::relu6 : net::op::relu);
     x = n.add(y, x, "residual");
     x = n.max_pool(x, {2, 2, 0, true});
     x = n.avg_pool(x, {2, 1, 0, false});

@@ -34,6 +34,9 @@ struct box_bounds {
     // point of the box where the method's linear lower bound on |d_k| is
     // largest. Empty when the method has no linear bound.
     std::vector<std::vector<double>> candidates;
+    // Further candidates per output (e.g. the linear program's maximizer,
+    // verify/linear_relaxation.hpp); empty, or an empty point where none.
+    std::vector<std::vector<double>> more_candidates;
     // Per input j: how much splitting input j is expected to tighten the
     // bounds (e.g. |coefficient| x width, the smear). Empty: split the widest side.
     std::vector<double> split_score;

@@ -76,6 +76,7 @@ struct per_output_options {
     // is stable. Input splitting reaches little in many dimensions.
     std::size_t relu_split_above_inputs = static_cast<std::size_t>(-1);  // off by default: see the README (measured)
     bool relu_split_intermediate = true;   // leaves under ReLU splits always get intermediate back-substitution
+    bool lp = false;                       // every box's bounds also from the linear program (linear_options::lp)
     // Certified lower values known before (e.g. from a search), per output,
     // and the points where they hold (each inside a root box); may be empty.
     std::vector<double> initial_lower;

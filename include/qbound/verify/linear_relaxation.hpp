@@ -107,6 +107,29 @@
 // enclosures at or after the first split node, makes the result
 // `infeasible` (no core::unsound_error there: on an empty S any two
 // enclosures are consistent; before that node the check stays).
+//
+// Linear program (linear_options::lp). After the backward pass, each
+// backward bound is also bounded by the linear program over the box (under
+// the splits): one column per element of every node of both networks (the
+// input shared), bounded by the pass's certified bounds; rows for every
+// affine node (exact where the weights are; pooling's and normalize's
+// rounded weights and the bias difference's TwoSum error widen the row by
+// their radius), every unstable ReLU element's triangle (relu >= z, >= 0,
+// <= its upper chord), max pooling (>= every tap, <= max lower + sum of the
+// taps above their lower bounds) and, coupling the networks, every
+// element's difference in its certified range and relu(z + d) - relu(z)
+// between the chords of min(0, d) and max(0, d). Every row holds for every
+// point of S. COIN-OR CLP solves it in floating point, which only proposes
+// the multipliers y; the bound is the weak-duality certificate
+//   c.v <= sum_r max(y_r lo_r, y_r hi_r) + sum_j max over [l_j, u_j] of (c - A^T y)_j v_j
+// in interval arithmetic (outward rounding), valid for any y (a multiplier
+// whose row side is infinite counts as 0; y and -y are both tried, for the
+// solver's sign convention). An infeasible program is certified empty by
+// the same sum with c = 0 and the solver's Farkas ray (an empty S under
+// splits; with no split, UNSOUND). The program's maximizer becomes the
+// output's candidate, and under ReLU splitting the element whose
+// relaxation rows carry the most of the bound (|y_r| times the row's
+// side, summed per element) becomes the split candidate.
 #include "qbound/verify/box_bounds.hpp"
 
 #include <cstddef>
@@ -139,6 +162,14 @@ struct linear_options {
     // Report box_bounds::has_relu_candidate / relu_candidate (each ReLU
     // element scored in the backward pass; off: that work is skipped).
     bool relu_candidate = false;
+    // Tighten the backward bounds by the linear program over the pass's
+    // certified bounds (both networks, every ReLU's triangle, the difference
+    // facts; COIN-OR CLP proposes the multipliers, the bound is their
+    // weak-duality certificate in interval arithmetic; see "Linear program"
+    // above). The candidates become the program's maximizers. Costs one LP
+    // solve per bound; not for networks with ReLU6 (the option is ignored).
+    bool lp = false;
+    bool lp_drop_column_term_for_test = false;  // negative control only: the certificate without its column term
     // ReLU splits (branch and bound on neurons): the bounds hold for the x
     // of the box that satisfy all of them (see "ReLU splits" above).
     std::vector<relu_split> splits;
