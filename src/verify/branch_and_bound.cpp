@@ -128,6 +128,7 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
         lo.splits = w.splits;
         lo.relu_candidate = relu_splitting;
         lo.lp = opt.lp;
+        lo.lp_magnitude_only = true;  // only the magnitude of w.output is read
         return pass.bounds(w.box, lo);
     };
 

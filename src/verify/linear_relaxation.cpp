@@ -1230,8 +1230,8 @@ box_bounds linear_relaxation::bounds_under_splits(linrelax::context& ctx, const 
     std::vector<lp_outcome> lp;
     if (opt.lp && !goals.empty()) {
         std::vector<lp_goal> lp_goals;
-        for (const objective& g : goals) lp_goals.push_back({g.k, g.cd});
-        lp = lp_upper(box, theta, prepared_->plans, state, last, lp_goals, opt.lp_drop_column_term_for_test);
+        for (std::size_t g = 0; g < goals.size(); ++g) lp_goals.push_back({goals[g].k, goals[g].cd, back[g].bound});
+        lp = lp_upper(box, theta, prepared_->plans, state, last, lp_goals, opt.lp_magnitude_only, opt.lp_drop_column_term_for_test);
         if (!lp.empty() && lp[0].infeasible) {
             if (ctx.first_split_node != npos) throw infeasible_subdomain{};
             throw core::unsound_error("linear relaxation pass: the linear program over the pass's certified bounds is infeasible "
@@ -1248,7 +1248,8 @@ box_bounds linear_relaxation::bounds_under_splits(linrelax::context& ctx, const 
         upper_const[k] = out.c(k, dU)[ctx.n];
         const lp_outcome* lp_side = nullptr;  // the program of the side with the larger bound
         if (opt.backward && (opt.output == linear_options::npos || opt.output == k)) {
-            if (!lp.empty() && lp[g].bounded && lp[g + 1].bounded) lp_side = std::fabs(lp[g].bound) >= std::fabs(lp[g + 1].bound) ? &lp[g] : &lp[g + 1];
+            if (!lp.empty() && (lp[g].bounded || lp[g + 1].bounded))
+                lp_side = !lp[g + 1].bounded || (lp[g].bounded && std::fabs(lp[g].bound) >= std::fabs(lp[g + 1].bound)) ? &lp[g] : &lp[g + 1];
             if (lp_side && lp_side->has_split && k == opt.output) lp_candidate = lp_side;
             const auto& up_side = back[g++];
             const auto& low_side = back[g++];

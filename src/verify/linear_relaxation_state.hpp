@@ -105,6 +105,12 @@ inline line lower_chord_in_d(double l, double u) {
 struct lp_goal {
     std::size_t k = 0;  // output element
     double sign = 1;    // maximize sign * d_k
+    // Magnitude only: goals 2i and 2i + 1 are the two sides of one output,
+    // `known` each side's bound before the program. The side with the larger
+    // known bound is solved first; the other is skipped (not bounded) when
+    // its known bound is at most the first's certified one, because
+    // max(|lower|, |upper|) is then decided.
+    double known = inf;
 };
 struct lp_outcome {
     bool bounded = false;     // bound holds (certified)
@@ -121,6 +127,6 @@ struct lp_outcome {
 // drop_column_term_for_test: the negative control (an unsound certificate).
 std::vector<lp_outcome> lp_upper(const input_box& box, const net::network& theta, const std::vector<node_plan>& plans,
                                  const std::function<const node_state&(std::size_t)>& state, std::size_t last,
-                                 const std::vector<lp_goal>& goals, bool drop_column_term_for_test = false);
+                                 const std::vector<lp_goal>& goals, bool magnitude_only = false, bool drop_column_term_for_test = false);
 
 }  // namespace qbound::verify::linrelax

@@ -6,6 +6,7 @@
 #include "qbound/arith/interval_double.hpp"
 
 #include <coin/ClpSimplex.hpp>
+#include <coin/CoinError.hpp>
 #include <coin/CoinPackedMatrix.hpp>
 
 #include <algorithm>
@@ -142,7 +143,7 @@ void difference_rows(program& p, int in0, int in1, int out0, int out1, double dl
 
 std::vector<lp_outcome> lp_upper(const input_box& box, const net::network& theta, const std::vector<node_plan>& plans,
                                  const std::function<const node_state&(std::size_t)>& state, std::size_t last,
-                                 const std::vector<lp_goal>& goals, bool drop_column_term_for_test) {
+                                 const std::vector<lp_goal>& goals, bool magnitude_only, bool drop_column_term_for_test) {
     const auto& nodes = theta.nodes();
     for (std::size_t i = 1; i <= last; ++i)
         if (plans[i].kind == record_kind::constant || plans[i].kind == record_kind::none) return {};
@@ -284,20 +285,38 @@ std::vector<lp_outcome> lp_upper(const input_box& box, const net::network& theta
     m.setLogLevel(0);
     p.load(m);
     m.setOptimizationDirection(-1);  // maximize
+    // A count, not a time: badly scaled programs (weights 2^+-40) can make the
+    // simplex cycle. A stopped solve's multipliers still give a valid certificate.
+    m.setMaximumIterations(static_cast<int>(std::min<std::size_t>(3 * (p.rows() + p.columns()) + 100, 1'000'000)));
     std::vector<double> y(p.rows());
-    for (std::size_t g = 0; g < goals.size(); ++g) {
+    // The order of the solves (magnitude only: per pair, the side with the larger known bound first).
+    std::vector<std::size_t> order(goals.size());
+    for (std::size_t g = 0; g < goals.size(); ++g) order[g] = g;
+    if (magnitude_only)
+        for (std::size_t g = 0; g + 1 < goals.size(); g += 2)
+            if (goals[g + 1].known > goals[g].known) std::swap(order[g], order[g + 1]);
+    for (std::size_t step = 0; step < order.size(); ++step) {
+        const std::size_t g = order[step];
+        if (magnitude_only && step % 2 == 1) {
+            const lp_outcome& first = out[order[step - 1]];
+            if (first.bounded && goals[g].known <= first.bound) continue;
+        }
         const std::size_t k = goals[g].k;
         const int c1 = cols[1][last][k], c0 = cols[0][last][k];
         std::vector<std::pair<int, double>> c;
         if (c0 != c1) c = {{c1, goals[g].sign}, {c0, -goals[g].sign}};
         for (std::size_t j = 0; j < p.columns(); ++j) m.setObjectiveCoefficient(static_cast<int>(j), 0.0);
         for (const auto& [j, a] : c) m.setObjectiveCoefficient(j, a);
-        if (g == 0)
-            m.dual();
-        else
-            m.primal(1);  // the previous basis stays feasible: warm start
+        try {
+            if (step == 0)
+                m.dual();
+            else
+                m.primal(1);  // the previous basis stays feasible: warm start
+        } catch (const CoinError&) {
+            return out;  // the solver gave up: the goals not yet bounded keep the pass's bounds
+        }
         lp_outcome& r = out[g];
-        if (m.status() == 0) {
+        if (m.status() == 0 || (m.status() == 3 && m.dualRowSolution())) {
             const double* dual = m.dualRowSolution();
             double best = inf, best_sign = 1;
             for (double sign : {1.0, -1.0}) {

@@ -3,7 +3,8 @@
 // ReLU splits, every exact difference (rational arithmetic) at a point of
 // the box that satisfies the splits lies in the certified bounds, a result
 // marked infeasible has no such point, and the bounds are never looser
-// than the pass's own. On a campaign pair the program is strictly tighter
+// than the pass's own; solving only the side that decides each output's
+// magnitude gives the same magnitudes. On a campaign pair the program is strictly tighter
 // and its maximizer (box_bounds::more_candidates) is a good lower-side point. Negative control: the
 // certificate without its column term (trusting the solver's reduced costs
 // to vanish) is refuted by exact differences at the program's own
@@ -40,10 +41,11 @@ rational exact_difference(const net::network& theta, const net::network& quant, 
 TEST_CASE("the linear program's bounds contain every exact difference of the split part of the box", "[verify]") {
     const std::uint64_t seed = test::property_seed();
     testing::operand_generator gen(seed);
-    const std::size_t cases = std::max<std::size_t>(test::property_cases(80), 40);
+    const std::size_t cases = std::max<std::size_t>(test::property_cases(60), 40);
     std::size_t inside = 0, tighter = 0, infeasible = 0;
     for (std::size_t c = 0; c < cases; ++c) {
-        const int kind = static_cast<int>(gen.uniform_int(1, 3));  // MLP, max-pool CNN, every kind but ReLU6
+        // MLP, max-pool CNN, and (a fifth of the cases: its programs are large) every kind but ReLU6.
+        const int kind = gen.chance(0.2) ? 3 : static_cast<int>(gen.uniform_int(1, 2));
         const bool adversarial = gen.chance(0.25);
         const auto [theta, quant] = test::drawn_pair(gen, kind, adversarial);
         const std::size_t d = theta.input_shape().size();
@@ -87,6 +89,23 @@ TEST_CASE("the linear program's bounds contain every exact difference of the spl
             }
         }
         tighter += strictly;
+        // Solving only the side that decides each output's magnitude gives the same magnitudes
+        // (up to the solver's tolerance: the solves may come in another order). On weights
+        // scaled by 2^+-40 the solver's multipliers depend on that order (either may be the
+        // tighter certificate), so there only containment is checked.
+        if (c % 3 == 0 && kind != 3) {
+            opt.lp_magnitude_only = true;
+            const auto half = verify::linear_difference_bounds(theta, quant, box, opt);
+            REQUIRE_FALSE(half.infeasible);
+            for (std::size_t k = 0; k < b.lower.size(); ++k) {
+                REQUIRE(half.upper[k] <= pass.upper[k]);
+                REQUIRE(half.lower[k] >= pass.lower[k]);
+                INFO("half " << half.magnitude(k) << " full " << b.magnitude(k) << " pass " << pass.magnitude(k));
+                if (!adversarial) CHECK(std::fabs(half.magnitude(k) - b.magnitude(k)) <= 1e-6 * b.magnitude(k) + 1e-300);
+            }
+            const test::tally th = test::check_points(theta, quant, box, half, opt.splits, gen, 8);
+            REQUIRE(th.bad_inside == 0);
+        }
         if (b.has_relu_candidate) {
             REQUIRE(theta.at(b.relu_candidate.node).kind == net::op::relu);
             REQUIRE(b.relu_candidate.element < theta.at(b.relu_candidate.node).output.size());

@@ -169,6 +169,12 @@ struct linear_options {
     // above). The candidates become the program's maximizers. Costs one LP
     // solve per bound; not for networks with ReLU6 (the option is ignored).
     bool lp = false;
+    // With lp: solve only what decides each bounded output's magnitude
+    // max(|lower|, |upper|) (box_bounds::magnitude): the side whose backward
+    // bound is larger first, the other only when its backward bound exceeds
+    // the first's program bound (else that side keeps its backward bound).
+    // The magnitudes are those of the full program; about half the solves.
+    bool lp_magnitude_only = false;
     bool lp_drop_column_term_for_test = false;  // negative control only: the certificate without its column term
     // ReLU splits (branch and bound on neurons): the bounds hold for the x
     // of the box that satisfy all of them (see "ReLU splits" above).
