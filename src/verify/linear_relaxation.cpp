@@ -89,6 +89,7 @@ struct context {
     std::size_t first_split_node = static_cast<std::size_t>(-1);
     std::vector<constraint>* constraints = nullptr;       // the splits' constraints, as the walk reaches them
     bool relu_candidate = false;                          // score ReLU elements (linear_options::relu_candidate)
+    bool keep_pre_activations = false;                    // fill node_state::pre (the linear program reads it)
 
     // An empty intersection at `node`: a bug before the first split node,
     // an empty subdomain at or after it.
@@ -1040,9 +1041,9 @@ struct linear_walk {
             }
         interval_bounds fused;
         for (auto* v : {&fused.zlo, &fused.zhi, &fused.dlo, &fused.dhi}) v->resize(x.elements);
-        s.pre.resize(6 * x.elements);
+        if (ctx.keep_pre_activations) s.pre.resize(6 * x.elements);
         for (std::size_t e = 0; e < x.elements; ++e) {
-            std::copy_n(std::array{zl[e], zu[e], ql[e], qu[e], dl[e], du[e]}.begin(), 6, s.pre.begin() + 6 * e);
+            if (ctx.keep_pre_activations) std::copy_n(std::array{zl[e], zu[e], ql[e], qu[e], dl[e], du[e]}.begin(), 6, s.pre.begin() + 6 * e);
             interval_relu(zl[e], zu[e], ql[e], qu[e], dl[e], du[e], fused, e);
             const auto lines = relu_lines(zl[e], zu[e], ql[e], qu[e], dl[e], du[e], zl_before_split[e], split[e] != 0);
             if (ctx.relu_candidate) {
@@ -1166,6 +1167,7 @@ box_bounds linear_relaxation::bounds(const input_box& box, const linear_options&
     }
     ctx.mass = mass;
     ctx.relu_candidate = opt.relu_candidate;
+    ctx.keep_pre_activations = opt.lp;
     std::vector<constraint> constraints;
     if (!opt.splits.empty()) {
         ctx.splits = &opt.splits;

@@ -58,7 +58,7 @@ struct node_state {
     std::vector<double> loss;                   // relu: per line, an estimate of its largest gap to the function (split scores)
     std::vector<unsigned char> unstable;        // relu: bit 0 z, bit 1 z + d unstable over the box (under the splits)
     std::vector<std::size_t> source;            // select (max pool): per line, the input element it reads
-    std::vector<double> pre;                    // relu: per element zl, zu, ql, qu, dl, du of its input, as the relaxation used them
+    std::vector<double> pre;                    // relu, only when linear_options::lp: per element zl, zu, ql, qu, dl, du of its input, as the relaxation used them
 
     void allocate(std::size_t e, std::size_t n_plus_1) {
         elements = e;

@@ -119,9 +119,6 @@ private:
     long owner_ = -1;
 };
 
-double add_up(double a, double b) { return (arith::interval_double(a) + arith::interval_double(b)).upper(); }
-double add_down(double a, double b) { return (arith::interval_double(a) + arith::interval_double(b)).lower(); }
-
 // The rows of relu(z + d) - relu(z) (= out1 - out0) against d = in1 - in0 on [dl, du]:
 // below max(0, d) and above min(0, d), each by its chord when d's sign is not known.
 void difference_rows(program& p, int in0, int in1, int out0, int out1, double dl, double du) {
@@ -164,8 +161,9 @@ std::vector<lp_outcome> lp_upper(const input_box& box, const net::network& theta
         const net::node& nd = nodes[i];
         const std::size_t E = s.elements;
         cols[0][i].resize(E), cols[1][i].resize(E);
-        const auto q_lo = [&](std::size_t e) { return add_down(s.zlo[e], s.dlo[e]); };
-        const auto q_hi = [&](std::size_t e) { return add_up(s.zhi[e], s.dhi[e]); };
+        // The pass's certified range of element e in network t (theta' as z + d).
+        const auto pass_lo = [&](int t, std::size_t e) { return t == 0 ? s.zlo[e] : down(s.zlo[e] + s.dlo[e]); };
+        const auto pass_hi = [&](int t, std::size_t e) { return t == 0 ? s.zhi[e] : up(s.zhi[e] + s.dhi[e]); };
         if (plan.kind == record_kind::affine) {
             for (std::size_t o = 0; o < E; ++o) {
                 const std::size_t b = plan.start[o], e = plan.start[o + 1];
@@ -176,17 +174,14 @@ std::vector<lp_outcome> lp_upper(const input_box& box, const net::network& theta
                     const auto input_col = [&](const tap& x) { return cols[t][nd.inputs[x.slot]][x.idx]; };
                     if (copy) {
                         cols[t][i][o] = input_col(first);
-                        if (t == 0)
-                            p.tighten(cols[t][i][o], s.zlo[o], s.zhi[o]);
-                        else
-                            p.tighten(cols[t][i][o], q_lo(o), q_hi(o));
+                        p.tighten(cols[t][i][o], pass_lo(t, o), pass_hi(t, o));
                         continue;
                     }
-                    const int v = t == 0 ? p.column(s.zlo[o], s.zhi[o]) : p.column(q_lo(o), q_hi(o));
+                    const int v = p.column(pass_lo(t, o), pass_hi(t, o));
                     cols[t][i][o] = v;
                     // v - sum w x = b + err, |err| <= radius (inexact weights and constants).
                     double radius = plan.rbz[o];
-                    if (t == 1) radius = add_up(radius, plan.rbd[o]);
+                    if (t == 1) radius = up(radius + plan.rbd[o]);
                     p.term(v, 1.0);
                     for (std::size_t k = b; k < e; ++k) {
                         const tap& x = plan.taps[k];
@@ -194,12 +189,12 @@ std::vector<lp_outcome> lp_upper(const input_box& box, const net::network& theta
                         p.term(c, -(t == 0 ? x.w : x.wq));
                         if (x.r != 0) {
                             const double m = std::max(std::fabs(p.lo(c)), std::fabs(p.hi(c)));
-                            radius = add_up(radius, (arith::interval_double(x.r) * arith::interval_double(m)).upper());
+                            radius = up(radius + up(x.r * m));
                         }
                     }
                     double lo = plan.bz[o], hi = plan.bz[o];
-                    if (t == 1) lo = add_down(lo, plan.bd[o]), hi = add_up(hi, plan.bd[o]);
-                    p.end_row(add_down(lo, -radius), add_up(hi, radius));
+                    if (t == 1) lo = down(lo + plan.bd[o]), hi = up(hi + plan.bd[o]);
+                    p.end_row(down(lo - radius), up(hi + radius));
                 }
                 couple(cols[0][i][o], cols[1][i][o], s.dlo[o], s.dhi[o]);
             }
@@ -221,7 +216,7 @@ std::vector<lp_outcome> lp_upper(const input_box& box, const net::network& theta
                         unstable = true;
                         p.set_owner(static_cast<long>(owners.size()));
                         owners.push_back({i, e, t == 1, false});
-                        out[t] = p.column(0.0, t == 0 ? s.zhi[e] : q_hi(e));
+                        out[t] = p.column(0.0, pass_hi(t, e));
                         p.tighten(out[t], 0.0, u);
                         const line c = upper_chord(l, u);
                         p.row({{out[t], 1}, {in, -1}}, 0, inf);            // relu(z) >= z
@@ -256,20 +251,17 @@ std::vector<lp_outcome> lp_upper(const input_box& box, const net::network& theta
                         continue;
                     }
                     const int v = p.column(L, U);
-                    if (t == 0)
-                        p.tighten(v, s.zlo[o], s.zhi[o]);
-                    else
-                        p.tighten(v, q_lo(o), q_hi(o));
+                    p.tighten(v, pass_lo(t, o), pass_hi(t, o));
                     cols[t][i][o] = v;
                     // max >= every tap; max <= L + sum (tap - its lower bound).
-                    arith::interval_double rhs(L);
+                    double rhs = L;
                     for (int c : live) {
                         p.row({{v, 1}, {c, -1}}, 0, inf);
-                        rhs -= arith::interval_double(p.lo(c));
+                        rhs = up(rhs - p.lo(c));
                     }
                     p.term(v, 1.0);
                     for (int c : live) p.term(c, -1.0);
-                    p.end_row(-inf, rhs.upper());
+                    p.end_row(-inf, std::isnan(rhs) ? inf : rhs);  // -inf - -inf: no row
                 }
                 couple(cols[0][i][o], cols[1][i][o], s.dlo[o], s.dhi[o]);
             });
@@ -311,7 +303,7 @@ std::vector<lp_outcome> lp_upper(const input_box& box, const net::network& theta
             if (step == 0)
                 m.dual();
             else
-                m.primal(1);  // the previous basis stays feasible: warm start
+                m.primal();  // warm start from the previous basis (it stays primal feasible: only the objective changed)
         } catch (const CoinError&) {
             return out;  // the solver gave up: the goals not yet bounded keep the pass's bounds
         }

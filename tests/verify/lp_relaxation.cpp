@@ -29,14 +29,7 @@
 using namespace qbound;
 using arith::rational;
 
-namespace {
-
-rational exact_difference(const net::network& theta, const net::network& quant, const std::vector<double>& x, std::size_t k) {
-    const auto v = net::input_from_doubles<rational>(x);
-    return net::forward<rational>(quant, v)[k] - net::forward<rational>(theta, v)[k];
-}
-
-}  // namespace
+using test::exact_difference;
 
 TEST_CASE("the linear program's bounds contain every exact difference of the split part of the box", "[verify]") {
     const std::uint64_t seed = test::property_seed();
@@ -190,22 +183,6 @@ TEST_CASE("branch and bound with ReLU splitting and the linear program brackets 
             REQUIRE(r.outputs[k].upper == r2.outputs[k].upper);
             REQUIRE(r.outputs[k].lower == r2.outputs[k].lower);
         }
-        for (std::size_t p = 0; p < 40; ++p) {
-            const auto x = test::box_point(gen, box, p % 2 == 0);
-            const auto y = net::forward<rational>(theta, x), yq = net::forward<rational>(quant, x);
-            for (std::size_t k = 0; k < y.size(); ++k) {
-                rational diff = yq[k] - y[k];
-                if (diff < 0) diff = -diff;
-                REQUIRE(diff <= rational(r.outputs[k].upper));
-            }
-        }
-        for (std::size_t k = 0; k < r.outputs.size(); ++k) {
-            const auto& o_k = r.outputs[k];
-            REQUIRE(o_k.lower <= o_k.upper);
-            if (o_k.best_x.empty()) continue;
-            rational diff = exact_difference(theta, quant, o_k.best_x, k);
-            if (diff < 0) diff = -diff;
-            REQUIRE(rational(o_k.lower) <= diff);
-        }
+        test::require_bracket(theta, quant, box, r, gen);
     }
 }

@@ -1,15 +1,19 @@
 #pragma once
 // Shared by the tests of ReLU splits and of the linear program
 // (relu_splits.cpp, lp_relaxation.cpp): random network pairs, random
-// splits, and the exact check of a box's bounds at points that satisfy the
-// splits (or not).
+// splits, the exact check of a box's bounds at points that satisfy the
+// splits (or not), and the exact check of a branch and bound's per-output
+// brackets.
 #include "qbound/arith/rational.hpp"
 #include "qbound/net/forward.hpp"
 #include "qbound/net/init.hpp"
 #include "qbound/net/zoo.hpp"
 #include "qbound/verify/box_bounds.hpp"
+#include "qbound/verify/branch_and_bound.hpp"
 
 #include "verify/pair_builders.hpp"
+
+#include <catch2/catch.hpp>
 
 #include <cmath>
 #include <utility>
@@ -100,5 +104,36 @@ inline tally check_points(const net::network& theta, const net::network& quant, 
     return t;
 }
 
+// Exact signed difference of output k at a double point.
+inline rational exact_difference(const net::network& theta, const net::network& quant, const std::vector<double>& x, std::size_t k) {
+    const auto v = net::input_from_doubles<rational>(x);
+    return net::forward<rational>(quant, v)[k] - net::forward<rational>(theta, v)[k];
+}
+
+// A branch and bound's per-output brackets over one box, against exact
+// rationals: at `points` points of the box (vertices and random points
+// alternately) every |d_k| stays at or below output k's upper, and each
+// certified lower holds at its own point.
+inline void require_bracket(const net::network& theta, const net::network& quant, const verify::input_box& box,
+                            const verify::per_output_result& r, testing::operand_generator& gen, std::size_t points = 40) {
+    for (std::size_t p = 0; p < points; ++p) {
+        const auto x = test::box_point(gen, box, p % 2 == 0);
+        const auto y = net::forward<rational>(theta, x), yq = net::forward<rational>(quant, x);
+        REQUIRE(y.size() == r.outputs.size());
+        for (std::size_t k = 0; k < y.size(); ++k) {
+            rational diff = yq[k] - y[k];
+            if (diff < 0) diff = -diff;
+            REQUIRE(diff <= rational(r.outputs[k].upper));
+        }
+    }
+    for (std::size_t k = 0; k < r.outputs.size(); ++k) {
+        const auto& o_k = r.outputs[k];
+        REQUIRE(o_k.lower <= o_k.upper);
+        if (o_k.best_x.empty()) continue;
+        rational diff = exact_difference(theta, quant, o_k.best_x, k);
+        if (diff < 0) diff = -diff;
+        REQUIRE(rational(o_k.lower) <= diff);
+    }
+}
 
 }  // namespace qbound::test
