@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
             const auto t0 = std::chrono::steady_clock::now();
             const auto p = bounds::collect_ingredients(theta, quant, 1);
             const auto t1 = std::chrono::steady_clock::now();
-            const auto all = bounds::compute_bounds(p, theta, quant);
+            const auto all = bounds::compute_bounds(p, theta);
             const auto t2 = std::chrono::steady_clock::now();
             count = all.size();
             ingredients_s.push_back(std::chrono::duration<double>(t1 - t0).count());

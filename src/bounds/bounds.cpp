@@ -416,13 +416,12 @@ std::vector<bound_result> evaluate_all(const pair_ingredients& p, const net::net
 
 }  // namespace
 
-std::vector<bound_result> compute_bounds(const pair_ingredients& p, const net::network& theta, const net::network&,
-                                         const bound_options& opt) {
+std::vector<bound_result> compute_bounds(const pair_ingredients& p, const net::network& theta, const bound_options& opt) {
     return evaluate_all(p, theta, opt);  // one evaluation: value and value_lower are the two ends of one range
 }
 
 std::vector<bound_result> compute_bounds(const net::network& theta, const net::network& quant, const bound_options& opt) {
-    return compute_bounds(collect_ingredients(theta, quant, opt.D), theta, quant, opt);
+    return compute_bounds(collect_ingredients(theta, quant, opt.D), theta, opt);
 }
 
 const bound_result& find(const std::vector<bound_result>& results, const variant_key& key) {

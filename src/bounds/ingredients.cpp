@@ -21,30 +21,35 @@ std::string node_label(const net::network& m, std::size_t i) {
     return "node " + std::to_string(i) + " '" + n.name + "' (" + std::string(net::to_string(n.kind)) + ")";
 }
 
+// Node i of theta (a, in network m) against node i of theta' (b).
+void check_same_node(const net::network& m, std::size_t i, const net::node& x, const net::node& y, const std::string& pair) {
+    const bool same = x.kind == y.kind && x.inputs == y.inputs && x.output == y.output && x.main_path == y.main_path &&
+                      x.in_features == y.in_features && x.out_features == y.out_features &&
+                      x.weight.size() == y.weight.size() && x.bias.size() == y.bias.size() &&
+                      x.conv.kernel_h == y.conv.kernel_h && x.conv.kernel_w == y.conv.kernel_w &&
+                      x.conv.stride == y.conv.stride && x.conv.padding == y.conv.padding &&
+                      x.conv.dilation == y.conv.dilation && x.conv.groups == y.conv.groups &&
+                      x.pool.kernel == y.pool.kernel && x.pool.stride == y.pool.stride &&
+                      x.pool.padding == y.pool.padding && x.pool.count_include_pad == y.pool.count_include_pad;
+    if (!same) throw net::model_error(pair + " do not have the same architecture at " + node_label(m, i) + " (theta' node '" + y.name + "')");
+    if (x.kind == net::op::normalize &&
+        (x.norm_mean != y.norm_mean || x.norm_scale != y.norm_scale || x.norm_divisor != y.norm_divisor || x.norm_offset != y.norm_offset))
+        throw net::model_error(node_label(m, i) + ": the input normalization differs between the two networks (it is not quantized)");
+}
+
 void check_same_architecture(const net::network& a, const net::network& b) {
     const std::string pair = "networks '" + a.name() + "' and '" + b.name() + "'";
     if (!a.has_weights() || !b.has_weights()) throw net::model_error("bounds need weights: " + pair + " include a shape-only network");
     if (a.nodes().size() != b.nodes().size())
         throw net::model_error(pair + " do not have the same architecture: " + std::to_string(a.nodes().size()) + " vs " +
                                std::to_string(b.nodes().size()) + " nodes");
-    for (std::size_t i = 0; i < a.nodes().size(); ++i) {
-        const auto &x = a.at(i), &y = b.at(i);
-        const bool same = x.kind == y.kind && x.inputs == y.inputs && x.output == y.output && x.main_path == y.main_path &&
-                          x.in_features == y.in_features && x.out_features == y.out_features &&
-                          x.weight.size() == y.weight.size() && x.bias.size() == y.bias.size() &&
-                          x.conv.kernel_h == y.conv.kernel_h && x.conv.kernel_w == y.conv.kernel_w &&
-                          x.conv.stride == y.conv.stride && x.conv.padding == y.conv.padding &&
-                          x.conv.dilation == y.conv.dilation && x.conv.groups == y.conv.groups &&
-                          x.pool.kernel == y.pool.kernel && x.pool.stride == y.pool.stride &&
-                          x.pool.padding == y.pool.padding && x.pool.count_include_pad == y.pool.count_include_pad;
-        if (!same) throw net::model_error(pair + " do not have the same architecture at " + node_label(a, i) + " vs " + node_label(b, i));
-        if (x.kind == net::op::batch_norm)
-            throw net::model_error(node_label(a, i) + ": fold batch norm into the preceding layer before computing bounds");
-        if (x.kind == net::op::normalize &&
-            (x.norm_mean != y.norm_mean || x.norm_scale != y.norm_scale || x.norm_divisor != y.norm_divisor ||
-             x.norm_offset != y.norm_offset))
-            throw net::model_error(node_label(a, i) + ": the input normalization differs between the two networks (it is not quantized)");
-    }
+    for (std::size_t i = 0; i < a.nodes().size(); ++i) check_same_node(a, i, a.at(i), b.at(i), pair);
+}
+
+void check_batch_norm_folded(const net::network& m) {
+    for (std::size_t i = 0; i < m.nodes().size(); ++i)
+        if (m.at(i).kind == net::op::batch_norm)
+            throw net::model_error(node_label(m, i) + ": fold batch norm into the preceding layer before computing bounds");
 }
 
 // Along one axis, the range of kernel taps [first, last] inside the input
@@ -160,55 +165,118 @@ rational normalized_input_bound(const net::network& m, const rational& D, bool& 
 
 }  // namespace
 
-pair_ingredients collect_ingredients(const net::network& theta, const net::network& quant, const rational& D) {
-    if (D < 0) throw core::invalid_argument("the input bound D must be >= 0");
-    check_same_architecture(theta, quant);
-    net::check_finite_weights(theta);
-    net::check_finite_weights(quant);
-    const net::architecture arch = net::describe_architecture(theta);
+namespace {
 
+// Everything but the layers.
+pair_ingredients pair_header(const net::network& theta, const std::string& quantized_name, const rational& D, const net::architecture& arch) {
+    if (D < 0) throw core::invalid_argument("the input bound D must be >= 0");
     pair_ingredients p;
     p.original_name = theta.name();
-    p.quantized_name = quant.name();
+    p.quantized_name = quantized_name;
     p.D = D;
     p.D_effective = normalized_input_bound(theta, D, p.has_input_normalization);
     p.depth = arch.depth;
     p.width = std::max(arch.input.size(), arch.largest_feature_map);
     p.has_residual = arch.has_residual;
     p.has_pooling = arch.has_pooling;
+    return p;
+}
 
-    for (const auto& info : arch.layers) {
-        const net::node& a = theta.at(info.node_index);
-        const net::node& b = quant.at(info.node_index);
-        const net::shape3& in = theta.at(a.inputs.at(0)).output;
-        layer_ingredients l;
-        l.node = info.node_index;
-        l.name = info.name;
-        l.kind = info.kind;
-        l.depth = info.depth;
-        l.main_path = info.main_path;
-        l.n_in = info.n_in;
-        l.n_out = info.n_out;
-        l.kernel_h = info.kernel_h;
-        l.kernel_w = info.kernel_w;
-        l.channels_in = info.channels_in;
-        l.groups = info.groups;
-        l.dense_count = info.dense_count - 1;
-        l.group_count = info.group_count - 1;
-        l.row_nonzeros = info.max_row_nonzeros;
-        fill_side(l, a, in, original);
-        fill_side(l, b, in, quantized);
-        l.delta_weight = arith::exact_max_abs_difference(a.weight, b.weight, "weight");
-        l.delta_bias = arith::exact_max_abs_difference(a.bias, b.bias, "bias");
-        p.has_biases = p.has_biases || std::any_of(a.bias.begin(), a.bias.end(), [](double v) { return v != 0; }) ||
-                       std::any_of(b.bias.begin(), b.bias.end(), [](double v) { return v != 0; });
+// One affine layer: node a of theta against node b of theta'.
+layer_ingredients layer_of(const net::network& theta, const net::affine_layer_info& info, const net::node& b) {
+    const net::node& a = theta.at(info.node_index);
+    const net::shape3& in = theta.at(a.inputs.at(0)).output;
+    layer_ingredients l;
+    l.node = info.node_index;
+    l.name = info.name;
+    l.kind = info.kind;
+    l.depth = info.depth;
+    l.main_path = info.main_path;
+    l.n_in = info.n_in;
+    l.n_out = info.n_out;
+    l.kernel_h = info.kernel_h;
+    l.kernel_w = info.kernel_w;
+    l.channels_in = info.channels_in;
+    l.groups = info.groups;
+    l.dense_count = info.dense_count - 1;
+    l.group_count = info.group_count - 1;
+    l.row_nonzeros = info.max_row_nonzeros;
+    fill_side(l, a, in, original);
+    fill_side(l, b, in, quantized);
+    l.delta_weight = arith::exact_max_abs_difference(a.weight, b.weight, "weight");
+    l.delta_bias = arith::exact_max_abs_difference(a.bias, b.bias, "bias");
+    return l;
+}
+
+// Appends the layers (in the architecture's order) and their pair-wide facts.
+void add_layers(pair_ingredients& p, std::vector<layer_ingredients> layers) {
+    const auto nonzero = [](const std::vector<rational>& v) { return std::any_of(v.begin(), v.end(), [](const rational& x) { return x != 0; }); };
+    for (auto& l : layers) {
+        p.has_biases = p.has_biases || nonzero(l.channel_abs_bias[original]) || nonzero(l.channel_abs_bias[quantized]);
         p.biases_changed = p.biases_changed || l.delta_bias != 0;
         p.max_weight_change = arith::max(p.max_weight_change, l.delta_weight);
         p.max_change = arith::max(p.max_change, arith::max(l.delta_weight, l.delta_bias));
         if (l.main_path) p.main_path.push_back(p.layers.size());
         p.layers.push_back(std::move(l));
     }
+}
+
+}  // namespace
+
+pair_ingredients collect_ingredients(const net::network& theta, const net::network& quant, const rational& D) {
+    if (D < 0) throw core::invalid_argument("the input bound D must be >= 0");
+    check_batch_norm_folded(theta);
+    check_same_architecture(theta, quant);
+    net::check_finite_weights(theta);
+    net::check_finite_weights(quant);
+    const net::architecture arch = net::describe_architecture(theta);
+    pair_ingredients p = pair_header(theta, quant.name(), D, arch);
+    std::vector<layer_ingredients> layers;
+    for (const auto& info : arch.layers) layers.push_back(layer_of(theta, info, quant.at(info.node_index)));
+    add_layers(p, std::move(layers));
     return p;
+}
+
+pair_ingredients collect_ingredients(const net::network& theta, const std::string& quantized_name, const quantized_layer_source& source,
+                                     const rational& D) {
+    if (D < 0) throw core::invalid_argument("the input bound D must be >= 0");
+    if (!theta.has_weights()) throw net::model_error("bounds need weights: network '" + theta.name() + "' is shape-only");
+    check_batch_norm_folded(theta);
+    net::check_finite_weights(theta);
+    const net::architecture arch = net::describe_architecture(theta);
+    pair_ingredients p = pair_header(theta, quantized_name, D, arch);
+    std::vector<std::size_t> slot(theta.nodes().size(), arch.layers.size());
+    for (std::size_t k = 0; k < arch.layers.size(); ++k) slot[arch.layers[k].node_index] = k;
+    std::vector<layer_ingredients> layers(arch.layers.size());
+    std::vector<bool> seen(arch.layers.size(), false);
+    const std::string pair = "networks '" + theta.name() + "' and '" + quantized_name + "'";
+    source([&](std::size_t i, const net::node& b) {
+        if (i >= slot.size() || slot[i] == arch.layers.size())
+            throw net::model_error(pair + ": theta' gave node " + std::to_string(i) + ", which is not an affine layer of theta");
+        if (seen[slot[i]]) throw net::model_error(pair + ": theta' gave " + node_label(theta, i) + " twice");
+        check_same_node(theta, i, theta.at(i), b, pair);
+        net::check_finite_weights(quantized_name, b);
+        layers[slot[i]] = layer_of(theta, arch.layers[slot[i]], b);
+        seen[slot[i]] = true;
+    });
+    for (std::size_t k = 0; k < seen.size(); ++k)
+        if (!seen[k]) throw net::model_error(pair + ": theta' gave no " + node_label(theta, arch.layers[k].node_index));
+    add_layers(p, std::move(layers));
+    return p;
+}
+
+pair_ingredients collect_ingredients(const net::network& theta, const quant::options& opt, const rational& D) {
+    if (opt.kind == quant::method::adaround) {
+        quant::options whole = opt;
+        whole.keep_codes = false;
+        return collect_ingredients(theta, quant::quantize(theta, whole).network, D);
+    }
+    return collect_ingredients(
+        theta, theta.name(),
+        [&](const quantized_layer_visit& visit) {
+            quant::quantize_each(theta, opt, [&](std::size_t i, const net::node& quantized, const quant::layer_report&) { visit(i, quantized); });
+        },
+        D);
 }
 
 }  // namespace qbound::bounds

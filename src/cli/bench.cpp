@@ -38,8 +38,12 @@ int run_bench(const bench_options& opt) {
         fmt::print("{:<38} {:>12} {:>10}  {}\n", row.path, row.measured ? fmt::format("{:.4g}", row.seconds) : "-",
                    row.measured ? fmt::format("{:.2f}", row.seconds / r.plain) : "-", row.note);
     if (!opt.skip_memory)
-        fmt::print("\nResNet50 at {}: refined certified point enclosure at 250 bits {:.3g} s, peak memory (ru_maxrss of the child) {:.2f} GiB{}\n",
+        fmt::print("\nResNet50 at {}: refined certified point enclosure at 250 bits {:.3g} s, peak memory (the child's) {:.2f} GiB{}\n",
                    opt.resolution, mem.enclose_seconds, mem.peak_gib, mem.ok ? "" : " (child failed)");
+    if (r.bounds_memory.ok)
+        fmt::print("qbound bounds resnet50 (build, quantize, ingredients, every variant): peak memory {:.3f} GiB for {:.3f} GiB of weights "
+                   "(the child's)\n",
+                   r.bounds_memory.peak_bytes / (1 << 30), r.bounds_memory.weight_bytes / (1 << 30));
     if (!r.branch_and_bound.empty()) {
         fmt::print("\nBranch and bound, 5 inputs, 6 x 50 MLP pair (16-bit nearest copy), [-1, 1]^5, one thread:\n");
         for (const auto& b : r.branch_and_bound)

@@ -90,14 +90,15 @@ nlohmann::json ingredients_json(const bounds::pair_ingredients& p) {
 }  // namespace
 
 int run_bounds(const bounds_options& opt) {
-    const loaded_pair pair = load_pair(opt.pair);
+    const pair_source pair = load_pair_source(opt.pair);
     const loaded_model& theta = pair.theta;
-    const loaded_model& quant = pair.quantized;
     bounds::bound_options bopt;
     bopt.D = arith::parse_rational(opt.pair.D, "--D");
-    const std::string quant_described = quant.described;
-    const bounds::pair_ingredients p = bounds::collect_ingredients(theta.network, quant.network, bopt.D);
-    const auto all = bounds::compute_bounds(p, theta.network, quant.network, bopt);
+    const std::string quant_described = pair.against ? pair.against->described : pair.quantized_described;
+    // theta quantized: its layers streamed, one network in memory, not two.
+    const bounds::pair_ingredients p = pair.against ? bounds::collect_ingredients(theta.network, pair.against->network, bopt.D)
+                                                    : bounds::collect_ingredients(theta.network, pair.quantizer, bopt.D);
+    const auto all = bounds::compute_bounds(p, theta.network, bopt);
 
     if (opt.json) {
         nlohmann::json j;

@@ -12,7 +12,7 @@
 
 namespace qbound::cli {
 
-loaded_pair load_pair(const pair_options& opt) {
+pair_source load_pair_source(const pair_options& opt) {
     const arith::rational D = arith::parse_rational(opt.D, "--D");
     if (D < 0) throw core::invalid_argument("--D must be >= 0");
     const bool quantize = opt.against.empty();
@@ -25,15 +25,21 @@ loaded_pair load_pair(const pair_options& opt) {
     loaded_model theta = load_model_with_weights(opt.model, opt.resolution, opt.seed, opt.bias_std);
     if (!quantize) {
         loaded_model other = load_model_with_weights(opt.against, opt.resolution, opt.against_seed, opt.bias_std);
-        return {std::move(theta), std::move(other)};
+        return {std::move(theta), std::move(other), {}, {}};
     }
     qopt.keep_codes = false;  // the pair needs the network only
-    quant::result q = quant::quantize(theta.network, qopt);
-    const std::string described = fmt::format("theta quantized: {}, {}{}{}", quant::to_string(qopt.kind),
-                                              qopt.bits ? fmt::format("{} bits", *qopt.bits) : fmt::format("eta {}", *qopt.eta),
-                                              qopt.per_channel ? ", per channel" : ", per tensor",
-                                              qopt.quantize_biases ? ", biases quantized" : ", biases kept");
-    return {std::move(theta), loaded_model{std::move(q.network), described, false, {}}};
+    std::string described = fmt::format("theta quantized: {}, {}{}{}", quant::to_string(qopt.kind),
+                                        qopt.bits ? fmt::format("{} bits", *qopt.bits) : fmt::format("eta {}", *qopt.eta),
+                                        qopt.per_channel ? ", per channel" : ", per tensor",
+                                        qopt.quantize_biases ? ", biases quantized" : ", biases kept");
+    return {std::move(theta), std::nullopt, qopt, std::move(described)};
+}
+
+loaded_pair load_pair(const pair_options& opt) {
+    pair_source s = load_pair_source(opt);
+    if (s.against) return {std::move(s.theta), std::move(*s.against)};
+    quant::result q = quant::quantize(s.theta.network, s.quantizer);
+    return {std::move(s.theta), loaded_model{std::move(q.network), std::move(s.quantized_described), false, {}}};
 }
 
 void add_pair_options(CLI::App& cmd, pair_options& opt) {

@@ -3,6 +3,7 @@
 #include "qbound/experiments/models.hpp"
 #include "qbound/io/region.hpp"
 #include "qbound/net/network.hpp"
+#include "qbound/quant/quantize.hpp"
 #include "qbound/report/markdown.hpp"
 
 #include <CLI/CLI.hpp>
@@ -28,6 +29,16 @@ struct loaded_pair {
 };
 struct pair_options;
 loaded_pair load_pair(const pair_options& opt);
+// The same before quantizing: theta, and theta' either loaded (--against)
+// or as the quantizer that makes it from theta, for callers that stream
+// its layers (bounds: bounds::collect_ingredients from a quantizer).
+struct pair_source {
+    loaded_model theta;
+    std::optional<loaded_model> against;  // --against; empty: theta quantized by `quantizer`
+    quant::options quantizer;
+    std::string quantized_described;
+};
+pair_source load_pair_source(const pair_options& opt);
 // Registers the pair's options (model, --against, --D, --resolution, --seed,
 // --against-seed, --bias-std and the quantizer's) on a subcommand.
 void add_pair_options(CLI::App& cmd, pair_options& opt);

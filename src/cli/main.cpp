@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
     bench->add_option("--slow-runs", bench_opt.slow_runs, "Runs of the slow rows (default 1)")->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
     bench->add_flag("--no-ort", bench_opt.skip_ort, "Skip ONNX Runtime");
     bench->add_flag("--no-memory", bench_opt.skip_memory, "Skip the ResNet50 peak-memory run");
-    bench->add_flag("--no-bounds", bench_opt.skip_bounds, "Skip timing `qbound bounds resnet50` (quantize, ingredients, every variant)");
+    bench->add_flag("--no-bounds", bench_opt.skip_bounds, "Skip `qbound bounds resnet50` (its time: quantize, ingredients, every variant; its peak memory)");
     bench->add_option("--bab-nodes", bench_opt.bab_nodes, "Boxes per branch-and-bound rate measurement, one thread (default 2000; 0 skips)")
         ->check(CLI::Range(std::size_t{0}, std::size_t{100000000}));
     bench->add_flag("--json", bench_opt.json, "Print the report as JSON");

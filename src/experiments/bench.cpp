@@ -19,14 +19,15 @@
 
 #include <fmt/core.h>
 
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -117,45 +118,99 @@ double onnx_runtime_seconds(const net::network& net, const std::vector<double>& 
     }
 }
 
-// ResNet50's refined certified point enclosure at 250 bits (check needs
-// about 200-230 at this depth with random weights) in a child process; its
-// peak RSS.
-bench_memory resnet50_peak_memory(std::size_t resolution) {
-    bench_memory m;
+// A line "Name:  N kB" of /proc/self/status, in bytes (0 if absent).
+double status_bytes(const char* name) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    const std::string key = std::string(name) + ":";
+    while (std::getline(in, line))
+        if (line.rfind(key, 0) == 0) return std::strtod(line.c_str() + key.size(), nullptr) * 1024.0;
+    return 0;
+}
+
+// Runs `work` in a child process (a copy of this one, so call it before this
+// process grows) and returns its values and the child's peak resident
+// memory: its high-water mark, reset when the child starts
+// (/proc/self/clear_refs), so the peak is the child's own (its copy of
+// this process's resident pages included), not the parent's.
+struct child_result {
+    bool ok = false;
+    double peak_bytes = 0;
+    std::array<double, 4> values{};
+};
+child_result measure_in_child(const std::function<std::array<double, 4>()>& work) {
+    child_result r;
     int fds[2];
-    if (::pipe(fds) != 0) return m;
+    if (::pipe(fds) != 0) return r;
     const pid_t pid = ::fork();
     if (pid == 0) {
         ::close(fds[0]);
-        double t[2] = {0, 0};
+        double out[5] = {0, 0, 0, 0, 0};
         try {
-            auto start = std::chrono::steady_clock::now();
-            const auto model = load_model_with_weights("resnet50", resolution, 1, 0);
-            t[0] = seconds_since(start);
-            const auto x = bench_input(model.network.input_shape().size());
-            start = std::chrono::steady_clock::now();
-            fast::options deep;
-            deep.refined_bits = 250;
-            const auto e = fast::enclose_point_refined(model.network, x, deep);
-            t[1] = seconds_since(start);
+            std::ofstream("/proc/self/clear_refs") << "5";  // reset the high-water mark
+            const auto v = work();
+            std::copy(v.begin(), v.end(), out + 1);
+            out[0] = status_bytes("VmHWM");
         } catch (...) {
             ::_exit(1);
         }
-        if (::write(fds[1], t, sizeof t) != static_cast<ssize_t>(sizeof t)) ::_exit(1);
+        if (::write(fds[1], out, sizeof out) != static_cast<ssize_t>(sizeof out)) ::_exit(1);
         ::_exit(0);
     }
     ::close(fds[1]);
-    double t[2] = {0, 0};
-    const bool read_ok = pid > 0 && ::read(fds[0], t, sizeof t) == static_cast<ssize_t>(sizeof t);
+    double out[5] = {0, 0, 0, 0, 0};
+    const bool read_ok = pid > 0 && ::read(fds[0], out, sizeof out) == static_cast<ssize_t>(sizeof out);
     ::close(fds[0]);
     int status = 0;
     if (pid > 0) ::waitpid(pid, &status, 0);
-    rusage usage{};
-    ::getrusage(RUSAGE_CHILDREN, &usage);
-    m.ok = read_ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    m.peak_gib = static_cast<double>(usage.ru_maxrss) / (1024.0 * 1024.0);  // ru_maxrss is in KiB
-    m.build_seconds = t[0];
-    m.enclose_seconds = t[1];
+    r.ok = read_ok && WIFEXITED(status) && WEXITSTATUS(status) == 0 && out[0] > 0;
+    r.peak_bytes = out[0];
+    std::copy(out + 1, out + 5, r.values.begin());
+    return r;
+}
+
+// ResNet50's refined certified point enclosure at 250 bits (check needs
+// about 200-230 at this depth with random weights) in a child process; its
+// peak memory.
+bench_memory resnet50_peak_memory(std::size_t resolution) {
+    const child_result c = measure_in_child([resolution] {
+        auto start = std::chrono::steady_clock::now();
+        const auto model = load_model_with_weights("resnet50", resolution, 1, 0);
+        const double build = seconds_since(start);
+        const auto x = bench_input(model.network.input_shape().size());
+        start = std::chrono::steady_clock::now();
+        fast::options deep;
+        deep.refined_bits = 250;
+        (void)fast::enclose_point_refined(model.network, x, deep);
+        return std::array<double, 4>{build, seconds_since(start), 0, 0};
+    });
+    bench_memory m;
+    m.ok = c.ok;
+    m.peak_gib = c.peak_bytes / (1024.0 * 1024.0 * 1024.0);
+    m.build_seconds = c.values[0];
+    m.enclose_seconds = c.values[1];
+    return m;
+}
+
+// The whole of `qbound bounds resnet50` (build the model, quantize 8-bit
+// nearest per tensor, ingredients, every variant) in a child process: its
+// peak memory against the memory of ResNet50's weights and biases.
+bounds_memory bounds_resnet50_memory() {
+    const child_result c = measure_in_child([] {
+        const auto model = load_model_with_weights("resnet50", 224, 1, 0);
+        std::size_t parameters = 0;
+        for (std::size_t i : model.network.affine_nodes()) parameters += model.network.at(i).weight.size() + model.network.at(i).bias.size();
+        quant::options q;
+        q.bits = 8;
+        q.keep_codes = false;
+        const auto p = bounds::collect_ingredients(model.network, q, 1);
+        (void)bounds::compute_bounds(p, model.network);
+        return std::array<double, 4>{static_cast<double>(parameters) * sizeof(double), 0, 0, 0};
+    });
+    bounds_memory m;
+    m.ok = c.ok;
+    m.peak_bytes = c.peak_bytes;
+    m.weight_bytes = c.values[0];
     return m;
 }
 
@@ -166,10 +221,9 @@ double bounds_resnet50_seconds(std::size_t runs) {
     return median_seconds(std::max<std::size_t>(runs, 1), [&] {
         quant::options q;
         q.bits = 8;
-        q.keep_codes = false;  // as `qbound bounds` quantizes
-        const net::network quantized = quant::quantize(model.network, q).network;
-        const auto p = bounds::collect_ingredients(model.network, quantized, 1);
-        (void)bounds::compute_bounds(p, model.network, quantized);
+        q.keep_codes = false;  // as `qbound bounds` quantizes: theta' streamed layer by layer
+        const auto p = bounds::collect_ingredients(model.network, q, 1);
+        (void)bounds::compute_bounds(p, model.network);
     });
 }
 
@@ -243,6 +297,7 @@ bench_report run_bench(const bench_options& opt, const progress_sink& progress) 
     // Memory first, before this process grows (the child is a copy of it).
     auto& mem = report.memory;
     if (!opt.skip_memory) mem = resnet50_peak_memory(opt.resolution);
+    if (!opt.skip_bounds) report.bounds_memory = bounds_resnet50_memory();
 
     const auto model = load_model_with_weights("resnet18", opt.resolution, 1, 0);
     const net::network& net = model.network;
@@ -348,7 +403,9 @@ std::vector<bench_target> issue_targets(const bench_report& r) {
             ratio("refined certified point / plain", r.refined, r.plain, 6, true),
             ratio("box IBP / plain", r.box, r.plain, 2, true),
             ratio("pair pass / plain", row(6), r.plain, 4, r.rows.size() > 6),
-            bench_target{"qbound bounds resnet50 (quantize, ingredients, every variant)", r.bounds_resnet50, 3, "s", r.bounds_resnet50 > 0}};
+            bench_target{"qbound bounds resnet50 (quantize, ingredients, every variant)", r.bounds_resnet50, 3, "s", r.bounds_resnet50 > 0},
+            ratio("qbound bounds resnet50: peak memory / its weights' memory", r.bounds_memory.peak_bytes, r.bounds_memory.weight_bytes, 2,
+                  r.bounds_memory.ok)};
 }
 
 nlohmann::json to_json(const bench_report& r) {
@@ -372,6 +429,8 @@ nlohmann::json to_json(const bench_report& r) {
     for (const auto& t : issue_targets(r))
         j["targets"].push_back({{"target", t.name}, {"value", t.measured ? nlohmann::json(t.value) : nlohmann::json()}, {"limit", t.limit},
                                 {"unit", t.unit}, {"met", t.met()}});
+    j["bounds_resnet50_memory"] = {{"measured", r.bounds_memory.ok}, {"peak_bytes", r.bounds_memory.peak_bytes},
+                                   {"weight_bytes", r.bounds_memory.weight_bytes}};
     j["resnet50_memory"] = {{"measured", r.memory.ok}, {"peak_gib", r.memory.peak_gib}, {"enclose_seconds", r.memory.enclose_seconds}};
     j["goals"] = {{"point_within_3x_plain", r.goal_point}, {"refined_point_within_3x_plain", r.goal_refined},
                   {"ibp_within_5x_plain", r.goal_box}, {"at_least_50x_faster_than_mpfi", r.goal_mpfi},

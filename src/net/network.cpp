@@ -499,17 +499,19 @@ void check_invariants(const std::string& name, const std::vector<node>& nodes, b
     }
 }
 
+void check_finite_weights(const std::string& network_name, const node& n) {
+    for (std::size_t k = 0; k < n.weight.size(); ++k)
+        if (!std::isfinite(n.weight[k]))
+            throw model_error(network_name + ": node '" + n.name + "' weight " + std::to_string(k) + " is " +
+                              (std::isnan(n.weight[k]) ? "NaN" : "infinite"));
+    for (std::size_t k = 0; k < n.bias.size(); ++k)
+        if (!std::isfinite(n.bias[k]))
+            throw model_error(network_name + ": node '" + n.name + "' bias " + std::to_string(k) + " is " +
+                              (std::isnan(n.bias[k]) ? "NaN" : "infinite"));
+}
+
 void check_finite_weights(const network& net) {
-    for (const auto& n : net.nodes()) {
-        for (std::size_t k = 0; k < n.weight.size(); ++k)
-            if (!std::isfinite(n.weight[k]))
-                throw model_error(net.name() + ": node '" + n.name + "' weight " + std::to_string(k) + " is " +
-                                  (std::isnan(n.weight[k]) ? "NaN" : "infinite"));
-        for (std::size_t k = 0; k < n.bias.size(); ++k)
-            if (!std::isfinite(n.bias[k]))
-                throw model_error(net.name() + ": node '" + n.name + "' bias " + std::to_string(k) + " is " +
-                                  (std::isnan(n.bias[k]) ? "NaN" : "infinite"));
-    }
+    for (const auto& n : net.nodes()) check_finite_weights(net.name(), n);
 }
 
 }  // namespace qbound::net

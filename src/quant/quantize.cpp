@@ -176,10 +176,119 @@ double quantized_layer::weight_step(std::size_t i) const {
 
 double quantized_layer::bias_step(std::size_t o) const { return bias_eta.size() == 1 ? bias_eta.at(0) : bias_eta.at(o); }
 
-result quantize(const net::network& original, const options& opt) {
+namespace {
+
+// Quantizes affine node n (node i): weight_out and bias_out hold copies of
+// its weights and biases on entry, their grid points on exit. `current`:
+// the network quantized up to node i, which AdaRound's calibration runs.
+std::pair<layer_report, quantized_layer> quantize_node(std::size_t i, const net::node& n, std::span<double> weight_out, std::span<double> bias_out,
+                                                       const net::network& current, const options& opt, std::mt19937_64& engine,
+                                                       const std::vector<std::vector<double>>& calibration) {
+    const std::size_t channels = n.out_features;
+    // Floor and nearest need only the codes; stochastic rounding and AdaRound the exact split.
+    const bool direct = opt.kind == method::floor || opt.kind == method::nearest;
+    const tensor_steps w_steps = choose_steps(n.weight, opt.per_channel ? channels : 1, opt);
+    const auto w_split = direct ? std::vector<entry_split>{} : split_entries(n.weight, w_steps, opt.kind, engine);
+    tensor_steps b_steps;
+    std::vector<entry_split> b_split;
+    if (opt.quantize_biases) {
+        b_steps = choose_steps(n.bias, opt.per_channel ? channels : 1, opt);
+        if (!direct) b_split = split_entries(n.bias, b_steps, opt.kind, engine);
+    }
+
+    layer_report rep;
+    rep.node = i;
+    rep.name = n.name;
+    rep.kind = n.kind;
+    rep.eta = w_steps.eta;
+    rep.bias_eta = b_steps.eta;
+    rep.eta_snapped = w_steps.snapped || b_steps.snapped;
+    rep.zero_groups = w_steps.zero_groups;
+
+    std::vector<bool> weight_up, bias_up;
+    if (opt.kind == method::adaround) {
+        rounding_problem p;
+        p.layer = &n;
+        p.input_shape = current.at(n.inputs.at(0)).output;
+        const std::size_t per_row = n.weight.size() / channels;
+        for (std::size_t k = 0; k < n.weight.size(); ++k) {
+            p.weight_fraction.push_back(w_split[k].fraction);
+            p.weight_nearest_up.push_back(w_split[k].nearest != w_split[k].floor);
+        }
+        for (std::size_t o = 0; o < channels; ++o) p.weight_eta.push_back(w_steps.step(o * per_row));
+        for (std::size_t o = 0; o < b_split.size(); ++o) {
+            p.bias_fraction.push_back(b_split[o].fraction);
+            p.bias_nearest_up.push_back(b_split[o].nearest != b_split[o].floor);
+            p.bias_eta.push_back(b_steps.step(o));
+        }
+        // The layer's input in the network whose earlier layers are already quantized.
+        bool inputs_finite = true;
+        for (const auto& x : calibration) {
+            try {
+                auto values = net::forward_all<double>(current, x);
+                p.inputs.push_back(std::move(values[n.inputs.at(0)]));
+            } catch (const arith::domain_error&) {  // NaN from overflowed activations
+                inputs_finite = false;
+                break;
+            }
+        }
+        if (inputs_finite) {
+            const rounding_choice choice = adaround_layer(p, opt.adaround);
+            weight_up = choice.weight_up;
+            bias_up = choice.bias_up;
+            rep.reconstruction_error = choice.reconstruction_error;
+            rep.nearest_reconstruction_error = choice.nearest_reconstruction_error;
+            rep.adaround_soft_choices = choice.soft_choices;
+            rep.adaround_fallback_rows = choice.fallback_rows;
+        } else {
+            weight_up = p.weight_nearest_up;
+            bias_up = p.bias_nearest_up;
+            rep.adaround_fallback_rows = channels;
+        }
+    }
+
+    quantized_layer q;
+    q.node = i;
+    q.name = n.name;
+    q.eta = w_steps.eta;
+    if (direct) {
+        q.codes = direct_codes(n.weight, w_steps, opt.kind);
+    } else {
+        q.codes.reserve(n.weight.size());
+        for (std::size_t k = 0; k < n.weight.size(); ++k) q.codes.push_back(pick(w_split[k], opt.kind, !weight_up.empty() && weight_up[k]));
+    }
+    rep.max_weight_change_exact = apply_codes(weight_out, q.codes, w_steps);
+    if (opt.quantize_biases) {
+        q.bias_eta = b_steps.eta;
+        if (direct) q.bias_codes = direct_codes(n.bias, b_steps, opt.kind);
+        else
+            for (std::size_t o = 0; o < n.bias.size(); ++o) q.bias_codes.push_back(pick(b_split[o], opt.kind, !bias_up.empty() && bias_up[o]));
+        rep.max_bias_change_exact = apply_codes(bias_out, q.bias_codes, b_steps);
+    }
+    if (!q.codes.empty()) {
+        const auto [lo, hi] = std::minmax_element(q.codes.begin(), q.codes.end());
+        rep.min_code = *lo;
+        rep.max_code = *hi;
+    }
+    if (!opt.keep_codes) {  // layer_report keeps the code range
+        std::vector<std::int64_t>().swap(q.codes);
+        std::vector<std::int64_t>().swap(q.bias_codes);
+    }
+    rep.max_weight_change = round_up(rep.max_weight_change_exact);
+    rep.max_bias_change = round_up(rep.max_bias_change_exact);
+    return {std::move(rep), std::move(q)};
+}
+
+void check_quantizable(const net::network& original, const options& opt) {
     validate(opt);
     if (!original.has_weights()) throw net::model_error(original.name() + ": a shape-only network cannot be quantized");
     net::check_finite_weights(original);
+}
+
+}  // namespace
+
+result quantize(const net::network& original, const options& opt) {
+    check_quantizable(original, opt);
     result res{original, {}, {}, 0, 0, 0, {}};
 
     std::vector<std::vector<double>> calibration;
@@ -197,109 +306,31 @@ result quantize(const net::network& original, const options& opt) {
     }
 
     std::mt19937_64 engine(opt.seed);
-    const auto& nodes = res.network.nodes();
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-        if (!nodes[i].is_affine()) continue;
-        const net::node& n = nodes[i];
-        const std::size_t channels = n.out_features;
-        // Floor and nearest need only the codes; stochastic rounding and AdaRound the exact split.
-        const bool direct = opt.kind == method::floor || opt.kind == method::nearest;
-        const tensor_steps w_steps = choose_steps(n.weight, opt.per_channel ? channels : 1, opt);
-        const auto w_split = direct ? std::vector<entry_split>{} : split_entries(n.weight, w_steps, opt.kind, engine);
-        tensor_steps b_steps;
-        std::vector<entry_split> b_split;
-        if (opt.quantize_biases) {
-            b_steps = choose_steps(n.bias, opt.per_channel ? channels : 1, opt);
-            if (!direct) b_split = split_entries(n.bias, b_steps, opt.kind, engine);
-        }
-
-        layer_report rep;
-        rep.node = i;
-        rep.name = n.name;
-        rep.kind = n.kind;
-        rep.eta = w_steps.eta;
-        rep.bias_eta = b_steps.eta;
-        rep.eta_snapped = w_steps.snapped || b_steps.snapped;
-        rep.zero_groups = w_steps.zero_groups;
-
-        std::vector<bool> weight_up, bias_up;
-        if (opt.kind == method::adaround) {
-            rounding_problem p;
-            p.layer = &n;
-            p.input_shape = nodes[n.inputs.at(0)].output;
-            const std::size_t per_row = n.weight.size() / channels;
-            for (std::size_t k = 0; k < n.weight.size(); ++k) {
-                p.weight_fraction.push_back(w_split[k].fraction);
-                p.weight_nearest_up.push_back(w_split[k].nearest != w_split[k].floor);
-            }
-            for (std::size_t o = 0; o < channels; ++o) p.weight_eta.push_back(w_steps.step(o * per_row));
-            for (std::size_t o = 0; o < b_split.size(); ++o) {
-                p.bias_fraction.push_back(b_split[o].fraction);
-                p.bias_nearest_up.push_back(b_split[o].nearest != b_split[o].floor);
-                p.bias_eta.push_back(b_steps.step(o));
-            }
-            // The layer's input in the network whose earlier layers are already quantized.
-            bool inputs_finite = true;
-            for (const auto& x : calibration) {
-                try {
-                    auto values = net::forward_all<double>(res.network, x);
-                    p.inputs.push_back(std::move(values[n.inputs.at(0)]));
-                } catch (const arith::domain_error&) {  // NaN from overflowed activations
-                    inputs_finite = false;
-                    break;
-                }
-            }
-            if (inputs_finite) {
-                const rounding_choice choice = adaround_layer(p, opt.adaround);
-                weight_up = choice.weight_up;
-                bias_up = choice.bias_up;
-                rep.reconstruction_error = choice.reconstruction_error;
-                rep.nearest_reconstruction_error = choice.nearest_reconstruction_error;
-                rep.adaround_soft_choices = choice.soft_choices;
-                rep.adaround_fallback_rows = choice.fallback_rows;
-            } else {
-                weight_up = p.weight_nearest_up;
-                bias_up = p.bias_nearest_up;
-                rep.adaround_fallback_rows = channels;
-            }
-        }
-
-        quantized_layer q;
-        q.node = i;
-        q.name = n.name;
-        q.eta = w_steps.eta;
-        q.codes.reserve(n.weight.size());
-        if (direct) {
-            q.codes = direct_codes(n.weight, w_steps, opt.kind);
-        } else {
-            q.codes.reserve(n.weight.size());
-            for (std::size_t k = 0; k < n.weight.size(); ++k) q.codes.push_back(pick(w_split[k], opt.kind, !weight_up.empty() && weight_up[k]));
-        }
-        rep.max_weight_change_exact = apply_codes(res.network.weights(i), q.codes, w_steps);
-        if (opt.quantize_biases) {
-            q.bias_eta = b_steps.eta;
-            if (direct) q.bias_codes = direct_codes(n.bias, b_steps, opt.kind);
-            else
-                for (std::size_t o = 0; o < n.bias.size(); ++o) q.bias_codes.push_back(pick(b_split[o], opt.kind, !bias_up.empty() && bias_up[o]));
-            rep.max_bias_change_exact = apply_codes(res.network.bias(i), q.bias_codes, b_steps);
-        }
-        if (!q.codes.empty()) {
-            const auto [lo, hi] = std::minmax_element(q.codes.begin(), q.codes.end());
-            rep.min_code = *lo;
-            rep.max_code = *hi;
-        }
-        if (!opt.keep_codes) {  // layer_report keeps the code range
-            std::vector<std::int64_t>().swap(q.codes);
-            std::vector<std::int64_t>().swap(q.bias_codes);
-        }
-        rep.max_weight_change = round_up(rep.max_weight_change_exact);
-        rep.max_bias_change = round_up(rep.max_bias_change_exact);
+    for (std::size_t i = 0; i < original.nodes().size(); ++i) {
+        if (!original.at(i).is_affine()) continue;
+        auto [rep, q] = quantize_node(i, original.at(i), res.network.weights(i), res.network.bias(i), res.network, opt, engine, calibration);
         res.max_change = arith::max(res.max_change, arith::max(rep.max_weight_change_exact, rep.max_bias_change_exact));
         res.layers.push_back(std::move(rep));
         res.codes.push_back(std::move(q));
     }
     res.max_change_upper = round_up(res.max_change);
     return res;
+}
+
+arith::rational quantize_each(const net::network& original, const options& opt, const layer_sink& sink) {
+    check_quantizable(original, opt);
+    if (opt.kind == method::adaround)
+        throw core::invalid_argument("quantize_each: AdaRound calibrates each layer on the network quantized so far; use quantize");
+    std::mt19937_64 engine(opt.seed);
+    arith::rational largest = 0;
+    for (std::size_t i = 0; i < original.nodes().size(); ++i) {
+        if (!original.at(i).is_affine()) continue;
+        net::node scratch = original.at(i);  // a copy outside any network: its values are quantized in place
+        const auto [rep, q] = quantize_node(i, original.at(i), scratch.weight, scratch.bias, original, opt, engine, {});
+        largest = arith::max(largest, arith::max(rep.max_weight_change_exact, rep.max_bias_change_exact));
+        sink(i, scratch, rep);
+    }
+    return largest;
 }
 
 }  // namespace qbound::quant

@@ -199,14 +199,14 @@ TEST_CASE("regression: residual-aware uses the matrix row sums of a conv on a sm
     CHECK(conv2.channel_row_sum[bounds::original].at(0) == 4);
     CHECK(conv2.weight_norm[bounds::original] == 4);
     CHECK(p.layers.at(0).channel_row_sum[bounds::original].at(0) == rational(9, 8));
-    const auto b = bounds::compute_bounds(p, pair.theta, pair.quant);
+    const auto b = bounds::compute_bounds(p, pair.theta);
     // A: N_2 M_3 Delta_3 = 4 * max(9/8 * 4, 4) * 1/16 = 9/8. Residual-aware:
     // rows 4 * Delta 1/16 * Lip 1 * m = ||input of fc|| <= 4 * 9/8: also 9/8
     // (with sum |k| = 9 for conv2 it was 4 * 1/16 * 81/8 = 81/32, 2.25x above A).
     CHECK(bounds::find(b, {F::A_per_layer, R::max}).value.to_rational() == rational(9, 8));
     CHECK(bounds::find(b, {F::residual_aware, R::max}).value.to_rational() == rational(9, 8));
     CHECK(bounds::find(b, {F::residual_aware, R::theta}).value.to_rational() == rational(9, 8));
-    CHECK(claim_failure(bounds::compute_bounds(p, pair.theta, pair.quant)).empty());
+    CHECK(claim_failure(bounds::compute_bounds(p, pair.theta)).empty());
     // The bound still holds: x = 1 everywhere moves the output by 9/8 * 4 / 16.
     const std::vector<rational> ones(16, rational(1));
     const auto y = net::forward<rational>(pair.theta, ones), yq = net::forward<rational>(pair.quant, ones);

@@ -83,9 +83,8 @@ struct bound_options {
 std::vector<bound_result> compute_bounds(const net::network& theta, const net::network& theta_quantized,
                                          const bound_options& opt = {});
 // The same from precomputed ingredients (the residual-aware bound also needs
-// the graph, hence the networks).
-std::vector<bound_result> compute_bounds(const pair_ingredients& p, const net::network& theta,
-                                         const net::network& theta_quantized, const bound_options& opt = {});
+// the graph, hence theta, whose architecture theta' shares).
+std::vector<bound_result> compute_bounds(const pair_ingredients& p, const net::network& theta, const bound_options& opt = {});
 
 // The result of variant `key`; throws core::invalid_argument naming the
 // variant when `results` has none (never a silent skip).

@@ -6,9 +6,11 @@
 // ||theta - theta'||_inf, and the input bound D after input normalization.
 #include "qbound/arith/rational.hpp"
 #include "qbound/net/network.hpp"
+#include "qbound/quant/quantize.hpp"
 
 #include <array>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -67,5 +69,23 @@ struct pair_ingredients {
 // when a weight is NaN/Inf; invalid_argument when D < 0.
 pair_ingredients collect_ingredients(const net::network& theta, const net::network& theta_quantized,
                                      const arith::rational& D);
+
+// The same without holding theta' whole: source(visit) calls visit(i, node)
+// once for each affine node i of theta, in any order, with theta''s node i
+// (a quantizer streaming its layers: quant::quantize_each). Each node is
+// checked as above as it arrives; a node given twice, a node that is not
+// an affine layer of theta, or an affine layer never given is a
+// model_error. Nodes that hold no weights are theta''s as in theta.
+using quantized_layer_visit = std::function<void(std::size_t node, const net::node& quantized)>;
+using quantized_layer_source = std::function<void(const quantized_layer_visit& visit)>;
+pair_ingredients collect_ingredients(const net::network& theta, const std::string& quantized_name, const quantized_layer_source& source,
+                                     const arith::rational& D);
+
+// collect_ingredients(theta, quant::quantize(theta, opt).network, D), the
+// same values, with theta' streamed one affine layer at a time
+// (quant::quantize_each): the memory of theta plus its largest layer, not
+// of two networks. AdaRound, which calibrates on the network quantized so
+// far, quantizes the whole network first.
+pair_ingredients collect_ingredients(const net::network& theta, const quant::options& opt, const arith::rational& D);
 
 }  // namespace qbound::bounds

@@ -54,6 +54,13 @@ struct bench_memory {
     bool ok = false;  // the child ran to the end
 };
 
+// `qbound bounds resnet50`'s peak resident memory (the whole run, in a
+// child process) and the memory of ResNet50's weights and biases as doubles.
+struct bounds_memory {
+    double peak_bytes = 0, weight_bytes = 0;
+    bool ok = false;
+};
+
 struct bench_report {
     bench_options options;
     std::size_t macs = 0;
@@ -66,6 +73,7 @@ struct bench_report {
     machine_info machine;
     double ort = 0;             // ONNX Runtime's median seconds (0: not measured)
     double bounds_resnet50 = 0; // seconds of quantize + ingredients + every bound on ResNet50 at 224 (0: skipped)
+    struct bounds_memory bounds_memory;  // not measured (ok false) when skipped
     std::vector<bab_rate> branch_and_bound;
     double plain = 0, point = 0, refined = 0, box = 0, mpfi = 0;  // medians of those rows
     bool goal_point = false, goal_refined = false, goal_box = false, goal_mpfi = false, goal_refined_mpfi = false, goal_memory = false;
@@ -74,7 +82,8 @@ struct bench_report {
 // The speed targets of qbound issue 19, evaluated on this run: "plain
 // double forward <= 2x ONNX Runtime", "a-priori point <= 2x plain", "refined
 // point <= 6x plain", "IBP <= 2x plain", "pair pass <= 4x plain", "bounds
-// resnet50 <= 3 s". `measured` false when a row was skipped.
+// resnet50 <= 3 s", "bounds resnet50's peak memory <= 2x its weights'".
+// `measured` false when a row was skipped.
 struct bench_target {
     std::string name;
     double value = 0, limit = 0;  // value <= limit meets it

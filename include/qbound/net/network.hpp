@@ -232,6 +232,8 @@ std::size_t window_output_size(std::size_t in, std::size_t kernel, std::size_t s
 // Throws qbound::net::model_error naming the node if any weight or bias is
 // NaN or infinite.
 void check_finite_weights(const network& net);
+// The same for one node of the network named `network_name`.
+void check_finite_weights(const std::string& network_name, const node& n);
 
 // Visits the windows of a max_pool / avg_pool node in output order (channel,
 // row, column): window(out, taps) with `taps` the input indices of the

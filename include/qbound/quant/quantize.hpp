@@ -32,6 +32,7 @@
 #include "qbound/quant/adaround.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -125,5 +126,16 @@ struct result {
 // folded, finite weights). Throws core::invalid_argument for bad options
 // or calibration data, net::model_error for a network without weights.
 result quantize(const net::network& original, const options& opt);
+
+// The same quantization one affine node at a time, for callers that read
+// each quantized layer once (the bounds' ingredients): sink(i, node,
+// report) gets a copy of affine node i holding its quantized weights and
+// biases (the same bits as quantize(original, opt).network.at(i)), then it
+// is freed, so no second network is ever held. Returns ||theta -
+// theta'||_inf exactly (weights, and biases if quantized). Floor, nearest
+// and stochastic rounding; AdaRound (which calibrates each layer on the
+// network quantized so far) is a core::invalid_argument.
+using layer_sink = std::function<void(std::size_t node, const net::node& quantized, const layer_report& report)>;
+arith::rational quantize_each(const net::network& original, const options& opt, const layer_sink& sink);
 
 }  // namespace qbound::quant
