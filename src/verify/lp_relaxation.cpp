@@ -12,12 +12,97 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <csetjmp>
+#include <csignal>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace qbound::verify::linrelax {
 
 namespace {
+
+// Debian's CLP keeps its assertions, and some fire on valid programs (an
+// ill-scaled one: "getStatus(...) != isFree && ... != superBasic" in
+// ClpSimplexDual::dualColumn0 on a network with weights scaled by 2^+-40),
+// calling abort(). A solve runs with a SIGABRT handler that jumps back out
+// of the solver (POSIX lets a handler of abort()'s signal not return); the
+// solver's object is then abandoned (leaked), and the program's goals keep
+// the pass's bounds, as when the solver gives up. The handler is installed
+// while some thread solves (a count under a mutex) and the one before it
+// is restored after; an abort outside a solve goes to that one.
+thread_local sigjmp_buf* solve_jump = nullptr;
+std::mutex trap_mutex;
+std::size_t trap_users = 0;
+struct sigaction trap_previous;
+
+extern "C" void on_solver_abort(int sig) {
+    if (solve_jump) siglongjmp(*solve_jump, 1);
+    if (trap_previous.sa_handler != SIG_DFL && trap_previous.sa_handler != SIG_IGN && !(trap_previous.sa_flags & SA_SIGINFO)) {
+        trap_previous.sa_handler(sig);
+        return;
+    }
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+}
+
+class abort_trap {
+public:
+    abort_trap() {
+        std::lock_guard lock(trap_mutex);
+        if (trap_users++ == 0) {
+            struct sigaction sa {};
+            sa.sa_handler = on_solver_abort;
+            sigemptyset(&sa.sa_mask);
+            sa.sa_flags = SA_NODEFER;
+            sigaction(SIGABRT, &sa, &trap_previous);
+        }
+    }
+    ~abort_trap() {
+        std::lock_guard lock(trap_mutex);
+        if (--trap_users == 0) sigaction(SIGABRT, &trap_previous, nullptr);
+    }
+    abort_trap(const abort_trap&) = delete;
+    abort_trap& operator=(const abort_trap&) = delete;
+};
+
+// body() with the trap set on this thread: false when it called abort().
+// No object with a destructor lives in this frame across the jump.
+[[gnu::noinline]] bool trapped(const std::function<void()>& body) {
+    sigjmp_buf jump;
+    sigjmp_buf* const outer = solve_jump;
+    if (sigsetjmp(jump, 1) != 0) {
+        solve_jump = outer;
+        return false;
+    }
+    solve_jump = &jump;
+    try {
+        body();
+    } catch (...) {
+        solve_jump = outer;
+        throw;
+    }
+    solve_jump = outer;
+    return true;
+}
+
+enum class solve_status { solved, gave_up, aborted };
+
+// One simplex call (dual from scratch, else primal from the current basis).
+solve_status guarded_solve(ClpSimplex* m, bool dual) {
+    try {
+        const bool done = trapped([&] {
+            if (dual)
+                m->dual();
+            else
+                m->primal();  // warm start from the previous basis (it stays primal feasible: only the objective changed)
+        });
+        return done ? solve_status::solved : solve_status::aborted;
+    } catch (const CoinError&) {
+        return solve_status::gave_up;
+    }
+}
 
 // The program as built: rows lo <= sum a_j v_j <= hi, exactly in the reals,
 // for every point of the box (under the splits); columns l <= v <= u.
@@ -273,9 +358,12 @@ std::vector<lp_outcome> lp_upper(const input_box& box, const net::network& theta
             for (auto& r : out) r.infeasible = true;  // the certified bounds of one element do not meet on S
             return out;
         }
-    ClpSimplex m;
+    // On the heap: abandoned, not destroyed, after an abort inside the solver.
+    auto solver = std::make_unique<ClpSimplex>();
+    ClpSimplex& m = *solver;
     m.setLogLevel(0);
     p.load(m);
+    const abort_trap trap;
     m.setOptimizationDirection(-1);  // maximize
     // A count, not a time: badly scaled programs (weights 2^+-40) can make the
     // simplex cycle. A stopped solve's multipliers still give a valid certificate.
@@ -299,14 +387,9 @@ std::vector<lp_outcome> lp_upper(const input_box& box, const net::network& theta
         if (c0 != c1) c = {{c1, goals[g].sign}, {c0, -goals[g].sign}};
         for (std::size_t j = 0; j < p.columns(); ++j) m.setObjectiveCoefficient(static_cast<int>(j), 0.0);
         for (const auto& [j, a] : c) m.setObjectiveCoefficient(j, a);
-        try {
-            if (step == 0)
-                m.dual();
-            else
-                m.primal();  // warm start from the previous basis (it stays primal feasible: only the objective changed)
-        } catch (const CoinError&) {
-            return out;  // the solver gave up: the goals not yet bounded keep the pass's bounds
-        }
+        const solve_status status = guarded_solve(solver.get(), step == 0);
+        if (status == solve_status::aborted) (void)solver.release();  // abandoned: its state is not consistent
+        if (status != solve_status::solved) return out;  // the goals not yet bounded keep the pass's bounds
         lp_outcome& r = out[g];
         if (m.status() == 0 || (m.status() == 3 && m.dualRowSolution())) {
             const double* dual = m.dualRowSolution();
@@ -343,3 +426,12 @@ std::vector<lp_outcome> lp_upper(const input_box& box, const net::network& theta
 }
 
 }  // namespace qbound::verify::linrelax
+
+namespace qbound::verify {
+
+bool run_with_solver_abort_trap(const std::function<void()>& body) {
+    const linrelax::abort_trap trap;
+    return linrelax::trapped(body);
+}
+
+}  // namespace qbound::verify

@@ -133,6 +133,7 @@
 #include "qbound/verify/box_bounds.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 namespace qbound::verify {
@@ -211,5 +212,14 @@ private:
     const net::network& quant_;
     std::shared_ptr<const prepared> prepared_;
 };
+
+// The guard around every solve of the linear program: Debian's CLP keeps
+// its assertions and some fire on valid, ill-scaled programs, calling
+// abort(). While a solve runs, a SIGABRT handler jumps back out of the
+// solver (whose object is then abandoned) and the goals keep the pass's
+// bounds; the previous handler is restored when no thread solves, so an
+// abort elsewhere behaves as before. Runs body() under that guard: false
+// when body called abort(). Public for its tests.
+bool run_with_solver_abort_trap(const std::function<void()>& body);
 
 }  // namespace qbound::verify
