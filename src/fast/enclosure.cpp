@@ -141,11 +141,15 @@ struct engine {
         parallel_for(blocks, size >= 4 * block ? threads : 1u, [&](std::size_t b, unsigned) { body(b * block, std::min(size, (b + 1) * block)); });
     }
 
-    // z_k >= r_k + gamma |m_k|, rounded upward.
+    // z_k >= r_k + gamma |m_k|, rounded upward; exactly 0 for an exact zero
+    // (a ReLU's inactive element): rounding 0 upward would give 2^-1073,
+    // and products with subnormals cost about 100 cycles each on x86 (a
+    // point pass of a 6 x 50 MLP took 15 times as long).
     std::vector<double> radius_input(const ball_tensor& x, double gamma) const {
         std::vector<double> z(x.mid.size());
         for_blocks(z.size(), [&](std::size_t k0, std::size_t k1) {
-            for (std::size_t k = k0; k < k1; ++k) z[k] = add_up(x.rad[k], mul_up(gamma, std::fabs(x.mid[k])));
+            for (std::size_t k = k0; k < k1; ++k)
+                z[k] = x.rad[k] == 0 && x.mid[k] == 0 ? 0.0 : add_up(x.rad[k], mul_up(gamma, std::fabs(x.mid[k])));
         });
         return z;
     }
