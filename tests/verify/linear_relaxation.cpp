@@ -135,9 +135,9 @@ TEST_CASE("linear relaxation contains every exact difference and is never looser
 TEST_CASE("linear relaxation on adversarial pairs: extreme and subnormal weights, cancellation, identical networks", "[verify]") {
     const std::uint64_t seed = test::property_seed();
     testing::operand_generator gen(seed);
-    const std::size_t cases = test::property_cases(120);
+    const std::size_t cases = test::property_cases(150);
     for (std::size_t c = 0; c < cases; ++c) {
-        const int kind = static_cast<int>(gen.uniform_int(0, 3));
+        const int kind = static_cast<int>(gen.uniform_int(0, 4));
         net::network theta = net::make_mlp({2, 4, 4, 2});
         net::init_he_normal(theta, gen.bits(), 1.0);
         if (gen.chance(0.5)) grid_weights(theta, gen);
@@ -165,6 +165,23 @@ TEST_CASE("linear relaxation on adversarial pairs: extreme and subnormal weights
                 for (std::size_t k = 0; k < theta.weights(i).size(); ++k) theta.weights(i)[k] = (k % 2 ? -1 : 1) * std::ldexp(1.0 + gen.uniform_int(0, 3) / 4.0, 50);
             quant = theta;
             for (double& w : quant.weights(theta.affine_nodes()[1])) w += static_cast<double>(gen.uniform_int(-4, 4));
+        } else if (kind == 4) {
+            // Coefficients that underflow: layer scales 2^a, 2^-b, 2^-c with b + c > 1074,
+            // so that w3 w2 rounds to 0 in back-substitution while w3 w2 w1 x stays
+            // normal (about 2^(a - b - c)); theta' = theta (1 + k 2^-8) per weight.
+            const int a = static_cast<int>(gen.uniform_int(500, 600)), b = static_cast<int>(gen.uniform_int(540, 560)),
+                      cc = static_cast<int>(gen.uniform_int(540, 560));
+            const int scale[3] = {a, -b, -cc};
+            int total = 0;
+            for (std::size_t l = 0; l < 3; ++l) {
+                const std::size_t i = theta.affine_nodes()[l];
+                total += scale[l];
+                for (double& w : theta.weights(i)) w = std::ldexp(w, scale[l]);
+                for (double& bias : theta.bias(i)) bias = std::ldexp(bias, total);
+            }
+            quant = theta;
+            for (std::size_t i : quant.affine_nodes())
+                for (double& w : quant.weights(i)) w += std::ldexp(w, -8) * static_cast<double>(gen.uniform_int(-2, 2));
         }  // kind 3: theta' == theta
         const auto box = some_box(gen, 2);
         INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c << ", kind " << kind);
