@@ -21,7 +21,7 @@ std::string node_label(const net::network& m, std::size_t i) {
     return "node " + std::to_string(i) + " '" + n.name + "' (" + std::string(net::to_string(n.kind)) + ")";
 }
 
-// Node i of theta (a, in network m) against node i of theta' (b).
+// Node i of theta (x, in network m) against node i of theta' (y).
 void check_same_node(const net::network& m, std::size_t i, const net::node& x, const net::node& y, const std::string& pair) {
     const bool same = x.kind == y.kind && x.inputs == y.inputs && x.output == y.output && x.main_path == y.main_path &&
                       x.in_features == y.in_features && x.out_features == y.out_features &&
@@ -167,9 +167,8 @@ rational normalized_input_bound(const net::network& m, const rational& D, bool& 
 
 namespace {
 
-// Everything but the layers.
+// Everything but the layers (D >= 0 checked by the callers, first).
 pair_ingredients pair_header(const net::network& theta, const std::string& quantized_name, const rational& D, const net::architecture& arch) {
-    if (D < 0) throw core::invalid_argument("the input bound D must be >= 0");
     pair_ingredients p;
     p.original_name = theta.name();
     p.quantized_name = quantized_name;

@@ -192,20 +192,25 @@ bench_memory resnet50_peak_memory(std::size_t resolution) {
     return m;
 }
 
-// The whole of `qbound bounds resnet50` (build the model, quantize 8-bit
-// nearest per tensor, ingredients, every variant) in a child process: its
-// peak memory against the memory of ResNet50's weights and biases.
+// The work of `qbound bounds resnet50` after the model is built: quantize
+// (8-bit nearest, per tensor, theta' streamed layer by layer as `qbound
+// bounds` does), ingredients, every bound variant.
+void bounds_work(const net::network& model) {
+    quant::options q;
+    q.bits = 8;
+    q.keep_codes = false;
+    const auto p = bounds::collect_ingredients(model, q, 1);
+    (void)bounds::compute_bounds(p, model);
+}
+
+// The whole of `qbound bounds resnet50` (the model built, then bounds_work)
+// in a child process: its peak memory against the memory of ResNet50's
+// weights and biases.
 bounds_memory bounds_resnet50_memory() {
     const child_result c = measure_in_child([] {
         const auto model = load_model_with_weights("resnet50", 224, 1, 0);
-        std::size_t parameters = 0;
-        for (std::size_t i : model.network.affine_nodes()) parameters += model.network.at(i).weight.size() + model.network.at(i).bias.size();
-        quant::options q;
-        q.bits = 8;
-        q.keep_codes = false;
-        const auto p = bounds::collect_ingredients(model.network, q, 1);
-        (void)bounds::compute_bounds(p, model.network);
-        return std::array<double, 4>{static_cast<double>(parameters) * sizeof(double), 0, 0, 0};
+        bounds_work(model.network);
+        return std::array<double, 4>{static_cast<double>(model.network.parameter_count() * sizeof(double)), 0, 0, 0};
     });
     bounds_memory m;
     m.ok = c.ok;
@@ -214,17 +219,10 @@ bounds_memory bounds_resnet50_memory() {
     return m;
 }
 
-// quantize (8-bit nearest, per tensor) + ingredients + every bound variant,
-// the work of `qbound bounds resnet50` after the model is built.
+// The time of bounds_work on ResNet50 (the model built once, outside it).
 double bounds_resnet50_seconds(std::size_t runs) {
     const auto model = load_model_with_weights("resnet50", 224, 1, 0);
-    return median_seconds(std::max<std::size_t>(runs, 1), [&] {
-        quant::options q;
-        q.bits = 8;
-        q.keep_codes = false;  // as `qbound bounds` quantizes: theta' streamed layer by layer
-        const auto p = bounds::collect_ingredients(model.network, q, 1);
-        (void)bounds::compute_bounds(p, model.network);
-    });
+    return median_seconds(std::max<std::size_t>(runs, 1), [&] { bounds_work(model.network); });
 }
 
 std::vector<bab_rate> branch_and_bound_rates(std::size_t nodes) {
