@@ -50,11 +50,14 @@ std::mutex trap_mutex;
 std::size_t trap_users = 0;
 struct sigaction trap_previous;
 
-extern "C" void on_solver_abort(int sig) {
+// Outside a solve, the previous handler runs as it would have (either
+// kind), or the default action.
+extern "C" void on_solver_abort(int sig, siginfo_t* info, void* context) {
     if (solve_jump) siglongjmp(*solve_jump, 1);
-    if (trap_previous.sa_handler != SIG_DFL && trap_previous.sa_handler != SIG_IGN && !(trap_previous.sa_flags & SA_SIGINFO)) {
-        trap_previous.sa_handler(sig);
-        return;
+    if (trap_previous.sa_flags & SA_SIGINFO) {
+        if (trap_previous.sa_sigaction) return trap_previous.sa_sigaction(sig, info, context);
+    } else if (trap_previous.sa_handler != SIG_DFL && trap_previous.sa_handler != SIG_IGN) {
+        return trap_previous.sa_handler(sig);
     }
     std::signal(sig, SIG_DFL);
     std::raise(sig);
@@ -66,9 +69,9 @@ public:
         std::lock_guard lock(trap_mutex);
         if (trap_users++ == 0) {
             struct sigaction sa {};
-            sa.sa_handler = on_solver_abort;
+            sa.sa_sigaction = on_solver_abort;
             sigemptyset(&sa.sa_mask);
-            sa.sa_flags = SA_NODEFER;
+            sa.sa_flags = SA_NODEFER | SA_SIGINFO;
             sigaction(SIGABRT, &sa, &trap_previous);
         }
     }

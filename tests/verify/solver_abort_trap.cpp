@@ -3,7 +3,8 @@
 // false and the process goes on, from one thread or two at once; the
 // SIGABRT disposition before the guard is restored after it; an abort
 // outside a guarded body (on another thread while one is guarded, or after)
-// still ends the process with SIGABRT (checked in child processes).
+// still ends the process with SIGABRT, or runs the handler installed before
+// the guard, of either kind (checked in child processes).
 #include "qbound/verify/linear_relaxation.hpp"
 
 #include <catch2/catch.hpp>
@@ -30,9 +31,9 @@ handler_t current_abort_handler() {
 }
 
 // Runs child() in a child process (SIGABRT at its default first) and
-// returns the signal that ended it (0 when it exited).
+// returns its wait status.
 template <class F>
-int ending_signal(F child) {
+int child_status(F child) {
     const pid_t pid = ::fork();
     if (pid == 0) {
         std::signal(SIGABRT, SIG_DFL);
@@ -41,8 +42,32 @@ int ending_signal(F child) {
     }
     int status = 0;
     ::waitpid(pid, &status, 0);
+    return status;
+}
+
+// The signal that ended child() (0 when it exited).
+template <class F>
+int ending_signal(F child) {
+    const int status = child_status(child);
     return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
+
+// While one thread is inside the guard, another aborts: the handler that
+// was installed before the guard runs.
+void abort_beside_a_guarded_thread() {
+    std::atomic<bool> inside{false};
+    std::thread t([&] {
+        (void)verify::run_with_solver_abort_trap([&] {
+            inside = true;
+            for (;;) ::pause();
+        });
+    });
+    while (!inside) std::this_thread::yield();
+    std::abort();
+}
+
+extern "C" void exit_42(int) { ::_exit(42); }
+extern "C" void exit_43(int, siginfo_t*, void*) { ::_exit(43); }
 
 }  // namespace
 
@@ -89,17 +114,22 @@ TEST_CASE("an abort outside the guard still ends the process", "[verify]") {
               std::abort();
           }) == SIGABRT);
     // On another thread while one thread is inside the guard.
-    CHECK(ending_signal([] {
-              std::atomic<bool> inside{false};
-              std::thread t([&] {
-                  (void)verify::run_with_solver_abort_trap([&] {
-                      inside = true;
-                      for (;;) ::pause();
-                  });
-              });
-              while (!inside) std::this_thread::yield();
-              std::abort();
-          }) == SIGABRT);
+    CHECK(ending_signal(abort_beside_a_guarded_thread) == SIGABRT);
+    // There, a handler installed before the guard runs, of either kind.
+    const int plain = child_status([] {
+        std::signal(SIGABRT, exit_42);
+        abort_beside_a_guarded_thread();
+    });
+    CHECK((WIFEXITED(plain) && WEXITSTATUS(plain) == 42));
+    const int with_info = child_status([] {
+        struct sigaction sa {};
+        sa.sa_sigaction = exit_43;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_SIGINFO;
+        sigaction(SIGABRT, &sa, nullptr);
+        abort_beside_a_guarded_thread();
+    });
+    CHECK((WIFEXITED(with_info) && WEXITSTATUS(with_info) == 43));
     // Control: the child helper sees a clean exit as no signal.
     CHECK(ending_signal([] {}) == 0);
 }
