@@ -343,6 +343,22 @@ std::array<line, 4> relu_lines(double zl, double zu, double ql, double qu, doubl
         if (q_active) r[3] = same_d;
         if (z_inactive) r[2] = zero;
         if (q_inactive) r[3] = zero;
+        // The two networks' own relaxations, subtracted: relu(z') <= U'(z') and
+        // relu(z) >= L(z) give relu(z + d) - relu(z) <= U'(z + d) - L(z), and
+        // relu(z') >= L'(z'), relu(z) <= U(z) give >= L'(z + d) - U(z); their
+        // gap is that of the triangles (about the widths of z and z'), where the
+        // lines above lose about |d|: each side keeps the line that is tighter
+        // at the centre of the element's (z, d) box. Every slope is 0, 1 or a
+        // chord's multiple of 2^-53 in [0, 1], so both coefficients are exact.
+        const auto upper_of = [&zero](double l, double u) { return l >= 0 ? line{1, 0, 0} : u <= 0 ? zero : upper_chord(l, u); };
+        const auto lower_slope = [](double l, double u) { return l >= 0 ? 1.0 : u <= 0 ? 0.0 : (l / 2 + u / 2 > 0 ? 1.0 : 0.0); };
+        const line uq = upper_of(ql, qu), uz = upper_of(zl, zu);
+        const double lz = lower_slope(zl, zu), lq = lower_slope(ql, qu);
+        const line above{uq.az - lz, uq.az, uq.c}, below{lq - uz.az, lq, -uz.c};
+        const double zc = zl / 2 + zu / 2, dc = dl / 2 + du / 2;
+        const auto at_centre = [zc, dc](const line& l) { return l.az * zc + l.ad * dc + l.c; };
+        if (at_centre(above) < at_centre(r[3])) r[3] = above;
+        if (at_centre(below) > at_centre(r[2])) r[2] = below;
     }
     return r;
 }

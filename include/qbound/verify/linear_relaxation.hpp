@@ -24,7 +24,14 @@
 //            -z; z inactive, z' active: z + d), else the chords of max(0, d)
 //            above and min(0, d) below on [d_lo, d_hi], sharpened by one
 //            network's stability (z active: >= d; z' active: <= d; z
-//            inactive: >= 0; z' inactive: <= 0), as the symbolic pass does
+//            inactive: >= 0; z' inactive: <= 0), as the symbolic pass does;
+//            or the two networks' own relaxations subtracted, U'(z + d) - L(z)
+//            above and L'(z + d) - U(z) below (U, U' their chords, L, L' the
+//            line 0 or the identity), whose gap is the triangles' (about the
+//            widths of z and z') where the lines above lose about |d|: each
+//            side keeps the line tighter at the centre of the element's
+//            (z, d) box (chord slopes are multiples of 2^-53 in [0, 1], so
+//            1 - slope is exact and so is every line)
 //   avg / global pooling, normalize: the real weights 1/divisor and
 //            scale/divisor are replaced by their nearest double w~ with
 //            |w - w~| <= r; r |value| goes to the error term
