@@ -151,8 +151,9 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
                                    ", a point of the box");
     };
 
+    // Bounds the task's box unless they were given (the roots), then certifies its candidate.
     const auto evaluate = [&](task& w) {
-        w.bounds = bounder(w);
+        if (w.bounds.upper.empty()) w.bounds = bounder(w);
         if (w.bounds.upper.size() != m || w.bounds.lower.size() != m)
             throw core::invalid_argument("branch and bound: the bounder returned " + std::to_string(w.bounds.upper.size()) + " outputs, not " +
                                          std::to_string(m));
@@ -271,11 +272,26 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
         result.trace.push_back(trace_point{elapsed(), nodes, up, lo});
     };
 
-    // The roots, for every output.
+    // The roots, for every output. One pass per root box bounds every output
+    // at once (the forward pass, which dominates a pass's cost, is shared);
+    // each output's tree then starts from that box with its own split score
+    // and candidate (a test's bounder is asked per output).
     {
+        std::vector<box_bounds> shared(opt.bounder_for_test ? 0 : roots.size());
+        core::parallel_for(shared.size(), threads, [&](std::size_t r, unsigned) {
+            task all{linear_options::npos, std::numeric_limits<double>::infinity(), roots[r], 0, {}, {}, {}, {}};
+            shared[r] = bounder(all);
+        });
         std::vector<task> first;
         for (std::size_t k = 0; k < m; ++k)
-            for (const auto& r : roots) first.push_back(task{k, std::numeric_limits<double>::infinity(), r, 0, {}, {}, {}, {}});
+            for (std::size_t r = 0; r < roots.size(); ++r) {
+                first.push_back(task{k, std::numeric_limits<double>::infinity(), roots[r], 0, {}, {}, {}, {}});
+                if (!shared.empty()) {
+                    box_bounds& b = first.back().bounds;
+                    b = shared[r];
+                    if (k < shared[r].output_split_score.size()) b.split_score = shared[r].output_split_score[k];
+                }
+            }
         core::parallel_for(first.size(), threads, [&](std::size_t i, unsigned) { evaluate(first[i]); });
         for (auto& w : first) merge(w);
         nodes += first.size();

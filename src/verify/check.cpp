@@ -154,7 +154,8 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
     // Lower side: search each box of the region, then certify its incumbents
     // (small networks) or its best point (large ones).
     stage("searching for a worst-case input");
-    const bool one_tree = !opt.branch.bounder_for_test && symbolic_cost(theta) > opt.linear_budget;
+    const bool one_tree =
+        !opt.branch.bounder_for_test && (symbolic_cost(theta) > opt.linear_budget || linear_pass_bytes(theta) > opt.linear_memory_bytes);
     best_certified lower_side(theta, quant, opt.certify_bits, !large && !one_tree);
     search_options first = opt.search;
     first.record_incumbents = !large;
@@ -237,7 +238,7 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
         // budget among the outputs and is far cheaper per box than the linear
         // pass; every output's upper is then that max.
         stage("upper side: branch and bound on the max over outputs");
-        r.upper_method = "differential branch and bound on the max over outputs (the linear pass costs more than its budget here)";
+        r.upper_method = "differential branch and bound on the max over outputs (the linear pass costs more time or memory than its budget here)";
         branch_and_bound_options bo;
         bo.max_seconds = opt.branch.max_seconds;
         bo.target_relative_gap = opt.branch.target_relative_gap;

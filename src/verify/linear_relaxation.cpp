@@ -97,6 +97,7 @@ struct context {
     std::vector<constraint>* constraints = nullptr;       // the splits' constraints, as the walk reaches them
     bool relu_candidate = false;                          // score ReLU elements (linear_options::relu_candidate)
     bool keep_pre_activations = false;                    // fill node_state::pre (the linear program reads it)
+    std::size_t intermediate_sweep_bytes = 0;             // linear_options::intermediate_sweep_bytes
     // >= 4 eta mass (the underflow of one product, over the box), raised to
     // the smallest normal double: a subnormal operand costs x86 about 100
     // cycles per multiplication, and this term enters every error bound.
@@ -755,6 +756,29 @@ std::vector<linear_in_x> backward_upper(const context& ctx, const States& v, std
     return result;
 }
 
+// backward_upper with at most `budget` bytes of backward state per sweep
+// (at least one objective): the objectives go in consecutive chunks
+// (linear_options::intermediate_sweep_bytes). Each bound is valid on its
+// own; within a sweep the objectives share the elements' term counts, so a
+// chunk's error terms may be smaller than one sweep's.
+template <class States>
+std::vector<linear_in_x> backward_upper_in_chunks(const context& ctx, const States& v, std::size_t last, const std::vector<objective>& goals,
+                                                  std::size_t budget) {
+    std::size_t elements = 0;
+    for (std::size_t i = 0; i <= last; ++i) elements += v(i).elements;
+    const std::size_t per_goal = std::max<std::size_t>(1, elements * 4 * sizeof(double));
+    const std::size_t chunk = std::max<std::size_t>(1, budget / per_goal);
+    if (goals.size() <= chunk) return backward_upper(ctx, v, last, goals);
+    std::vector<linear_in_x> all;
+    all.reserve(goals.size());
+    for (std::size_t g = 0; g < goals.size(); g += chunk) {
+        const std::vector<objective> part(goals.begin() + static_cast<std::ptrdiff_t>(g),
+                                          goals.begin() + static_cast<std::ptrdiff_t>(std::min(goals.size(), g + chunk)));
+        for (auto& r : backward_upper(ctx, v, last, part)) all.push_back(std::move(r));
+    }
+    return all;
+}
+
 // The Lagrangian bound of the header's "ReLU splits": an upper bound of the
 // objective f over S = {x in the box : every g_i >= 0}, given f <= f.coef.x +
 // f.constant + f.error over S and g_i <= a_i.x + c_i over S:
@@ -1028,7 +1052,7 @@ struct linear_walk {
         std::vector<linear_in_x> b;
         if (!goals.empty()) {
             const auto state = [&c](std::size_t i) -> const node_state& { return c.earlier(i); };
-            b = backward_upper(ctx, state, from, goals);
+            b = backward_upper_in_chunks(ctx, state, from, goals, ctx.intermediate_sweep_bytes);
             if (ctx.constraints && !ctx.constraints->empty())
                 for (auto& r : b) r.bound = std::min(r.bound, lagrangian_upper(ctx, r, *ctx.constraints));
             for (std::size_t g = 0; g < goals.size(); g += 6) {
@@ -1187,6 +1211,16 @@ linear_relaxation::linear_relaxation(const net::network& theta, const net::netwo
     prepared_ = std::move(p);
 }
 
+std::size_t linear_pass_bytes(const net::network& theta) {
+    const std::size_t n = theta.input_shape().size();
+    std::size_t elements = n;
+    for (const auto& node : theta.nodes()) elements += node.output.size();
+    // Per element: four bounds of n + 1 coefficients, their errors and magnitudes,
+    // six concrete bounds, four relaxation lines and their sources.
+    const std::size_t per_element = (4 * (n + 1) + 8 + 6 + 12 + 4 + 6) * sizeof(double);
+    return elements * per_element + linear_options{}.intermediate_sweep_bytes;
+}
+
 box_bounds linear_difference_bounds(const net::network& theta, const net::network& quant, const input_box& box, const linear_options& opt) {
     return linear_relaxation(theta, quant).bounds(box, opt);
 }
@@ -1211,6 +1245,7 @@ box_bounds linear_relaxation::bounds(const input_box& box, const linear_options&
     ctx.underflow = std::max(up(up(4 * eta) * mass), std::numeric_limits<double>::min());
     ctx.relu_candidate = opt.relu_candidate;
     ctx.keep_pre_activations = opt.lp;
+    ctx.intermediate_sweep_bytes = opt.intermediate_sweep_bytes;
     std::vector<constraint> constraints;
     if (!opt.splits.empty()) {
         ctx.splits = &opt.splits;
@@ -1336,10 +1371,15 @@ box_bounds linear_relaxation::bounds_under_splits(linrelax::context& ctx, const 
     std::size_t worst = opt.output == linear_options::npos ? 0 : opt.output;
     for (std::size_t k = 1; k < K && opt.output == linear_options::npos; ++k)
         if (result.magnitude(k) > result.magnitude(worst)) worst = k;
-    result.split_score.assign(ctx.n, 0.0);
-    if (K > 0)
+    const auto smear = [&](std::size_t k) {
+        std::vector<double> score(ctx.n);
         for (std::size_t j = 0; j < ctx.n; ++j)
-            result.split_score[j] = (std::fabs(lower_coef[worst][j]) + std::fabs(upper_coef[worst][j])) * (box.upper[j] - box.lower[j]);
+            score[j] = (std::fabs(lower_coef[k][j]) + std::fabs(upper_coef[k][j])) * (box.upper[j] - box.lower[j]);
+        return score;
+    };
+    result.split_score = K > 0 ? smear(worst) : std::vector<double>(ctx.n, 0.0);
+    if (opt.output == linear_options::npos)
+        for (std::size_t k = 0; k < K; ++k) result.output_split_score.push_back(smear(k));
     // The ReLU split candidate: the unstable element with the largest score
     // (theta's z when it is unstable, else theta''s), first in network order on ties.
     double best = 0;

@@ -9,12 +9,15 @@
 #include "qbound/net/forward.hpp"
 #include "qbound/net/init.hpp"
 #include "qbound/net/zoo.hpp"
+#include "qbound/verify/linear_relaxation.hpp"
+#include "qbound/verify/symbolic_difference.hpp"
 
 #include "property_support.hpp"
 #include "verify/pair_builders.hpp"
 
 #include <cmath>
 #include <map>
+#include <string>
 
 using namespace qbound;
 using F = bounds::bound_family;
@@ -120,4 +123,35 @@ TEST_CASE("the main-path reading is violated on a skip-dominant residual block",
     CHECK(r.witness.lower > rational(1, 2));
     CHECK(v.at({F::A_per_layer, R::max}) == verify::verdict::violated);
     CHECK(v.at({F::residual_aware, R::max}) == verify::verdict::holds);
+}
+
+TEST_CASE("check bounds with the linear pass within its time and memory budgets, else with the pair pass on the max", "[verify]") {
+    // The every-layer-kind CNN: the linear pass by default; the fast pair pass's
+    // single tree when the pass would cost more than linear_budget or hold more
+    // than linear_memory_bytes. Either bracket is ordered, and both contain
+    // the certified witness of the other (same region, same sup).
+    const std::uint64_t seed = test::property_seed();
+    testing::operand_generator gen(seed);
+    const net::network theta = test::every_layer_kind(gen.bits());
+    const net::network quant = test::perturbed(theta, gen);
+    INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << ")");
+    const std::size_t bytes = verify::linear_pass_bytes(theta);
+    REQUIRE(bytes > theta.input_shape().size() * 4 * sizeof(double));
+    verify::check_options opt;
+    opt.branch.max_nodes = 40;
+    opt.search.max_evaluations = 200;
+    const auto linear = verify::check_pair(theta, quant, opt);
+    CHECK(linear.upper_method.find("linear relaxation") != std::string::npos);
+    opt.linear_memory_bytes = bytes - 1;
+    const auto by_memory = verify::check_pair(theta, quant, opt);
+    CHECK(by_memory.upper_method.find("max over outputs") != std::string::npos);
+    opt.linear_memory_bytes = bytes;
+    opt.linear_budget = verify::symbolic_cost(theta) - 1;
+    const auto by_time = verify::check_pair(theta, quant, opt);
+    CHECK(by_time.upper_method.find("max over outputs") != std::string::npos);
+    for (const auto* r : {&linear, &by_memory, &by_time}) {
+        REQUIRE(r->upper_computed);
+        CHECK(r->witness.lower <= r->upper);
+        for (const auto* other : {&linear, &by_memory, &by_time}) CHECK(other->witness.lower <= r->upper);
+    }
 }

@@ -19,6 +19,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <thread>
@@ -273,9 +274,21 @@ TEST_CASE("linear relaxation as branch and bound runs it: no interval pass, inte
             opt.interval_pass = false;
             opt.intermediate = gen.chance(0.7);
             opt.output = gen.chance(0.5) ? verify::linear_options::npos : static_cast<std::size_t>(gen.uniform_int(0, 1));
+            if (gen.chance(0.3)) opt.intermediate_sweep_bytes = gen.chance(0.5) ? 1 : 4096;  // chunks of one objective, or a few
             const auto r = pass.bounds(box, opt);
             check_shape(r, box, theta.output_shape().size());
             REQUIRE(violations(theta, quant, box, r, gen, 6) == 0);
+            // Bounding every output at once: each output's own smear, one of them the split score.
+            if (opt.output == verify::linear_options::npos) {
+                REQUIRE(r.output_split_score.size() == theta.output_shape().size());
+                for (const auto& score : r.output_split_score) {
+                    REQUIRE(score.size() == d);
+                    for (double v : score) REQUIRE(v >= 0);
+                }
+                REQUIRE(std::find(r.output_split_score.begin(), r.output_split_score.end(), r.split_score) != r.output_split_score.end());
+            } else {
+                REQUIRE(r.output_split_score.empty());
+            }
             // The same numbers as a pass that builds its plans anew.
             const auto again = verify::linear_difference_bounds(theta, quant, box, opt);
             REQUIRE(again.lower == r.lower);
@@ -301,6 +314,32 @@ TEST_CASE("linear relaxation as branch and bound runs it: no interval pass, inte
     for (std::size_t b = 0; b < boxes.size(); ++b) {
         REQUIRE(shared[b].lower == alone[b].lower);
         REQUIRE(shared[b].upper == alone[b].upper);
+    }
+}
+
+TEST_CASE("intermediate sweeps in chunks: sound, and the same bounds up to rounding terms", "[verify]") {
+    // One objective per sweep against all of a node's objectives in one: the
+    // relaxation is the same, only the error terms' counts differ.
+    const std::uint64_t seed = test::property_seed();
+    testing::operand_generator gen(seed);
+    const std::size_t cases = test::property_cases(4);
+    for (std::size_t c = 0; c < cases; ++c) {
+        net::network theta = net::make_mlp({5, 40, 40, 40, 5});
+        net::init_he_normal(theta, gen.bits(), 1.0);
+        quant::options q;
+        q.bits = 6;
+        const net::network quant = quant::quantize(theta, q).network;
+        const verify::linear_relaxation pass(theta, quant);
+        const auto box = test::random_box(gen, 5, 2, 6);
+        verify::linear_options one_sweep, chunked;
+        chunked.intermediate_sweep_bytes = 1;
+        const auto a = pass.bounds(box, one_sweep), b = pass.bounds(box, chunked);
+        INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << c);
+        REQUIRE(violations(theta, quant, box, b, gen, 6) == 0);
+        for (std::size_t k = 0; k < 5; ++k) {
+            CHECK(std::fabs(a.lower[k] - b.lower[k]) <= 1e-9 * (1 + std::fabs(a.lower[k])));
+            CHECK(std::fabs(a.upper[k] - b.upper[k]) <= 1e-9 * (1 + std::fabs(a.upper[k])));
+        }
     }
 }
 

@@ -40,6 +40,9 @@ struct box_bounds {
     // Per input j: how much splitting input j is expected to tighten the
     // bounds (e.g. |coefficient| x width, the smear). Empty: split the widest side.
     std::vector<double> split_score;
+    // Per output k, the split score of k alone (filled by a method that bounds
+    // every output in one call, e.g. linear_options::output = npos); may be empty.
+    std::vector<std::vector<double>> output_split_score;
     // Under ReLU splits: true when the method proved that no x of the box
     // satisfies them (the bounds are then 0 and mean nothing).
     bool infeasible = false;

@@ -69,9 +69,14 @@ struct check_options {
     per_output_options branch;
     // The linear relaxation pass bounds each box when symbolic_cost(theta)
     // (verify/symbolic_difference.hpp: coefficient operations of one pass) is
-    // at most this; above it (CNNs of hundreds of inputs) the fast correlated
-    // pair pass does, per output, with each box's centre as its candidate.
-    std::size_t linear_budget = 2'000'000;
+    // at most linear_budget (1e9: about 4 s per pass on one core; an MNIST CNN
+    // of 784 inputs and 15,000 elements costs 2.8e8, 1.2 s) and one pass holds
+    // at most linear_memory_bytes (verify::linear_pass_bytes; each thread of
+    // branch and bound holds one); above either (CIFAR-size CNNs) the fast
+    // correlated pair pass does, on the max over outputs, with each box's
+    // centre as its candidate.
+    std::size_t linear_budget = 1'000'000'000;
+    std::size_t linear_memory_bytes = std::size_t{1} << 30;
     bool use_branch_points = true;  // lower side: branch and bound's incumbents, and ascents from them (false: the search's alone)
     // Lower side, networks below the fast path's size with at most
     // per_output_max_inputs inputs (in more dimensions the lines reach

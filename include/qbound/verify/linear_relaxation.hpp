@@ -163,6 +163,11 @@ struct linear_options {
     // sweep), before its relaxation is chosen: several times tighter on
     // wide boxes; costs about (unstable elements) x (a backward pass).
     bool intermediate = true;
+    // At most this much backward state per intermediate sweep (at least one
+    // objective per sweep): a node's objectives go in chunks, so a node with
+    // many unstable elements cannot exhaust memory (within a sweep objectives
+    // share the elements' term counts, so a chunk's error terms may be smaller).
+    std::size_t intermediate_sweep_bytes = std::size_t{256} << 20;
     // Intersect every concrete bound with the interval pass (an empty
     // intersection is UNSOUND). Off: the interval pass runs only where a node
     // needs it (max pooling, ReLU6), and the pass costs about half as much.
@@ -197,11 +202,17 @@ struct linear_options {
 //                   upper bound, the one whose bound has the larger magnitude
 //   split_score[j]  the smear of opt.output, or else of the output with the largest magnitude:
 //                   (|c_j| of its lower bound + |c_j| of its upper bound) x width_j
+//   output_split_score[k]  with opt.output = npos: the smear of each output k
 // Throws core::invalid_argument for a box of the wrong dimension,
 // net::model_error for networks that differ in structure or hold a batch
 // norm, core::unsound_error when a linear bound contradicts the interval pass.
 box_bounds linear_difference_bounds(const net::network& theta, const net::network& theta_quantized, const input_box& box,
                                     const linear_options& opt = {});
+
+// About the most memory one pass with default options holds (bytes): every
+// node's linear bounds, 4 (n + 1) doubles per element for n inputs, their
+// side data, and one intermediate sweep (linear_options::intermediate_sweep_bytes).
+std::size_t linear_pass_bytes(const net::network& theta);
 
 // The same pass with each node's plan (its taps: both networks' weights and
 // their exact difference) built once, for many boxes (branch and bound).
