@@ -350,7 +350,7 @@ std::array<line, 4> relu_lines(double zl, double zu, double ql, double qu, doubl
         // gap is that of the triangles (about the widths of z and z'), where the
         // lines above lose about |d|: each side keeps the line that is tighter
         // at the centre of the element's (z, d) box. Every slope is 0, 1 or a
-        // chord's multiple of 2^-53 in [0, 1], so both coefficients are exact.
+        // chord's multiple of 2^-52 in [0, 1], so both coefficients are exact.
         const auto upper_of = [&zero](double l, double u) { return l >= 0 ? line{1, 0, 0} : u <= 0 ? zero : upper_chord(l, u); };
         const auto lower_slope = [](double l, double u) { return l >= 0 ? 1.0 : u <= 0 ? 0.0 : (l / 2 + u / 2 > 0 ? 1.0 : 0.0); };
         const line uq = upper_of(ql, qu), uz = upper_of(zl, zu);

@@ -75,11 +75,12 @@ struct node_state {
 
 // The upper chord of max(0, v) on [l, u] (l < 0 < u): any double slope, the
 // constant stepped so the line is >= 0 at l and >= u at u. The slope is a
-// multiple of 2^-53 in [0, 1], so 1 - slope is a double too (exact): the
+// multiple of 2^-52 in [0, 1] ((t + 1) - 1 rounds t in [0, 1] to one, the
+// subtraction exact by Sterbenz), so 1 - slope is a double too (exact): the
 // difference lines of relu_lines subtract it from 1.
 inline line upper_chord(double l, double u) {
     if (!std::isfinite(l) || !std::isfinite(u)) return {0, 0, inf};
-    const double lambda = std::ldexp(std::nearbyint(std::ldexp(std::clamp(u / (u - l), 0.0, 1.0), 53)), -53);
+    const double lambda = (std::clamp(u / (u - l), 0.0, 1.0) + 1.0) - 1.0;
     return {lambda, 0, std::max(up(-(lambda * l)), up(u - down(lambda * u)))};
 }
 

@@ -30,7 +30,7 @@
 //            line 0 or the identity), whose gap is the triangles' (about the
 //            widths of z and z') where the lines above lose about |d|: each
 //            side keeps the line tighter at the centre of the element's
-//            (z, d) box (chord slopes are multiples of 2^-53 in [0, 1], so
+//            (z, d) box (chord slopes are multiples of 2^-52 in [0, 1], so
 //            1 - slope is exact and so is every line)
 //   avg / global pooling, normalize: the real weights 1/divisor and
 //            scale/divisor are replaced by their nearest double w~ with
