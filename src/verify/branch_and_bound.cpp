@@ -93,6 +93,7 @@ struct task {
     box_bounds bounds;
     std::vector<double> point;        // the box's candidate for `output` (may be empty)
     std::vector<double> point_lower;  // per output, certified mignitude of d at `point`
+    double seconds = 0;               // the bounder's time (0 when the bounds were given)
 };
 
 }  // namespace
@@ -153,7 +154,9 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
 
     // Bounds the task's box unless they were given (the roots), then certifies its candidate.
     const auto evaluate = [&](task& w) {
+        const auto t0 = clock_type::now();
         if (w.bounds.upper.empty()) w.bounds = bounder(w);
+        w.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
         if (w.bounds.upper.size() != m || w.bounds.lower.size() != m)
             throw core::invalid_argument("branch and bound: the bounder returned " + std::to_string(w.bounds.upper.size()) + " outputs, not " +
                                          std::to_string(m));
@@ -255,6 +258,16 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
 
     per_output_result result;
     std::size_t nodes = 0;
+    // Seconds of the passes so far (summed over threads) and their count: a
+    // round of k boxes takes about ceil(k / threads) passes of wall time.
+    std::vector<double> pass_seconds;
+    const auto round_seconds = [&](std::size_t boxes) {
+        if (pass_seconds.empty()) return 0.0;
+        double sum = 0;
+        for (double t : pass_seconds) sum += t;
+        const std::size_t lanes = std::min<std::size_t>(core::thread_count(threads), std::max<std::size_t>(1, boxes));
+        return sum / static_cast<double>(pass_seconds.size()) * static_cast<double>((boxes + lanes - 1) / lanes);
+    };
     const auto snapshot = [&] {
         output_progress p;
         p.nodes = nodes;
@@ -278,9 +291,12 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
     // and candidate (a test's bounder is asked per output).
     {
         std::vector<box_bounds> shared(opt.bounder_for_test ? 0 : roots.size());
+        std::vector<double> shared_seconds(shared.size());
         core::parallel_for(shared.size(), threads, [&](std::size_t r, unsigned) {
+            const auto t0 = clock_type::now();
             task all{linear_options::npos, std::numeric_limits<double>::infinity(), roots[r], 0, {}, {}, {}, {}};
             shared[r] = bounder(all);
+            shared_seconds[r] = std::chrono::duration<double>(clock_type::now() - t0).count();
         });
         std::vector<task> first;
         for (std::size_t k = 0; k < m; ++k)
@@ -293,6 +309,9 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
                 }
             }
         core::parallel_for(first.size(), threads, [&](std::size_t i, unsigned) { evaluate(first[i]); });
+        for (const auto& w : first)
+            if (shared.empty()) pass_seconds.push_back(w.seconds);
+        for (const double t : shared_seconds) pass_seconds.push_back(t);
         for (auto& w : first) merge(w);
         nodes += first.size();
     }
@@ -313,6 +332,14 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
             break;
         }
         if (elapsed() > opt.max_seconds) {
+            result.stopped_by = "time";
+            break;
+        }
+        // The round (batch children of each open output) at the wall time per
+        // box measured so far: one that would end past the time cap is not
+        // started (a pass of seconds, as on an MNIST CNN, would overrun the
+        // cap by a whole round).
+        if (elapsed() + round_seconds(2 * open.size() * std::max<std::size_t>(1, opt.batch / m)) > opt.max_seconds) {
             result.stopped_by = "time";
             break;
         }
@@ -361,7 +388,7 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
             }
         }
         core::parallel_for(round.size(), threads, [&](std::size_t i, unsigned) { evaluate(round[i]); });
-        for (auto& w : round) merge(w);
+        for (auto& w : round) pass_seconds.push_back(w.seconds), merge(w);
         nodes += round.size();
         record(false);
         if (opt.progress) opt.progress(snapshot());

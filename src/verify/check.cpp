@@ -26,39 +26,69 @@ std::string to_string(verdict v) {
 
 namespace {
 
-// Per output k, the largest certified lower value of |d_k| over the points
-// offered: a point is certified unless a rigorous upper bound on its
-// difference (one fast point pair pass, cheap) shows it cannot raise any
-// output's best certified value. So each output's result is the maximum of
-// the certified values of all the points offered, whatever their order:
-// offering more points never lowers it.
+// Per output k, a certified lower value of |d_k| from the points offered.
+// Points come in batches; each point gets one fast float-sound enclosure of
+// its difference (the fast point pair pass, cheap), and per batch only the
+// most promising point of each output (the largest |midpoint| of that
+// output's enclosure; the first on ties) is certified in exact or 256-bit
+// arithmetic (tenths of a second each on an MNIST CNN, where certifying
+// every incumbent that could raise some output cost most of a check's
+// time), and only when its enclosure shows it may raise that output's best
+// certified value. An output's value is replaced only by a larger certified
+// one: offering more points, or more batches, never lowers it.
 class best_certified {
 public:
-    // per_output false: a point is certified only when it can raise the max
-    // over outputs (each output's value is then the best among those points).
+    // per_output false: one point per batch, the most promising for the max
+    // over outputs, and only when it may raise that max (each output's value
+    // is then the best among the points certified).
     best_certified(const net::network& theta, const net::network& quant, long bits, bool per_output)
         : theta_(theta), quant_(quant), bits_(bits), per_output_(per_output), best_(theta.output_shape().size()) {}
 
-    void offer(const std::vector<double>& x) {
-        if (certified_ > 0) {
-            if (!pair_) pair_.emplace(theta_, quant_);
-            const fast::enclosure e = pair_->point(x, fast::options{1, 100});
-            bool useful = false;
-            for (std::size_t i = 0; i < e.lower.size() && !useful; ++i) {
-                const double magnitude = std::max(std::fabs(e.lower[i]), std::fabs(e.upper[i]));
-                useful = !std::isfinite(magnitude) || !best_[i] ||
-                         arith::to_rational(magnitude) > (per_output_ ? best_[i]->output_lower[i] : best().lower);
+    void offer(const std::vector<std::vector<double>>& batch) {
+        if (batch.empty()) return;
+        if (batch.size() == 1 && !has_any()) return certify(batch[0]);  // nothing to compare with: no enclosure needed
+        if (!pair_) pair_.emplace(theta_, quant_);
+        constexpr double inf = std::numeric_limits<double>::infinity();
+        const std::size_t m = best_.size();
+        // Per point and output: |midpoint| and max |end| of the enclosure (inf when not finite).
+        std::vector<std::vector<double>> mid(batch.size()), mag(batch.size());
+        for (std::size_t p = 0; p < batch.size(); ++p) {
+            const fast::enclosure e = pair_->point(batch[p], fast::options{1, 100});
+            for (std::size_t i = 0; i < m; ++i) {
+                const double lo = i < e.lower.size() ? e.lower[i] : -inf, hi = i < e.upper.size() ? e.upper[i] : inf;
+                const double mg = std::max(std::fabs(lo), std::fabs(hi));
+                mag[p].push_back(std::isfinite(mg) ? mg : inf);
+                mid[p].push_back(std::isfinite(mg) ? std::fabs(lo / 2 + hi / 2) : inf);
             }
-            if (!useful) return;
         }
-        const auto p = std::make_shared<const point_difference>(certify_difference(theta_, quant_, x, bits_));
-        ++certified_;
-        for (std::size_t i = 0; i < best_.size() && i < p->output_lower.size(); ++i)
-            if (!best_[i] || p->output_lower[i] > best_[i]->output_lower[i]) best_[i] = p;
+        // May point p raise output i's best certified value (or the max over outputs)?
+        const auto may_raise = [&](std::size_t p, std::size_t i) {
+            if (!std::isfinite(mag[p][i])) return true;
+            if (per_output_) return !best_[i] || arith::to_rational(mag[p][i]) > best_[i]->output_lower[i];
+            return !has_any() || arith::to_rational(mag[p][i]) > best().lower;
+        };
+        std::vector<std::size_t> chosen;
+        if (per_output_) {
+            for (std::size_t i = 0; i < m; ++i) {
+                std::size_t top = 0;
+                for (std::size_t p = 1; p < batch.size(); ++p)
+                    if (mid[p][i] > mid[top][i]) top = p;
+                if (may_raise(top, i) && std::find(chosen.begin(), chosen.end(), top) == chosen.end()) chosen.push_back(top);
+            }
+        } else if (m > 0) {
+            std::size_t top = 0, top_i = 0;
+            for (std::size_t p = 0; p < batch.size(); ++p)
+                for (std::size_t i = 0; i < m; ++i)
+                    if (mid[p][i] > mid[top][top_i]) top = p, top_i = i;
+            if (may_raise(top, top_i)) chosen.push_back(top);
+        }
+        std::sort(chosen.begin(), chosen.end());  // certified in the batch's order
+        for (const std::size_t p : chosen) certify(batch[p]);
     }
-    // Most promising first (the last incumbent is the best point found).
+    void offer(const std::vector<double>& x) { offer(std::vector<std::vector<double>>{x}); }
+    // A search's incumbents, most promising first (the last incumbent is the best point found).
     void offer_incumbents(const std::vector<std::vector<double>>& incumbents) {
-        for (auto it = incumbents.rbegin(); it != incumbents.rend(); ++it) offer(*it);
+        offer(std::vector<std::vector<double>>(incumbents.rbegin(), incumbents.rend()));
     }
     // The certified lower value of |d_k| (0 before any point).
     arith::rational lower(std::size_t k) const { return best_[k] ? best_[k]->output_lower[k] : arith::rational(0); }
@@ -75,11 +105,18 @@ public:
 private:
     const net::network& theta_;
     const net::network& quant_;
-    std::optional<fast::pair_pass> pair_;  // the quick filter's pair pass, W' - W built once (at the second point)
+    std::optional<fast::pair_pass> pair_;  // the batches' enclosures, W' - W built once (at the first batch)
     long bits_;
     bool per_output_;
     std::vector<std::shared_ptr<const point_difference>> best_;
-    std::size_t certified_ = 0;
+    void certify(const std::vector<double>& x) {
+        const auto c = std::make_shared<const point_difference>(certify_difference(theta_, quant_, x, bits_));
+        for (std::size_t i = 0; i < best_.size() && i < c->output_lower.size(); ++i)
+            if (!best_[i] || c->output_lower[i] > best_[i]->output_lower[i]) best_[i] = c;
+    }
+    bool has_any() const {
+        return std::any_of(best_.begin(), best_.end(), [](const auto& b) { return static_cast<bool>(b); });
+    }
 };
 
 std::string region_text(const std::vector<region_box>& region) {
@@ -204,10 +241,12 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
                 ends[j] = sweep_ascent(theta, quant, region[b].inside, starts[k][i], k, opt.per_output_rounds, steps,
                                        i < opt.per_output_whole_lines ? 1.0 : opt.per_output_span, opt.per_output_span);
             });
+            std::vector<std::vector<double>> batch;
             for (const auto& t : ends) {
                 r.search_evaluations += t.evaluations;
-                lower_side.offer(t.best_x);
+                batch.push_back(t.best_x);
             }
+            lower_side.offer(batch);
         }
     }
     std::vector<arith::rational> upper_k(m);
@@ -315,7 +354,9 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
         r.trace = b.trace;
         stage("certifying the witnesses");
         if (opt.use_branch_points) {
-            for (const auto& o : b.outputs) lower_side.offer_incumbents(o.incumbents);
+            std::vector<std::vector<double>> incumbents;
+            for (const auto& o : b.outputs) incumbents.insert(incumbents.end(), o.incumbents.begin(), o.incumbents.end());
+            lower_side.offer_incumbents(incumbents);
             // Branch and bound's incumbents are offered as they are; an ascent on
             // output k starts from each of its starts (its first boxes' centres
             // and candidates, clamped into the inner box that covers them), each
@@ -331,7 +372,10 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
                 }
                 return region.front();
             };
-            // Each output's own objective, then (npos) the largest difference over outputs.
+            // Each output's own objective, then (npos) the largest difference over
+            // outputs; the ascents' ends (only the ends: certifying their every
+            // step costs more than it finds) are offered as one batch.
+            std::vector<std::vector<double>> ends;
             for (std::size_t k = 0; k <= m; ++k) {
                 again.output = k < m ? k : search_options{}.output;
                 std::vector<std::vector<double>> from;
@@ -347,9 +391,10 @@ check_result check_pair(const net::network& theta, const net::network& quant, co
                     for (std::size_t j = 0; j < d; ++j) x[j] = std::clamp(x[j], home.inside.lower[j], home.inside.upper[j]);
                     const search_result t = ascend_from(theta, quant, home.inside, x, again);
                     r.search_evaluations += t.evaluations;
-                    lower_side.offer(t.best_x);  // the ascent's end only: certifying its every step costs more than it finds
+                    ends.push_back(t.best_x);
                 }
             }
+            lower_side.offer(ends);
         }
         for (std::size_t k = 0; k < m; ++k) upper_k[k] = arith::to_rational(b.outputs[k].upper);
     }

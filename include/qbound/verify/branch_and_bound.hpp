@@ -34,7 +34,9 @@
 // the upper never rises and t_k never falls as the budget grows.
 //
 // Stops when every output meets the target gap ("gap"), the node budget is
-// spent ("nodes"), the time cap ("time"), the leaves' memory would exceed
+// spent ("nodes"), the time cap ("time": passed, or a round at the mean
+// pass time so far would end past it, so a pass of seconds does not overrun
+// the cap by a round), the leaves' memory would exceed
 // max_memory_bytes ("memory"), or no leaf can be split ("exhausted": every
 // leaf is a single point, or no leaf is left). A box whose certified bound
 // of |d_k| is below a certified value of |d_k| at a point inside it (the
