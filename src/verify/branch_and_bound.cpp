@@ -259,14 +259,14 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
     per_output_result result;
     std::size_t nodes = 0;
     // Seconds of the passes so far (summed over threads) and their count: a
-    // round of k boxes takes about ceil(k / threads) passes of wall time.
-    std::vector<double> pass_seconds;
+    // round of k boxes takes about ceil(k / threads) mean passes of wall time.
+    double pass_seconds = 0;
+    std::size_t passes = 0;
+    const auto count_pass = [&](double seconds) { pass_seconds += seconds, ++passes; };
     const auto round_seconds = [&](std::size_t boxes) {
-        if (pass_seconds.empty()) return 0.0;
-        double sum = 0;
-        for (double t : pass_seconds) sum += t;
+        if (passes == 0) return 0.0;
         const std::size_t lanes = std::min<std::size_t>(core::thread_count(threads), std::max<std::size_t>(1, boxes));
-        return sum / static_cast<double>(pass_seconds.size()) * static_cast<double>((boxes + lanes - 1) / lanes);
+        return pass_seconds / static_cast<double>(passes) * static_cast<double>((boxes + lanes - 1) / lanes);
     };
     const auto snapshot = [&] {
         output_progress p;
@@ -310,8 +310,8 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
             }
         core::parallel_for(first.size(), threads, [&](std::size_t i, unsigned) { evaluate(first[i]); });
         for (const auto& w : first)
-            if (shared.empty()) pass_seconds.push_back(w.seconds);
-        for (const double t : shared_seconds) pass_seconds.push_back(t);
+            if (shared.empty()) count_pass(w.seconds);
+        for (const double t : shared_seconds) count_pass(t);
         for (auto& w : first) merge(w);
         nodes += first.size();
     }
@@ -335,10 +335,9 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
             result.stopped_by = "time";
             break;
         }
-        // The round (batch children of each open output) at the wall time per
-        // box measured so far: one that would end past the time cap is not
-        // started (a pass of seconds, as on an MNIST CNN, would overrun the
-        // cap by a whole round).
+        // The round (two children per leaf split) at the mean pass time so far:
+        // one that would end past the time cap is not started (a pass of
+        // seconds, as on an MNIST CNN, would overrun the cap by a whole round).
         if (elapsed() + round_seconds(2 * open.size() * std::max<std::size_t>(1, opt.batch / m)) > opt.max_seconds) {
             result.stopped_by = "time";
             break;
@@ -388,7 +387,7 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
             }
         }
         core::parallel_for(round.size(), threads, [&](std::size_t i, unsigned) { evaluate(round[i]); });
-        for (auto& w : round) pass_seconds.push_back(w.seconds), merge(w);
+        for (auto& w : round) count_pass(w.seconds), merge(w);
         nodes += round.size();
         record(false);
         if (opt.progress) opt.progress(snapshot());

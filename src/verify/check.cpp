@@ -26,21 +26,21 @@ std::string to_string(verdict v) {
 
 namespace {
 
-// Per output k, a certified lower value of |d_k| from the points offered.
-// Points come in batches; each point gets one fast float-sound enclosure of
-// its difference (the fast point pair pass, cheap), and per batch only the
-// most promising point of each output (the largest |midpoint| of that
-// output's enclosure; the first on ties) is certified in exact or 256-bit
-// arithmetic (tenths of a second each on an MNIST CNN, where certifying
-// every incumbent that could raise some output cost most of a check's
-// time), and only when its enclosure shows it may raise that output's best
-// certified value. An output's value is replaced only by a larger certified
-// one: offering more points, or more batches, never lowers it.
+// Per output k, the largest certified lower value of |d_k| over the points
+// offered: a point is certified (in exact or 256-bit arithmetic) unless a
+// rigorous enclosure of its difference (one fast point pair pass, cheap)
+// shows it cannot raise that output's best certified value. So each output's
+// result is the maximum of the certified values of all the points offered,
+// whatever their order: offering more points never lowers it. Points come in
+// batches, and each output visits a batch's points most promising first
+// (largest |midpoint| of its enclosure; batch order on ties), so one
+// certification usually raises the bar above the rest (on an MNIST CNN,
+// where a certification costs 0.15 s, certifying in the order offered ran
+// 142 of them).
 class best_certified {
 public:
-    // per_output false: one point per batch, the most promising for the max
-    // over outputs, and only when it may raise that max (each output's value
-    // is then the best among the points certified).
+    // per_output false: a point is certified only when it can raise the max
+    // over outputs (each output's value is then the best among those points).
     best_certified(const net::network& theta, const net::network& quant, long bits, bool per_output)
         : theta_(theta), quant_(quant), bits_(bits), per_output_(per_output), best_(theta.output_shape().size()) {}
 
@@ -49,10 +49,10 @@ public:
         if (batch.size() == 1 && !has_any()) return certify(batch[0]);  // nothing to compare with: no enclosure needed
         if (!pair_) pair_.emplace(theta_, quant_);
         constexpr double inf = std::numeric_limits<double>::infinity();
-        const std::size_t m = best_.size();
+        const std::size_t m = best_.size(), n = batch.size();
         // Per point and output: |midpoint| and max |end| of the enclosure (inf when not finite).
-        std::vector<std::vector<double>> mid(batch.size()), mag(batch.size());
-        for (std::size_t p = 0; p < batch.size(); ++p) {
+        std::vector<std::vector<double>> mid(n), mag(n);
+        for (std::size_t p = 0; p < n; ++p) {
             const fast::enclosure e = pair_->point(batch[p], fast::options{1, 100});
             for (std::size_t i = 0; i < m; ++i) {
                 const double lo = i < e.lower.size() ? e.lower[i] : -inf, hi = i < e.upper.size() ? e.upper[i] : inf;
@@ -61,29 +61,26 @@ public:
                 mid[p].push_back(std::isfinite(mg) ? std::fabs(lo / 2 + hi / 2) : inf);
             }
         }
-        // May point p raise output i's best certified value (or the max over outputs)?
-        const auto may_raise = [&](std::size_t p, std::size_t i) {
-            if (!std::isfinite(mag[p][i])) return true;
-            if (per_output_) return !best_[i] || arith::to_rational(mag[p][i]) > best_[i]->output_lower[i];
-            return !has_any() || arith::to_rational(mag[p][i]) > best().lower;
+        std::vector<char> done(n, 0);
+        // Visits the points in decreasing key, certifying each that may raise.
+        const auto visit = [&](const auto& key, const auto& may_raise) {
+            std::vector<std::size_t> order(n);
+            for (std::size_t p = 0; p < n; ++p) order[p] = p;
+            std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) > key(b); });
+            for (const std::size_t p : order)
+                if (!done[p] && may_raise(p)) certify(batch[p]), done[p] = 1;
         };
-        std::vector<std::size_t> chosen;
         if (per_output_) {
-            for (std::size_t i = 0; i < m; ++i) {
-                std::size_t top = 0;
-                for (std::size_t p = 1; p < batch.size(); ++p)
-                    if (mid[p][i] > mid[top][i]) top = p;
-                if (may_raise(top, i) && std::find(chosen.begin(), chosen.end(), top) == chosen.end()) chosen.push_back(top);
-            }
-        } else if (m > 0) {
-            std::size_t top = 0, top_i = 0;
-            for (std::size_t p = 0; p < batch.size(); ++p)
-                for (std::size_t i = 0; i < m; ++i)
-                    if (mid[p][i] > mid[top][top_i]) top = p, top_i = i;
-            if (may_raise(top, top_i)) chosen.push_back(top);
+            for (std::size_t i = 0; i < m; ++i)
+                visit([&](std::size_t p) { return mid[p][i]; },
+                      [&](std::size_t p) { return !best_[i] || !std::isfinite(mag[p][i]) || arith::to_rational(mag[p][i]) > best_[i]->output_lower[i]; });
+        } else {
+            const auto largest = [&](const std::vector<std::vector<double>>& v, std::size_t p) {
+                return v[p].empty() ? 0.0 : *std::max_element(v[p].begin(), v[p].end());
+            };
+            visit([&](std::size_t p) { return largest(mid, p); },
+                  [&](std::size_t p) { return !has_any() || !std::isfinite(largest(mag, p)) || arith::to_rational(largest(mag, p)) > best().lower; });
         }
-        std::sort(chosen.begin(), chosen.end());  // certified in the batch's order
-        for (const std::size_t p : chosen) certify(batch[p]);
     }
     void offer(const std::vector<double>& x) { offer(std::vector<std::vector<double>>{x}); }
     // A search's incumbents, most promising first (the last incumbent is the best point found).

@@ -24,16 +24,13 @@
 // More work never gives a worse answer: with counted budgets (search
 // evaluations, branch-and-bound boxes; the time caps not binding) the
 // result is deterministic (whatever the threads), the upper never rises and
-// the lower never falls as either budget grows. Each lower_k is a certified
-// value of |d_k| at a point offered by the search, by branch and bound, or
-// by an ascent on output k from one of branch and bound's starts: the points
-// come in batches (the search's incumbents, the per-output sweeps' ends,
-// branch and bound's incumbents, the ascents' ends), each point gets a fast
-// float-sound enclosure, and per batch only each output's most promising
-// point (largest |midpoint|) is certified in exact or 256-bit arithmetic,
-// when its enclosure shows it may raise that output's value, which is
-// replaced only by a larger one; above fast_path_macs only the search's best
-// point is certified (seconds each). An upper below the lower is a
+// the lower never falls as either budget grows. Each lower_k is the largest
+// certified value of |d_k| over every incumbent of the search, of branch and
+// bound, and of an ascent on output k from each of branch and bound's
+// starts (a point is certified unless a rigorous fast enclosure shows it
+// cannot raise that output's lower; the points come in batches, visited per
+// output most promising first, so few are certified); above fast_path_macs
+// only the search's best point is certified (seconds each). An upper below the lower is a
 // contradiction: core::unsound_error naming both, the witness and the
 // method (never patched into an ordered bracket).
 #include "qbound/bounds/bounds.hpp"
