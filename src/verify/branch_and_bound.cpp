@@ -338,7 +338,9 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
         // The round (two children per leaf split) at the mean pass time so far:
         // one that would end past the time cap is not started (a pass of
         // seconds, as on an MNIST CNN, would overrun the cap by a whole round).
-        if (elapsed() + round_seconds(2 * open.size() * std::max<std::size_t>(1, opt.batch / m)) > opt.max_seconds) {
+        // A fixed share per output: an output that closes never changes what the others split.
+        const std::size_t share = std::max<std::size_t>(1, opt.batch / m);
+        if (elapsed() + round_seconds(2 * open.size() * share) > opt.max_seconds) {
             result.stopped_by = "time";
             break;
         }
@@ -352,8 +354,6 @@ per_output_result per_output_branch_and_bound(const net::network& theta, const n
             result.stopped_by = "memory";
             break;
         }
-        // A fixed share per output: an output that closes never changes what the others split.
-        const std::size_t share = std::max<std::size_t>(1, opt.batch / m);
         std::vector<task> round;
         for (const std::size_t k : open) {
             tree& tr = trees[k];

@@ -353,7 +353,7 @@ std::array<line, 4> relu_lines(double zl, double zu, double ql, double qu, doubl
         // chord's multiple of 2^-52 in [0, 1], so both coefficients are exact.
         const auto upper_of = [&zero](double l, double u) { return l >= 0 ? line{1, 0, 0} : u <= 0 ? zero : upper_chord(l, u); };
         const auto lower_slope = [](double l, double u) { return l >= 0 ? 1.0 : u <= 0 ? 0.0 : (l / 2 + u / 2 > 0 ? 1.0 : 0.0); };
-        const line uq = upper_of(ql, qu), uz = upper_of(zl, zu);
+        const line uq = upper_of(ql, qu), &uz = r[1];  // uz: theta's own upper line, above
         const double lz = lower_slope(zl, zu), lq = lower_slope(ql, qu);
         const line above{uq.az - lz, uq.az, uq.c}, below{lq - uz.az, lq, -uz.c};
         const double zc = zl / 2 + zu / 2, dc = dl / 2 + du / 2;
