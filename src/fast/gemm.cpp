@@ -10,121 +10,71 @@
 #include <string>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace qbound::fast {
 
 namespace {
 
-// One register tile: Rows rows of A times Tiles tiles of 8 columns of B,
-// vectors of Lanes doubles (V), accumulators kept in registers by full
-// unrolling. Nothing is passed by value but pointers and sizes.
-template <class V, int Lanes, int Rows, int Tiles, bool Abs>
-[[gnu::always_inline]] inline void micro_tile(const double* A, std::size_t lda, const double* Bp, std::size_t tile_stride, std::size_t kc,
-                                             double* C, std::size_t ldc, bool first) {
-    constexpr int per_tile = 8 / Lanes, vecs = Tiles * per_tile;
-    V c[Rows][vecs];
-#pragma GCC unroll 16
-    for (int r = 0; r < Rows; ++r)
-#pragma GCC unroll 16
-        for (int v = 0; v < vecs; ++v) {
-            if (first)
-                std::memset(&c[r][v], 0, sizeof(V));
-            else
-                std::memcpy(&c[r][v], C + r * ldc + v * Lanes, sizeof(V));
-        }
-    for (std::size_t k = 0; k < kc; ++k) {
-        V b[vecs];
-#pragma GCC unroll 16
-        for (int t = 0; t < Tiles; ++t)
-#pragma GCC unroll 16
-            for (int v = 0; v < per_tile; ++v) std::memcpy(&b[t * per_tile + v], Bp + t * tile_stride + k * 8 + v * Lanes, sizeof(V));
-#pragma GCC unroll 16
-        for (int r = 0; r < Rows; ++r) {
-            const double a = Abs ? std::fabs(A[r * lda + k]) : A[r * lda + k];  // broadcast by the scalar-vector product
-#pragma GCC unroll 16
-            for (int v = 0; v < vecs; ++v) c[r][v] = c[r][v] + a * b[v];
-        }
-    }
-#pragma GCC unroll 16
-    for (int r = 0; r < Rows; ++r)
-#pragma GCC unroll 16
-        for (int v = 0; v < vecs; ++v) std::memcpy(C + r * ldc + v * Lanes, &c[r][v], sizeof(V));
-}
+// Every kernel sums c = fma(a, b, c) over k in order (gemm.hpp); the three
+// instruction sets share one blocked product (gemm_blocked.inc), compiled
+// once per set in its own namespace.
 
-// `rows` (1..Rows) rows: the full tile or one instance per smaller row count.
-template <class V, int Lanes, int Rows, int Tiles, bool Abs>
-[[gnu::always_inline]] inline void rows_tail(std::size_t rows, const double* A, std::size_t lda, const double* Bp, std::size_t tile_stride,
-                                            std::size_t kc, double* C, std::size_t ldc, bool first) {
-    if constexpr (Rows > 0) {
-        if (rows == static_cast<std::size_t>(Rows))
-            micro_tile<V, Lanes, Rows, Tiles, Abs>(A, lda, Bp, tile_stride, kc, C, ldc, first);
-        else
-            rows_tail<V, Lanes, Rows - 1, Tiles, Abs>(rows, A, lda, Bp, tile_stride, kc, C, ldc, first);
-    }
-}
-
-// The blocked product: rows in panels of MC, K in blocks of KC (the exact
-// partial sum is stored and reloaded, so the order over k is kept), rows in blocks of Rows,
-// columns in groups of Tiles tiles, then single tiles.
-template <class V, int Lanes, int Rows, int Tiles, bool Abs>
-[[gnu::always_inline]] inline void gemm_blocked_form(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C,
-                                               std::size_t ldc) {
-    constexpr std::size_t KC = 256, MC = 64;  // a C panel of MC rows stays in cache over the K blocks
-    const std::size_t tile_stride = K * 8;
-    for (std::size_t i0 = 0; i0 < M; i0 += MC) {
-        const std::size_t i_end = std::min(M, i0 + MC);
-        for (std::size_t k0 = 0; k0 < K || (K == 0 && k0 == 0); k0 += KC) {
-            const std::size_t kc = std::min(KC, K - k0);
-            const bool first = k0 == 0;
-            for (std::size_t i = i0; i < i_end; i += Rows) {
-                const std::size_t rows = std::min<std::size_t>(Rows, i_end - i);
-                const double* a = A + i * K + k0;
-                double* c = C + i * ldc;
-                std::size_t t = 0;
-                for (; t + Tiles <= tiles; t += Tiles)
-                    rows_tail<V, Lanes, Rows, Tiles, Abs>(rows, a, K, Bp + t * tile_stride + k0 * 8, tile_stride, kc, c + t * 8, ldc, first);
-                for (; t < tiles; ++t)
-                    rows_tail<V, Lanes, Rows, 1, Abs>(rows, a, K, Bp + t * tile_stride + k0 * 8, tile_stride, kc, c + t * 8, ldc, first);
-            }
-            if (K == 0) break;
-        }
-    }
-}
-
-// A as it is or |A|.
-template <class V, int Lanes, int Rows, int Tiles>
-[[gnu::always_inline]] inline void gemm_blocked(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C,
-                                               std::size_t ldc, bool abs_a) {
-    if (abs_a)
-        gemm_blocked_form<V, Lanes, Rows, Tiles, true>(A, M, K, Bp, tiles, C, ldc);
-    else
-        gemm_blocked_form<V, Lanes, Rows, Tiles, false>(A, M, K, Bp, tiles, C, ldc);
-}
-
-// Vectors of 2 (SSE2, every x86-64), 4 (AVX2) and 8 (AVX-512F) doubles.
+// Baseline (SSE2, every x86-64 and any other CPU): vectors of 2 doubles,
+// each lane through std::fma (the C library's, which uses the FMA
+// instruction where the CPU has one and exact software otherwise).
+namespace isa_baseline {
 using v2 = double __attribute__((vector_size(16)));
+#define QBOUND_GEMM_ATTR
+[[gnu::always_inline]] inline v2 fmadd(v2 c, double a, v2 b) { return v2{std::fma(a, b[0], c[0]), std::fma(a, b[1], c[1])}; }
+#include "gemm_blocked.inc"
+#undef QBOUND_GEMM_ATTR
+}  // namespace isa_baseline
 
 void gemm_baseline(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C, std::size_t ldc, bool abs_a) {
-    // 2 rows x 1 tile: 8 accumulators of 16 registers.
-    gemm_blocked<v2, 2, 2, 1>(A, M, K, Bp, tiles, C, ldc, abs_a);
+    // 2 rows x 1 tile: 8 accumulators.
+    isa_baseline::gemm_blocked<isa_baseline::v2, 2, 2, 1>(A, M, K, Bp, tiles, C, ldc, abs_a);
 }
 
 #if defined(__x86_64__)
 #define QBOUND_GEMM_X86 1
-using v4 = double __attribute__((vector_size(32)));
-using v8 = double __attribute__((vector_size(64)));
 
-// 5 rows x 1 tile: 10 ymm accumulators of 16 (separate multiply and add need
-// temporaries: 6 rows spilled and ran at 28 GFLOP/s, 5 at 48, 4 at 37,
-// measured on one Zen core; bench/fast_paths_bench.cpp gemm_kernel).
-[[gnu::target("avx2")]] void gemm_avx2(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C,
-                                       std::size_t ldc, bool abs_a) {
-    gemm_blocked<v4, 4, 5, 1>(A, M, K, Bp, tiles, C, ldc, abs_a);
+namespace isa_avx2 {
+using v4 = double __attribute__((vector_size(32)));
+#define QBOUND_GEMM_ATTR __attribute__((target("avx2,fma")))
+[[gnu::always_inline]] QBOUND_GEMM_ATTR inline v4 fmadd(v4 c, double a, v4 b) {
+    return reinterpret_cast<v4>(_mm256_fmadd_pd(_mm256_set1_pd(a), reinterpret_cast<__m256d>(b), reinterpret_cast<__m256d>(c)));
+}
+#include "gemm_blocked.inc"
+#undef QBOUND_GEMM_ATTR
+}  // namespace isa_avx2
+
+namespace isa_avx512 {
+using v8 = double __attribute__((vector_size(64)));
+#define QBOUND_GEMM_ATTR __attribute__((target("avx512f")))
+[[gnu::always_inline]] QBOUND_GEMM_ATTR inline v8 fmadd(v8 c, double a, v8 b) {
+    return reinterpret_cast<v8>(_mm512_fmadd_pd(_mm512_set1_pd(a), reinterpret_cast<__m512d>(b), reinterpret_cast<__m512d>(c)));
+}
+#include "gemm_blocked.inc"
+#undef QBOUND_GEMM_ATTR
+}  // namespace isa_avx512
+
+// AVX2 + FMA: 6 rows x 1 tile, 12 ymm accumulators of 16 (a fused product
+// needs no temporaries; on one Intel Xeon core, bench/fast_paths_bench.cpp
+// gemm_kernel: 6 rows 51 GFLOP/s, 5 rows 49, 4 rows 46; 35 with separate
+// multiply and add).
+[[gnu::target("avx2,fma")]] void gemm_avx2(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C,
+                                           std::size_t ldc, bool abs_a) {
+    isa_avx2::gemm_blocked<isa_avx2::v4, 4, 6, 1>(A, M, K, Bp, tiles, C, ldc, abs_a);
 }
 
-// 8 rows x 2 tiles: 16 zmm accumulators of 32.
+// AVX-512F: 12 rows x 2 tiles, 24 zmm accumulators of 32 (same machine:
+// 77 GFLOP/s; 8 x 2 72, 8 x 3 73, 16 x 1 61; 49 with separate multiply and add).
 [[gnu::target("avx512f")]] void gemm_avx512(const double* A, std::size_t M, std::size_t K, const double* Bp, std::size_t tiles, double* C,
                                             std::size_t ldc, bool abs_a) {
-    gemm_blocked<v8, 8, 8, 2>(A, M, K, Bp, tiles, C, ldc, abs_a);
+    isa_avx512::gemm_blocked<isa_avx512::v8, 8, 12, 2>(A, M, K, Bp, tiles, C, ldc, abs_a);
 }
 #endif
 
@@ -236,7 +186,7 @@ bool gemm_kernel_supported(gemm_kernel k) {
     if (k == gemm_kernel::baseline) return true;
 #ifdef QBOUND_GEMM_X86
     __builtin_cpu_init();  // libgcc's test includes the OS's saving of the wide registers (XGETBV)
-    if (k == gemm_kernel::avx2) return __builtin_cpu_supports("avx2");
+    if (k == gemm_kernel::avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     if (k == gemm_kernel::avx512) return __builtin_cpu_supports("avx512f");
 #endif
     return false;

@@ -1,6 +1,6 @@
 // The packed matrix-product kernels (include/qbound/fast/gemm.hpp): each one
 // this CPU supports gives, bit for bit, the specified sum
-//   c = +0; c = c + A_ik * B_kj, k = 0, 1, ..., K-1
+//   c = +0; c = fma(A_ik, B_kj, c), k = 0, 1, ..., K-1
 // on random and hostile operands and on every size remainder; kernels the
 // CPU lacks are skipped with a message. Failures are shrunk to a small case
 // and printed with the seed. And the convolution around them (im2col
@@ -49,7 +49,7 @@ std::vector<double> reference(const gemm_case& c, order o) {
             for (std::size_t step = 0; step < c.K; ++step) {
                 const std::size_t k = o == order::forward ? step : c.K - 1 - step;
                 const double a = c.absolute_a ? std::fabs(c.A[i * c.K + k]) : c.A[i * c.K + k];
-                s = s + a * c.B[k * c.tiles * 8 + j];
+                s = std::fma(a, c.B[k * c.tiles * 8 + j], s);
             }
             C[i * c.ldc + j] = s;
         }
@@ -254,7 +254,7 @@ TEST_CASE("a plain conv2d (im2col and the kernel in use) equals the specified su
                                 const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * g.stride + kw * g.dilation) - static_cast<std::ptrdiff_t>(g.padding.left);
                                 const bool inside = ih >= 0 && ih < static_cast<std::ptrdiff_t>(H) && iw >= 0 && iw < static_cast<std::ptrdiff_t>(W);
                                 const double v = inside ? x[((group * ipg + ic) * H + static_cast<std::size_t>(ih)) * W + static_cast<std::size_t>(iw)] : 0.0;
-                                s = s + w[((oc * ipg + ic) * g.kernel_h + kh) * g.kernel_w + kw] * v;
+                                s = std::fma(w[((oc * ipg + ic) * g.kernel_h + kh) * g.kernel_w + kw], v, s);
                             }
                     want[(oc * OH + oh) * OW + ow] = s + b[oc];
                 }

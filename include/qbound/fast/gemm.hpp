@@ -1,15 +1,18 @@
 #pragma once
 // The packed matrix product under the fast engines' convolutions, in three
-// kernels (baseline x86-64 / SSE2, AVX2, AVX-512F) chosen at run time.
+// kernels (baseline x86-64 / SSE2, AVX2 with FMA, AVX-512F) chosen at run time.
 //
 // C (M x 8*tiles, row stride ldc) = A (M x K, row stride K) * B, B packed as
 // tiles of 8 columns: Bp[(t * K + k) * 8 + c]. Every kernel computes every C
-// element as c = 0; c = c + A_ik * B_kj (or |A_ik| * B_kj) for k = 0, 1, ..., K-1 in that order,
-// each product and each sum rounded once (no fused multiply-add, no
-// reassociation: -ffp-contract=off and elementwise vector operations). So the
-// three kernels, any row or column split and any thread count give the same
-// bits; tests/fast/gemm_kernels.cpp checks it bit for bit on the machine that
-// runs the tests, for every kernel that machine supports.
+// element as c = 0; c = fma(A_ik, B_kj, c) (or fma(|A_ik|, B_kj, c)) for
+// k = 0, 1, ..., K-1 in that order: one fused multiply-add per term, rounded
+// once, no reassociation (explicit FMA instructions, std::fma in the
+// baseline; -ffp-contract=off everywhere else). So the three kernels, any
+// row or column split and any thread count give the same bits;
+// tests/fast/gemm_kernels.cpp checks it bit for bit on the machine that runs
+// the tests, for every kernel that machine supports. The error bounds of the
+// callers (fast/enclosure.hpp) hold for any order with or without FMA; the
+// refined mode's split products are exact, so fused or not gives the same.
 //
 // Compiler guard: before a kernel other than the baseline is first used, it
 // runs a fixed self-check product (odd sizes, every remainder path, signed
