@@ -50,13 +50,46 @@ struct gradient_step {
             if (g[o] != 0)
                 for (std::size_t j = 0; j < n.in_features; ++j) gi[j] += n.weight[o * n.in_features + j] * g[o];
     }
+    // The same sums as adding w * g[out] over for_each_conv_tap's taps (output
+    // by output), in the same order for every input element, but row by row:
+    // an input element's terms come from outputs in increasing order, and
+    // within one output row from increasing columns, i.e. from decreasing
+    // kernel columns (column = ow * stride + kw * dilation - padding), so
+    // the kernel columns run from last to first over whole output rows. A
+    // zero output gradient adds +0 (a skipped term in the tap order): no
+    // gradient here is ever -0 (sums start at +0, and x + y is -0 only for
+    // two -0), so the bits are those of the tap order
+    // (tests/verify/gradient_conv_rows.cpp).
     void visit(net::op_tag<net::op::conv2d>, std::size_t i) {
         const net::node& n = nodes[i];
         const auto& g = grad[i];
         auto& gi = grad[n.inputs.at(0)];
-        for_each_conv_tap(n, nodes[n.inputs.at(0)].output, [&](std::size_t out, std::size_t in, std::size_t w) {
-            if (g[out] != 0) gi[in] += n.weight[w] * g[out];
-        });
+        const net::shape3& s = nodes[n.inputs.at(0)].output;
+        const auto& c = n.conv;
+        const std::size_t ipg = s.channels / c.groups, opg = n.out_features / c.groups, OH = n.output.height, OW = n.output.width;
+        const auto stride = static_cast<std::ptrdiff_t>(c.stride);
+        for (std::size_t o = 0; o < n.out_features; ++o)
+            for (std::size_t oh = 0; oh < OH; ++oh) {
+                const double* g_row = g.data() + (o * OH + oh) * OW;
+                for (std::size_t ic = 0; ic < ipg; ++ic) {
+                    const std::size_t channel = (o / opg) * ipg + ic;
+                    for (std::size_t kh = 0; kh < c.kernel_h; ++kh) {
+                        const auto ih = static_cast<std::ptrdiff_t>(oh * c.stride + kh * c.dilation) - static_cast<std::ptrdiff_t>(c.padding.top);
+                        if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(s.height)) continue;
+                        double* gi_row = gi.data() + (channel * s.height + static_cast<std::size_t>(ih)) * s.width;
+                        for (std::size_t kw = c.kernel_w; kw-- > 0;) {
+                            const double w = n.weight[((o * ipg + ic) * c.kernel_h + kh) * c.kernel_w + kw];
+                            const auto offset = static_cast<std::ptrdiff_t>(kw * c.dilation) - static_cast<std::ptrdiff_t>(c.padding.left);
+                            for (std::size_t ow = 0; ow < OW; ++ow) {
+                                const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow) * stride + offset;
+                                if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(s.width)) continue;
+                                const double go = g_row[ow];
+                                gi_row[iw] += go != 0 ? w * go : 0.0;
+                            }
+                        }
+                    }
+                }
+            }
     }
     void visit(net::op_tag<net::op::relu>, std::size_t i) {
         const auto& g = grad[i];

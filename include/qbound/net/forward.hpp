@@ -89,6 +89,15 @@ std::vector<T> eval_conv2d(const node& n, const shape3& in, const std::vector<T>
         [&](std::size_t) { y.push_back(acc); });
     return y;
 }
+// eval_conv2d in double with the network's own weights, the same bits: each
+// output element still starts at its bias and adds w * x over its taps in
+// the order of for_each_conv_tap (input channel, kernel row, kernel
+// column; padding taps skipped), one rounding per product and per sum; but
+// the loops run kernel tap by kernel tap over whole output rows (contiguous
+// for stride 1) instead of element by element (src/net/forward_conv.cpp;
+// tests/net/forward_conv_planes.cpp checks the bits against eval_conv2d).
+std::vector<double> eval_conv2d_by_planes(const node& n, const shape3& in, const std::vector<double>& x);
+
 template <class T>
 std::vector<T> eval_conv2d(const node& n, const shape3& in, const std::vector<T>& x) {
     return eval_conv2d<T>(n, in, to_scalars<T>(n.weight), to_scalars<T>(n.bias), x);  // biases once per channel, not per pixel
@@ -161,7 +170,7 @@ struct forward_engine {
     }
     values visit(op_tag<op::conv2d>, const visit_t& c) const {
         if constexpr (std::is_same_v<T, double>) {
-            return eval_conv2d<T>(c.n, c.input_shape(), c.n.weight, c.n.bias, c.input());
+            return eval_conv2d_by_planes(c.n, c.input_shape(), c.input());
         } else {
             const auto [W, b] = parameters(c);
             return eval_conv2d<T>(c.n, c.input_shape(), W, b, c.input());
