@@ -110,8 +110,14 @@ EOF
     grep "toolchain guard" "$dir/advice.log"
     echo "PASS: x86-64-v4 with $name: refused by the miscompilation guard (expected on this toolchain); with -mno-avx512f accepted"
   elif [ "$oracle" = 0 ]; then
-    echo "$name compiles the bug report's program correctly at -O2 -march=x86-64-v4 (prints 0): the guard must accept it"
+    echo "$name compiles the bug report's program correctly at -O2 -march=x86-64-v4 (prints 0): the guard must not refuse it for that bug"
     if ! configure "$dir/accepted" -DBUILD_TESTING=OFF -DQBOUND_EXTRA_FLAGS="-O3 -march=x86-64-v4"; then
+      # clang 14 has another bug at this level (masked_scatter.cpp): refused for that one only.
+      if grep -q "reproducer: cmake/miscompile/masked_scatter.cpp" "$dir/accepted.log" &&
+         grep -q "toolchain guard: aggregate_by_value ok" "$dir/accepted.log"; then
+        echo "PASS: x86-64-v4 with $name: aggregate_by_value accepted; refused for masked_scatter.cpp (clang 14's own miscompilation)"
+        exit 0
+      fi
       cat "$dir/accepted.log"
       echo "FAIL: the guard refused -O3 -march=x86-64-v4 with $name"
       exit 1

@@ -16,8 +16,9 @@
 #      cmake/miscompile/). The stage checks that the refusal happens (the
 #      guard works) where the compiler really has the bug, and that the
 #      advice (-mno-avx512f) is accepted. Skipped without AVX-512.
-#   5. clang++-14 -O3 at the best ISA level this CPU runs (x86-64-v4 with
-#      AVX-512, else v3, else v2): the whole project built with clang (so
+#   5. clang++-14 -O3 at the best ISA level this CPU runs, at most x86-64-v3
+#      (clang 14 miscompiles at v4, cmake/miscompile/masked_scatter.cpp, so
+#      the guard refuses it), else v2: the whole project built with clang (so
 #      clang-only errors and warnings are caught), labels arith, net, fast,
 #      verify and golden run (the proof steps run in stages 1 and 3: left out
 #      here to keep CI under 30 minutes).
@@ -123,7 +124,11 @@ else
 fi
 
 # 5. clang 14 at the best level this CPU runs: the whole project builds.
-[ "$level" -ge 2 ] && clang_flags="-O3 -march=x86-64-v$level" || clang_flags="-O3"
+# At most x86-64-v3: clang 14 miscompiles at x86-64-v4, with or without
+# AVX-512 code generation (cmake/miscompile/masked_scatter.cpp), so the
+# toolchain guard refuses that level.
+clang_level=$(( level > 3 ? 3 : level ))
+[ "$clang_level" -ge 2 ] && clang_flags="-O3 -march=x86-64-v$clang_level" || clang_flags="-O3"
 run_variant build-clang clang++-14 None "$clang_flags" all "arith|net|fast|verify|golden"
 
 # 6. ASan + UBSan at -O1: the property tests of arith, bounds and verify with

@@ -4,6 +4,8 @@
 #include "qbound/net/forward.hpp"
 #include "qbound/net/walk.hpp"
 
+#include <algorithm>
+
 namespace qbound::verify {
 
 namespace {
@@ -80,11 +82,16 @@ struct gradient_step {
                         for (std::size_t kw = c.kernel_w; kw-- > 0;) {
                             const double w = n.weight[((o * ipg + ic) * c.kernel_h + kh) * c.kernel_w + kw];
                             const auto offset = static_cast<std::ptrdiff_t>(kw * c.dilation) - static_cast<std::ptrdiff_t>(c.padding.left);
-                            for (std::size_t ow = 0; ow < OW; ++ow) {
-                                const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow) * stride + offset;
-                                if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(s.width)) continue;
+                            // The output columns whose input column ow * stride + offset is inside: [first, last), so
+                            // the loop has no bounds test (a guarded add at a computed index is the loop shape
+                            // clang 14 miscompiles at x86-64-v4, cmake/miscompile/masked_scatter.cpp).
+                            const auto width = static_cast<std::ptrdiff_t>(s.width);
+                            const std::ptrdiff_t first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+                            const std::ptrdiff_t last =
+                                std::clamp<std::ptrdiff_t>(width - 1 - offset < 0 ? 0 : (width - 1 - offset) / stride + 1, 0, static_cast<std::ptrdiff_t>(OW));
+                            for (std::ptrdiff_t ow = first; ow < last; ++ow) {
                                 const double go = g_row[ow];
-                                gi_row[iw] += go != 0 ? w * go : 0.0;
+                                gi_row[ow * stride + offset] += go != 0 ? w * go : 0.0;
                             }
                         }
                     }
@@ -141,31 +148,20 @@ struct gradient_step {
         const auto& g = grad[i];
         auto& gi = grad[from];
         const auto& in = values[from];
-        const net::shape3& s = nodes[from].output;
-        const auto& p = n.pool;
-        for (std::size_t ch = 0; ch < s.channels; ++ch)
-            for (std::size_t oh = 0; oh < n.output.height; ++oh)
-                for (std::size_t ow = 0; ow < n.output.width; ++ow) {
-                    const double go = g[(ch * n.output.height + oh) * n.output.width + ow];
-                    std::vector<std::size_t> window;
-                    for (std::size_t kh = 0; kh < p.kernel; ++kh)
-                        for (std::size_t kw = 0; kw < p.kernel; ++kw) {
-                            const auto ih = static_cast<std::ptrdiff_t>(oh * p.stride + kh) - static_cast<std::ptrdiff_t>(p.padding);
-                            const auto iw = static_cast<std::ptrdiff_t>(ow * p.stride + kw) - static_cast<std::ptrdiff_t>(p.padding);
-                            if (ih < 0 || iw < 0 || ih >= static_cast<std::ptrdiff_t>(s.height) || iw >= static_cast<std::ptrdiff_t>(s.width)) continue;
-                            window.push_back((ch * s.height + static_cast<std::size_t>(ih)) * s.width + static_cast<std::size_t>(iw));
-                        }
-                    if (window.empty()) continue;
-                    if constexpr (K == net::op::max_pool) {
-                        std::size_t best = window.front();
-                        for (std::size_t k : window)
-                            if (in[k] > in[best]) best = k;
-                        gi[best] += go;
-                    } else {
-                        const double divisor = p.count_include_pad ? static_cast<double>(p.kernel * p.kernel) : static_cast<double>(window.size());
-                        for (std::size_t k : window) gi[k] += go / divisor;
-                    }
-                }
+        // The windows of the forward pass (net::for_each_pool_window: the same taps, in the same order).
+        net::for_each_pool_window(n, nodes[from].output, [&](std::size_t out, const std::vector<std::size_t>& window) {
+            if (window.empty()) return;
+            const double go = g[out];
+            if constexpr (K == net::op::max_pool) {
+                std::size_t best = window.front();
+                for (std::size_t k : window)
+                    if (in[k] > in[best]) best = k;
+                gi[best] += go;
+            } else {
+                const double divisor = net::pool_divisor(n, window.size());
+                for (std::size_t k : window) gi[k] += go / divisor;
+            }
+        });
     }
 };
 
