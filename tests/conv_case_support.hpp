@@ -3,13 +3,19 @@
 // tests/verify/gradient_conv_rows.cpp): a random or hostile convolution case
 // (every geometry: kernel 1..5, stride 1..3, dilation 1..3, asymmetric
 // padding up to 3, groups, 1-pixel inputs; hostile values include signed
-// zeros, subnormals and infinities), its network, a bit-for-bit
-// comparison, a shrinker and a printable description.
+// zeros, subnormals and infinities), its network, a shrinker, a printable
+// description, and the two drivers every such test runs: the property over
+// seeded cases (shrunk failure printed with the seed) and its negative
+// control.
 #include "qbound/net/network.hpp"
 #include "qbound/testing/operand_generators.hpp"
 
+#include "property_support.hpp"
+
+#include <catch2/catch.hpp>
+
 #include <cmath>
-#include <cstring>
+#include <cstdint>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -34,16 +40,6 @@ inline std::optional<net::network> build(const conv_case& c) {
     } catch (const std::exception&) {
         return std::nullopt;
     }
-}
-
-// Same bits, except that any NaN matches any NaN (payloads are not specified).
-inline bool same(const std::vector<double>& a, const std::vector<double>& b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::isnan(a[i]) && std::isnan(b[i])) continue;
-        if (std::memcmp(&a[i], &b[i], sizeof(double)) != 0) return false;
-    }
-    return true;
 }
 
 inline conv_case random_case(testing::operand_generator& gen, bool hostile) {
@@ -116,6 +112,39 @@ inline std::string describe(const conv_case& c) {
     os << "\nx =";
     for (double v : c.x) os << ' ' << v;
     return os.str();
+}
+
+// The property: `matches(c)` for `cases` seeded cases (odd ones hostile)
+// that have an output; the first failure is shrunk and printed with the seed.
+template <class Matches>
+void require_on_conv_cases(std::size_t cases, const Matches& matches) {
+    const std::uint64_t seed = property_seed();
+    testing::operand_generator gen(seed);
+    std::size_t checked = 0;
+    for (std::size_t i = 0; i < cases; ++i) {
+        const conv_case c = random_case(gen, i % 2 == 1);
+        if (!build(c)) continue;  // no output pixel for this geometry
+        const auto fails = [&matches](const conv_case& d) { return !matches(d); };
+        if (fails(c)) FAIL("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << i << ", shrunk to\n" << describe(shrink(c, fails)));
+        ++checked;
+    }
+    INFO("cases with an output: " << checked << " of " << cases);
+    CHECK(checked * 2 > cases);
+}
+
+// The negative control: some of 300 seeded moderate cases with at least two
+// kernel columns must fail `weakened` (a comparison against another order),
+// so the property above can fail.
+template <class Matches>
+void require_refuted_on_conv_cases(const Matches& weakened) {
+    testing::operand_generator gen(property_seed());
+    std::size_t differing = 0;
+    for (int i = 0; i < 300; ++i) {
+        const conv_case c = random_case(gen, false);
+        if (!build(c) || c.g.kernel_w < 2) continue;
+        if (!weakened(c)) ++differing;
+    }
+    CHECK(differing > 0);
 }
 
 }  // namespace qbound::test

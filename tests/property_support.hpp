@@ -11,8 +11,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,17 @@ inline std::size_t property_cases(std::size_t base = 100000) {
 
 inline std::uint64_t property_seed(std::uint64_t fallback = 0x5eed2026) {
     return testing::seed_from_env(fallback);
+}
+
+// The same bits, except that any NaN matches any NaN (payloads are not
+// specified): the comparison of the bit-for-bit properties.
+inline bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+        if (std::memcmp(&a[i], &b[i], sizeof(double)) != 0) return false;
+    }
+    return true;
 }
 
 // ||v||_inf of an exact vector.

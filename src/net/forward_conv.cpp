@@ -6,10 +6,6 @@
 
 namespace qbound::net::detail {
 
-namespace {
-
-// The output columns ow in [0, out_width) whose input column
-// ow * stride + offset lies in [0, in_width): [first, last).
 std::pair<std::size_t, std::size_t> valid_columns(std::ptrdiff_t offset, std::size_t stride, std::size_t in_width, std::size_t out_width) {
     const auto s = static_cast<std::ptrdiff_t>(stride), w = static_cast<std::ptrdiff_t>(in_width);
     // first: the smallest ow >= 0 with ow * s + offset >= 0.
@@ -20,8 +16,6 @@ std::pair<std::size_t, std::size_t> valid_columns(std::ptrdiff_t offset, std::si
     last = std::clamp<std::ptrdiff_t>(last, first, static_cast<std::ptrdiff_t>(out_width));
     return {static_cast<std::size_t>(first), static_cast<std::size_t>(last)};
 }
-
-}  // namespace
 
 std::vector<double> eval_conv2d_by_planes(const node& n, const shape3& in, const std::vector<double>& x) {
     const auto& g = n.conv;

@@ -4,8 +4,6 @@
 #include "qbound/net/forward.hpp"
 #include "qbound/net/walk.hpp"
 
-#include <algorithm>
-
 namespace qbound::verify {
 
 namespace {
@@ -82,16 +80,13 @@ struct gradient_step {
                         for (std::size_t kw = c.kernel_w; kw-- > 0;) {
                             const double w = n.weight[((o * ipg + ic) * c.kernel_h + kh) * c.kernel_w + kw];
                             const auto offset = static_cast<std::ptrdiff_t>(kw * c.dilation) - static_cast<std::ptrdiff_t>(c.padding.left);
-                            // The output columns whose input column ow * stride + offset is inside: [first, last), so
-                            // the loop has no bounds test (a guarded add at a computed index is the loop shape
-                            // clang 14 miscompiles at x86-64-v4, cmake/miscompile/masked_scatter.cpp).
-                            const auto width = static_cast<std::ptrdiff_t>(s.width);
-                            const std::ptrdiff_t first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-                            const std::ptrdiff_t last =
-                                std::clamp<std::ptrdiff_t>(width - 1 - offset < 0 ? 0 : (width - 1 - offset) / stride + 1, 0, static_cast<std::ptrdiff_t>(OW));
-                            for (std::ptrdiff_t ow = first; ow < last; ++ow) {
+                            // Only the output columns whose input column is inside, so the loop has no bounds
+                            // test (a guarded add at a computed index is the loop shape clang 14 miscompiles at
+                            // x86-64-v4, cmake/miscompile/masked_scatter.cpp).
+                            const auto [first, last] = net::detail::valid_columns(offset, c.stride, s.width, OW);
+                            for (std::size_t ow = first; ow < last; ++ow) {
                                 const double go = g_row[ow];
-                                gi_row[ow * stride + offset] += go != 0 ? w * go : 0.0;
+                                gi_row[static_cast<std::ptrdiff_t>(ow) * stride + offset] += go != 0 ? w * go : 0.0;
                             }
                         }
                     }

@@ -64,16 +64,6 @@ std::vector<double> run(fast::gemm_kernel kernel, const gemm_case& c) {
     return C;
 }
 
-// Same bits, except that any NaN matches any NaN (payloads are not specified).
-bool same(const std::vector<double>& a, const std::vector<double>& b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::isnan(a[i]) && std::isnan(b[i])) continue;
-        if (std::memcmp(&a[i], &b[i], sizeof(double)) != 0) return false;
-    }
-    return true;
-}
-
 gemm_case random_case(testing::operand_generator& gen, bool hostile) {
     gemm_case c;
     c.M = static_cast<std::size_t>(gen.uniform_int(1, 19));
@@ -161,7 +151,7 @@ TEST_CASE("every supported gemm kernel gives the specified sum bit for bit, rand
         std::size_t checked = 0;
         for (std::size_t i = 0; i < cases; ++i) {
             const gemm_case c = random_case(gen, i % 2 == 1);
-            const auto fails = [&](const gemm_case& d) { return !same(run(kernel, d), reference(d, order::forward)); };
+            const auto fails = [&](const gemm_case& d) { return !test::same_bits(run(kernel, d), reference(d, order::forward)); };
             if (fails(c)) {
                 const gemm_case small = shrink(c, fails);
                 FAIL("kernel " << name << " differs from the specified sum; seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << i
@@ -196,7 +186,7 @@ TEST_CASE("negative control: the bit-for-bit check sees a change of summation or
     for (int i = 0; i < 200; ++i) {
         const gemm_case c = random_case(gen, false);
         if (c.K < 3) continue;
-        if (!same(run(fast::gemm_kernel_in_use(), c), reference(c, order::backward))) ++differing;
+        if (!test::same_bits(run(fast::gemm_kernel_in_use(), c), reference(c, order::backward))) ++differing;
     }
     CHECK(differing > 0);
 }
@@ -265,7 +255,7 @@ TEST_CASE("a plain conv2d (im2col and the kernel in use) equals the specified su
             INFO("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << i << ", " << threads << " threads, input " << channels << "x" << H
                          << "x" << W << ", kernel " << g.kernel_h << "x" << g.kernel_w << ", stride " << g.stride << ", dilation " << g.dilation
                          << ", groups " << groups << ", outputs " << out_channels);
-            REQUIRE(same(got, want));
+            REQUIRE(test::same_bits(got, want));
         }
     }
 }

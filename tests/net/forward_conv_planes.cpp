@@ -18,8 +18,6 @@
 using namespace qbound;
 using test::build;
 using test::conv_case;
-using test::describe;
-using test::same;
 
 namespace {
 
@@ -53,40 +51,19 @@ std::vector<double> reference(const net::network& n, const conv_case& c, order o
     return y;
 }
 
+// forward<double> gives the reference's bits on case c.
+bool matches(const conv_case& c, order o) {
+    const auto n = build(c);
+    return test::same_bits(net::forward<double>(*n, c.x), reference(*n, c, o));
+}
+
 }  // namespace
 
 TEST_CASE("forward<double>'s convolution by planes equals the element-by-element specification bit for bit", "[net][forward]") {
-    const std::uint64_t seed = test::property_seed();
-    testing::operand_generator gen(seed);
-    const std::size_t cases = test::property_cases(3000);
-    std::size_t checked = 0;
-    for (std::size_t i = 0; i < cases; ++i) {
-        const conv_case c = test::random_case(gen, i % 2 == 1);
-        const auto n = build(c);
-        if (!n) continue;  // no output pixel for this geometry
-        const auto fails = [](const conv_case& d) {
-            const auto m = build(d);
-            return !same(net::forward<double>(*m, d.x), reference(*m, d, order::specified));
-        };
-        if (fails(c))
-            FAIL("seed " << seed << " (replay: QBOUND_SEED=" << seed << "), case " << i << ", shrunk to\n" << describe(test::shrink(c, fails)));
-        ++checked;
-    }
-    INFO("cases with an output: " << checked << " of " << cases);
-    CHECK(checked * 2 > cases);
+    test::require_on_conv_cases(test::property_cases(3000), [](const conv_case& c) { return matches(c, order::specified); });
 }
 
 TEST_CASE("negative control: the bit-for-bit comparison sees another summation order", "[net][forward]") {
-    // Reversing each kernel row's columns must change some results, so the
-    // property above can fail.
-    const std::uint64_t seed = test::property_seed();
-    testing::operand_generator gen(seed);
-    std::size_t differing = 0;
-    for (int i = 0; i < 300; ++i) {
-        const conv_case c = test::random_case(gen, false);
-        const auto n = build(c);
-        if (!n || c.g.kernel_w < 2) continue;
-        if (!same(net::forward<double>(*n, c.x), reference(*n, c, order::reversed_kernel_columns))) ++differing;
-    }
-    CHECK(differing > 0);
+    // Reversing each kernel row's columns must change some results.
+    test::require_refuted_on_conv_cases([](const conv_case& c) { return matches(c, order::reversed_kernel_columns); });
 }

@@ -16,6 +16,7 @@
 #include "qbound/net/network.hpp"
 #include "qbound/net/walk.hpp"
 
+#include <cstddef>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -97,6 +98,12 @@ std::vector<T> eval_conv2d(const node& n, const shape3& in, const std::vector<T>
 // for stride 1) instead of element by element (src/net/forward_conv.cpp;
 // tests/net/forward_conv_planes.cpp checks the bits against eval_conv2d).
 std::vector<double> eval_conv2d_by_planes(const node& n, const shape3& in, const std::vector<double>& x);
+
+// The output columns ow in [0, out_width) whose input column
+// ow * stride + offset lies in [0, in_width): [first, last) (first <= last;
+// both out_width when none). Shared by eval_conv2d_by_planes and the search's
+// gradient (verify/gradient.cpp), whose loops then need no bounds test.
+std::pair<std::size_t, std::size_t> valid_columns(std::ptrdiff_t offset, std::size_t stride, std::size_t in_width, std::size_t out_width);
 
 template <class T>
 std::vector<T> eval_conv2d(const node& n, const shape3& in, const std::vector<T>& x) {
